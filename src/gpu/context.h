@@ -1,0 +1,138 @@
+// The Vulkan context: instance, physical device, device and one compute queue,
+// either created here (best device, or the one named by --device/FOVEA_DEVICE)
+// or adopted from a host application that keeps ownership. The only code
+// that creates or destroys Vulkan objects lives in src/gpu.
+#pragma once
+#include <vulkan/vulkan.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fovea::gpu {
+
+struct DeviceInfo {
+  uint32_t index = 0;  // position in list_devices(), after de-duplication
+  std::string name;
+  VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+  uint32_t vendor_id = 0, device_id = 0;
+  std::string driver;  // driver name and info, when the device reports them
+  uint32_t api_version = 0;
+  uint64_t device_local_bytes = 0;  // the largest DEVICE_LOCAL heap
+  uint32_t subgroup_size = 0;
+  uint32_t max_invocations = 0;
+  uint32_t max_shared_bytes = 0;
+  uint32_t max_storage_range = 0;
+  uint32_t max_group_count_x = 0;
+  uint64_t storage_alignment = 0;
+  float timestamp_period_ns = 0;
+  bool timestamps = false;
+  std::array<uint8_t, VK_UUID_SIZE> uuid{};
+  VkPhysicalDevice handle = VK_NULL_HANDLE;
+};
+
+const char* device_type_name(VkPhysicalDeviceType t);
+std::string describe(const DeviceInfo& d);  // one line for `fovea devices`
+
+struct ContextOptions {
+  std::string device;     // "" = best; else an index or a name substring
+  bool validate = false;  // also enabled by FOVEA_VALIDATION=1
+};
+
+// Collects validation-layer messages. Tests fail when count() > 0.
+class ValidationLog {
+ public:
+  void report(const char* message);
+  uint64_t count() const { return count_.load(); }
+  void reset() { count_ = 0; }
+  bool quiet = false;  // tests that provoke a message on purpose mute it
+
+ private:
+  std::atomic<uint64_t> count_{0};
+};
+
+class Context {
+ public:
+  // Creates its own instance and device. Throws fovea::Error.
+  static std::unique_ptr<Context> create(const ContextOptions& opts);
+  // Adopts the caller's objects; the queue family must support compute. The
+  // context never destroys them; the caller keeps them alive until the
+  // context is destroyed.
+  static std::unique_ptr<Context> adopt(VkInstance instance, VkPhysicalDevice physical,
+                                        VkDevice device, uint32_t queue_family,
+                                        uint32_t queue_index = 0);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  VkInstance instance() const { return instance_; }
+  VkPhysicalDevice physical() const { return physical_; }
+  VkDevice device() const { return device_; }
+  VkQueue queue() const { return queue_; }
+  uint32_t queue_family() const { return family_; }
+  const DeviceInfo& info() const { return info_; }
+  bool validating() const { return messenger_ != VK_NULL_HANDLE; }
+  ValidationLog& validation() { return *log_; }
+  VkPipelineCache pipeline_cache() const { return pipeline_cache_; }
+
+  // Memory type index with all `required` flags, preferring `preferred`.
+  uint32_t memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
+                       VkMemoryPropertyFlags preferred) const;
+
+  // One-off work outside the training loop (uploads, readbacks): records
+  // through `fn`, submits, waits. Ends with a barrier that makes transfer and
+  // shader writes visible to every later command and to the host.
+  template <class F>
+  void run_once(F&& fn) {
+    VkCommandBuffer cmd = begin_once();
+    fn(cmd);
+    end_once(cmd);
+  }
+
+  // The embedded-shader pipeline cache and the kernel table (src/gpu/kernel).
+  struct KernelTable;
+  KernelTable& kernels() { return *kernels_; }
+
+ private:
+  Context() = default;
+  void init_common();
+  VkCommandBuffer begin_once();
+  void end_once(VkCommandBuffer cmd);
+  void load_pipeline_cache();
+  void save_pipeline_cache();
+
+  bool owns_ = false;
+  VkInstance instance_ = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  uint32_t family_ = 0;
+  DeviceInfo info_;
+  VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
+  std::unique_ptr<ValidationLog> log_ = std::make_unique<ValidationLog>();
+  VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
+  VkCommandPool once_pool_ = VK_NULL_HANDLE;
+  VkFence once_fence_ = VK_NULL_HANDLE;
+  std::unique_ptr<KernelTable> kernels_;
+};
+
+// Lists the devices of a temporary instance, duplicates (same device UUID,
+// e.g. one GPU seen through two ICDs) removed, best first is NOT applied:
+// list order is the driver's.
+std::vector<DeviceInfo> list_devices();
+// Index into `devices` of the best device: discrete > integrated > virtual >
+// CPU, then the most device-local memory.
+size_t best_device(const std::vector<DeviceInfo>& devices);
+// Resolves a --device/FOVEA_DEVICE value (an index or a case-insensitive name
+// substring). Throws fovea::Error naming the value and the devices present.
+size_t pick_device(const std::vector<DeviceInfo>& devices, const std::string& spec);
+
+// Throws fovea::Error("what: VK_ERROR_...") when r is not VK_SUCCESS.
+void check(VkResult r, const char* what);
+const char* result_name(VkResult r);
+
+}  // namespace fovea::gpu

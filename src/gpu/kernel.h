@@ -1,0 +1,62 @@
+// Compute kernels: a pipeline built from embedded SPIR-V plus specialisation
+// constants (ids 0..n-1, 32-bit each: tile sizes, flags). Every kernel shares
+// one descriptor layout:
+//   set 0, binding 0      uniform buffer: the per-step parameters (StepParams)
+//   set 0, bindings 1..4  storage buffers (the Vulkan 1.1 minimum is 4)
+// and 128 bytes of push constants for static shapes, recorded once.
+#pragma once
+#include <vulkan/vulkan.h>
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gpu/context.h"
+
+namespace fovea::gpu {
+
+constexpr uint32_t kMaxStorageBindings = 4;
+constexpr uint32_t kPushConstantBytes = 128;
+
+// The embedded SPIR-V for "family/stem" (shaders/family/stem.comp); empty
+// when there is none. Defined in the generated registry.
+std::span<const uint32_t> embedded_spirv(std::string_view name);
+
+struct Kernel {
+  std::string name;  // "dense/gemm" or with spec constants "dense/gemm<8,4>"
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  VkPipelineLayout layout = VK_NULL_HANDLE;
+  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
+};
+
+struct Context::KernelTable {
+  explicit KernelTable(Context& ctx);
+  ~KernelTable();
+  // Built on first use, then reused; throws fovea::Error for an unknown
+  // shader name.
+  const Kernel& get(std::string_view shader, std::span<const uint32_t> spec = {});
+
+  Context& ctx;
+  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
+  VkPipelineLayout layout = VK_NULL_HANDLE;
+  std::map<std::string, Kernel> kernels;
+};
+
+// The uniform block every kernel sees at binding 0 (std140, 32 bytes). The
+// host writes one per step into the slot of that step; kernels must not
+// depend on fields they do not use.
+struct StepParams {
+  float lr = 0;          // learning rate of this step
+  uint32_t step = 0;     // global step index, from 0
+  uint32_t rows = 0;     // valid rows in this batch (<= recorded batch size)
+  uint32_t seed = 0;     // run seed
+  uint32_t slot = 0;     // upload-ring slot of this step
+  float blur_sigma = 0;  // progressive sharpening (0 = off)
+  uint32_t pad[2] = {0, 0};
+};
+static_assert(sizeof(StepParams) == 32);
+
+}  // namespace fovea::gpu

@@ -1,0 +1,148 @@
+#include "gpu/memory.h"
+
+#include <cstring>
+
+#include "gpu/context.h"
+#include "util/error.h"
+
+namespace fovea::gpu {
+
+VkBuffer View::buffer() const { return arena ? arena->buffer() : VK_NULL_HANDLE; }
+
+ByteRange View::range(uint32_t slot) const {
+  return {reinterpret_cast<uint64_t>(buffer()), offset_of(slot), size};
+}
+
+void* View::host(uint32_t slot) const {
+  if (!arena || !arena->mapped()) throw Error("view " + name + " is not host-visible");
+  return arena->mapped() + offset_of(slot);
+}
+
+View View::sub(uint64_t begin, uint64_t bytes, const std::string& sub_name) const {
+  if (begin + bytes > size) throw Error("view " + name + ": sub-range out of bounds");
+  View v = *this;
+  v.offset += begin;
+  v.size = bytes;
+  v.name = sub_name;
+  return v;
+}
+
+Arena::Arena(Context& ctx, MemoryKind kind, std::string name)
+    : ctx_(ctx), kind_(kind), name_(std::move(name)) {
+  align_ = std::max<uint64_t>(ctx.info().storage_alignment, 64);
+  // Uniform-buffer offsets (the step parameters) have their own alignment.
+  VkPhysicalDeviceProperties p;
+  vkGetPhysicalDeviceProperties(ctx.physical(), &p);
+  align_ = std::max<uint64_t>(align_, p.limits.minUniformBufferOffsetAlignment);
+}
+
+Arena::~Arena() {
+  VkDevice dev = ctx_.device();
+  if (mapped_) vkUnmapMemory(dev, memory_);
+  if (buffer_) vkDestroyBuffer(dev, buffer_, nullptr);
+  if (memory_) vkFreeMemory(dev, memory_, nullptr);
+}
+
+View Arena::reserve(const std::string& name, uint64_t bytes, uint32_t slots) {
+  if (committed()) throw Error("arena " + name_ + ": reserve after commit");
+  if (bytes == 0) bytes = 4;
+  uint64_t stride = (bytes + align_ - 1) / align_ * align_;
+  if (bytes > ctx_.info().max_storage_range)
+    throw Error("buffer " + name + " needs " + std::to_string(bytes >> 20) +
+                " MiB, more than the device's storage-buffer range of " +
+                std::to_string(ctx_.info().max_storage_range >> 20) + " MiB; use a smaller batch");
+  View v;
+  v.arena = this;
+  v.offset = size_;
+  v.size = bytes;
+  v.slots = std::max<uint32_t>(slots, 1);
+  v.slot_stride = v.slots > 1 ? stride : 0;
+  v.name = name;
+  size_ += stride * v.slots;
+  views_.push_back(v);
+  return v;
+}
+
+void Arena::commit() {
+  if (committed()) return;
+  VkDevice dev = ctx_.device();
+  VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bci.size = std::max<uint64_t>(size_, align_);
+  bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+              VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT;
+  bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  check(vkCreateBuffer(dev, &bci, nullptr, &buffer_), "vkCreateBuffer");
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(dev, buffer_, &req);
+  VkMemoryPropertyFlags required = 0, preferred = 0;
+  switch (kind_) {
+    case MemoryKind::Device:
+      required = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+      break;
+    case MemoryKind::Upload:
+      required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+      break;
+    case MemoryKind::Readback:
+      required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+      preferred = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+      break;
+  }
+  VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+  ai.allocationSize = req.size;
+  ai.memoryTypeIndex = ctx_.memory_type(req.memoryTypeBits, required, preferred);
+  VkResult r = vkAllocateMemory(dev, &ai, nullptr, &memory_);
+  if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
+    throw Error("out of memory allocating " + std::to_string(req.size >> 20) + " MiB for " +
+                name_ + " on " + ctx_.info().name + "; use a smaller batch or model");
+  check(r, "vkAllocateMemory");
+  check(vkBindBufferMemory(dev, buffer_, memory_, 0), "vkBindBufferMemory");
+  if (kind_ != MemoryKind::Device) {
+    void* p = nullptr;
+    check(vkMapMemory(dev, memory_, 0, VK_WHOLE_SIZE, 0, &p), "vkMapMemory");
+    mapped_ = static_cast<char*>(p);
+    std::memset(mapped_, 0, size_);
+  }
+  for (View& v : views_) v.arena = this;
+}
+
+namespace {
+struct Staging {
+  Context& ctx;
+  Arena arena;
+  View view;
+  Staging(Context& c, uint64_t bytes) : ctx(c), arena(c, MemoryKind::Readback, "staging") {
+    view = arena.reserve("staging", bytes);
+    arena.commit();
+  }
+};
+}  // namespace
+
+void upload(Context& ctx, const View& dst, const void* data, uint64_t bytes, uint32_t slot) {
+  if (bytes > dst.size) throw Error("upload to " + dst.name + ": too many bytes");
+  if (dst.arena->mapped()) {  // host-visible: write directly (GPU is idle between steps)
+    std::memcpy(dst.host(slot), data, bytes);
+    return;
+  }
+  Staging s(ctx, bytes);
+  std::memcpy(s.view.host(), data, bytes);
+  ctx.run_once([&](VkCommandBuffer cmd) {
+    VkBufferCopy c{s.view.offset, dst.offset_of(slot), bytes};
+    vkCmdCopyBuffer(cmd, s.view.buffer(), dst.buffer(), 1, &c);
+  });
+}
+
+void download(Context& ctx, const View& src, void* data, uint64_t bytes, uint32_t slot) {
+  if (bytes > src.size) throw Error("download from " + src.name + ": too many bytes");
+  if (src.arena->mapped()) {
+    std::memcpy(data, src.host(slot), bytes);
+    return;
+  }
+  Staging s(ctx, bytes);
+  ctx.run_once([&](VkCommandBuffer cmd) {
+    VkBufferCopy c{src.offset_of(slot), s.view.offset, bytes};
+    vkCmdCopyBuffer(cmd, src.buffer(), s.view.buffer(), 1, &c);
+  });
+  std::memcpy(data, s.view.host(), bytes);
+}
+
+}  // namespace fovea::gpu

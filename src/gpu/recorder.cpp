@@ -1,0 +1,243 @@
+#include "gpu/recorder.h"
+
+#include <cstring>
+
+#include "util/error.h"
+
+namespace fovea::gpu {
+
+void Program::add(std::string label, const Kernel& k, std::initializer_list<Binding> b,
+                  const void* push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz) {
+  if (b.size() > kMaxStorageBindings)
+    throw Error("dispatch " + label + ": more than 4 storage buffers");
+  const DeviceInfo& info = ctx_.info();
+  if (gx == 0 || gy == 0 || gz == 0 || gx > info.max_group_count_x || gy > 65535 || gz > 65535)
+    throw Error("dispatch " + label + ": workgroup count out of the device's range");
+  Dispatch d;
+  d.label = std::move(label);
+  d.kernel = &k;
+  d.bindings.assign(b.begin(), b.end());
+  for (const Binding& bb : d.bindings)
+    if (!bb.view.valid()) throw Error("dispatch " + d.label + ": unbound view " + bb.view.name);
+  std::memcpy(d.push.data(), push, push_size);
+  d.push_size = push_size;
+  d.groups[0] = gx;
+  d.groups[1] = gy;
+  d.groups[2] = gz;
+  dispatches_.push_back(std::move(d));
+}
+
+static std::vector<Use> uses_of(const Dispatch& d, uint32_t slot) {
+  std::vector<Use> uses;
+  for (const Binding& b : d.bindings) uses.push_back({b.view.range(slot), b.access});
+  return uses;
+}
+
+std::vector<BarrierPlan> Program::barrier_plans(uint32_t slot) const {
+  HazardTracker t;
+  std::vector<BarrierPlan> plans;
+  for (const Dispatch& d : dispatches_) {
+    std::vector<Use> uses = uses_of(d, slot);
+    plans.push_back(t.add(uses));
+  }
+  return plans;
+}
+
+Replayer::Replayer(Program& program, uint32_t slots, bool profile)
+    : program_(program), ctx_(program.context()), profile_(profile && program.context().info().timestamps) {
+  if (!program_.params().valid()) throw Error("program " + program_.name() + " has no parameter ring");
+  if (program_.params().slots < slots) throw Error("program " + program_.name() + ": parameter ring has too few slots");
+  VkDevice dev = ctx_.device();
+  VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pci.queueFamilyIndex = ctx_.queue_family();
+  check(vkCreateCommandPool(dev, &pci, nullptr, &pool_), "vkCreateCommandPool");
+  uint32_t sets = std::max<uint32_t>(1, uint32_t(program_.dispatches().size()) * slots);
+  VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, sets},
+                                  {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * kMaxStorageBindings}};
+  VkDescriptorPoolCreateInfo dci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+  dci.maxSets = sets;
+  dci.poolSizeCount = 2;
+  dci.pPoolSizes = sizes;
+  check(vkCreateDescriptorPool(dev, &dci, nullptr, &descriptors_), "vkCreateDescriptorPool");
+  cmds_.resize(slots);
+  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  ai.commandPool = pool_;
+  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ai.commandBufferCount = slots;
+  check(vkAllocateCommandBuffers(dev, &ai, cmds_.data()), "vkAllocateCommandBuffers");
+  fences_.resize(slots);
+  pending_.assign(slots, false);
+  for (auto& f : fences_) {
+    VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    check(vkCreateFence(dev, &fci, nullptr, &f), "vkCreateFence");
+  }
+  if (profile_) {
+    queries_.resize(slots);
+    for (auto& q : queries_) {
+      VkQueryPoolCreateInfo qci{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+      qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
+      qci.queryCount = uint32_t(program_.dispatches().size()) + 1;
+      check(vkCreateQueryPool(dev, &qci, nullptr, &q), "vkCreateQueryPool");
+    }
+    op_ms_.assign(program_.dispatches().size(), 0.0);
+  }
+  for (uint32_t s = 0; s < slots; ++s) record(s);
+}
+
+Replayer::~Replayer() {
+  VkDevice dev = ctx_.device();
+  for (uint32_t s = 0; s < slots(); ++s)
+    if (pending_[s]) vkWaitForFences(dev, 1, &fences_[s], VK_TRUE, UINT64_MAX);
+  for (auto q : queries_) vkDestroyQueryPool(dev, q, nullptr);
+  for (auto f : fences_) vkDestroyFence(dev, f, nullptr);
+  if (descriptors_) vkDestroyDescriptorPool(dev, descriptors_, nullptr);
+  if (pool_) vkDestroyCommandPool(dev, pool_, nullptr);
+}
+
+void Replayer::record(uint32_t slot) {
+  VkDevice dev = ctx_.device();
+  VkCommandBuffer cmd = cmds_[slot];
+  const auto& ds = program_.dispatches();
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  check(vkBeginCommandBuffer(cmd, &bi), "vkBeginCommandBuffer");
+  if (profile_) vkCmdResetQueryPool(cmd, queries_[slot], 0, uint32_t(ds.size()) + 1);
+
+  // The step follows the previous one on the queue: its writes (weights,
+  // gradients, activations) become visible, and its reads finish before we
+  // overwrite anything.
+  VkMemoryBarrier entry{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  entry.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+  entry.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+  if (!program_.omit_barriers_for_test)
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &entry, 0, nullptr, 0, nullptr);
+  if (profile_)
+    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries_[slot], 0);
+
+  std::vector<BarrierPlan> plans = program_.barrier_plans(slot);
+  const View& params = program_.params();
+  VkPipeline bound = VK_NULL_HANDLE;
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const Dispatch& d = ds[i];
+    const BarrierPlan& plan = plans[i];
+    if (plan.execution && !program_.omit_barriers_for_test) {
+      std::vector<VkBufferMemoryBarrier> bufs;
+      for (const MemoryBarrier& m : plan.memory) {
+        VkBufferMemoryBarrier b{VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER};
+        b.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+        b.dstAccessMask = (m.to_read ? VK_ACCESS_SHADER_READ_BIT : 0) |
+                          (m.to_write ? VK_ACCESS_SHADER_WRITE_BIT : 0);
+        b.srcQueueFamilyIndex = b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+        b.buffer = reinterpret_cast<VkBuffer>(m.range.buffer);
+        b.offset = m.range.offset;
+        b.size = m.range.size;
+        bufs.push_back(b);
+      }
+      vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                           VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr,
+                           uint32_t(bufs.size()), bufs.data(), 0, nullptr);
+    }
+    if (d.kernel->pipeline != bound) {
+      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d.kernel->pipeline);
+      bound = d.kernel->pipeline;
+    }
+    VkDescriptorSetAllocateInfo dai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    dai.descriptorPool = descriptors_;
+    dai.descriptorSetCount = 1;
+    dai.pSetLayouts = &d.kernel->set_layout;
+    VkDescriptorSet set;
+    check(vkAllocateDescriptorSets(dev, &dai, &set), "vkAllocateDescriptorSets");
+    VkDescriptorBufferInfo infos[1 + kMaxStorageBindings];
+    VkWriteDescriptorSet writes[1 + kMaxStorageBindings];
+    infos[0] = {params.buffer(), params.offset_of(slot), sizeof(StepParams)};
+    uint32_t n = 1 + uint32_t(d.bindings.size());
+    for (uint32_t b = 1; b < n; ++b) {
+      const View& v = d.bindings[b - 1].view;
+      infos[b] = {v.buffer(), v.offset_of(slot), v.size};
+    }
+    for (uint32_t b = 0; b < n; ++b) {
+      writes[b] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+      writes[b].dstSet = set;
+      writes[b].dstBinding = b;
+      writes[b].descriptorCount = 1;
+      writes[b].descriptorType =
+          b == 0 ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      writes[b].pBufferInfo = &infos[b];
+    }
+    vkUpdateDescriptorSets(dev, n, writes, 0, nullptr);
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d.kernel->layout, 0, 1, &set, 0,
+                            nullptr);
+    if (d.push_size)
+      vkCmdPushConstants(cmd, d.kernel->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, d.push_size,
+                         d.push.data());
+    vkCmdDispatch(cmd, d.groups[0], d.groups[1], d.groups[2]);
+    if (profile_)
+      vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries_[slot], uint32_t(i + 1));
+  }
+  if (!program_.host_read_views().empty() && !program_.omit_barriers_for_test) {
+    std::vector<VkBufferMemoryBarrier> bufs;
+    for (const View& v : program_.host_read_views()) {
+      VkBufferMemoryBarrier b{VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER};
+      b.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+      b.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+      b.srcQueueFamilyIndex = b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+      b.buffer = v.buffer();
+      b.offset = v.offset_of(slot);
+      b.size = v.size;
+      bufs.push_back(b);
+    }
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0,
+                         0, nullptr, uint32_t(bufs.size()), bufs.data(), 0, nullptr);
+  }
+  check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
+}
+
+void Replayer::wait(uint32_t slot) {
+  if (!pending_[slot]) return;
+  VkDevice dev = ctx_.device();
+  VkResult r = vkWaitForFences(dev, 1, &fences_[slot], VK_TRUE, UINT64_MAX);
+  if (r == VK_ERROR_DEVICE_LOST) throw Error("the Vulkan device was lost (driver reset or crash)");
+  check(r, "vkWaitForFences");
+  check(vkResetFences(dev, 1, &fences_[slot]), "vkResetFences");
+  pending_[slot] = false;
+  if (profile_) {
+    size_t n = program_.dispatches().size() + 1;
+    std::vector<uint64_t> t(n);
+    check(vkGetQueryPoolResults(dev, queries_[slot], 0, uint32_t(n), n * sizeof(uint64_t), t.data(),
+                                sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+          "vkGetQueryPoolResults");
+    double period_ms = ctx_.info().timestamp_period_ns * 1e-6;
+    for (size_t i = 0; i + 1 < n; ++i) op_ms_[i] += double(t[i + 1] - t[i]) * period_ms;
+    ++profiled_steps_;
+  }
+}
+
+uint32_t Replayer::acquire() {
+  uint32_t slot = next_;
+  next_ = (next_ + 1) % slots();
+  wait(slot);
+  return slot;
+}
+
+void Replayer::submit(uint32_t slot) {
+  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &cmds_[slot];
+  VkResult r = vkQueueSubmit(ctx_.queue(), 1, &si, fences_[slot]);
+  if (r == VK_ERROR_DEVICE_LOST) throw Error("the Vulkan device was lost (driver reset or crash)");
+  check(r, "vkQueueSubmit");
+  pending_[slot] = true;
+}
+
+void Replayer::finish() {
+  for (uint32_t s = 0; s < slots(); ++s) wait(s);
+}
+
+std::vector<ProfileEntry> Replayer::profile() const {
+  std::vector<ProfileEntry> out;
+  const auto& ds = program_.dispatches();
+  for (size_t i = 0; i < op_ms_.size(); ++i) out.push_back({ds[i].label, op_ms_[i]});
+  return out;
+}
+
+}  // namespace fovea::gpu

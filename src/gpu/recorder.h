@@ -1,0 +1,125 @@
+// A Program is a training step (or any op sequence) as data: dispatches with
+// the buffer ranges each reads and writes. A Replayer records it once per
+// ring slot into command buffers, inserting the barriers the hazard tracker
+// asks for (no op writes a barrier itself), and replays them with several
+// steps in flight.
+#pragma once
+#include <vulkan/vulkan.h>
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "gpu/hazards.h"
+#include "gpu/kernel.h"
+#include "gpu/memory.h"
+
+namespace fovea::gpu {
+
+struct Binding {
+  View view;
+  Access access = Access::Read;
+};
+inline Binding in(const View& v) { return {v, Access::Read}; }
+inline Binding out(const View& v) { return {v, Access::Write}; }
+inline Binding inout(const View& v) { return {v, Access::ReadWrite}; }
+
+struct Dispatch {
+  std::string label;  // "dense1.forward"; the --profile and --print-plan name
+  const Kernel* kernel = nullptr;
+  std::vector<Binding> bindings;  // storage bindings 1..n in order
+  std::array<uint8_t, kPushConstantBytes> push{};
+  uint32_t push_size = 0;
+  uint32_t groups[3] = {1, 1, 1};
+};
+
+class Program {
+ public:
+  Program(Context& ctx, std::string name) : ctx_(ctx), name_(std::move(name)) {}
+
+  // The ring of StepParams, bound at binding 0 of every dispatch.
+  void set_params(const View& params) { params_ = params; }
+  const View& params() const { return params_; }
+
+  template <class Push>
+  void dispatch(std::string label, const Kernel& k, std::initializer_list<Binding> b,
+                const Push& push, uint32_t gx, uint32_t gy = 1, uint32_t gz = 1) {
+    static_assert(sizeof(Push) <= kPushConstantBytes);
+    add(std::move(label), k, b, &push, sizeof(Push), gx, gy, gz);
+  }
+  void add(std::string label, const Kernel& k, std::initializer_list<Binding> b,
+           const void* push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz);
+
+  // Views the host reads after a step completes (metric sums): the step
+  // ends with a barrier that makes their writes visible to the host.
+  void host_reads(const View& v) { host_reads_.push_back(v); }
+
+  const std::vector<Dispatch>& dispatches() const { return dispatches_; }
+  const std::vector<View>& host_read_views() const { return host_reads_; }
+  const std::string& name() const { return name_; }
+  Context& context() const { return ctx_; }
+
+  // The barrier in front of each dispatch when recorded for `slot`. Each
+  // step starts with one full compute barrier (ordering it after the previous
+  // step on the queue), so the analysis starts from a clean state.
+  std::vector<BarrierPlan> barrier_plans(uint32_t slot) const;
+
+  // Testing only: record no barriers, so validation must complain.
+  bool omit_barriers_for_test = false;
+
+ private:
+  Context& ctx_;
+  std::string name_;
+  View params_;
+  std::vector<Dispatch> dispatches_;
+  std::vector<View> host_reads_;
+};
+
+// GPU time per dispatch label, summed over profiled steps.
+struct ProfileEntry {
+  std::string label;
+  double total_ms = 0;
+};
+
+class Replayer {
+ public:
+  // Records `program` once into `slots` command buffers (slot k binds ring
+  // slot k of every ring view). With profile, timestamps bracket each dispatch.
+  Replayer(Program& program, uint32_t slots, bool profile = false);
+  ~Replayer();
+  Replayer(const Replayer&) = delete;
+  Replayer& operator=(const Replayer&) = delete;
+
+  // The slot the next step uses; waits until its previous use has finished
+  // (so the host may now write its upload and parameter slots and read its
+  // host-read views).
+  uint32_t acquire();
+  void submit(uint32_t slot);
+  // Waits for every submitted step.
+  void finish();
+  uint32_t slots() const { return uint32_t(cmds_.size()); }
+
+  std::vector<ProfileEntry> profile() const;
+  uint64_t profiled_steps() const { return profiled_steps_; }
+
+ private:
+  void record(uint32_t slot);
+  void wait(uint32_t slot);
+
+  Program& program_;
+  Context& ctx_;
+  bool profile_ = false;
+  VkCommandPool pool_ = VK_NULL_HANDLE;
+  VkDescriptorPool descriptors_ = VK_NULL_HANDLE;
+  std::vector<VkCommandBuffer> cmds_;
+  std::vector<VkFence> fences_;
+  std::vector<bool> pending_;
+  std::vector<VkQueryPool> queries_;
+  std::vector<double> op_ms_;
+  uint64_t profiled_steps_ = 0;
+  uint32_t next_ = 0;
+};
+
+}  // namespace fovea::gpu
