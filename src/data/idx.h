@@ -1,0 +1,56 @@
+// IDX files (the MNIST family's format), raw or gzip-compressed, and the
+// image/label pairs they hold.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fovea::data {
+
+// Images as unsigned bytes, layout [count, channels, height, width];
+// labels[i] < classes for every i.
+struct ImageSet {
+  uint32_t count = 0;
+  uint32_t channels = 0;
+  uint32_t height = 0;
+  uint32_t width = 0;
+  uint32_t classes = 0;
+  std::vector<uint8_t> pixels;
+  std::vector<uint8_t> labels;
+  std::string images_path;
+  std::string labels_path;
+  size_t image_bytes() const { return size_t(channels) * height * width; }
+};
+
+// The whole content of a file; gzip data (magic 1f 8b) is inflated. Throws
+// fovea::Error naming the file on a missing file, read error or corrupt gzip.
+std::vector<uint8_t> read_file_maybe_gzip(const std::string& path);
+
+// Loads an IDX image file (magic 0x00000803: unsigned bytes, 3 dims
+// [N, H, W]; channels = 1) and an IDX label file (magic 0x00000801, [N]). Checks magic, dimension count,
+// sizes against the file length, equal counts, labels < classes, sane
+// dimensions (1..4096 per side). Every violation throws fovea::Error naming
+// the file and the field.
+ImageSet load_idx_pair(const std::string& images_path, const std::string& labels_path,
+                       uint32_t classes);
+
+struct Dataset {
+  ImageSet train;
+  ImageSet test;
+};
+
+// The four files of an MNIST-style directory: train-images-idx3-ubyte,
+// train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte,
+// each raw or with a .gz suffix (the raw one wins when both exist). A
+// missing file is an error naming the directory and the file looked for.
+Dataset load_mnist_dir(const std::string& dir, uint32_t classes);
+
+// Per-channel mean and standard deviation (population) of pixels / 255 over
+// the whole set, computed in double.
+struct ChannelStats {
+  std::vector<double> mean;
+  std::vector<double> std;
+};
+ChannelStats channel_stats(const ImageSet& set);
+
+}  // namespace fovea::data
