@@ -1,0 +1,109 @@
+// The `fovea` command: `fovea devices`, `fovea train`. Every user error is
+// one line on stderr and a non-zero exit: 2 for a bad command line, 1 for a
+// bad file, value or a failure while running, 3 when --validate saw messages.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <string>
+
+#include "gpu/context.h"
+#include "train/trainer.h"
+#include "util/error.h"
+
+namespace {
+
+std::string timestamp_dir() {
+  std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "runs/%Y%m%d-%H%M%S", std::localtime(&t));
+  return buf;
+}
+
+std::string join_args(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+int finish_validation(fovea::gpu::Context& ctx) {
+  if (!ctx.validating()) return 0;
+  uint64_t n = ctx.validation().count();
+  if (n == 0) {
+    std::fprintf(stderr, "validation: no messages\n");
+    return 0;
+  }
+  std::fprintf(stderr, "fovea: the validation layer reported %llu message(s)\n", (unsigned long long)n);
+  return 3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Fovea: train neural networks with Vulkan compute (progressive sharpening)", "fovea"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Help for every subcommand");
+
+  auto* devices = app.add_subcommand("devices", "List Vulkan devices (duplicates removed), best marked");
+
+  fovea::train::TrainConfig cfg;
+  std::string device, val_split;
+  bool validate = false;
+  bool no_progress = false;
+  auto* train = app.add_subcommand("train", "Train a model on an IDX data set (Fashion-MNIST by default)");
+  train->add_option("--model", cfg.model_path, "Model spec JSON (e.g. assets/models/mlp.json)")->required();
+  train->add_option("--data", cfg.data_dir, "Directory with the IDX files (raw or .gz)")->capture_default_str();
+  train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
+  train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
+  train->add_option("--lr", cfg.lr, "Learning rate")->capture_default_str();
+  train->add_option("--momentum", cfg.momentum, "SGD momentum (PyTorch's formulation)")->capture_default_str();
+  train->add_option("--seed", cfg.seed, "Seed for initialisation, holdout and shuffles")->capture_default_str();
+  train->add_option("--limit", cfg.limit, "Use only the first N training images (0 = all)")->capture_default_str();
+  train->add_option("--val-split", val_split, "Validation holdout: a count N or a fraction in [0, 1) (default 1/12; 0 = none)");
+  train->add_option("--out", cfg.out_dir, "Run directory (default runs/<timestamp>)");
+  train->add_option("--device", device, "Device index or name substring (also FOVEA_DEVICE)");
+  train->add_flag("--validate", validate, "Enable the Khronos validation layer with synchronisation validation (also FOVEA_VALIDATION=1)");
+  train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
+  train->add_flag("--no-progress", no_progress, "No progress bar, even on a terminal");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "fovea: %s (see fovea --help)\n", e.what());
+    return 2;
+  }
+
+  try {
+    if (*devices) {
+      auto list = fovea::gpu::list_devices();
+      size_t best = fovea::gpu::best_device(list);
+      for (size_t i = 0; i < list.size(); ++i)
+        std::printf("%s%s\n", fovea::gpu::describe(list[i]).c_str(), i == best ? "\n    (best: used by default)" : "");
+      return 0;
+    }
+    if (*train) {
+      if (cfg.out_dir.empty()) cfg.out_dir = timestamp_dir();
+      cfg.val_split = val_split;
+      cfg.progress = !no_progress;
+      cfg.command_line = join_args(argc, argv);
+      auto ctx = fovea::gpu::Context::create({device, validate});
+      std::printf("device: %s (%s)\nrun: %s\n", ctx->info().name.c_str(),
+                  fovea::gpu::device_type_name(ctx->info().type), cfg.out_dir.c_str());
+      std::fflush(stdout);
+      fovea::train::train(*ctx, cfg);
+      return finish_validation(*ctx);
+    }
+  } catch (const fovea::Error& e) {
+    std::fprintf(stderr, "fovea: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fovea: unexpected error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

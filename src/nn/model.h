@@ -1,0 +1,86 @@
+// A model on the device: its memory plan (parameters, gradients, optimizer
+// state and activations as views of a few arenas) and the two recorded
+// programs built from the spec: the training step and the evaluation step.
+//
+//   train: decode -> forward -> softmax-xent -> metric sums -> backward -> sgd
+//   eval:  decode -> forward -> softmax-xent (no gradient) -> metric sums
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gpu/memory.h"
+#include "gpu/recorder.h"
+#include "nn/model_spec.h"
+#include "ops/metrics.h"
+#include "ops/optim.h"
+
+namespace fovea::nn {
+
+struct ModelOptions {
+  uint32_t batch = 128;
+  uint32_t slots = 2;  // steps in flight
+  ops::SgdConfig sgd;
+  std::vector<double> channel_mean;  // per input channel, of pixels / 255
+  std::vector<double> channel_std;
+};
+
+// One parameter tensor: where it lives in the parameter block.
+struct ParamTensor {
+  std::string name;  // "layers.1.weight" (layer index in the spec)
+  std::vector<uint32_t> shape;
+  uint64_t offset = 0;  // in floats, from the start of the block
+  uint64_t count = 0;
+  uint32_t fan_in = 0;  // inputs per output unit of its layer (initialisation)
+};
+
+class Model {
+ public:
+  Model(gpu::Context& ctx, const ModelSpec& spec, const ModelOptions& opts);
+  ~Model();
+
+  // PyTorch's default initialisation from a seeded generator: weights
+  // kaiming-uniform with a = sqrt(5), i.e. U(+-1/sqrt(fan_in)), biases
+  // U(+-1/sqrt(fan_in)). Also zeroes gradients and optimizer state.
+  void init_parameters(uint64_t seed);
+  std::vector<float> download_parameters() const;
+  void upload_parameters(const std::vector<float>& values);
+  const std::vector<ParamTensor>& tensors() const { return tensors_; }
+  uint64_t parameter_count() const { return param_floats_; }
+
+  const ModelSpec& spec() const { return spec_; }
+  uint32_t batch() const { return opts_.batch; }
+  uint32_t slots() const { return opts_.slots; }
+
+  gpu::Program& train_program() { return *train_; }
+  gpu::Program& eval_program() { return *eval_; }
+
+  // Ring views the host fills before each step (slot = Replayer::acquire()).
+  const gpu::View& images_ring() const { return images_; }  // u8 [batch, C, H, W]
+  const gpu::View& labels_ring() const { return labels_; }  // u32 [batch]
+  const gpu::View& params_ring() const { return step_params_; }
+  const gpu::View& train_sums() const { return train_sums_; }  // ops::MetricSums per slot
+  const gpu::View& eval_sums() const { return eval_sums_; }
+
+  // The recorded step as text: each op with its buffers, then memory totals.
+  std::string plan_text() const;
+
+ private:
+  struct Layer;
+  void build();
+  void record_forward(gpu::Program& p);
+
+  gpu::Context& ctx_;
+  ModelSpec spec_;
+  ModelOptions opts_;
+  std::unique_ptr<gpu::Arena> device_, upload_, readback_;
+  std::vector<Layer> layers_;
+  std::vector<ParamTensor> tensors_;
+  uint64_t param_floats_ = 0;
+  gpu::View params_, grads_, velocity_, stats_, x_, dlogits_, row_stats_;
+  gpu::View images_, labels_, step_params_, train_sums_, eval_sums_;
+  std::unique_ptr<gpu::Program> train_, eval_;
+};
+
+}  // namespace fovea::nn

@@ -1,0 +1,283 @@
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "data/idx.h"
+#include "data/split.h"
+#include "gpu/context.h"
+#include "gpu/recorder.h"
+#include "nn/model.h"
+#include "util/error.h"
+
+namespace fovea::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct Totals {
+  double loss = 0;
+  uint64_t correct = 0, count = 0;
+  void add(const ops::MetricSums& s) {
+    loss += double(s.loss_sum) - double(s.loss_compensation);
+    correct += s.correct;
+    count += s.count;
+  }
+  double mean_loss() const { return count ? loss / double(count) : 0; }
+  double accuracy() const { return count ? double(correct) / double(count) : 0; }
+};
+
+// Copies the images and labels of one batch into ring slot `slot` and writes
+// the step's parameters. Rows past `rows` keep stale bytes; the decode kernel
+// zeroes them on the GPU.
+void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows,
+               uint32_t slot, const gpu::StepParams& params) {
+  const size_t bytes = set.image_bytes();
+  auto* images = static_cast<uint8_t*>(m.images_ring().host(slot));
+  auto* labels = static_cast<uint32_t*>(m.labels_ring().host(slot));
+  for (uint32_t r = 0; r < rows; ++r) {
+    std::memcpy(images + size_t(r) * bytes, set.pixels.data() + size_t(idx[r]) * bytes, bytes);
+    labels[r] = set.labels[idx[r]];
+  }
+  for (uint32_t r = rows; r < m.batch(); ++r) labels[r] = 0;
+  std::memcpy(m.params_ring().host(slot), &params, sizeof params);
+}
+
+void zero_sums(const gpu::View& v, uint32_t slots) {
+  for (uint32_t s = 0; s < slots; ++s) std::memset(v.host(s), 0, sizeof(ops::MetricSums));
+}
+
+Totals read_sums(const gpu::View& v, uint32_t slots) {
+  Totals t;
+  for (uint32_t s = 0; s < slots; ++s) {
+    ops::MetricSums m;
+    std::memcpy(&m, v.host(s), sizeof m);
+    t.add(m);
+  }
+  return t;
+}
+
+class Progress {
+ public:
+  Progress(bool enabled, uint32_t epoch, uint32_t epochs, uint64_t total)
+      : on_(enabled && isatty(STDERR_FILENO)), epoch_(epoch), epochs_(epochs), total_(total) {}
+  void update(uint64_t done, double seconds, double loss, double acc) {
+    if (!on_) return;
+    auto now = Clock::now();
+    if (done < total_ && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    double rate = seconds > 0 ? double(done) / seconds : 0;
+    double eta = rate > 0 ? double(total_ - done) / rate : 0;
+    int width = 24, fill = int(double(width) * double(done) / double(std::max<uint64_t>(total_, 1)));
+    std::fprintf(stderr, "\repoch %u/%u [%.*s%*s] %llu/%llu  %.0f img/s  loss %.4f  acc %.4f  ETA %.0fs ",
+                 epoch_, epochs_, fill, "========================", width - fill, "",
+                 (unsigned long long)done, (unsigned long long)total_, rate, loss, acc, eta);
+    std::fflush(stderr);
+  }
+  void done() {
+    if (on_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  bool on_;
+  uint32_t epoch_, epochs_;
+  uint64_t total_;
+  Clock::time_point last_{};
+};
+
+// Runs the eval program over `indices` of `set`; returns loss and accuracy.
+Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
+                const std::vector<uint32_t>& indices, uint64_t seed) {
+  Totals t;
+  if (indices.empty()) return t;
+  r.finish();
+  zero_sums(m.eval_sums(), m.slots());
+  for (size_t first = 0; first < indices.size(); first += m.batch()) {
+    uint32_t rows = uint32_t(std::min<size_t>(m.batch(), indices.size() - first));
+    uint32_t slot = r.acquire();
+    gpu::StepParams p;
+    p.rows = rows;
+    p.seed = uint32_t(seed);
+    p.slot = slot;
+    fill_slot(m, set, indices.data() + first, rows, slot, p);
+    r.submit(slot);
+  }
+  r.finish();
+  return read_sums(m.eval_sums(), m.slots());
+}
+
+void write_atomically(const fs::path& path, const std::string& text) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << text;
+    f.flush();
+    if (!f) throw Error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
+  if (cfg.epochs == 0) throw Error("--epochs must be at least 1");
+  if (cfg.batch == 0) throw Error("--batch must be at least 1");
+  if (!(cfg.lr > 0) || !std::isfinite(cfg.lr)) throw Error("--lr must be a positive number");
+  if (!(cfg.momentum >= 0 && cfg.momentum < 1)) throw Error("--momentum must be in [0, 1)");
+  if (cfg.out_dir.empty()) throw Error("no output directory given");
+
+  nn::ModelSpec spec = nn::load_model_spec(cfg.model_path);
+  data::Dataset ds = data::load_mnist_dir(cfg.data_dir, spec.classes);
+  if (ds.train.channels != spec.channels || ds.train.height != spec.height ||
+      ds.train.width != spec.width)
+    throw Error("model " + cfg.model_path + ": input [" + std::to_string(spec.channels) + ", " +
+                std::to_string(spec.height) + ", " + std::to_string(spec.width) +
+                "] does not fit the data in " + cfg.data_dir + " ([" +
+                std::to_string(ds.train.channels) + ", " + std::to_string(ds.train.height) + ", " +
+                std::to_string(ds.train.width) + "])");
+  // Standardisation uses the whole training file, whatever --limit says.
+  data::ChannelStats stats = data::channel_stats(ds.train);
+  data::ValSpec val = cfg.val_split.empty() ? data::ValSpec{} : data::parse_val_split(cfg.val_split);
+  data::Split split = data::make_split(ds.train.count, cfg.limit, val, cfg.seed);
+  std::vector<uint32_t> test_idx(ds.test.count);
+  for (uint32_t i = 0; i < ds.test.count; ++i) test_idx[i] = i;
+
+  fs::path out(cfg.out_dir);
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) throw Error("cannot create output directory " + out.string() + ": " + ec.message());
+  if (fs::exists(out / "metrics.jsonl"))
+    throw Error("output directory " + out.string() +
+                " already holds a run (metrics.jsonl); choose another --out");
+  std::ofstream metrics(out / "metrics.jsonl");
+  if (!metrics) throw Error("cannot write " + (out / "metrics.jsonl").string());
+
+  nn::ModelOptions mo;
+  mo.batch = cfg.batch;
+  mo.sgd.momentum = cfg.momentum;
+  mo.channel_mean = stats.mean;
+  mo.channel_std = stats.std;
+  nn::Model model(ctx, spec, mo);
+  model.init_parameters(cfg.seed);
+  gpu::Replayer train_step(model.train_program(), model.slots(), cfg.profile);
+  gpu::Replayer eval_step(model.eval_program(), model.slots());
+
+  RunResult result;
+  result.device = ctx.info().name;
+  uint32_t step = 0;
+  for (uint32_t epoch = 0; epoch < cfg.epochs; ++epoch) {
+    std::vector<uint32_t> order = data::epoch_order(split.train, cfg.seed, epoch);
+    zero_sums(model.train_sums(), model.slots());
+    Progress bar(cfg.progress, epoch + 1, cfg.epochs, order.size());
+    auto t0 = Clock::now();
+    for (size_t first = 0; first < order.size(); first += cfg.batch) {
+      uint32_t rows = uint32_t(std::min<size_t>(cfg.batch, order.size() - first));
+      uint32_t slot = train_step.acquire();
+      // This slot's sums are complete here; they stand for the epoch so far.
+      ops::MetricSums seen;
+      std::memcpy(&seen, model.train_sums().host(slot), sizeof seen);
+      Totals partial;
+      partial.add(seen);
+      bar.update(first, seconds_since(t0), partial.mean_loss(), partial.accuracy());
+      gpu::StepParams p;
+      p.lr = cfg.lr;
+      p.step = step++;
+      p.rows = rows;
+      p.seed = uint32_t(cfg.seed);
+      p.slot = slot;
+      fill_slot(model, ds.train, order.data() + first, rows, slot, p);
+      train_step.submit(slot);
+    }
+    train_step.finish();
+    double train_seconds = seconds_since(t0);
+    Totals tr = read_sums(model.train_sums(), model.slots());
+    if (tr.count != order.size())
+      throw Error("internal: the GPU counted " + std::to_string(tr.count) + " training images, expected " +
+                  std::to_string(order.size()));
+    bar.update(order.size(), train_seconds, tr.mean_loss(), tr.accuracy());
+    bar.done();
+    Totals va = evaluate(model, eval_step, ds.train, split.val, cfg.seed);
+
+    EpochResult e;
+    e.epoch = epoch + 1;
+    e.train_loss = tr.mean_loss();
+    e.train_acc = tr.accuracy();
+    e.val_loss = va.mean_loss();
+    e.val_acc = va.accuracy();
+    e.lr = cfg.lr;
+    e.seconds = seconds_since(t0);
+    e.images_per_second = double(order.size()) / train_seconds;
+    e.train_images = order.size();
+    e.val_images = split.val.size();
+    if (!std::isfinite(e.train_loss))
+      throw Error("training diverged in epoch " + std::to_string(e.epoch) +
+                  " (loss is not finite); try a smaller --lr");
+    nlohmann::json line = {{"epoch", e.epoch},           {"train_loss", e.train_loss},
+                           {"train_acc", e.train_acc},   {"val_loss", e.val_loss},
+                           {"val_acc", e.val_acc},       {"lr", e.lr},
+                           {"blur_sigma", 0.0},          {"seconds", e.seconds},
+                           {"images_per_second", e.images_per_second},
+                           {"train_images", e.train_images}, {"val_images", e.val_images}};
+    if (split.val.empty()) line["val_loss"] = line["val_acc"] = nullptr;
+    metrics << line.dump() << "\n";
+    metrics.flush();
+    std::printf("epoch %u/%u  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f  lr %g  %.1f s  %.0f img/s\n",
+                e.epoch, cfg.epochs, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr,
+                e.seconds, e.images_per_second);
+    std::fflush(stdout);
+    result.epochs.push_back(e);
+  }
+
+  Totals te = evaluate(model, eval_step, ds.test, test_idx, cfg.seed);
+  result.test_loss = te.mean_loss();
+  result.test_acc = te.accuracy();
+  result.test_images = te.count;
+  std::printf("test  loss %.4f  acc %.4f  (%llu images)\n", result.test_loss, result.test_acc,
+              (unsigned long long)te.count);
+
+  if (cfg.profile) {
+    auto prof = train_step.profile();
+    double total = 0;
+    for (const auto& p : prof) total += p.total_ms;
+    uint64_t n = std::max<uint64_t>(train_step.profiled_steps(), 1);
+    std::printf("GPU time per training step (%llu steps, device timestamps):\n",
+                (unsigned long long)train_step.profiled_steps());
+    for (const auto& p : prof)
+      std::printf("  %-40s %9.3f ms  %5.1f%%\n", p.label.c_str(), p.total_ms / double(n),
+                  total > 0 ? 100.0 * p.total_ms / total : 0.0);
+    std::printf("  %-40s %9.3f ms\n", "total", total / double(n));
+  }
+
+  nlohmann::json summary = {
+      {"test_loss", result.test_loss}, {"test_acc", result.test_acc},
+      {"test_images", result.test_images}, {"device", result.device},
+      {"device_type", gpu::device_type_name(ctx.info().type)},
+      {"command", cfg.command_line}, {"seed", cfg.seed}, {"model", cfg.model_path},
+      {"data", cfg.data_dir}, {"epochs", cfg.epochs}, {"batch", cfg.batch}, {"lr", cfg.lr},
+      {"momentum", cfg.momentum}, {"limit", cfg.limit},
+      {"parameters", model.parameter_count()},
+      {"train_images", split.train.size()}, {"val_images", split.val.size()}};
+  if (!result.epochs.empty()) {
+    summary["final_val_acc"] = split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_acc);
+    summary["images_per_second"] = result.epochs.back().images_per_second;
+  }
+  write_atomically(out / "summary.json", summary.dump(2) + "\n");
+  return result;
+}
+
+}  // namespace fovea::train

@@ -1,0 +1,46 @@
+// The training run: data, split, model, the replayed step, metrics.jsonl,
+// summary.json. The CLI fills a TrainConfig; tests call train() directly.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fovea::gpu { class Context; }
+
+namespace fovea::train {
+
+struct TrainConfig {
+  std::string model_path;
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::string out_dir;  // required; the CLI defaults it to runs/<timestamp>
+  uint32_t epochs = 1;
+  uint32_t batch = 128;
+  float lr = 0.01f;
+  float momentum = 0.9f;
+  uint64_t seed = 0;
+  uint32_t limit = 0;            // 0 = every training image
+  std::string val_split = "";    // "" = 1/12 of the kept images
+  bool profile = false;
+  bool progress = true;          // a progress bar when stderr is a terminal
+  std::string command_line;      // recorded in summary.json
+};
+
+struct EpochResult {
+  uint32_t epoch = 0;  // 1-based
+  double train_loss = 0, train_acc = 0, val_loss = 0, val_acc = 0;
+  double lr = 0, seconds = 0, images_per_second = 0;
+  uint64_t train_images = 0, val_images = 0;
+};
+
+struct RunResult {
+  std::vector<EpochResult> epochs;
+  double test_loss = 0, test_acc = 0;
+  uint64_t test_images = 0;
+  std::string device;
+};
+
+// Trains on `ctx` and writes out_dir/metrics.jsonl (one line per epoch,
+// flushed at the epoch's end) and out_dir/summary.json. Throws fovea::Error.
+RunResult train(gpu::Context& ctx, const TrainConfig& cfg);
+
+}  // namespace fovea::train
