@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The fovea command as a user meets it: bad input ends with one clear line on
+# stderr naming the file, field or value, and exit code 1 or 2 (never a
+# signal); a small validated run succeeds with no validation message.
+# Usage: cli_test.sh FOVEA_BINARY SOURCE_DIR
+set -u
+fovea=$1
+src=$2
+data=/usr/share/datasets/fashion-mnist
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+passes=0
+
+# expect CODE PATTERN -- ARGS...: exit code CODE, exactly one stderr line,
+# matching the extended regex PATTERN.
+expect() {
+  local code=$1 pattern=$2
+  shift 3
+  "$fovea" "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  local lines
+  lines=$(grep -c '' "$tmp/err")
+  if [ "$got" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -Eq -- "$pattern" "$tmp/err"; then
+    echo "FAIL: fovea $* -> exit $got (want $code), $lines stderr line(s), want /$pattern/:"
+    sed 's/^/    /' "$tmp/err"
+    fails=$((fails + 1))
+  else
+    passes=$((passes + 1))
+  fi
+}
+
+model=$src/assets/models/mlp.json
+expect 2 "subcommand" -- 
+expect 2 "--bogus" -- train --model "$model" --bogus
+expect 2 "--model" -- train
+expect 2 "--epochs" -- train --model "$model" --epochs many
+expect 1 "nope.json" -- train --model "$tmp/nope.json" --out "$tmp/r0"
+echo '{"input": [1, 28, 28], "classes": 10, "layers": [{"type": "dense", "units": 0}]}' >"$tmp/bad.json"
+expect 1 "bad.json.*layers\[0\].*units" -- train --model "$tmp/bad.json" --out "$tmp/r1"
+echo '{"input": [1, 28, 28], "classes": 10, "layers": [' >"$tmp/broken.json"
+expect 1 "broken.json" -- train --model "$tmp/broken.json" --out "$tmp/r2"
+expect 1 "$tmp/nodata" -- train --model "$model" --data "$tmp/nodata" --out "$tmp/r3"
+if [ -d "$data" ]; then
+  mkdir -p "$tmp/trunc"
+  cp "$data"/*labels* "$data"/t10k-images* "$tmp/trunc/"
+  gzip -dc "$data/train-images-idx3-ubyte.gz" | head -c 100000 >"$tmp/trunc/train-images-idx3-ubyte"
+  expect 1 "train-images-idx3-ubyte.*(bytes|size|truncated)" -- train --model "$model" --data "$tmp/trunc" --out "$tmp/r4"
+  mkdir -p "$tmp/badgz"
+  cp "$data"/*labels* "$data"/t10k-images* "$tmp/badgz/"
+  head -c 300000 "$data/train-images-idx3-ubyte.gz" >"$tmp/badgz/train-images-idx3-ubyte.gz"
+  expect 1 "train-images-idx3-ubyte.gz" -- train --model "$model" --data "$tmp/badgz" --out "$tmp/r5"
+  expect 1 "epochs" -- train --model "$model" --epochs 0 --out "$tmp/r6"
+  expect 1 "val-split.*1.5" -- train --model "$model" --val-split 1.5 --out "$tmp/r7"
+  expect 1 "--lr" -- train --model "$model" --lr -1 --out "$tmp/r8"
+  expect 1 "device 99" -- train --model "$model" --device 99 --out "$tmp/r9"
+  expect 1 "limit|70000" -- train --model "$model" --limit 70000 --out "$tmp/r10"
+  # A real run under the validation layer: exit 0, no validation message.
+  "$fovea" train --model "$model" --limit 300 --epochs 1 --validate --out "$tmp/ok" >"$tmp/out" 2>"$tmp/err"
+  code=$?
+  if [ $code -ne 0 ] || grep -q "vulkan validation:" "$tmp/err" || ! grep -q "validation: no messages" "$tmp/err" \
+     || [ ! -s "$tmp/ok/metrics.jsonl" ] || [ ! -s "$tmp/ok/summary.json" ]; then
+    echo "FAIL: validated run (exit $code):"; sed 's/^/    /' "$tmp/err"; fails=$((fails + 1))
+  else
+    passes=$((passes + 1))
+  fi
+  expect 1 "already holds a run" -- train --model "$model" --limit 300 --out "$tmp/ok"
+else
+  echo "no Fashion-MNIST at $data: data cases skipped"
+fi
+if "$fovea" devices | grep -q "best"; then passes=$((passes + 1)); else echo "FAIL: fovea devices"; fails=$((fails + 1)); fi
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,229 @@
+// Model specs: the shipped MLP parses to the expected layers, and every
+// rule in model_spec.h fails with a message naming the file, the layer index
+// and the field.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "nn/model_spec.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+using Catch::Contains;
+using fovea::nn::LayerType;
+using fovea::nn::parse_model_spec_text;
+
+namespace {
+
+const std::string kPath = "models/test.json";
+
+// The repository root, found from this source file so the test runs from
+// any working directory.
+fs::path repo_root() { return fs::path(__FILE__).parent_path().parent_path().parent_path(); }
+
+// A spec with the given "layers" array text and optional extra top-level
+// members, on a [1, 28, 28] input with 10 classes.
+std::string spec_with_layers(const std::string& layers, const std::string& extra = "") {
+  return R"({"input": [1, 28, 28], "classes": 10, "layers": )" + layers + extra + "}";
+}
+
+const std::string kMlpLayers =
+    R"([{"type": "flatten"}, {"type": "dense", "units": 256}, {"type": "relu"},
+        {"type": "dense", "units": 10}])";
+
+}  // namespace
+
+TEST_CASE("model spec: the shipped assets/models/mlp.json parses to flatten-dense-relu-dense",
+          "[model_spec]") {
+  const fs::path path = repo_root() / "assets" / "models" / "mlp.json";
+  REQUIRE(fs::exists(path));
+  const auto spec = fovea::nn::load_model_spec(path.string());
+  CHECK(spec.path == path.string());
+  CHECK(spec.channels == 1);
+  CHECK(spec.height == 28);
+  CHECK(spec.width == 28);
+  CHECK(spec.input_features() == 784);
+  CHECK(spec.classes == 10);
+  REQUIRE(spec.layers.size() == 4);
+  CHECK(spec.layers[0].type == LayerType::Flatten);
+  CHECK(spec.layers[1].type == LayerType::Dense);
+  CHECK(spec.layers[1].units == 256);
+  CHECK(spec.layers[1].bias);
+  CHECK(spec.layers[2].type == LayerType::Relu);
+  CHECK(spec.layers[3].type == LayerType::Dense);
+  CHECK(spec.layers[3].units == 10);
+}
+
+TEST_CASE("model spec: optional bias, flat inputs without flatten, and layer names",
+          "[model_spec]") {
+  auto spec = parse_model_spec_text(
+      spec_with_layers(R"([{"type": "flatten"}, {"type": "dense", "units": 10, "bias": false}])"),
+      kPath);
+  CHECK_FALSE(spec.layers[1].bias);
+  // C == H == 1 is already flat: dense may come first.
+  spec = parse_model_spec_text(
+      R"({"input": [1, 1, 64], "classes": 3, "layers": [{"type": "dense", "units": 3}]})", kPath);
+  CHECK(spec.layers.size() == 1);
+  CHECK(spec.input_features() == 64);
+  // A relu may end the net when the width already matches; flatten twice is harmless.
+  spec = parse_model_spec_text(
+      R"({"input": [3, 4, 5], "classes": 60, "layers": [{"type": "flatten"},
+          {"type": "flatten"}, {"type": "relu"}]})",
+      kPath);
+  CHECK(spec.layers.size() == 3);
+  CHECK(std::string(fovea::nn::layer_type_name(LayerType::Flatten)) == "flatten");
+  CHECK(std::string(fovea::nn::layer_type_name(LayerType::Dense)) == "dense");
+  CHECK(std::string(fovea::nn::layer_type_name(LayerType::Relu)) == "relu");
+}
+
+TEST_CASE("model spec: invalid JSON names the file and the line and column", "[model_spec]") {
+  CHECK_THROWS_AS(parse_model_spec_text("{\"input\": [1, 28, 28],\n  \"classes\": 10,,\n}", kPath),
+                  fovea::Error);
+  CHECK_THROWS_WITH(parse_model_spec_text("{\"input\": [1, 28, 28],\n  \"classes\": 10,,\n}", kPath),
+                    Contains("model " + kPath) && Contains("invalid JSON") &&
+                        Contains("line 2, column 17") && !Contains("json.exception"));
+  CHECK_THROWS_WITH(parse_model_spec_text("", kPath), Contains(kPath) && Contains("invalid JSON"));
+  CHECK_THROWS_WITH(parse_model_spec_text("[1, 2]", kPath),
+                    Contains(kPath) && Contains("top level must be an object"));
+}
+
+TEST_CASE("model spec: missing or malformed input and classes name the field", "[model_spec]") {
+  CHECK_THROWS_WITH(parse_model_spec_text(R"({"classes": 10, "layers": [{"type": "relu"}]})", kPath),
+                    Contains(kPath) && Contains("missing 'input'"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(R"({"input": [28, 28], "classes": 10, "layers": []})", kPath),
+      Contains("'input' must be an array [C, H, W]") && Contains("[28,28]"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(R"({"input": [1, 0, 28], "classes": 10, "layers": []})", kPath),
+      Contains("'input' H (input[1])") && Contains("1..4096") && Contains("got 0"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(R"({"input": [1, 28, 28.5], "classes": 10, "layers": []})", kPath),
+      Contains("'input' W (input[2])") && Contains("got 28.5"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(R"({"input": [8, 4096, 4096], "classes": 10, "layers": []})", kPath),
+      Contains("'input'") && Contains("134217728 features") && Contains("67108864"));
+  CHECK_THROWS_WITH(parse_model_spec_text(R"({"input": [1, 28, 28], "layers": []})", kPath),
+                    Contains("missing 'classes'"));
+  for (const char* k : {"1", "65536", "10.0", "\"10\"", "-2", "true"}) {
+    INFO("classes " << k);
+    CHECK_THROWS_WITH(
+        parse_model_spec_text(std::string(R"({"input": [1, 28, 28], "classes": )") + k +
+                                  R"(, "layers": [{"type": "flatten"}]})",
+                              kPath),
+        Contains(kPath) && Contains("'classes' must be an integer in 2..65535"));
+  }
+  CHECK_THROWS_WITH(parse_model_spec_text(R"({"input": [1, 28, 28], "classes": 10})", kPath),
+                    Contains("missing 'layers'"));
+  CHECK_THROWS_WITH(parse_model_spec_text(spec_with_layers("[]"), kPath),
+                    Contains("'layers' must be a non-empty array"));
+}
+
+TEST_CASE("model spec: unknown or missing layer type names the layer index and 'type'",
+          "[model_spec]") {
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(spec_with_layers(R"([{"type": "flatten"}, {"type": "conv2d"}])"), kPath),
+      Contains("model " + kPath + ": layers[1]: 'type' must be one of flatten, dense, relu") &&
+          Contains("\"conv2d\""));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(spec_with_layers(R"([{"type": "flatten"}, {"units": 10}])"), kPath),
+      Contains("layers[1]: missing 'type'"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(spec_with_layers(R"([{"type": 3}])"), kPath),
+      Contains("layers[0]: 'type' must be one of"));
+  CHECK_THROWS_WITH(parse_model_spec_text(spec_with_layers(R"([{"type": "flatten"}, "relu"])"), kPath),
+                    Contains("layers[1]: must be an object"));
+}
+
+TEST_CASE("model spec: bad dense units or bias name the layer index and field", "[model_spec]") {
+  for (const char* u : {"-3", "0", "2.5", "\"256\"", "null"}) {
+    INFO("units " << u);
+    CHECK_THROWS_WITH(
+        parse_model_spec_text(spec_with_layers(std::string(R"([{"type": "flatten"}, {"type": "relu"},
+            {"type": "dense", "units": )") + u + "}]"),
+                              kPath),
+        Contains("model " + kPath + ": layers[2] (dense): 'units' must be a positive integer, got " +
+                 u));
+  }
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(spec_with_layers(R"([{"type": "flatten"}, {"type": "dense", "units": 70000}])"),
+                            kPath),
+      Contains("layers[1] (dense): 'units' must be at most 65536, got 70000"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(spec_with_layers(R"([{"type": "flatten"}, {"type": "dense"}])"), kPath),
+      Contains("layers[1] (dense): missing 'units'"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(
+          spec_with_layers(R"([{"type": "flatten"}, {"type": "dense", "units": 10, "bias": 1}])"),
+          kPath),
+      Contains("layers[1] (dense): 'bias' must be true or false, got 1"));
+}
+
+TEST_CASE("model spec: dense on an unflattened 3-D input names the layer and the shape",
+          "[model_spec]") {
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(spec_with_layers(R"([{"type": "dense", "units": 10}])"), kPath),
+      Contains("model " + kPath + ": layers[0] (dense)") && Contains("[1, 28, 28]") &&
+          Contains("flat input") && Contains("flatten"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(
+          spec_with_layers(R"([{"type": "relu"}, {"type": "dense", "units": 10}])"), kPath),
+      Contains("layers[1] (dense)") && Contains("[1, 28, 28]"));
+}
+
+TEST_CASE("model spec: the last layer must be flat with exactly 'classes' features",
+          "[model_spec]") {
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(R"({"input": [1, 28, 28], "classes": 12, "layers": )" + kMlpLayers + "}",
+                            kPath),
+      Contains("model " + kPath + ": layers[3] (dense)") && Contains("outputs 10 features") &&
+          Contains("'classes' is 12"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(R"({"input": [1, 28, 28], "classes": 784, "layers": [{"type": "relu"}]})",
+                            kPath),
+      Contains("layers[0] (relu)") && Contains("[1, 28, 28]") && Contains("must be flat"));
+}
+
+TEST_CASE("model spec: unknown fields in a layer or at the top level are errors",
+          "[model_spec]") {
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(
+          spec_with_layers(R"([{"type": "flatten"}, {"type": "dense", "units": 256},
+                               {"type": "relu", "units": 4}, {"type": "dense", "units": 10}])"),
+          kPath),
+      Contains("model " + kPath + ": layers[2] (relu): unknown field 'units'"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(
+          spec_with_layers(R"([{"type": "flatten"}, {"type": "dense", "unit": 10}])"), kPath),
+      Contains("layers[1] (dense): unknown field 'unit'"));
+  CHECK_THROWS_WITH(parse_model_spec_text(spec_with_layers(kMlpLayers, R"(, "lr": 0.1)"), kPath),
+                    Contains("model " + kPath + ": unknown key 'lr'"));
+  // A misspelt key is reported as unknown rather than as a missing field.
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(R"({"input": [1, 28, 28], "clases": 10, "layers": [{"type": "relu"}]})",
+                            kPath),
+      Contains("unknown key 'clases'"));
+}
+
+TEST_CASE("model spec: a key repeated in one object is an error, not last-one-wins",
+          "[model_spec]") {
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(
+          spec_with_layers(
+              R"([{"type": "flatten"}, {"type": "dense", "units": 10, "units": 256}])"),
+          kPath),
+      Contains(kPath) && Contains("key 'units' appears twice"));
+  // The same key in different objects is of course fine.
+  CHECK_NOTHROW(parse_model_spec_text(spec_with_layers(kMlpLayers), kPath));
+}
+
+TEST_CASE("model spec: load_model_spec names a missing file", "[model_spec]") {
+  const std::string missing =
+      (fs::temp_directory_path() /
+       ("fovea_no_such_model_" +
+        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + ".json"))
+          .string();
+  CHECK_THROWS_WITH(fovea::nn::load_model_spec(missing),
+                    Contains("model " + missing) && Contains("cannot open"));
+}

@@ -1,0 +1,18 @@
+// GPU test runner: Catch2's session, then a check that the validation layer
+// (enabled by FOVEA_VALIDATION=1, which ctest sets) reported nothing. Any
+// message fails the test process.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+#include <cstdio>
+
+#include "gpu/harness.h"
+
+int main(int argc, char** argv) {
+  int result = Catch::Session().run(argc, argv);
+  if (uint64_t n = fovea::test::validation_messages(); n > 0) {
+    std::fprintf(stderr, "FAILED: the Vulkan validation layer reported %llu message(s)\n",
+                 (unsigned long long)n);
+    return result ? result : 1;
+  }
+  return result;
+}
