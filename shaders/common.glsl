@@ -2,9 +2,15 @@
 // the host before each step; see StepParams in src/gpu/kernel.h) and loop
 // helpers.
 //
-// lavapipe silently stops any loop after 65,535 iterations (DEVICES.md), so
-// a reduction whose length can grow with the data runs as an outer loop over
-// chunks of at most FOVEA_CHUNK iterations.
+// lavapipe silently stops a shader's loops after 65,535 iterations in total:
+// one limiter per SIMD group of lanes, decremented by every iteration of
+// every loop that any lane of the group runs, divergent branches included
+// (measured: three sequential 30,000-iteration loops come out wrong, so does
+// an outer loop over chunks, and so do 3 x 16,384 iterations when some lanes
+// take a separate 16,384-iteration branch). So every lane of a group should
+// follow the same loops, no group may loop more than FOVEA_MAX_ITERATIONS
+// times in all, and reductions that grow with the data are split across
+// workgroups (split-K) and summed by a second kernel.
 #extension GL_GOOGLE_include_directive : require
 
 layout(std140, set = 0, binding = 0) uniform StepParams {
@@ -16,4 +22,4 @@ layout(std140, set = 0, binding = 0) uniform StepParams {
   float blur_sigma;
 } P;
 
-#define FOVEA_CHUNK 32768u
+#define FOVEA_MAX_ITERATIONS 65535u

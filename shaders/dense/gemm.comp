@@ -4,6 +4,11 @@
 // express every transpose the dense layer needs (forward X·W^T, input
 // gradient dY·W, weight gradient dY^T·X) with one kernel.
 //
+// Split-K: workgroup z reduces k in [z*k_split, (z+1)*k_split) and, when
+// there are several, writes its partial C at c + z*c_split_stride (no bias);
+// dense/split_reduce sums them. k_split <= 16384 keeps every invocation far
+// below lavapipe's 65,535-iteration budget.
+//
 // Register blocking without shared memory (DEVICES.md: it beats classic
 // shared-memory tiling on lavapipe): each invocation owns a TM x TN block of
 // C whose rows and columns are strided by the workgroup size, so neighbouring
@@ -27,6 +32,8 @@ layout(push_constant) uniform Push {
   uint a_rs, a_ks, b_ks, b_cs;
   uint c_rs;
   uint has_bias;
+  uint k_split;
+  uint c_split_stride;
 } pc;
 
 void main() {
@@ -41,17 +48,17 @@ void main() {
   for (uint i = 0; i < TM; ++i)
     for (uint j = 0; j < TN; ++j) acc[i][j] = 0.0;
 
-  for (uint k0 = 0; k0 < pc.K; k0 += FOVEA_CHUNK) {
-    uint k1 = min(pc.K, k0 + FOVEA_CHUNK);
-    for (uint k = k0; k < k1; ++k) {
-      float av[TM];
-      float bv[TN];
-      for (uint i = 0; i < TM; ++i) av[i] = a[arow[i] + k * pc.a_ks];
-      for (uint j = 0; j < TN; ++j) bv[j] = b[k * pc.b_ks + bcol[j]];
-      for (uint i = 0; i < TM; ++i)
-        for (uint j = 0; j < TN; ++j) acc[i][j] += av[i] * bv[j];
-    }
+  uint k0 = gl_WorkGroupID.z * pc.k_split;
+  uint k1 = min(pc.K, k0 + pc.k_split);
+  for (uint k = k0; k < k1; ++k) {
+    float av[TM];
+    float bv[TN];
+    for (uint i = 0; i < TM; ++i) av[i] = a[arow[i] + k * pc.a_ks];
+    for (uint j = 0; j < TN; ++j) bv[j] = b[k * pc.b_ks + bcol[j]];
+    for (uint i = 0; i < TM; ++i)
+      for (uint j = 0; j < TN; ++j) acc[i][j] += av[i] * bv[j];
   }
+  uint cbase = gl_WorkGroupID.z * pc.c_split_stride;
 
   for (uint i = 0; i < TM; ++i) {
     uint r = row0 + i * WGY;
@@ -59,7 +66,7 @@ void main() {
     for (uint j = 0; j < TN; ++j) {
       uint col = col0 + j * WGX;
       if (col >= pc.N) break;
-      c[r * pc.c_rs + col] = acc[i][j] + (pc.has_bias != 0u ? bias[col] : 0.0);
+      c[cbase + r * pc.c_rs + col] = acc[i][j] + (pc.has_bias != 0u ? bias[col] : 0.0);
     }
   }
 }

@@ -4,8 +4,9 @@
 //   correct[b] = argmax_k z_k == y (first maximum wins, like torch.argmax)
 //   dz[b, k]   = (softmax(z)_k - [k == y]) / P.rows   (mean reduction)
 // Padding rows get loss 0, correct 0 and dz 0. stats = [loss, correct] per
-// row. K <= 65535 (the model spec enforces it), so the class loops stay
-// under lavapipe's loop cap.
+// row. Three loops over the K classes run in one invocation, so K <= 16384
+// (the model spec enforces it) keeps them under lavapipe's 65,535-iteration
+// budget per invocation.
 #include "common.glsl"
 layout(constant_id = 0) const uint WRITE_GRAD = 1;
 layout(local_size_x = 64) in;
@@ -20,14 +21,11 @@ layout(push_constant) uniform Push { uint batch, K; } pc;
 void main() {
   uint b = gl_GlobalInvocationID.x;
   if (b >= pc.batch) return;
+  // Padding rows (b >= P.rows) run the same three loops as valid rows and
+  // write zeros: lanes of one SIMD group share lavapipe's loop budget, so a
+  // separate zeroing loop for them would add K iterations to the group.
+  bool valid = b < P.rows;
   uint base = b * pc.K;
-  if (b >= P.rows) {
-    stats[2 * b] = 0.0;
-    stats[2 * b + 1] = 0.0;
-    if (WRITE_GRAD != 0u)
-      for (uint k = 0; k < pc.K; ++k) dz[base + k] = 0.0;
-    return;
-  }
   uint y = label[b];
   float m = z[base];
   uint arg = 0;
@@ -37,14 +35,14 @@ void main() {
   }
   float s = 0.0;
   for (uint k = 0; k < pc.K; ++k) s += exp(z[base + k] - m);
-  stats[2 * b] = log(s) + m - z[base + y];
-  stats[2 * b + 1] = arg == y ? 1.0 : 0.0;
+  stats[2 * b] = valid ? log(s) + m - z[base + y] : 0.0;
+  stats[2 * b + 1] = valid && arg == y ? 1.0 : 0.0;
   if (WRITE_GRAD != 0u) {
     float inv_s = 1.0 / s;
-    float inv_n = 1.0 / float(P.rows);
+    float scale = valid ? 1.0 / float(P.rows) : 0.0;
     for (uint k = 0; k < pc.K; ++k) {
       float p = exp(z[base + k] - m) * inv_s;
-      dz[base + k] = (p - (k == y ? 1.0 : 0.0)) * inv_n;
+      dz[base + k] = (p - (k == y ? 1.0 : 0.0)) * scale;
     }
   }
 }

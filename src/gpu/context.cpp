@@ -71,7 +71,8 @@ std::string describe(const DeviceInfo& d) {
     << "    memory: " << (d.device_local_bytes >> 20) << " MiB device-local, subgroup "
     << d.subgroup_size << ", workgroup <= " << d.max_invocations << " invocations, shared "
     << (d.max_shared_bytes >> 10) << " KiB, storage range " << (d.max_storage_range >> 20)
-    << " MiB, timestamps " << (d.timestamps ? "yes" : "no");
+    << " MiB, texel buffer " << d.max_texel_elements << " elements, timestamps "
+    << (d.timestamps ? "yes" : "no");
   return s.str();
 }
 
@@ -103,6 +104,10 @@ static DeviceInfo query_device(VkPhysicalDevice pd) {
   d.max_storage_range = lim.maxStorageBufferRange;
   d.max_group_count_x = lim.maxComputeWorkGroupCount[0];
   d.storage_alignment = lim.minStorageBufferOffsetAlignment;
+  d.view_alignment = std::max<uint64_t>({16, lim.minStorageBufferOffsetAlignment,
+                                         lim.minUniformBufferOffsetAlignment,
+                                         lim.minTexelBufferOffsetAlignment});
+  d.max_texel_elements = lim.maxTexelBufferElements;
   d.timestamp_period_ns = lim.timestampPeriod;
   std::memcpy(d.uuid.data(), ids.deviceUUID, VK_UUID_SIZE);
   VkPhysicalDeviceMemoryProperties mem;
@@ -374,6 +379,8 @@ std::unique_ptr<Context> Context::adopt(VkInstance instance, VkPhysicalDevice ph
 }
 
 void Context::init_common() {
+  if (const char* k = std::getenv("FOVEA_KERNELS"); k && std::strcmp(k, "portable") == 0)
+    portable_kernels = true;
   VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
   pci.queueFamilyIndex = family_;

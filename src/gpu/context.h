@@ -29,6 +29,10 @@ struct DeviceInfo {
   uint32_t max_storage_range = 0;
   uint32_t max_group_count_x = 0;
   uint64_t storage_alignment = 0;
+  // Every view offset is a multiple of this: the largest of the storage,
+  // uniform and texel-buffer offset alignments (and at least 16 bytes).
+  uint64_t view_alignment = 16;
+  uint32_t max_texel_elements = 0;  // maxTexelBufferElements
   float timestamp_period_ns = 0;
   bool timestamps = false;
   std::array<uint8_t, VK_UUID_SIZE> uuid{};
@@ -92,6 +96,12 @@ class Context {
     fn(cmd);
     end_once(cmd);
   }
+
+  // Which kernel variants ops may choose. Fast paths (texel-buffer GEMM)
+  // are taken when the device's limits allow; FOVEA_KERNELS=portable, or
+  // tests comparing the two, force the portable kernels that run within the
+  // Vulkan 1.1 minimum limits everywhere.
+  bool portable_kernels = false;
 
   // The embedded-shader pipeline cache and the kernel table (src/gpu/kernel).
   struct KernelTable;

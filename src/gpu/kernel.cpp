@@ -7,7 +7,7 @@
 namespace fovea::gpu {
 
 Context::KernelTable::KernelTable(Context& c) : ctx(c) {
-  VkDescriptorSetLayoutBinding b[1 + kMaxStorageBindings]{};
+  VkDescriptorSetLayoutBinding b[kFirstTexelBinding + kMaxTexelBindings]{};
   b[0].binding = 0;
   b[0].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
   b[0].descriptorCount = 1;
@@ -18,8 +18,14 @@ Context::KernelTable::KernelTable(Context& c) : ctx(c) {
     b[i].descriptorCount = 1;
     b[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
   }
+  for (uint32_t i = kFirstTexelBinding; i < kFirstTexelBinding + kMaxTexelBindings; ++i) {
+    b[i].binding = i;
+    b[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+    b[i].descriptorCount = 1;
+    b[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
+  }
   VkDescriptorSetLayoutCreateInfo dci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  dci.bindingCount = 1 + kMaxStorageBindings;
+  dci.bindingCount = kFirstTexelBinding + kMaxTexelBindings;
   dci.pBindings = b;
   check(vkCreateDescriptorSetLayout(ctx.device(), &dci, nullptr, &set_layout),
         "vkCreateDescriptorSetLayout");

@@ -3,6 +3,7 @@
 // one descriptor layout:
 //   set 0, binding 0      uniform buffer: the per-step parameters (StepParams)
 //   set 0, bindings 1..4  storage buffers (the Vulkan 1.1 minimum is 4)
+//   set 0, bindings 5..6  uniform texel buffers, rgba32f (optional fast path)
 // and 128 bytes of push constants for static shapes, recorded once.
 #pragma once
 #include <vulkan/vulkan.h>
@@ -19,6 +20,10 @@
 namespace fovea::gpu {
 
 constexpr uint32_t kMaxStorageBindings = 4;
+// Bindings 5..6: uniform texel buffers (rgba32f views) for kernels that read
+// through the texture path, which lavapipe turns into vector loads.
+constexpr uint32_t kFirstTexelBinding = 5;
+constexpr uint32_t kMaxTexelBindings = 2;
 constexpr uint32_t kPushConstantBytes = 128;
 
 // The embedded SPIR-V for "family/stem" (shaders/family/stem.comp); empty

@@ -29,11 +29,7 @@ View View::sub(uint64_t begin, uint64_t bytes, const std::string& sub_name) cons
 
 Arena::Arena(Context& ctx, MemoryKind kind, std::string name)
     : ctx_(ctx), kind_(kind), name_(std::move(name)) {
-  align_ = std::max<uint64_t>(ctx.info().storage_alignment, 64);
-  // Uniform-buffer offsets (the step parameters) have their own alignment.
-  VkPhysicalDeviceProperties p;
-  vkGetPhysicalDeviceProperties(ctx.physical(), &p);
-  align_ = std::max<uint64_t>(align_, p.limits.minUniformBufferOffsetAlignment);
+  align_ = std::max<uint64_t>(ctx.info().view_alignment, 64);
 }
 
 Arena::~Arena() {
@@ -69,7 +65,8 @@ void Arena::commit() {
   VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bci.size = std::max<uint64_t>(size_, align_);
   bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-              VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT;
+              VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
+              VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
   bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   check(vkCreateBuffer(dev, &bci, nullptr, &buffer_), "vkCreateBuffer");
   VkMemoryRequirements req;

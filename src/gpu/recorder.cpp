@@ -8,8 +8,20 @@ namespace fovea::gpu {
 
 void Program::add(std::string label, const Kernel& k, std::initializer_list<Binding> b,
                   const void* push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz) {
-  if (b.size() > kMaxStorageBindings)
-    throw Error("dispatch " + label + ": more than 4 storage buffers");
+  uint32_t storage = 0, texel = 0;
+  for (const Binding& bb : b) {
+    if (!bb.texel) {
+      ++storage;
+      continue;
+    }
+    ++texel;
+    if (bb.access != Access::Read || bb.view.size % 16 != 0 ||
+        bb.view.offset % ctx_.info().view_alignment != 0 ||
+        bb.view.size / 16 > ctx_.info().max_texel_elements)
+      throw Error("dispatch " + label + ": view " + bb.view.name + " cannot be a texel buffer");
+  }
+  if (storage > kMaxStorageBindings || texel > kMaxTexelBindings)
+    throw Error("dispatch " + label + ": too many bindings");
   const DeviceInfo& info = ctx_.info();
   if (gx == 0 || gy == 0 || gz == 0 || gx > info.max_group_count_x || gy > 65535 || gz > 65535)
     throw Error("dispatch " + label + ": workgroup count out of the device's range");
@@ -33,7 +45,17 @@ static std::vector<Use> uses_of(const Dispatch& d, uint32_t slot) {
   return uses;
 }
 
-std::vector<BarrierPlan> Program::barrier_plans(uint32_t slot) const {
+View Program::scratch(const std::string& name, uint64_t bytes) {
+  if (!scratch_) scratch_ = std::make_unique<Arena>(ctx_, MemoryKind::Device, name_ + ".scratch");
+  return scratch_->reserve(name, bytes);
+}
+
+void Program::commit_scratch() {
+  if (scratch_) scratch_->commit();
+}
+
+std::vector<BarrierPlan> Program::barrier_plans(uint32_t slot) {
+  commit_scratch();  // ranges need the scratch buffer's handle
   HazardTracker t;
   std::vector<BarrierPlan> plans;
   for (const Dispatch& d : dispatches_) {
@@ -45,6 +67,7 @@ std::vector<BarrierPlan> Program::barrier_plans(uint32_t slot) const {
 
 Replayer::Replayer(Program& program, uint32_t slots, bool profile)
     : program_(program), ctx_(program.context()), profile_(profile && program.context().info().timestamps) {
+  program_.commit_scratch();
   if (!program_.params().valid()) throw Error("program " + program_.name() + " has no parameter ring");
   if (program_.params().slots < slots) throw Error("program " + program_.name() + ": parameter ring has too few slots");
   VkDevice dev = ctx_.device();
@@ -53,10 +76,11 @@ Replayer::Replayer(Program& program, uint32_t slots, bool profile)
   check(vkCreateCommandPool(dev, &pci, nullptr, &pool_), "vkCreateCommandPool");
   uint32_t sets = std::max<uint32_t>(1, uint32_t(program_.dispatches().size()) * slots);
   VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, sets},
-                                  {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * kMaxStorageBindings}};
+                                  {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * kMaxStorageBindings},
+                                  {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, sets * kMaxTexelBindings}};
   VkDescriptorPoolCreateInfo dci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   dci.maxSets = sets;
-  dci.poolSizeCount = 2;
+  dci.poolSizeCount = 3;
   dci.pPoolSizes = sizes;
   check(vkCreateDescriptorPool(dev, &dci, nullptr, &descriptors_), "vkCreateDescriptorPool");
   cmds_.resize(slots);
@@ -89,6 +113,7 @@ Replayer::~Replayer() {
   for (uint32_t s = 0; s < slots(); ++s)
     if (pending_[s]) vkWaitForFences(dev, 1, &fences_[s], VK_TRUE, UINT64_MAX);
   for (auto q : queries_) vkDestroyQueryPool(dev, q, nullptr);
+  for (auto v : texel_views_) vkDestroyBufferView(dev, v, nullptr);
   for (auto f : fences_) vkDestroyFence(dev, f, nullptr);
   if (descriptors_) vkDestroyDescriptorPool(dev, descriptors_, nullptr);
   if (pool_) vkDestroyCommandPool(dev, pool_, nullptr);
@@ -147,22 +172,37 @@ void Replayer::record(uint32_t slot) {
     dai.pSetLayouts = &d.kernel->set_layout;
     VkDescriptorSet set;
     check(vkAllocateDescriptorSets(dev, &dai, &set), "vkAllocateDescriptorSets");
-    VkDescriptorBufferInfo infos[1 + kMaxStorageBindings];
-    VkWriteDescriptorSet writes[1 + kMaxStorageBindings];
-    infos[0] = {params.buffer(), params.offset_of(slot), sizeof(StepParams)};
-    uint32_t n = 1 + uint32_t(d.bindings.size());
-    for (uint32_t b = 1; b < n; ++b) {
-      const View& v = d.bindings[b - 1].view;
-      infos[b] = {v.buffer(), v.offset_of(slot), v.size};
-    }
-    for (uint32_t b = 0; b < n; ++b) {
-      writes[b] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-      writes[b].dstSet = set;
-      writes[b].dstBinding = b;
-      writes[b].descriptorCount = 1;
-      writes[b].descriptorType =
-          b == 0 ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-      writes[b].pBufferInfo = &infos[b];
+    constexpr uint32_t kMax = 1 + kMaxStorageBindings + kMaxTexelBindings;
+    VkDescriptorBufferInfo infos[kMax];
+    VkBufferView texels[kMax];
+    VkWriteDescriptorSet writes[kMax];
+    uint32_t n = 0, next_storage = 1, next_texel = kFirstTexelBinding;
+    auto write = [&](uint32_t binding, VkDescriptorType type) -> VkWriteDescriptorSet& {
+      writes[n] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+      writes[n].dstSet = set;
+      writes[n].dstBinding = binding;
+      writes[n].descriptorCount = 1;
+      writes[n].descriptorType = type;
+      return writes[n];
+    };
+    infos[n] = {params.buffer(), params.offset_of(slot), sizeof(StepParams)};
+    write(0, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER).pBufferInfo = &infos[n];
+    ++n;
+    for (const Binding& b : d.bindings) {
+      if (b.texel) {
+        VkBufferViewCreateInfo vci{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+        vci.buffer = b.view.buffer();
+        vci.format = VK_FORMAT_R32G32B32A32_SFLOAT;
+        vci.offset = b.view.offset_of(slot);
+        vci.range = b.view.size;
+        check(vkCreateBufferView(dev, &vci, nullptr, &texels[n]), "vkCreateBufferView");
+        texel_views_.push_back(texels[n]);
+        write(next_texel++, VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER).pTexelBufferView = &texels[n];
+      } else {
+        infos[n] = {b.view.buffer(), b.view.offset_of(slot), b.view.size};
+        write(next_storage++, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER).pBufferInfo = &infos[n];
+      }
+      ++n;
     }
     vkUpdateDescriptorSets(dev, n, writes, 0, nullptr);
     vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d.kernel->layout, 0, 1, &set, 0,

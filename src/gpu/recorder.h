@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,15 +22,18 @@ namespace fovea::gpu {
 struct Binding {
   View view;
   Access access = Access::Read;
+  bool texel = false;  // read through an rgba32f uniform texel buffer (bindings 5..)
 };
 inline Binding in(const View& v) { return {v, Access::Read}; }
+inline Binding texel_in(const View& v) { return {v, Access::Read, true}; }
 inline Binding out(const View& v) { return {v, Access::Write}; }
 inline Binding inout(const View& v) { return {v, Access::ReadWrite}; }
 
 struct Dispatch {
   std::string label;  // "dense1.forward"; the --profile and --print-plan name
   const Kernel* kernel = nullptr;
-  std::vector<Binding> bindings;  // storage bindings 1..n in order
+  // Storage bindings take 1..4 in order, texel bindings 5..6 in order.
+  std::vector<Binding> bindings;
   std::array<uint8_t, kPushConstantBytes> push{};
   uint32_t push_size = 0;
   uint32_t groups[3] = {1, 1, 1};
@@ -52,6 +56,12 @@ class Program {
   void add(std::string label, const Kernel& k, std::initializer_list<Binding> b,
            const void* push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz);
 
+  // Device memory owned by the program for intermediate results (split-K
+  // partials). Planned while ops are recorded, allocated before the first
+  // recording; never shared with another program.
+  View scratch(const std::string& name, uint64_t bytes);
+  void commit_scratch();
+
   // Views the host reads after a step completes (metric sums): the step
   // ends with a barrier that makes their writes visible to the host.
   void host_reads(const View& v) { host_reads_.push_back(v); }
@@ -64,7 +74,7 @@ class Program {
   // The barrier in front of each dispatch when recorded for `slot`. Each
   // step starts with one full compute barrier (ordering it after the previous
   // step on the queue), so the analysis starts from a clean state.
-  std::vector<BarrierPlan> barrier_plans(uint32_t slot) const;
+  std::vector<BarrierPlan> barrier_plans(uint32_t slot);
 
   // Testing only: record no barriers, so validation must complain.
   bool omit_barriers_for_test = false;
@@ -75,6 +85,7 @@ class Program {
   View params_;
   std::vector<Dispatch> dispatches_;
   std::vector<View> host_reads_;
+  std::unique_ptr<Arena> scratch_;
 };
 
 // GPU time per dispatch label, summed over profiled steps.
@@ -117,6 +128,7 @@ class Replayer {
   std::vector<VkFence> fences_;
   std::vector<bool> pending_;
   std::vector<VkQueryPool> queries_;
+  std::vector<VkBufferView> texel_views_;
   std::vector<double> op_ms_;
   uint64_t profiled_steps_ = 0;
   uint32_t next_ = 0;

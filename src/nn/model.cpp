@@ -45,7 +45,7 @@ void Model::build() {
   const uint64_t D = spec_.input_features();
   // Parameter tensors are aligned inside the block so each can be bound as
   // its own storage-buffer range.
-  const uint64_t align = std::max<uint64_t>(ctx_.info().storage_alignment, 16) / 4;
+  const uint64_t align = ctx_.info().view_alignment / 4;
   auto add_tensor = [&](const std::string& name, std::vector<uint32_t> shape, uint32_t fan_in) {
     uint64_t n = 1;
     for (uint32_t d : shape) n *= d;

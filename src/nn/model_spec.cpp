@@ -24,7 +24,7 @@ using json = nlohmann::json;
 
 constexpr int64_t kMaxSide = 4096;
 constexpr uint64_t kMaxInputFeatures = uint64_t(1) << 26;
-constexpr int64_t kMinClasses = 2, kMaxClasses = 65535;  // the loss kernel loops over classes: below lavapipe's loop cap
+constexpr int64_t kMinClasses = 2, kMaxClasses = 16384;  // = ops::kMaxClasses (the loss kernel's loop budget)
 constexpr int64_t kMaxUnits = 65536;
 
 [[noreturn]] void fail(const std::string& path, const std::string& where,

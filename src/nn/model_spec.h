@@ -26,7 +26,7 @@ struct ModelSpec {
 
 // {"input": [C, H, W], "classes": K, "layers": [{"type": "flatten"},
 //  {"type": "dense", "units": 256}, {"type": "relu"}, ...]}
-// Rules: C, H, W in 1..4096 and C*H*W <= 2^26; K in 2..65535; at least one
+// Rules: C, H, W in 1..4096 and C*H*W <= 2^26; K in 2..16384; at least one
 // layer; "type" one of flatten|dense|relu; dense needs "units" in 1..65536
 // and optional boolean "bias"; a dense layer needs a flat input (flat means
 // after a flatten layer, or C == H == 1); unknown or repeated keys, at the

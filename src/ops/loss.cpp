@@ -7,7 +7,8 @@ namespace fovea::ops {
 void record_softmax_xent(Program& p, uint32_t batch, uint32_t classes, const View& logits,
                          const View& labels, const View& dlogits, const View& stats,
                          bool gradient, const std::string& label) {
-  if (classes < 2 || classes > 65535) throw Error(label + ": classes must be in 2..65535");
+  if (classes < 2 || classes > kMaxClasses)
+    throw Error(label + ": classes must be in 2.." + std::to_string(kMaxClasses));
   uint64_t n = uint64_t(batch) * classes;
   require_floats(logits, n, label);
   require_floats(labels, batch, label);

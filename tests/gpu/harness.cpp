@@ -16,7 +16,8 @@ static std::unique_ptr<gpu::Context>& context_slot() {
 
 gpu::Context& context() {
   auto& ctx = context_slot();
-  if (!ctx) ctx = gpu::Context::create({});
+  // Every GPU test runs under the validation layer, synchronisation included.
+  if (!ctx) ctx = gpu::Context::create({"", true});
   return *ctx;
 }
 

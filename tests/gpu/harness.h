@@ -1,5 +1,5 @@
-// Test support for kernels: one Vulkan context per test process (with the
-// validation layer when FOVEA_VALIDATION=1, as ctest sets it), and OpRun, a
+// Test support for kernels: one Vulkan context per test process, always with
+// the validation layer and synchronisation validation, and OpRun, a
 // throwaway program with its own arenas to run a few dispatches once.
 #pragma once
 #include <cstdint>

@@ -1,6 +1,6 @@
 // GPU test runner: Catch2's session, then a check that the validation layer
-// (enabled by FOVEA_VALIDATION=1, which ctest sets) reported nothing. Any
-// message fails the test process.
+// (always enabled by the harness) reported nothing. Any message fails the
+// test process.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 #include <cstdio>
