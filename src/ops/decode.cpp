@@ -15,7 +15,8 @@ void record_decode(Program& p, const DecodeShape& s, const View& images, const V
     uint32_t count, features, plane, channels;
   } push{uint32_t(count), uint32_t(s.features()), s.height * s.width, s.channels};
   const auto& k = p.context().kernels().get("decode/decode");
-  p.dispatch(label, k, {gpu::in(images), gpu::in(stats), gpu::out(x)}, push, stride_groups(count));
+  p.dispatch(label, k, {gpu::in(images), gpu::in(stats), gpu::out(x)}, push,
+             stride_groups((count + 3) / 4));
 }
 
 }  // namespace fovea::ops

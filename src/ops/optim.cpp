@@ -14,7 +14,7 @@ void record_sgd(Program& p, uint64_t count, const SgdConfig& c, const View& para
   } push{uint32_t(count), c.momentum, c.weight_decay, c.nesterov ? 1u : 0u};
   p.dispatch(label, p.context().kernels().get("optim/sgd"),
              {gpu::inout(params), gpu::in(grads), gpu::inout(velocity)}, push,
-             stride_groups(count));
+             stride_groups((count + 3) / 4));
 }
 
 }  // namespace fovea::ops
