@@ -75,11 +75,13 @@ class Progress {
  public:
   Progress(bool enabled, uint32_t epoch, uint32_t epochs, uint64_t total)
       : on_(enabled && isatty(STDERR_FILENO)), epoch_(epoch), epochs_(epochs), total_(total) {}
+  // True when a redraw is due (at most five times a second, and at the end).
+  bool due(uint64_t done) const {
+    return on_ && (done >= total_ || Clock::now() - last_ >= std::chrono::milliseconds(200));
+  }
   void update(uint64_t done, double seconds, double loss, double acc) {
-    if (!on_) return;
-    auto now = Clock::now();
-    if (done < total_ && now - last_ < std::chrono::milliseconds(200)) return;
-    last_ = now;
+    if (!due(done)) return;
+    last_ = Clock::now();
     double rate = seconds > 0 ? double(done) / seconds : 0;
     double eta = rate > 0 ? double(total_ - done) / rate : 0;
     int width = 24, fill = int(double(width) * double(done) / double(std::max<uint64_t>(total_, 1)));
@@ -188,12 +190,15 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     for (size_t first = 0; first < order.size(); first += cfg.batch) {
       uint32_t rows = uint32_t(std::min<size_t>(cfg.batch, order.size() - first));
       uint32_t slot = train_step.acquire();
-      // This slot's sums are complete here; they stand for the epoch so far.
-      ops::MetricSums seen;
-      std::memcpy(&seen, model.train_sums().host(slot), sizeof seen);
-      Totals partial;
-      partial.add(seen);
-      bar.update(first, seconds_since(t0), partial.mean_loss(), partial.accuracy());
+      if (bar.due(first)) {
+        // This slot's sums are complete here (its fence was waited on); they
+        // stand for the epoch so far. Read only when the bar redraws.
+        ops::MetricSums seen;
+        std::memcpy(&seen, model.train_sums().host(slot), sizeof seen);
+        Totals partial;
+        partial.add(seen);
+        bar.update(first, seconds_since(t0), partial.mean_loss(), partial.accuracy());
+      }
       gpu::StepParams p;
       p.lr = cfg.lr;
       p.step = step++;
