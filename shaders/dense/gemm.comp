@@ -4,10 +4,7 @@
 // express every transpose the dense layer needs (forward X·W^T, input
 // gradient dY·W, weight gradient dY^T·X) with one kernel.
 //
-// Split-K: workgroup z reduces k in [z*k_split, (z+1)*k_split) and, when
-// there are several, writes its partial C at c + z*c_split_stride (no bias);
-// dense/split_reduce sums them. k_split <= 16384 keeps every invocation far
-// below lavapipe's 65,535-iteration budget.
+// Batching and split-K: see dense/gemm_common.glsl.
 //
 // Register blocking without shared memory (DEVICES.md: it beats classic
 // shared-memory tiling on lavapipe): each invocation owns a TM x TN block of
@@ -27,30 +24,22 @@ layout(std430, set = 0, binding = 2) readonly buffer Bm { float b[]; };
 layout(std430, set = 0, binding = 3) readonly buffer Bias { float bias[]; };
 layout(std430, set = 0, binding = 4) writeonly buffer C { float c[]; };
 
-layout(push_constant) uniform Push {
-  uint M, N, K;
-  uint a_rs, a_ks, b_ks, b_cs;
-  uint c_rs;
-  uint has_bias;
-  uint k_split;
-  uint c_split_stride;
-} pc;
+#include "dense/gemm_common.glsl"
 
 void main() {
   uint row0 = gl_WorkGroupID.y * (WGY * TM) + gl_LocalInvocationID.y;
   uint col0 = gl_WorkGroupID.x * (WGX * TN) + gl_LocalInvocationID.x;
   uint arow[TM];
   uint bcol[TN];
-  for (uint i = 0; i < TM; ++i) arow[i] = min(row0 + i * WGY, pc.M - 1) * pc.a_rs;
-  for (uint j = 0; j < TN; ++j) bcol[j] = min(col0 + j * WGX, pc.N - 1) * pc.b_cs;
+  for (uint i = 0; i < TM; ++i) arow[i] = a_base() + min(row0 + i * WGY, pc.M - 1) * pc.a_rs;
+  for (uint j = 0; j < TN; ++j) bcol[j] = b_base() + min(col0 + j * WGX, pc.N - 1) * pc.b_cs;
 
   float acc[TM][TN];
   for (uint i = 0; i < TM; ++i)
     for (uint j = 0; j < TN; ++j) acc[i][j] = 0.0;
 
-  uint k0 = gl_WorkGroupID.z * pc.k_split;
-  uint k1 = min(pc.K, k0 + pc.k_split);
-  for (uint k = k0; k < k1; ++k) {
+  uint k1 = k_end();
+  for (uint k = k_begin(); k < k1; ++k) {
     float av[TM];
     float bv[TN];
     for (uint i = 0; i < TM; ++i) av[i] = a[arow[i] + k * pc.a_ks];
@@ -58,7 +47,6 @@ void main() {
     for (uint i = 0; i < TM; ++i)
       for (uint j = 0; j < TN; ++j) acc[i][j] += av[i] * bv[j];
   }
-  uint cbase = gl_WorkGroupID.z * pc.c_split_stride;
 
   for (uint i = 0; i < TM; ++i) {
     uint r = row0 + i * WGY;
@@ -66,7 +54,7 @@ void main() {
     for (uint j = 0; j < TN; ++j) {
       uint col = col0 + j * WGX;
       if (col >= pc.N) break;
-      c[cbase + r * pc.c_rs + col] = acc[i][j] + (pc.has_bias != 0u ? bias[col] : 0.0);
+      c[c_index(r, col)] = acc[i][j] + bias_of(r, col);
     }
   }
 }

@@ -10,8 +10,8 @@ void main() {
   uint N4 = pc.N / 4u;
   int arow[RM];
   int bcol[RN];
-  for (uint i = 0; i < RM; ++i) arow[i] = int(min(row0 + i * WGY, pc.M - 1) * pc.a_rs / 4u);
-  for (uint j = 0; j < RN; ++j) bcol[j] = int(min(colv0 + j * WGX, N4 - 1));
+  for (uint i = 0; i < RM; ++i) arow[i] = int(a_base() / 4u) + int(min(row0 + i * WGY, pc.M - 1) * pc.a_rs / 4u);
+  for (uint j = 0; j < RN; ++j) bcol[j] = int(b_base() / 4u) + int(min(colv0 + j * WGX, N4 - 1));
   int bstride = int(pc.b_ks / 4u);
   vec4 acc[RM][RN];
   for (uint i = 0; i < RM; ++i)

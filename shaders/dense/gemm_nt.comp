@@ -9,8 +9,8 @@ void main() {
   uint col0 = gl_WorkGroupID.x * (WGX * RN) + gl_LocalInvocationID.x;
   int arow[RM];
   int bcol[RN];
-  for (uint i = 0; i < RM; ++i) arow[i] = int(min(row0 + i * WGY, pc.M - 1) * pc.a_rs / 4u);
-  for (uint j = 0; j < RN; ++j) bcol[j] = int(min(col0 + j * WGX, pc.N - 1) * pc.b_cs / 4u);
+  for (uint i = 0; i < RM; ++i) arow[i] = int(a_base() / 4u) + int(min(row0 + i * WGY, pc.M - 1) * pc.a_rs / 4u);
+  for (uint j = 0; j < RN; ++j) bcol[j] = int(b_base() / 4u) + int(min(col0 + j * WGX, pc.N - 1) * pc.b_cs / 4u);
   float acc[RM][RN];
   for (uint i = 0; i < RM; ++i)
     for (uint j = 0; j < RN; ++j) acc[i][j] = 0.0;

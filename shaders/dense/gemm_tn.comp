@@ -10,8 +10,8 @@ void main() {
   uint colv0 = gl_WorkGroupID.x * (WGX * RN) + gl_LocalInvocationID.x;  // in vec4s
   int arow[RM];
   int bcol[RN];
-  for (uint i = 0; i < RM; ++i) arow[i] = int(min(rowv0 + i * WGY, pc.M / 4u - 1));
-  for (uint j = 0; j < RN; ++j) bcol[j] = int(min(colv0 + j * WGX, pc.N / 4u - 1));
+  for (uint i = 0; i < RM; ++i) arow[i] = int(a_base() / 4u) + int(min(rowv0 + i * WGY, pc.M / 4u - 1));
+  for (uint j = 0; j < RN; ++j) bcol[j] = int(b_base() / 4u) + int(min(colv0 + j * WGX, pc.N / 4u - 1));
   int astride = int(pc.a_ks / 4u), bstride = int(pc.b_ks / 4u);
   vec4 acc[RM * 4][RN];
   for (uint i = 0; i < RM * 4; ++i)

@@ -26,7 +26,7 @@ void main() {
   // separate zeroing loop for them would add K iterations to the group.
   bool valid = b < P.rows;
   uint base = b * pc.K;
-  uint y = label[b];
+  uint y = min(label[b], pc.K - 1u);  // padding rows may hold any label
   float m = z[base];
   uint arg = 0;
   for (uint k = 1; k < pc.K; ++k) {

@@ -7,22 +7,15 @@ namespace fovea::ops {
 // 8x8 invocations, 4x4 outputs each: 64 invocations (half the Vulkan 1.1
 // minimum of 128) and no shared memory, so every device runs it.
 constexpr uint32_t kTM = 4, kTN = 4, kWGX = 8, kWGY = 8;
-// Split-K: no workgroup reduces more than kSplitK values of k (a multiple of
-// 4 for the texel kernels), which keeps every invocation far inside
-// lavapipe's 65,535 loop iterations; longer reductions write partials to the
-// program's scratch and dense/split_reduce adds them in order.
-constexpr uint32_t kSplitK = 16384;
-
-// c = sum of `splits` partials [splits, M, N] (+ bias), in split order.
-static void record_split_reduce(Program& p, uint32_t M, uint32_t N, uint32_t splits,
-                                uint32_t c_rs, const View& partial, const View& bias,
-                                const View& c, const std::string& label) {
-  struct {
-    uint32_t M, N, splits, c_rs, has_bias;
-  } push{M, N, splits, c_rs, bias.valid() ? 1u : 0u};
+void record_split_reduce(Program& p, const SplitReduce& r, const View& partial, const View& bias,
+                         const View& c, const std::string& label) {
+  if (r.splits > kSplitK) throw Error(label + ": too many partial products to add up");
+  SplitReduce push = r;
+  if (!bias.valid()) push.bias_mode = 0;
+  static_assert(sizeof(SplitReduce) == 36);
   p.dispatch(label + ".reduce", p.context().kernels().get("dense/split_reduce"),
              {gpu::in(partial), gpu::in(bias.valid() ? bias : partial), gpu::out(c)}, push,
-             stride_groups(uint64_t(M) * N));
+             stride_groups(uint64_t(r.outputs) * r.M * r.N));
 }
 
 // The texel-buffer kernels (shaders/dense/gemm_{nt,nn,tn}.comp) need every
@@ -37,6 +30,7 @@ static const char* texel_kernel(const gpu::Context& ctx, const GemmShape& g, con
   };
   if (!fits(a) || !fits(b)) return nullptr;
   auto m4 = [](uint32_t x) { return x % 4 == 0; };
+  if (!m4(g.a_bs) || !m4(g.b_bs) || !m4(g.a_off) || !m4(g.b_off)) return nullptr;
   if (g.a_ks == 1 && g.b_ks == 1 && m4(g.a_rs) && m4(g.b_cs) && m4(g.K)) return "dense/gemm_nt";
   if (g.a_ks == 1 && g.b_cs == 1 && m4(g.a_rs) && m4(g.K) && m4(g.b_ks) && m4(g.N))
     return "dense/gemm_nn";
@@ -47,30 +41,46 @@ static const char* texel_kernel(const gpu::Context& ctx, const GemmShape& g, con
 
 void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, const View& bias,
                  const View& c, const std::string& label) {
-  if (g.M == 0 || g.N == 0 || g.K == 0) throw Error(label + ": empty GEMM");
-  require_floats(a, uint64_t(g.M - 1) * g.a_rs + uint64_t(g.K - 1) * g.a_ks + 1, label + " (A)");
-  require_floats(b, uint64_t(g.K - 1) * g.b_ks + uint64_t(g.N - 1) * g.b_cs + 1, label + " (B)");
-  require_floats(c, uint64_t(g.M - 1) * g.c_rs + g.N, label + " (C)");
-  if (bias.valid()) require_floats(bias, g.N, label + " (bias)");
+  if (g.M == 0 || g.N == 0 || g.K == 0 || g.batch == 0) throw Error(label + ": empty GEMM");
+  const uint64_t last = g.batch - 1;
+  require_floats(a, g.a_off + last * g.a_bs + uint64_t(g.M - 1) * g.a_rs + uint64_t(g.K - 1) * g.a_ks + 1,
+                 label + " (A)");
+  require_floats(b, g.b_off + last * g.b_bs + uint64_t(g.K - 1) * g.b_ks + uint64_t(g.N - 1) * g.b_cs + 1,
+                 label + " (B)");
+  require_floats(c, g.c_off + (g.reduce_batch ? 0 : last * g.c_bs) + uint64_t(g.M - 1) * g.c_rs + g.N,
+                 label + " (C)");
+  if (bias.valid()) require_floats(bias, g.bias_off + (g.bias_per_row ? g.M : g.N), label + " (bias)");
   const uint32_t splits = ceil_div(g.K, kSplitK);
-  if (splits > 65535) throw Error(label + ": reduction of " + std::to_string(g.K) + " is too long");
-  // With several splits the kernel writes partials [splits, M, N] to scratch.
-  View target = c;
-  uint32_t c_rs = g.c_rs;
-  if (splits > 1) {
-    target = p.scratch(label + ".partials", uint64_t(splits) * g.M * g.N * 4);
-    c_rs = g.N;
-  }
-  const bool direct_bias = bias.valid() && splits == 1;
+  const uint64_t groups_z = uint64_t(g.batch) * splits;
+  if (groups_z > 65535) throw Error(label + ": batch x reduction length is too large");
+  // Several splits, or a sum over the batch: every workgroup z writes a
+  // partial [M, N] to scratch and a second pass adds them up in order.
+  const bool partial = splits > 1 || (g.reduce_batch && g.batch > 1);
+  View target = partial ? p.scratch(label + ".partials", groups_z * g.M * g.N * 4) : c;
+  const uint32_t bias_mode = bias.valid() ? (g.bias_per_row ? 2u : 1u) : 0u;
   struct {
-    uint32_t M, N, K, a_rs, a_ks, b_ks, b_cs, c_rs, has_bias, k_split, c_split_stride;
-  } push{g.M,  g.N, g.K, g.a_rs, g.a_ks, g.b_ks, g.b_cs, c_rs, direct_bias ? 1u : 0u,
-         splits > 1 ? kSplitK : g.K, splits > 1 ? g.M * g.N : 0u};
+    uint32_t M, N, K, a_rs, a_ks, b_ks, b_cs, c_rs, bias_mode, k_split, splits, a_bs, b_bs, c_bs,
+        partial, a_off, b_off, c_off, bias_off;
+  } push{g.M,    g.N,    g.K,    g.a_rs, g.a_ks, g.b_ks,  g.b_cs,
+         g.c_rs, partial ? 0u : bias_mode,      splits > 1 ? kSplitK : g.K,
+         splits, g.a_bs, g.b_bs, g.c_bs, partial ? 1u : 0u, g.a_off,
+         g.b_off, g.c_off, g.bias_off};
   // The bias binding is statically used by the kernel, so it must hold a
-  // valid buffer even when has_bias is 0: A stands in (read only).
-  const View& bias_or_a = direct_bias ? bias : a;
+  // valid buffer even when no bias is added: A stands in (read only).
+  const View& bias_or_a = bias.valid() && !partial ? bias : a;
   auto finish = [&] {
-    if (splits > 1) record_split_reduce(p, g.M, g.N, splits, g.c_rs, target, bias, c, label);
+    if (!partial) return;
+    SplitReduce r;
+    r.M = g.M;
+    r.N = g.N;
+    r.outputs = g.reduce_batch ? 1 : g.batch;
+    r.splits = uint32_t(groups_z / r.outputs);
+    r.c_rs = g.c_rs;
+    r.bias_mode = bias_mode;
+    r.c_bs = g.c_bs;
+    r.c_off = g.c_off;
+    r.bias_off = g.bias_off;
+    record_split_reduce(p, r, target, bias, c, label);
   };
   if (const char* name = texel_kernel(p.context(), g, a, b)) {
     // Register blocks per lane: nt 4x4 outputs; nn 4 rows x 2 column vec4s;
@@ -82,14 +92,15 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
     const uint32_t spec[] = {rm, rn, kWGX, kWGY};
     const auto& k = p.context().kernels().get(name, spec);
     p.dispatch(label, k, {gpu::texel_in(a), gpu::texel_in(b), gpu::in(bias_or_a), gpu::out(target)},
-               push, ceil_div(g.N, kWGX * rn * cols), ceil_div(g.M, kWGY * rm * rows), splits);
+               push, ceil_div(g.N, kWGX * rn * cols), ceil_div(g.M, kWGY * rm * rows),
+               uint32_t(groups_z));
     finish();
     return;
   }
   const uint32_t spec[] = {kTM, kTN, kWGX, kWGY};
   const auto& k = p.context().kernels().get("dense/gemm", spec);
   p.dispatch(label, k, {gpu::in(a), gpu::in(b), gpu::in(bias_or_a), gpu::out(target)}, push,
-             ceil_div(g.N, kWGX * kTN), ceil_div(g.M, kWGY * kTM), splits);
+             ceil_div(g.N, kWGX * kTN), ceil_div(g.M, kWGY * kTM), uint32_t(groups_z));
   finish();
 }
 
@@ -120,7 +131,14 @@ void record_dense_backward_params(Program& p, const DenseShape& s, const View& x
   const auto& k = p.context().kernels().get("dense/bias_grad");
   p.dispatch(label + ".bias", k, {gpu::in(dy), gpu::out(target)}, push, ceil_div(s.out, 64), 1,
              splits);
-  if (splits > 1) record_split_reduce(p, 1, s.out, splits, s.out, target, View{}, db, label + ".bias");
+  if (splits > 1) {
+    SplitReduce r;
+    r.M = 1;
+    r.N = s.out;
+    r.splits = splits;
+    r.c_rs = s.out;
+    record_split_reduce(p, r, target, View{}, db, label + ".bias");
+  }
 }
 
 }  // namespace fovea::ops

@@ -7,13 +7,34 @@ namespace fovea::ops {
 
 // C[M, N] = A(M x K) · B(K x N) with A(i,k) = a[i*a_rs + k*a_ks] and
 // B(k,j) = b[k*b_ks + j*b_cs]; C row stride c_rs. bias (optional: pass an
-// invalid View) is added per column.
+// invalid View) is added per column, or per row with bias_per_row.
+// Batched: `batch` independent products, operand b at offsets b*a_bs, b*b_bs
+// (in floats); results at b*c_bs, or, with reduce_batch, summed over the
+// batch into one C (in a fixed order).
 struct GemmShape {
   uint32_t M = 0, N = 0, K = 0;
   uint32_t a_rs = 0, a_ks = 0, b_ks = 0, b_cs = 0, c_rs = 0;
+  uint32_t batch = 1, a_bs = 0, b_bs = 0, c_bs = 0;
+  uint32_t a_off = 0, b_off = 0, c_off = 0, bias_off = 0;  // start of each operand, floats
+  bool reduce_batch = false;
+  bool bias_per_row = false;
 };
 void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, const View& bias,
                  const View& c, const std::string& label);
+
+// Split-K: no workgroup reduces more than kSplitK values (a multiple of 4),
+// far inside lavapipe's 65,535 loop iterations per SIMD group.
+constexpr uint32_t kSplitK = 16384;
+
+// For each of `outputs` results o: c[c_off + o*c_bs + i*c_rs + j] = sum over
+// s < splits of partial[o*splits + s, i, j] (+ bias[bias_off + j or i]: mode 0
+// none, 1 per column, 2 per row), in split order. partial: [outputs*splits, M, N].
+struct SplitReduce {
+  uint32_t M = 0, N = 0, splits = 1, c_rs = 0, bias_mode = 0, outputs = 1, c_bs = 0;
+  uint32_t c_off = 0, bias_off = 0;
+};
+void record_split_reduce(Program& p, const SplitReduce& r, const View& partial, const View& bias,
+                         const View& c, const std::string& label);
 
 struct DenseShape {
   uint32_t batch = 0, in = 0, out = 0;

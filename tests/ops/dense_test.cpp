@@ -222,47 +222,70 @@ TEST_CASE("dense weight and bias gradients over a batch of 70000 with the fast k
   check_case({70000, 4, 4, true}, 1010, false, "gemm_tn");
 }
 
+namespace {
+
+// record_gemm on one strided shape with bias; C has spare columns
+// (c_rs > N) that must keep their old values.
+void check_gemm(const ref::GemmShape& g, uint64_t seed, bool portable) {
+  const uint64_t na = padded(uint64_t(g.M - 1) * g.a_rs + uint64_t(g.K - 1) * g.a_ks + 1);
+  const uint64_t nb = padded(uint64_t(g.K - 1) * g.b_ks + uint64_t(g.N - 1) * g.b_cs + 1);
+  const uint64_t nc = uint64_t(g.M) * g.c_rs;
+  const auto a = random_floats(na, seed), b = random_floats(nb, seed + 1);
+  const auto bias = random_floats(g.N, seed + 2), c0 = garbage(nc, seed + 3);
+
+  OpRun run;
+  auto va = run.tensor("a", na), vb = run.tensor("b", nb), vbias = run.tensor("bias", g.N);
+  auto vc = run.tensor("c", nc);
+  run.commit();
+  run.set(va, a);
+  run.set(vb, b);
+  run.set(vbias, bias);
+  run.set(vc, c0);
+  {
+    KernelMode mode(portable);
+    ops::GemmShape s{g.M, g.N, g.K, g.a_rs, g.a_ks, g.b_ks, g.b_cs, g.c_rs};
+    ops::record_gemm(run.program(), s, va, vb, vbias, vc, "gemm");
+  }
+  run.run();
+
+  ref::Tensor want = ref::widen(c0);  // the spare columns keep these exactly
+  ref::gemm(g, ref::widen(a), ref::widen(b), ref::widen(bias), want);
+  std::string kernels;
+  for (const auto& d : run.program().dispatches()) kernels += " " + d.kernel->name;
+  INFO("M " << g.M << " N " << g.N << " K " << g.K << " strides a " << g.a_rs << "," << g.a_ks
+            << " b " << g.b_ks << "," << g.b_cs << " c " << g.c_rs << ", kernels" << kernels);
+  check_close(run.get(vc, nc), want, gemm_atol(g.K), kGemmRtol, "C with spare columns");
+}
+
+}  // namespace
+
 TEST_CASE("gemm with padded strides and bias writes exactly its M x N block", "[dense][gemm]") {
-  // Spare columns in C (c_rs > N) must keep their old values; A and B have
-  // padded leading dimensions. One layout per kernel: transposed A
-  // (portable), and the nt, nn and tn layouts the fast path accepts.
+  // One layout per kernel: transposed A (portable), and the nt, nn and tn
+  // layouts the fast path accepts, each with padded leading dimensions.
   const ref::GemmShape shapes[] = {
-      {37, 45, 50, 1, 40, 50, 1, 52},   // A transposed, M odd: portable
-      {37, 45, 48, 52, 1, 1, 56, 47},   // nt: A rows and B columns padded
-      {37, 44, 48, 52, 1, 48, 1, 45},   // nn
-      {36, 44, 50, 1, 40, 48, 1, 51},   // tn
+      {37, 45, 50, 1, 40, 50, 1, 52},  // A transposed, M odd: portable
+      {37, 45, 48, 52, 1, 1, 56, 47},  // nt: A rows and B columns padded
+      {37, 44, 48, 52, 1, 48, 1, 45},  // nn
+      {36, 44, 50, 1, 40, 48, 1, 51},  // tn
   };
   uint64_t seed = 1;
   for (bool portable : kModes)
-    for (const ref::GemmShape& g : shapes) {
-      const uint64_t na = padded(uint64_t(g.M - 1) * g.a_rs + uint64_t(g.K - 1) * g.a_ks + 1);
-      const uint64_t nb = padded(uint64_t(g.K - 1) * g.b_ks + uint64_t(g.N - 1) * g.b_cs + 1);
-      const uint64_t nc = uint64_t(g.M) * g.c_rs;
-      const auto a = random_floats(na, ++seed), b = random_floats(nb, ++seed);
-      const auto bias = random_floats(g.N, ++seed), c0 = garbage(nc, ++seed);
+    for (const ref::GemmShape& g : shapes) check_gemm(g, seed += 4, portable);
+}
 
-      OpRun run;
-      auto va = run.tensor("a", na), vb = run.tensor("b", nb), vbias = run.tensor("bias", g.N);
-      auto vc = run.tensor("c", nc);
-      run.commit();
-      run.set(va, a);
-      run.set(vb, b);
-      run.set(vbias, bias);
-      run.set(vc, c0);
-      {
-        KernelMode mode(portable);
-        ops::GemmShape s{g.M, g.N, g.K, g.a_rs, g.a_ks, g.b_ks, g.b_cs, g.c_rs};
-        ops::record_gemm(run.program(), s, va, vb, vbias, vc, "gemm");
-      }
-      run.run();
-
-      ref::Tensor want = ref::widen(c0);  // the spare columns keep these exactly
-      ref::gemm(g, ref::widen(a), ref::widen(b), ref::widen(bias), want);
-      INFO("M " << g.M << " N " << g.N << " K " << g.K << " strides a " << g.a_rs << "," << g.a_ks
-                << " b " << g.b_ks << "," << g.b_cs << " c " << g.c_rs << ", kernel "
-                << run.program().dispatches()[0].kernel->name);
-      check_close(run.get(vc, nc), want, gemm_atol(g.K), kGemmRtol, "C with spare columns");
-    }
+TEST_CASE("gemm reductions at and just past a split of the K loop", "[dense][gemm][chunked]") {
+  // Lengths around multiples of 16384 (where a long reduction may be split
+  // into partial sums), with bias and spare columns in C, in the nt and tn
+  // layouts; odd K keeps the portable kernel even on the fast path.
+  const ref::GemmShape shapes[] = {
+      {5, 6, 16384, 16384, 1, 1, 16384, 9},  {5, 6, 16385, 16385, 1, 1, 16385, 9},
+      {5, 6, 16388, 16388, 1, 1, 16388, 9},  {3, 2, 32771, 32771, 1, 1, 32771, 3},
+      {4, 8, 16385, 1, 4, 8, 1, 11},         {4, 8, 32768, 1, 4, 8, 1, 8},
+      {4, 8, 49153, 1, 4, 8, 1, 9},
+  };
+  uint64_t seed = 50;
+  for (bool portable : kModes)
+    for (const ref::GemmShape& g : shapes) check_gemm(g, seed += 4, portable);
 }
 
 TEST_CASE("gemm without bias on a single row and a single column", "[dense][gemm]") {

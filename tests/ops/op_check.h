@@ -1,6 +1,8 @@
 // Shared by the op tests: tolerances, garbage fill, and the finite-difference
 // check every backward kernel must pass. Header only (not a test file).
 #pragma once
+#include <catch2/catch.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
