@@ -1,0 +1,141 @@
+#include "ops/conv2d.h"
+
+#include "ops/dense.h"
+#include "util/error.h"
+
+namespace fovea::ops {
+
+namespace {
+
+uint32_t out_size(uint32_t in, uint32_t k, uint32_t s, uint32_t pad, uint32_t d) {
+  int64_t span = int64_t(in) + 2 * int64_t(pad) - int64_t(d) * (int64_t(k) - 1) - 1;
+  return span < 0 ? 0 : uint32_t(span / s + 1);
+}
+
+// The push block of shaders/conv2d/conv2d_geometry.glsl.
+struct Geometry {
+  uint32_t C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, batch;
+};
+Geometry geometry(const Conv2dShape& s) {
+  return {s.in_channels, s.height, s.width, s.out_h(), s.out_w(), s.kh, s.kw,
+          s.sh,          s.sw,     s.ph,    s.pw,      s.dh,      s.dw, s.batch};
+}
+
+}  // namespace
+
+uint32_t Conv2dShape::out_h() const { return sh ? out_size(height, kh, sh, ph, dh) : 0; }
+uint32_t Conv2dShape::out_w() const { return sw ? out_size(width, kw, sw, pw, dw) : 0; }
+
+void Conv2dShape::validate(const std::string& what) const {
+  auto fail = [&](const std::string& m) { throw Error(what + ": " + m); };
+  if (!batch || !in_channels || !height || !width || !out_channels)
+    fail("batch, channels and sizes must be positive");
+  if (!kh || !kw || !sh || !sw || !dh || !dw) fail("kernel, stride and dilation must be positive");
+  if (!groups || in_channels % groups || out_channels % groups)
+    fail("groups " + std::to_string(groups) + " must divide in_channels " +
+         std::to_string(in_channels) + " and out_channels " + std::to_string(out_channels));
+  if (out_h() == 0 || out_w() == 0)
+    fail("kernel " + std::to_string(kh) + "x" + std::to_string(kw) + " (dilation " +
+         std::to_string(dh) + ") does not fit the padded " + std::to_string(height) + "x" +
+         std::to_string(width) + " input");
+  if (uint64_t(in_channels) * taps() > 65535 || batch > 65535 || in_channels > 65535)
+    fail("in_channels x kernel taps and batch must stay within 65535");
+  if (cols_floats() >= (1ull << 32)) fail("the im2col workspace would exceed 2^32 values");
+}
+
+void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, const View& w,
+                           const View& b, const View& y, const View& cols,
+                           const std::string& label) {
+  s.validate(label);
+  const uint32_t plane = uint32_t(s.out_plane()), ckk = uint32_t(s.in_channels * s.taps());
+  const uint32_t og = s.out_channels / s.groups, gk = ckk / s.groups;  // per group
+  require_floats(x, uint64_t(s.batch) * s.in_channels * s.height * s.width, label + " (x)");
+  require_floats(w, uint64_t(s.out_channels) * gk, label + " (w)");
+  require_floats(cols, s.cols_floats(), label + " (cols)");
+  if (b.valid()) require_floats(b, s.out_channels, label + " (bias)");
+  Geometry geo = geometry(s);
+  p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col"),
+             {gpu::in(x), gpu::out(cols)}, geo, ceil_div(plane, 64), ckk, s.batch);
+  for (uint32_t g = 0; g < s.groups; ++g) {
+    // y[b, g*og + o, p] = sum_k W[g*og + o, k] * cols[b, g*gk + k, p] (+ bias[g*og + o])
+    GemmShape gs{og, plane, gk, gk, 1, plane, 1, plane};
+    gs.batch = s.batch;
+    gs.b_bs = ckk * plane;
+    gs.c_bs = s.out_channels * plane;
+    gs.a_off = g * og * gk;
+    gs.b_off = g * gk * plane;
+    gs.c_off = g * og * plane;
+    gs.bias_off = g * og;
+    gs.bias_per_row = true;
+    record_gemm(p, gs, w, cols, b, y, s.groups > 1 ? label + ".g" + std::to_string(g) : label);
+  }
+}
+
+void record_conv2d_backward_input(Program& p, const Conv2dShape& s, const View& dy,
+                                  const View& w, const View& dx, const View& dcols,
+                                  const std::string& label) {
+  s.validate(label);
+  const uint32_t plane = uint32_t(s.out_plane()), ckk = uint32_t(s.in_channels * s.taps());
+  const uint32_t og = s.out_channels / s.groups, gk = ckk / s.groups;
+  require_floats(dy, uint64_t(s.batch) * s.out_channels * plane, label + " (dy)");
+  require_floats(dx, uint64_t(s.batch) * s.in_channels * s.height * s.width, label + " (dx)");
+  require_floats(dcols, s.cols_floats(), label + " (dcols)");
+  for (uint32_t g = 0; g < s.groups; ++g) {
+    // dcols[b, g*gk + k, p] = sum_o W[g*og + o, k] * dy[b, g*og + o, p]
+    GemmShape gs{gk, plane, og, 1, gk, plane, 1, plane};
+    gs.batch = s.batch;
+    gs.b_bs = s.out_channels * plane;
+    gs.c_bs = ckk * plane;
+    gs.a_off = g * og * gk;
+    gs.b_off = g * og * plane;
+    gs.c_off = g * gk * plane;
+    record_gemm(p, gs, w, dy, View{}, dcols,
+                s.groups > 1 ? label + ".g" + std::to_string(g) : label);
+  }
+  Geometry geo = geometry(s);
+  p.dispatch(label + ".col2im", p.context().kernels().get("conv2d/col2im"),
+             {gpu::in(dcols), gpu::out(dx)}, geo, ceil_div(uint64_t(s.height) * s.width, 64),
+             s.in_channels, s.batch);
+}
+
+void record_conv2d_backward_params(Program& p, const Conv2dShape& s, const View& cols,
+                                   const View& dy, const View& dw, const View& db,
+                                   const std::string& label) {
+  s.validate(label);
+  const uint32_t plane = uint32_t(s.out_plane()), ckk = uint32_t(s.in_channels * s.taps());
+  const uint32_t og = s.out_channels / s.groups, gk = ckk / s.groups;
+  require_floats(cols, s.cols_floats(), label + " (cols)");
+  require_floats(dy, uint64_t(s.batch) * s.out_channels * plane, label + " (dy)");
+  require_floats(dw, uint64_t(s.out_channels) * gk, label + " (dw)");
+  for (uint32_t g = 0; g < s.groups; ++g) {
+    // dW[g*og + o, k] = sum_b sum_p dy[b, g*og + o, p] * cols[b, g*gk + k, p]
+    GemmShape gs{og, gk, plane, plane, 1, 1, plane, gk};
+    gs.batch = s.batch;
+    gs.a_bs = s.out_channels * plane;
+    gs.b_bs = ckk * plane;
+    gs.a_off = g * og * plane;
+    gs.b_off = g * gk * plane;
+    gs.c_off = g * og * gk;
+    gs.reduce_batch = true;
+    record_gemm(p, gs, dy, cols, View{}, dw,
+                (s.groups > 1 ? label + ".g" + std::to_string(g) : label) + ".weight");
+  }
+  if (!db.valid()) return;
+  require_floats(db, s.out_channels, label + " (db)");
+  const uint64_t total = uint64_t(s.batch) * plane;
+  const uint32_t splits = ceil_div(total, kSplitK);
+  View part = p.scratch(label + ".bias.partials", uint64_t(splits) * s.out_channels * 4);
+  struct {
+    uint32_t channels, plane, total, chunk;
+  } push{s.out_channels, plane, uint32_t(total), kSplitK};
+  p.dispatch(label + ".bias", p.context().kernels().get("conv2d/channel_sum"),
+             {gpu::in(dy), gpu::out(part)}, push, ceil_div(s.out_channels, 64), 1, splits);
+  SplitReduce r;
+  r.M = 1;
+  r.N = s.out_channels;
+  r.splits = splits;
+  r.c_rs = s.out_channels;
+  record_split_reduce(p, r, part, View{}, db, label + ".bias");
+}
+
+}  // namespace fovea::ops

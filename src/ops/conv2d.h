@@ -1,0 +1,45 @@
+// conv2d: PyTorch's Conv2d (stride, padding, dilation, groups, optional
+// bias) on NCHW tensors, forward and both gradients, as im2col + the dense
+// family's batched GEMM (texel-buffer kernels where the shape allows).
+//
+//   forward:         cols = im2col(x);  y[b, g] = W[g] · cols[b, g] (+ bias per row)
+//   input gradient:  dcols[b, g] = W[g]^T · dy[b, g];  dx = col2im(dcols)
+//   weight gradient: dW[g] = sum_b dy[b, g] · cols[b, g]^T;  db[o] = sum_{b,p} dy[b, o, p]
+#pragma once
+#include "ops/common.h"
+
+namespace fovea::ops {
+
+struct Conv2dShape {
+  uint32_t batch = 0, in_channels = 0, height = 0, width = 0;
+  uint32_t out_channels = 0, kh = 1, kw = 1;
+  uint32_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+  uint32_t groups = 1;
+
+  uint32_t out_h() const;  // floor((H + 2 PH - DH (KH - 1) - 1) / SH) + 1
+  uint32_t out_w() const;
+  uint64_t out_plane() const { return uint64_t(out_h()) * out_w(); }
+  uint64_t taps() const { return uint64_t(kh) * kw; }
+  // Floats of the im2col workspace: [batch, in_channels * KH * KW, OH * OW].
+  uint64_t cols_floats() const { return uint64_t(batch) * in_channels * taps() * out_plane(); }
+  // Throws fovea::Error naming `what` and the bad value.
+  void validate(const std::string& what) const;
+};
+
+// x [B, C, H, W], w [O, C/groups, KH, KW], b [O] (invalid View = no bias)
+// -> y [B, O, OH, OW]. cols: workspace of cols_floats(), written here and
+// read again by record_conv2d_backward_params (keep it until then).
+void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, const View& w,
+                           const View& b, const View& y, const View& cols,
+                           const std::string& label);
+// dy [B, O, OH, OW], w -> dx [B, C, H, W]; dcols: workspace of cols_floats().
+void record_conv2d_backward_input(Program& p, const Conv2dShape& s, const View& dy,
+                                  const View& w, const View& dx, const View& dcols,
+                                  const std::string& label);
+// cols (from the forward pass of this step), dy -> dw [O, C/groups, KH, KW]
+// and, when db is valid, db [O]. Both are overwritten.
+void record_conv2d_backward_params(Program& p, const Conv2dShape& s, const View& cols,
+                                   const View& dy, const View& dw, const View& db,
+                                   const std::string& label);
+
+}  // namespace fovea::ops

@@ -1,0 +1,170 @@
+// conv2d: forward, input gradient and weight/bias gradients against the
+// double reference on awkward shapes (odd sizes, stride 2 on odd inputs,
+// dilation 2, groups 3, depthwise, batch 1, no bias), on both GEMM paths where
+// the shape allows the texel one, past the split-K length, and against
+// finite differences of the reference forward.
+#include <catch2/catch.hpp>
+
+#include "gpu/harness.h"
+#include "ops/conv2d.h"
+#include "ops/op_check.h"
+#include "reference/conv2d.h"
+
+namespace fovea::test {
+namespace {
+
+struct ConvCase {
+  ops::Conv2dShape s;
+  bool bias;
+};
+
+std::string describe(const ops::Conv2dShape& s) {
+  std::ostringstream o;
+  o << "B" << s.batch << " C" << s.in_channels << " " << s.height << "x" << s.width << " -> O"
+    << s.out_channels << " k" << s.kh << "x" << s.kw << " s" << s.sh << "x" << s.sw << " p" << s.ph
+    << "x" << s.pw << " d" << s.dh << "x" << s.dw << " g" << s.groups;
+  return o.str();
+}
+
+struct ConvRun {
+  std::vector<float> x, w, b, dy, y, dx, dw, db;
+  std::vector<std::string> kernels;
+};
+
+ConvRun run_conv(const ConvCase& c, uint64_t seed) {
+  const auto& s = c.s;
+  const uint64_t nx = uint64_t(s.batch) * s.in_channels * s.height * s.width;
+  const uint64_t nw = uint64_t(s.out_channels) * (s.in_channels / s.groups) * s.taps();
+  const uint64_t ny = uint64_t(s.batch) * s.out_channels * s.out_plane();
+  ConvRun r;
+  r.x = random_floats(nx, seed + 1);
+  r.w = random_floats(nw, seed + 2);
+  r.b = random_floats(s.out_channels, seed + 3);
+  r.dy = random_floats(ny, seed + 4);
+  OpRun run;
+  auto x = run.tensor("x", nx), w = run.tensor("w", nw), b = run.tensor("b", s.out_channels);
+  auto y = run.tensor("y", ny), dy = run.tensor("dy", ny), dx = run.tensor("dx", nx);
+  auto dw = run.tensor("dw", nw), db = run.tensor("db", s.out_channels);
+  auto cols = run.tensor("cols", s.cols_floats()), dcols = run.tensor("dcols", s.cols_floats());
+  run.commit();
+  run.set(x, r.x);
+  run.set(w, r.w);
+  run.set(b, r.b);
+  run.set(dy, r.dy);
+  run.set(y, garbage(ny, seed));
+  run.set(dx, garbage(nx, seed));
+  run.set(dw, garbage(nw, seed));
+  run.set(db, garbage(s.out_channels, seed));
+  auto& p = run.program();
+  ops::record_conv2d_forward(p, s, x, w, c.bias ? b : gpu::View{}, y, cols, "conv");
+  ops::record_conv2d_backward_input(p, s, dy, w, dx, dcols, "conv.backward.input");
+  ops::record_conv2d_backward_params(p, s, cols, dy, dw, c.bias ? db : gpu::View{},
+                                     "conv.backward");
+  for (const auto& d : p.dispatches()) r.kernels.push_back(d.kernel->name);
+  run.run();
+  r.y = run.get(y, ny);
+  r.dx = run.get(dx, nx);
+  r.dw = run.get(dw, nw);
+  if (c.bias) r.db = run.get(db, s.out_channels);
+  return r;
+}
+
+void check_conv(const ConvCase& c, uint64_t seed) {
+  const auto& s = c.s;
+  for (bool portable : {true, false}) {
+    auto& ctx = context();
+    ctx.portable_kernels = portable;
+    ConvRun r = run_conv(c, seed);
+    ctx.portable_kernels = false;
+    std::string kernels;
+    for (const auto& k : r.kernels) kernels += k + " ";
+    INFO(describe(s) << (c.bias ? ", bias" : ", no bias") << (portable ? ", portable" : ", auto")
+                     << ": " << kernels);
+    const uint64_t reduction = uint64_t(s.in_channels / s.groups) * s.taps();
+    const ref::Tensor bias = c.bias ? ref::widen(r.b) : ref::Tensor{};
+    check_close(r.y, ref::conv2d_forward(s, ref::widen(r.x), ref::widen(r.w), bias),
+                gemm_atol(reduction), kGemmRtol, "y");
+    auto g = ref::conv2d_backward(s, ref::widen(r.x), ref::widen(r.w), ref::widen(r.dy));
+    check_close(r.dx, g.dx, gemm_atol(uint64_t(s.out_channels) * s.taps()), kGemmRtol, "dx");
+    check_close(r.dw, g.dw, gemm_atol(uint64_t(s.batch) * s.out_plane()), kGemmRtol, "dw");
+    if (c.bias)
+      check_close(r.db, g.db, gemm_atol(uint64_t(s.batch) * s.out_plane()), kGemmRtol, "db");
+  }
+}
+
+ops::Conv2dShape shape(uint32_t B, uint32_t C, uint32_t H, uint32_t W, uint32_t O, uint32_t kh,
+                       uint32_t kw, uint32_t stride, uint32_t ph, uint32_t pw, uint32_t dil = 1,
+                       uint32_t groups = 1) {
+  ops::Conv2dShape s;
+  s.batch = B, s.in_channels = C, s.height = H, s.width = W, s.out_channels = O;
+  s.kh = kh, s.kw = kw, s.sh = s.sw = stride, s.ph = ph, s.pw = pw, s.dh = s.dw = dil;
+  s.groups = groups;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d forward and gradients on odd shapes, 3x3 padding 1", "[conv2d]") {
+  check_conv({shape(2, 3, 7, 5, 4, 3, 3, 1, 1, 1), true}, 10);
+  check_conv({shape(1, 1, 1, 1, 3, 1, 1, 1, 0, 0), true}, 11);  // batch 1, 1x1 image
+}
+
+TEST_CASE("conv2d with stride 2 on odd inputs and a non-square kernel", "[conv2d]") {
+  check_conv({shape(1, 5, 9, 11, 6, 3, 2, 2, 1, 0), true}, 20);
+  check_conv({shape(3, 2, 15, 13, 5, 5, 5, 2, 2, 2), false}, 21);
+}
+
+TEST_CASE("conv2d with dilation 2 and groups 3", "[conv2d]") {
+  check_conv({shape(3, 6, 8, 9, 9, 3, 3, 1, 2, 2, 2, 3), true}, 30);
+}
+
+TEST_CASE("depthwise conv2d (groups = channels)", "[conv2d]") {
+  check_conv({shape(2, 4, 6, 7, 4, 3, 3, 1, 1, 1, 1, 4), true}, 40);
+  check_conv({shape(2, 3, 5, 5, 6, 3, 3, 2, 1, 1, 1, 3), false}, 41);  // channel multiplier 2
+}
+
+TEST_CASE("conv2d on shapes the texel GEMMs accept, and 1x1 without bias", "[conv2d]") {
+  // gk = 8*9 = 72 and plane 12*12 = 144 are multiples of 4: texel kernels.
+  ConvCase c{shape(2, 8, 12, 12, 8, 3, 3, 1, 1, 1), true};
+  check_conv(c, 50);
+  ConvRun r = run_conv(c, 51);
+  bool texel = false;
+  for (const auto& k : r.kernels) texel |= k.rfind("dense/gemm_", 0) == 0;
+  CHECK(texel);
+  check_conv({shape(3, 16, 5, 5, 7, 1, 1, 1, 0, 0), false}, 52);
+}
+
+TEST_CASE("conv2d weight and bias gradients over more positions than one split", "[conv2d]") {
+  // plane 150 x 150 = 22,500 > 16,384: split-K in the weight gradient and
+  // two partial sums for the bias.
+  check_conv({shape(1, 1, 150, 150, 2, 3, 3, 1, 1, 1), true}, 60);
+}
+
+TEST_CASE("conv2d gradients equal finite differences of the reference forward", "[conv2d]") {
+  ConvCase c{shape(2, 3, 6, 5, 4, 3, 3, 2, 1, 1, 1, 1), true};
+  ConvRun r = run_conv(c, 70);
+  const auto& s = c.s;
+  const ref::Tensor x = ref::widen(r.x), w = ref::widen(r.w), b = ref::widen(r.b);
+  const ref::Tensor up = ref::widen(r.dy);
+  auto loss = [&](const ref::Tensor& xx, const ref::Tensor& ww, const ref::Tensor& bb) {
+    ref::Tensor y = ref::conv2d_forward(s, xx, ww, bb);
+    double l = 0;
+    for (size_t i = 0; i < y.size(); ++i) l += y[i] * up[i];  // L = sum(y ⊙ dy)
+    return l;
+  };
+  check_finite_differences(r.dx, x, [&](const ref::Tensor& v) { return loss(v, w, b); }, 1e-3,
+                           200, 1e-4, 1e-3, "dx");
+  check_finite_differences(r.dw, w, [&](const ref::Tensor& v) { return loss(x, v, b); }, 1e-3,
+                           200, 1e-4, 1e-3, "dw");
+  check_finite_differences(r.db, b, [&](const ref::Tensor& v) { return loss(x, w, v); }, 1e-3,
+                           200, 1e-4, 1e-3, "db");
+}
+
+TEST_CASE("conv2d rejects shapes that do not fit", "[conv2d]") {
+  auto bad_groups = shape(1, 4, 5, 5, 6, 3, 3, 1, 1, 1, 1, 3);
+  CHECK_THROWS_WITH(bad_groups.validate("conv"), Catch::Contains("groups 3"));
+  auto too_big = shape(1, 1, 2, 2, 1, 5, 5, 1, 0, 0);
+  CHECK_THROWS_WITH(too_big.validate("conv"), Catch::Contains("does not fit"));
+}
+
+}  // namespace fovea::test

@@ -1,0 +1,21 @@
+// conv2d reference: PyTorch's Conv2d as direct loops in double, and its
+// gradients as the adjoint loops. x: [B, C, H, W], w: [O, C/groups, KH, KW],
+// b: [O] (empty = none), y: [B, O, OH, OW].
+#pragma once
+#include "ops/conv2d.h"
+#include "reference/tensor.h"
+
+namespace fovea::ref {
+
+using ops::Conv2dShape;
+
+Tensor conv2d_forward(const Conv2dShape& s, const Tensor& x, const Tensor& w, const Tensor& b);
+
+struct Conv2dGrads {
+  Tensor dx, dw, db;
+};
+// dL/dx, dL/dw, dL/db for the upstream gradient dy = dL/dy.
+Conv2dGrads conv2d_backward(const Conv2dShape& s, const Tensor& x, const Tensor& w,
+                            const Tensor& dy);
+
+}  // namespace fovea::ref
