@@ -9,20 +9,21 @@
 #include "ops/decode.h"
 #include "ops/dense.h"
 #include "ops/loss.h"
+#include "ops/tensor.h"
 #include "util/error.h"
 
 namespace fovea::nn {
 
 using gpu::View;
 
-struct Model::Layer {
-  LayerSpec spec;
-  uint32_t index = 0;
-  uint64_t in_features = 0, out_features = 0;  // per sample
-  View in, din;                                // the previous layer's out/dout
-  View out, dout;
-  View w, b, dw, db;  // dense only
-  bool need_dinput = false;
+// One node of the graph as recorded: its layer, shapes, buffers and the
+// edges its gradient arrives through.
+struct Model::Node {
+  std::unique_ptr<Layer> layer;
+  std::vector<size_t> params;  // indices into tensors_
+  Io io;
+  bool requires_grad = false;  // its output depends on parameters
+  std::vector<gpu::View> grad_parts;  // gradient contributions to sum into io.dout
 };
 
 Model::Model(gpu::Context& ctx, const ModelSpec& spec, const ModelOptions& opts)
@@ -37,57 +38,89 @@ Model::Model(gpu::Context& ctx, const ModelSpec& spec, const ModelOptions& opts)
 
 Model::~Model() = default;
 
+// Names like torch.nn.Sequential's state_dict for unnamed layers ("3.weight"),
+// the layer's own name otherwise.
+static std::string tensor_prefix(const LayerSpec& l, size_t index) {
+  return l.name == "layers." + std::to_string(index) ? std::to_string(index) : l.name;
+}
+
+void Model::plan_graph() {
+  const uint32_t B = opts_.batch;
+  const uint64_t align = ctx_.info().view_alignment / 4;
+  // Consumers of each node's output (the loss consumes the last node).
+  std::vector<std::vector<std::pair<size_t, size_t>>> consumers(spec_.layers.size());
+  for (size_t n = 0; n < spec_.layers.size(); ++n)
+    for (size_t j = 0; j < spec_.layers[n].inputs.size(); ++j)
+      if (spec_.layers[n].inputs[j] >= 0) consumers[size_t(spec_.layers[n].inputs[j])].push_back({n, j});
+
+  for (size_t n = 0; n < spec_.layers.size(); ++n) {
+    const LayerSpec& ls = spec_.layers[n];
+    Node node;
+    node.layer = make_layer(ls);
+    node.io.batch = B;
+    node.io.out_shape = ls.out;
+    node.io.label = "layers." + std::to_string(n) + "." + layer_type_name(ls.type);
+    for (int32_t i : ls.inputs) node.io.in_shapes.push_back(spec_.shape_of(i));
+    for (const ParamDecl& d : node.layer->params(node.io.in_shapes)) {
+      uint64_t count = 1;
+      for (uint32_t v : d.shape) count *= v;
+      param_floats_ = (param_floats_ + align - 1) / align * align;
+      tensors_.push_back({tensor_prefix(ls, n) + "." + d.suffix, d.init, d.shape, param_floats_, count, d.fan_in});
+      node.params.push_back(tensors_.size() - 1);
+      param_floats_ += count;
+    }
+    node.requires_grad = !node.params.empty();
+    for (int32_t i : ls.inputs) node.requires_grad |= i >= 0 && nodes_[size_t(i)].requires_grad;
+    nodes_.push_back(std::move(node));
+  }
+
+  // Activations and gradients. A node read by several layers gets one
+  // gradient buffer per reader, summed into its own before its backward.
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    Node& node = nodes_[n];
+    const LayerSpec& ls = spec_.layers[n];
+    const uint64_t bytes = 4ull * B * ls.out.size();
+    const std::string base = node.io.label;
+    for (size_t j = 0; j < ls.inputs.size(); ++j) {
+      const int32_t i = ls.inputs[j];
+      node.io.in.push_back(i < 0 ? x_ : nodes_[size_t(i)].io.out);
+      gpu::View din;
+      if (i >= 0 && nodes_[size_t(i)].requires_grad) {
+        Node& src = nodes_[size_t(i)];
+        if (consumers[size_t(i)].size() == 1) {
+          din = src.io.dout;
+        } else {
+          din = device_->reserve(base + ".grad_in." + std::to_string(j), 4ull * B * src.io.out_shape.size());
+          src.grad_parts.push_back(din);
+        }
+      }
+      node.io.din.push_back(din);
+    }
+    if (node.layer->aliases_input()) {
+      node.io.out = node.io.in[0];
+      node.io.dout = node.io.din[0];  // the gradient goes straight to the input's target
+    } else {
+      node.io.out = device_->reserve(base + ".out", bytes);
+      if (node.requires_grad) node.io.dout = device_->reserve(base + ".grad", bytes);
+    }
+    node.layer->reserve(*device_, node.io);
+  }
+  if (!nodes_.back().requires_grad)
+    throw Error("model " + spec_.path + ": no layer has parameters to train");
+}
+
 void Model::build() {
   device_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Device, "device");
   upload_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Upload, "upload");
   readback_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Readback, "readback");
   const uint32_t B = opts_.batch;
   const uint64_t D = spec_.input_features();
-  // Parameter tensors are aligned inside the block so each can be bound as
-  // its own storage-buffer range.
-  const uint64_t align = ctx_.info().view_alignment / 4;
-  auto add_tensor = [&](const std::string& name, std::vector<uint32_t> shape, uint32_t fan_in) {
-    uint64_t n = 1;
-    for (uint32_t d : shape) n *= d;
-    param_floats_ = (param_floats_ + align - 1) / align * align;
-    tensors_.push_back({name, shape, param_floats_, n, fan_in});
-    param_floats_ += n;
-    return tensors_.size() - 1;
-  };
-
-  std::vector<size_t> w_index(spec_.layers.size(), SIZE_MAX), b_index(spec_.layers.size(), SIZE_MAX);
-  uint64_t features = D;
-  bool params_before = false;
-  for (uint32_t i = 0; i < spec_.layers.size(); ++i) {
-    Layer L;
-    L.spec = spec_.layers[i];
-    L.index = i;
-    L.in_features = features;
-    L.need_dinput = params_before;
-    if (L.spec.type == LayerType::Dense) {
-      L.out_features = L.spec.units;
-      std::string base = "layers." + std::to_string(i);
-      w_index[i] = add_tensor(base + ".weight", {L.spec.units, uint32_t(features)}, uint32_t(features));
-      if (L.spec.bias) b_index[i] = add_tensor(base + ".bias", {L.spec.units}, uint32_t(features));
-      params_before = true;
-    } else {
-      L.out_features = features;
-    }
-    features = L.out_features;
-    layers_.push_back(L);
-  }
-
+  x_ = device_->reserve("input", 4ull * B * D);
+  plan_graph();
   params_ = device_->reserve("parameters", param_floats_ * 4);
   grads_ = device_->reserve("gradients", param_floats_ * 4);
   velocity_ = device_->reserve("sgd.velocity", param_floats_ * 4);
   stats_ = device_->reserve("input.mean_invstd", 8ull * spec_.channels);
-  x_ = device_->reserve("input", 4ull * B * D);
-  for (Layer& L : layers_) {
-    if (L.spec.type == LayerType::Flatten) continue;  // an alias of its input
-    std::string base = "layers." + std::to_string(L.index);
-    L.out = device_->reserve(base + ".out", 4ull * B * L.out_features);
-    L.dout = device_->reserve(base + ".grad", 4ull * B * L.out_features);
-  }
   row_stats_ = device_->reserve("loss.rows", 8ull * B);
   images_ = upload_->reserve("batch.images", (uint64_t(B) * D + 3) / 4 * 4, opts_.slots);
   labels_ = upload_->reserve("batch.labels", 4ull * B, opts_.slots);
@@ -97,30 +130,12 @@ void Model::build() {
   device_->commit();
   upload_->commit();
   readback_->commit();
-  // Views reserved before commit carry the arena pointer; re-fetch nothing.
-
-  View prev_out = x_, prev_dout;
-  for (Layer& L : layers_) {
-    L.in = prev_out;
-    L.din = prev_dout;
-    if (L.spec.type == LayerType::Flatten) {
-      L.out = L.in;
-      L.dout = L.din;
+  for (Node& node : nodes_)
+    for (size_t t : node.params) {
+      const ParamTensor& pt = tensors_[t];
+      node.io.params.push_back(params_.sub(pt.offset * 4, pt.count * 4, pt.name));
+      node.io.grads.push_back(grads_.sub(pt.offset * 4, pt.count * 4, pt.name + ".grad"));
     }
-    if (w_index[L.index] != SIZE_MAX) {
-      const ParamTensor& t = tensors_[w_index[L.index]];
-      L.w = params_.sub(t.offset * 4, t.count * 4, t.name);
-      L.dw = grads_.sub(t.offset * 4, t.count * 4, t.name + ".grad");
-    }
-    if (b_index[L.index] != SIZE_MAX) {
-      const ParamTensor& t = tensors_[b_index[L.index]];
-      L.b = params_.sub(t.offset * 4, t.count * 4, t.name);
-      L.db = grads_.sub(t.offset * 4, t.count * 4, t.name + ".grad");
-    }
-    prev_out = L.out;
-    prev_dout = L.dout;
-  }
-  dlogits_ = layers_.back().dout;
 
   std::vector<float> ms(2 * spec_.channels);
   for (uint32_t c = 0; c < spec_.channels; ++c) {
@@ -130,48 +145,43 @@ void Model::build() {
   gpu::upload(ctx_, stats_, ms.data(), ms.size() * 4);
 
   const uint32_t C = spec_.classes;
-  const View& logits = layers_.back().out;
+  const gpu::View& logits = nodes_.back().io.out;
+  const gpu::View& dlogits = nodes_.back().io.dout;
   train_ = std::make_unique<gpu::Program>(ctx_, "train");
   train_->set_params(step_params_);
-  record_forward(*train_);
-  ops::record_softmax_xent(*train_, B, C, logits, labels_, dlogits_, row_stats_, true, "loss");
+  record_forward(*train_, true);
+  ops::record_softmax_xent(*train_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
   ops::record_metric_sums(*train_, B, row_stats_, train_sums_, "metrics");
-  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) {
-    Layer& L = *it;
-    std::string base = "layers." + std::to_string(L.index) + "." + layer_type_name(L.spec.type);
-    if (L.spec.type == LayerType::Dense) {
-      ops::DenseShape s{B, uint32_t(L.in_features), L.spec.units, L.spec.bias};
-      ops::record_dense_backward_params(*train_, s, L.in, L.dout, L.dw, L.db, base + ".backward");
-      if (L.need_dinput)
-        ops::record_dense_backward_input(*train_, s, L.dout, L.w, L.din, base + ".backward.input");
-    } else if (L.spec.type == LayerType::Relu && L.need_dinput) {
-      ops::record_relu_backward(*train_, uint64_t(B) * L.out_features, L.out, L.dout, L.din,
-                                base + ".backward");
-    }
-  }
+  record_backward(*train_);
   ops::record_sgd(*train_, param_floats_, opts_.sgd, params_, grads_, velocity_, "sgd");
   train_->host_reads(train_sums_);
 
   eval_ = std::make_unique<gpu::Program>(ctx_, "eval");
   eval_->set_params(step_params_);
-  record_forward(*eval_);
-  ops::record_softmax_xent(*eval_, B, C, logits, labels_, dlogits_, row_stats_, false, "loss");
+  record_forward(*eval_, false);
+  ops::record_softmax_xent(*eval_, B, C, logits, labels_, dlogits, row_stats_, false, "loss");
   ops::record_metric_sums(*eval_, B, row_stats_, eval_sums_, "metrics");
   eval_->host_reads(eval_sums_);
 }
 
-void Model::record_forward(gpu::Program& p) {
+void Model::record_forward(gpu::Program& p, bool training) {
   const uint32_t B = opts_.batch;
   ops::DecodeShape ds{B, spec_.channels, spec_.height, spec_.width};
   ops::record_decode(p, ds, images_, stats_, x_, "input.decode");
-  for (const Layer& L : layers_) {
-    std::string base = "layers." + std::to_string(L.index) + "." + layer_type_name(L.spec.type);
-    if (L.spec.type == LayerType::Dense) {
-      ops::DenseShape s{B, uint32_t(L.in_features), L.spec.units, L.spec.bias};
-      ops::record_dense_forward(p, s, L.in, L.w, L.b, L.out, base + ".forward");
-    } else if (L.spec.type == LayerType::Relu) {
-      ops::record_relu_forward(p, uint64_t(B) * L.out_features, L.in, L.out, base + ".forward");
-    }
+  for (Node& node : nodes_) node.layer->forward(p, node.io, training);
+}
+
+void Model::record_backward(gpu::Program& p) {
+  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
+    Node& node = *it;
+    if (!node.requires_grad) continue;
+    // dout = the sum of what every reader sent back, in a fixed order.
+    const uint64_t n = uint64_t(opts_.batch) * node.io.out_shape.size();
+    const auto& parts = node.grad_parts;  // empty, or one per reader (two or more)
+    for (size_t k = 1; k < parts.size(); ++k)
+      ops::record_add(p, n, k == 1 ? parts[0] : node.io.dout, parts[k], node.io.dout,
+                      node.io.label + ".grad_sum." + std::to_string(k));
+    node.layer->backward(p, node.io);
   }
 }
 
@@ -179,6 +189,10 @@ void Model::init_parameters(uint64_t seed) {
   std::vector<float> values(param_floats_, 0.0f);
   data::Rng rng(seed);
   for (const ParamTensor& t : tensors_) {
+    if (t.init != Init::Uniform) {
+      std::fill_n(values.begin() + int64_t(t.offset), t.count, t.init == Init::Ones ? 1.0f : 0.0f);
+      continue;
+    }
     // kaiming_uniform(a=sqrt(5)): gain sqrt(2/(1+5)) * sqrt(3/fan_in) = 1/sqrt(fan_in),
     // the same bound PyTorch uses for the bias.
     double bound = 1.0 / std::sqrt(double(std::max<uint32_t>(t.fan_in, 1)));
@@ -194,6 +208,12 @@ void Model::init_parameters(uint64_t seed) {
 std::vector<float> Model::download_parameters() const {
   std::vector<float> v(param_floats_);
   gpu::download(ctx_, params_, v.data(), v.size() * 4);
+  return v;
+}
+
+std::vector<float> Model::download_gradients() const {
+  std::vector<float> v(param_floats_);
+  gpu::download(ctx_, grads_, v.data(), v.size() * 4);
   return v;
 }
 

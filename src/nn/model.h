@@ -1,8 +1,11 @@
 // A model on the device: its memory plan (parameters, gradients, optimizer
 // state and activations as views of a few arenas) and the two recorded
-// programs built from the spec: the training step and the evaluation step.
+// programs built from the spec's graph: the training step and the
+// evaluation step.
 //
-//   train: decode -> forward -> softmax-xent -> metric sums -> backward -> sgd
+//   train: decode -> forward (graph order) -> softmax-xent -> metric sums
+//          -> backward (reverse order; a tensor read by several layers gets
+//             the sum of their gradients) -> sgd
 //   eval:  decode -> forward -> softmax-xent (no gradient) -> metric sums
 #pragma once
 #include <cstdint>
@@ -12,6 +15,7 @@
 
 #include "gpu/memory.h"
 #include "gpu/recorder.h"
+#include "nn/layers.h"
 #include "nn/model_spec.h"
 #include "ops/metrics.h"
 #include "ops/optim.h"
@@ -28,7 +32,8 @@ struct ModelOptions {
 
 // One parameter tensor: where it lives in the parameter block.
 struct ParamTensor {
-  std::string name;  // "layers.1.weight" (layer index in the spec)
+  std::string name;  // "<layer>.weight": "1.weight" (a torch.nn.Sequential index) or "<name>.weight"
+  Init init = Init::Uniform;
   std::vector<uint32_t> shape;
   uint64_t offset = 0;  // in floats, from the start of the block
   uint64_t count = 0;
@@ -45,6 +50,8 @@ class Model {
   // U(+-1/sqrt(fan_in)). Also zeroes gradients and optimizer state.
   void init_parameters(uint64_t seed);
   std::vector<float> download_parameters() const;
+  // The gradients of the last training step (same layout as the parameters).
+  std::vector<float> download_gradients() const;
   void upload_parameters(const std::vector<float>& values);
   const std::vector<ParamTensor>& tensors() const { return tensors_; }
   uint64_t parameter_count() const { return param_floats_; }
@@ -67,18 +74,20 @@ class Model {
   std::string plan_text() const;
 
  private:
-  struct Layer;
+  struct Node;
   void build();
-  void record_forward(gpu::Program& p);
+  void plan_graph();
+  void record_forward(gpu::Program& p, bool training);
+  void record_backward(gpu::Program& p);
 
   gpu::Context& ctx_;
   ModelSpec spec_;
   ModelOptions opts_;
   std::unique_ptr<gpu::Arena> device_, upload_, readback_;
-  std::vector<Layer> layers_;
+  std::vector<Node> nodes_;
   std::vector<ParamTensor> tensors_;
   uint64_t param_floats_ = 0;
-  gpu::View params_, grads_, velocity_, stats_, x_, dlogits_, row_stats_;
+  gpu::View params_, grads_, velocity_, stats_, x_, row_stats_;
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_;
   std::unique_ptr<gpu::Program> train_, eval_;
 };

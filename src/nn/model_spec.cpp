@@ -26,6 +26,7 @@ constexpr int64_t kMaxSide = 4096;
 constexpr uint64_t kMaxInputFeatures = uint64_t(1) << 26;
 constexpr int64_t kMinClasses = 2, kMaxClasses = 16384;  // = ops::kMaxClasses (the loss kernel's loop budget)
 constexpr int64_t kMaxUnits = 65536;
+constexpr int64_t kMaxChannels = 65535;
 
 [[noreturn]] void fail(const std::string& path, const std::string& where,
                        const std::string& msg) {
@@ -52,18 +53,6 @@ std::optional<int64_t> as_int(const json& j) {
   }
   if (j.is_number_integer()) return j.get<int64_t>();
   return std::nullopt;
-}
-
-// "[784]" or "[1, 28, 28]". Built with += because GCC 12 gives a false
-// -Wrestrict warning on "[" + std::to_string(...).
-std::string shape_str(uint32_t c, uint32_t h, uint32_t w, bool flat) {
-  std::string s = "[";
-  if (flat) {
-    s += std::to_string(uint64_t(c) * h * w);
-  } else {
-    s += std::to_string(c) + ", " + std::to_string(h) + ", " + std::to_string(w);
-  }
-  return s + "]";
 }
 
 // Parses with a callback that rejects repeated keys: nlohmann keeps the last
@@ -98,14 +87,255 @@ json parse_json(const std::string& text, const std::string& path) {
   }
 }
 
+
+
+// The fields each layer type accepts besides type, name and inputs.
+struct TypeInfo {
+  const char* name;
+  LayerType type;
+  std::vector<const char*> fields;
+};
+const std::vector<TypeInfo>& types() {
+  static const std::vector<TypeInfo> t = {
+      {"flatten", LayerType::Flatten, {}},
+      {"reshape", LayerType::Reshape, {"shape"}},
+      {"dense", LayerType::Dense, {"units", "bias"}},
+      {"conv2d", LayerType::Conv2d,
+       {"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias"}},
+      {"add", LayerType::Add, {}},
+      {"concat", LayerType::Concat, {}},
+      {"relu", LayerType::Relu, {}},
+      {"leaky_relu", LayerType::LeakyRelu, {"negative_slope"}},
+      {"elu", LayerType::Elu, {"alpha"}},
+      {"selu", LayerType::Selu, {}},
+      {"gelu", LayerType::Gelu, {}},
+      {"tanh", LayerType::Tanh, {}},
+      {"sigmoid", LayerType::Sigmoid, {}},
+      {"softplus", LayerType::Softplus, {"beta", "threshold"}},
+  };
+  return t;
+}
+
+std::string type_list() {
+  std::string s;
+  for (const auto& t : types()) s += (s.empty() ? "" : ", ") + std::string(t.name);
+  return s;
+}
+
+// Reads one layer's fields; `fail_at` reports an error at this layer.
+class LayerReader {
+ public:
+  LayerReader(const json& obj, std::string path, std::string where)
+      : obj_(obj), path_(std::move(path)), where_(std::move(where)) {}
+
+  [[noreturn]] void error(const std::string& msg) const { fail(path_, where_, msg); }
+  bool has(const char* key) const { return obj_.contains(key); }
+
+  // An integer in [lo, hi]; `fallback` when absent, unless required.
+  uint32_t integer(const char* key, int64_t lo, int64_t hi, std::optional<int64_t> fallback,
+                   const char* what) const {
+    const auto it = obj_.find(key);
+    if (it == obj_.end()) {
+      if (!fallback) error(std::string("missing '") + key + "' (" + what + ")");
+      return uint32_t(*fallback);
+    }
+    const auto v = as_int(*it);
+    if (!v || *v < lo)
+      error(std::string("'") + key + "' must be " + (lo > 0 ? "a positive integer" : "an integer >= 0") +
+            ", got " + show(*it));
+    if (*v > hi) error(std::string("'") + key + "' must be at most " + std::to_string(hi) + ", got " + show(*it));
+    return uint32_t(*v);
+  }
+
+  // An integer or an [h, w] pair, each in [lo, hi].
+  void pair(const char* key, int64_t lo, int64_t hi, std::optional<int64_t> fallback,
+            uint32_t out[2], const char* what) const {
+    const auto it = obj_.find(key);
+    if (it == obj_.end()) {
+      if (!fallback) error(std::string("missing '") + key + "' (" + what + ")");
+      out[0] = out[1] = uint32_t(*fallback);
+      return;
+    }
+    auto one = [&](const json& j) {
+      const auto v = as_int(j);
+      if (!v || *v < lo || *v > hi)
+        error(std::string("'") + key + "' must be an integer in " + std::to_string(lo) + ".." +
+              std::to_string(hi) + " or a pair [h, w] of them, got " + show(*it));
+      return uint32_t(*v);
+    };
+    if (it->is_array()) {
+      if (it->size() != 2) error(std::string("'") + key + "' as a list must be [h, w], got " + show(*it));
+      out[0] = one((*it)[0]);
+      out[1] = one((*it)[1]);
+    } else {
+      out[0] = out[1] = one(*it);
+    }
+  }
+
+  bool boolean(const char* key, bool fallback) const {
+    const auto it = obj_.find(key);
+    if (it == obj_.end()) return fallback;
+    if (!it->is_boolean()) error(std::string("'") + key + "' must be true or false, got " + show(*it));
+    return it->get<bool>();
+  }
+
+  float number(const char* key, double lo, double hi, float fallback) const {
+    const auto it = obj_.find(key);
+    if (it == obj_.end()) return fallback;
+    if (!it->is_number() || !(it->get<double>() >= lo && it->get<double>() <= hi))
+      error(std::string("'") + key + "' must be a number in [" + show(lo) + ", " + show(hi) + "], got " +
+            show(*it));
+    return float(it->get<double>());
+  }
+
+ private:
+  const json& obj_;
+  std::string path_, where_;
+};
+
+// floor((in + 2 pad - dil (k - 1) - 1) / stride) + 1, or 0 when it does not fit.
+uint32_t conv_out(uint32_t in, uint32_t k, uint32_t stride, uint32_t pad, uint32_t dil) {
+  const int64_t span = int64_t(in) + 2 * int64_t(pad) - int64_t(dil) * (int64_t(k) - 1) - 1;
+  return span < 0 ? 0 : uint32_t(span / stride + 1);
+}
+
+// Resolves "inputs" (or the default) to node indices; -1 is the model input.
+std::vector<int32_t> read_inputs(const json& L, const LayerReader& r, const std::vector<LayerSpec>& done) {
+  const auto it = L.find("inputs");
+  if (it == L.end()) return {int32_t(done.size()) - 1};
+  if (!it->is_array() || it->empty())
+    r.error("'inputs' must be a non-empty list of layer names, got " + show(*it));
+  std::vector<int32_t> out;
+  for (const json& n : *it) {
+    if (!n.is_string()) r.error("'inputs' must hold layer names (strings), got " + show(n));
+    const std::string name = n.get<std::string>();
+    if (name == "input") {
+      out.push_back(-1);
+      continue;
+    }
+    int32_t found = -2;
+    for (size_t j = 0; j < done.size(); ++j)
+      if (done[j].name == name) found = int32_t(j);
+    if (found == -2)
+      r.error("'inputs' names '" + name + "', which is not an earlier layer (or \"input\")");
+    out.push_back(found);
+  }
+  return out;
+}
+
+// Fills the type-specific fields of `layer` and its output shape.
+void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const ModelSpec& spec) {
+  const Shape in = spec.shape_of(layer.inputs[0]);
+  const bool multi = layer.type == LayerType::Add || layer.type == LayerType::Concat;
+  if (multi && layer.inputs.size() < 2) r.error("needs two or more 'inputs'");
+  if (!multi && layer.inputs.size() != 1)
+    r.error("takes exactly one input, got " + std::to_string(layer.inputs.size()));
+  layer.out = in;
+  switch (layer.type) {
+    case LayerType::Flatten:
+      layer.out = {uint32_t(in.size()), 1, 1};
+      break;
+    case LayerType::Reshape: {
+      const auto it = L.find("shape");
+      if (it == L.end() || !it->is_array() || it->empty() || it->size() > 3)
+        r.error("'shape' must be [C, H, W], [C, H] or [C] of positive integers");
+      uint32_t d[3] = {1, 1, 1};
+      for (size_t a = 0; a < it->size(); ++a) {
+        const auto v = as_int((*it)[a]);
+        if (!v || *v < 1 || *v > (int64_t(1) << 26)) r.error("'shape' must hold positive integers, got " + show(*it));
+        d[a] = uint32_t(*v);
+      }
+      layer.out = {d[0], d[1], d[2]};
+      if (layer.out.size() != in.size())
+        r.error("'shape' " + layer.out.str() + " holds " + std::to_string(layer.out.size()) +
+                " values but its input " + in.str() + " holds " + std::to_string(in.size()));
+      break;
+    }
+    case LayerType::Dense:
+      layer.units = r.integer("units", 1, kMaxUnits, std::nullopt, "the number of output features");
+      layer.bias = r.boolean("bias", true);
+      if (!in.flat() && !(in.c == 1 && in.h == 1))
+        r.error("its input has shape " + in.str() +
+                ", but a dense layer needs a flat input; put a {\"type\": \"flatten\"} layer before it");
+      layer.out = {layer.units, 1, 1};
+      break;
+    case LayerType::Conv2d: {
+      layer.out_channels = r.integer("out_channels", 1, kMaxChannels, std::nullopt, "the number of filters");
+      r.pair("kernel", 1, kMaxSide, std::nullopt, layer.kernel, "the filter size");
+      r.pair("stride", 1, kMaxSide, 1, layer.stride, "");
+      r.pair("padding", 0, kMaxSide, 0, layer.padding, "");
+      r.pair("dilation", 1, kMaxSide, 1, layer.dilation, "");
+      layer.groups = r.integer("groups", 1, kMaxChannels, 1, "");
+      layer.bias = r.boolean("bias", true);
+      if (in.c % layer.groups || layer.out_channels % layer.groups)
+        r.error("'groups' " + std::to_string(layer.groups) + " must divide the input channels (" +
+                std::to_string(in.c) + ") and 'out_channels' (" + std::to_string(layer.out_channels) + ")");
+      const uint32_t oh = conv_out(in.h, layer.kernel[0], layer.stride[0], layer.padding[0], layer.dilation[0]);
+      const uint32_t ow = conv_out(in.w, layer.kernel[1], layer.stride[1], layer.padding[1], layer.dilation[1]);
+      if (oh == 0 || ow == 0)
+        r.error("the kernel does not fit its input " + in.str() + " with this padding and dilation");
+      if (uint64_t(in.c) * layer.kernel[0] * layer.kernel[1] > uint64_t(kMaxChannels))
+        r.error("input channels x kernel taps must be at most " + std::to_string(kMaxChannels));
+      layer.out = {layer.out_channels, oh, ow};
+      break;
+    }
+    case LayerType::Add:
+      for (int32_t i : layer.inputs)
+        if (!(spec.shape_of(i) == in))
+          r.error("adds inputs of different shapes, " + in.str() + " and " + spec.shape_of(i).str());
+      break;
+    case LayerType::Concat: {
+      uint64_t c = 0;
+      for (int32_t i : layer.inputs) {
+        const Shape s = spec.shape_of(i);
+        if (s.h != in.h || s.w != in.w)
+          r.error("concatenates channels of inputs with different planes, " + in.str() + " and " + s.str());
+        c += s.c;
+      }
+      if (c > uint64_t(kMaxChannels)) r.error("concatenates more than " + std::to_string(kMaxChannels) + " channels");
+      layer.out = {uint32_t(c), in.h, in.w};
+      break;
+    }
+    case LayerType::LeakyRelu:
+      layer.negative_slope = r.number("negative_slope", -1e6, 1e6, 0.01f);
+      break;
+    case LayerType::Elu:
+      layer.alpha = r.number("alpha", -1e6, 1e6, 1.0f);
+      break;
+    case LayerType::Softplus:
+      layer.beta = r.number("beta", 1e-6, 1e6, 1.0f);
+      layer.threshold = r.number("threshold", 0, 1e6, 20.0f);
+      break;
+    default:
+      break;  // the other activations: no fields, shape unchanged
+  }
+}
+
 }  // namespace
 
-const char* layer_type_name(LayerType t) {
-  switch (t) {
-    case LayerType::Flatten: return "flatten";
-    case LayerType::Dense: return "dense";
-    case LayerType::Relu: return "relu";
+std::string Shape::str() const {
+  std::string s = "[";  // built with += (GCC 12 warns falsely on "[" + std::to_string)
+  if (flat()) {
+    s += std::to_string(c);
+  } else {
+    s += std::to_string(c) + ", " + std::to_string(h) + ", " + std::to_string(w);
   }
+  return s + "]";
+}
+
+bool is_activation(LayerType t) {
+  switch (t) {
+    case LayerType::Relu: case LayerType::LeakyRelu: case LayerType::Elu: case LayerType::Selu:
+    case LayerType::Gelu: case LayerType::Tanh: case LayerType::Sigmoid: case LayerType::Softplus:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const char* layer_type_name(LayerType t) {
+  for (const auto& info : types())
+    if (info.type == t) return info.name;
   return "unknown";
 }
 
@@ -169,10 +399,6 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
     fail(path, "", "'layers' must be a non-empty array of layer objects, got " + show(*layers));
   }
 
-  // The activation shape as it flows through the layers. A [C, H, W] tensor
-  // with C == H == 1 is already a row vector, so dense may take it directly.
-  uint32_t c = spec.channels, h = spec.height, w = spec.width;
-  bool flat = (c == 1 && h == 1);
   std::string where;
   for (size_t i = 0; i < layers->size(); ++i) {
     const json& L = (*layers)[i];
@@ -181,80 +407,50 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
       fail(path, where, "must be an object such as {\"type\": \"relu\"}, got " + show(L));
     }
     const auto t = L.find("type");
-    if (t == L.end()) fail(path, where, "missing 'type' (one of flatten, dense, relu)");
+    if (t == L.end()) fail(path, where, "missing 'type' (one of " + type_list() + ")");
     const std::string tname = t->is_string() ? t->get<std::string>() : std::string();
+    const TypeInfo* info = nullptr;
+    for (const auto& ti : types())
+      if (tname == ti.name) info = &ti;
+    if (!info) fail(path, where, "'type' must be one of " + type_list() + ", got " + show(*t));
     LayerSpec layer;
-    if (tname == "flatten") {
-      layer.type = LayerType::Flatten;
-    } else if (tname == "dense") {
-      layer.type = LayerType::Dense;
-    } else if (tname == "relu") {
-      layer.type = LayerType::Relu;
-    } else {
-      fail(path, where, "'type' must be one of flatten, dense, relu, got " + show(*t));
-    }
-    where += std::string(" (") + layer_type_name(layer.type) + ")";
+    layer.type = info->type;
+    where += std::string(" (") + info->name + ")";
+    LayerReader r(L, path, where);
 
     for (const auto& [key, value] : L.items()) {
-      const bool known =
-          key == "type" || (layer.type == LayerType::Dense && (key == "units" || key == "bias"));
+      bool known = key == "type" || key == "name" || key == "inputs";
+      for (const char* f : info->fields) known |= key == f;
       if (!known) {
-        fail(path, where,
-             "unknown field '" + key + "' (a " + layer_type_name(layer.type) + " layer takes " +
-                 (layer.type == LayerType::Dense ? "type, units and optional bias" : "only type") +
-                 ")");
+        std::string takes;
+        for (const char* f : info->fields) takes += std::string(", ") + f;
+        fail(path, where, "unknown field '" + key + "' (a " + info->name +
+                              " layer takes type, name, inputs" + takes + ")");
       }
     }
-
-    switch (layer.type) {
-      case LayerType::Flatten:
-        // [C, H, W] -> [C*H*W]; a no-op on an already flat tensor.
-        flat = true;
-        break;
-      case LayerType::Relu:
-        break;  // elementwise: shape unchanged
-      case LayerType::Dense: {
-        const auto u = L.find("units");
-        if (u == L.end()) fail(path, where, "missing 'units' (the number of output features)");
-        const auto units = as_int(*u);
-        if (!units || *units < 1) {
-          fail(path, where, "'units' must be a positive integer, got " + show(*u));
-        }
-        if (*units > kMaxUnits) {
-          fail(path, where, "'units' must be at most " + std::to_string(kMaxUnits) + ", got " +
-                                show(*u));
-        }
-        if (const auto b = L.find("bias"); b != L.end()) {
-          if (!b->is_boolean()) fail(path, where, "'bias' must be true or false, got " + show(*b));
-          layer.bias = b->get<bool>();
-        }
-        if (!flat) {
-          fail(path, where, "its input has shape " + shape_str(c, h, w, false) +
-                                ", but a dense layer needs a flat input; put a "
-                                "{\"type\": \"flatten\"} layer before it");
-        }
-        layer.units = uint32_t(*units);
-        // y: [units] = W x + b
-        c = 1;
-        h = 1;
-        w = layer.units;
-        flat = true;
-        break;
-      }
+    layer.name = "layers." + std::to_string(i);
+    if (const auto n = L.find("name"); n != L.end()) {
+      if (!n->is_string() || n->get<std::string>().empty() || n->get<std::string>() == "input")
+        r.error("'name' must be a non-empty string other than \"input\", got " + show(*n));
+      layer.name = n->get<std::string>();
     }
+    for (const auto& other : spec.layers)
+      if (other.name == layer.name) r.error("'name' '" + layer.name + "' is used by an earlier layer");
+    layer.inputs = read_inputs(L, r, spec.layers);
+    read_layer(r, L, layer, spec);
     spec.layers.push_back(layer);
   }
 
   // `where` still names the last layer.
-  if (!flat) {
-    fail(path, where, "the last layer's output has shape " + shape_str(c, h, w, false) +
+  const Shape out = spec.layers.back().out;
+  if (!out.flat() && !(out.c == 1 && out.h == 1)) {
+    fail(path, where, "the last layer's output has shape " + out.str() +
                           " but must be flat with 'classes' = " + std::to_string(spec.classes) +
                           " features; end with a dense layer of " +
                           std::to_string(spec.classes) + " units");
   }
-  const uint64_t out = uint64_t(c) * h * w;
-  if (out != spec.classes) {
-    fail(path, where, "the last layer outputs " + std::to_string(out) +
+  if (out.size() != spec.classes) {
+    fail(path, where, "the last layer outputs " + std::to_string(out.size()) +
                           " features but 'classes' is " + std::to_string(spec.classes));
   }
   return spec;

@@ -1,6 +1,28 @@
 // The model spec: a JSON file naming the input shape, the class count and
-// the layer list. Parsing checks every field and the shapes; errors name the
-// file, the layer index and the field.
+// the layer list, a graph by name where a layer takes another's output.
+// Parsing checks every field and infers every shape; errors name the file,
+// the layer index and the field.
+//
+// {"input": [C, H, W], "classes": K, "layers": [
+//    {"type": "conv2d", "out_channels": 32, "kernel": 3, "padding": 1},
+//    {"type": "relu", "name": "a"},
+//    {"type": "conv2d", "out_channels": 32, "kernel": 3, "padding": 1},
+//    {"type": "add", "inputs": ["a", "layers.2"]}, ...]}
+//
+// Every layer takes "type", optional "name" (unique; default "layers.<i>")
+// and optional "inputs" (names of earlier layers or "input"; default: the
+// previous layer, or the model input for the first). Layer fields, with
+// PyTorch's names and defaults (kernel, stride, padding, dilation: an
+// integer or [h, w]):
+//   flatten                                   [C, H, W] -> [C*H*W] (C, H, W order)
+//   reshape {shape: [C, H, W]}                same number of values
+//   dense {units, bias=true}                  needs a flat input
+//   conv2d {out_channels, kernel, stride=1, padding=0, dilation=1, groups=1, bias=true}
+//   relu, tanh, sigmoid, selu, gelu (erf), leaky_relu {negative_slope=0.01},
+//   elu {alpha=1}, softplus {beta=1, threshold=20}
+//   add                                        two or more inputs of one shape
+//   concat                                     two or more inputs, one H x W; channels add up
+// The last layer's output must be flat with exactly K features.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -8,12 +30,34 @@
 
 namespace fovea::nn {
 
-enum class LayerType { Flatten, Dense, Relu };
+// One sample's tensor shape [C, H, W]; a flat vector of F values is [F, 1, 1].
+struct Shape {
+  uint32_t c = 1, h = 1, w = 1;
+  uint64_t size() const { return uint64_t(c) * h * w; }
+  bool flat() const { return h == 1 && w == 1; }
+  bool operator==(const Shape&) const = default;
+  std::string str() const;  // "[32, 28, 28]" or "[784]" when flat
+};
+
+enum class LayerType {
+  Flatten, Reshape, Dense, Conv2d, Add, Concat,
+  Relu, LeakyRelu, Elu, Selu, Gelu, Tanh, Sigmoid, Softplus,
+};
+bool is_activation(LayerType t);
 
 struct LayerSpec {
   LayerType type = LayerType::Flatten;
-  uint32_t units = 0;  // dense: output features
-  bool bias = true;    // dense: optional "bias": false
+  std::string name;             // unique; "layers.<i>" unless the file names it
+  std::vector<int32_t> inputs;  // indices of earlier layers; -1 is the model input
+  Shape out;                    // output shape per sample
+  // dense
+  uint32_t units = 0;
+  bool bias = true;  // dense, conv2d
+  // conv2d
+  uint32_t out_channels = 0, groups = 1;
+  uint32_t kernel[2] = {1, 1}, stride[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
+  // activations
+  float negative_slope = 0.01f, alpha = 1.0f, beta = 1.0f, threshold = 20.0f;
 };
 
 struct ModelSpec {
@@ -22,16 +66,14 @@ struct ModelSpec {
   uint32_t classes = 0;
   std::vector<LayerSpec> layers;
   uint32_t input_features() const { return channels * height * width; }
+  Shape input() const { return {channels, height, width}; }
+  // The shape of node i's input j (the model input for index -1).
+  Shape shape_of(int32_t node) const { return node < 0 ? input() : layers[size_t(node)].out; }
 };
 
-// {"input": [C, H, W], "classes": K, "layers": [{"type": "flatten"},
-//  {"type": "dense", "units": 256}, {"type": "relu"}, ...]}
-// Rules: C, H, W in 1..4096 and C*H*W <= 2^26; K in 2..16384; at least one
-// layer; "type" one of flatten|dense|relu; dense needs "units" in 1..65536
-// and optional boolean "bias"; a dense layer needs a flat input (flat means
-// after a flatten layer, or C == H == 1); unknown or repeated keys, at the
-// top level or in a layer, are errors; the last layer's output must be flat
-// with exactly K features. Throws fovea::Error like
+// Rules: C, H, W in 1..4096 and C*H*W <= 2^26; K in 2..16384 (the loss
+// kernel's loop budget); unknown or repeated keys anywhere are errors.
+// Throws fovea::Error like
 //   "model assets/models/x.json: layers[2] (dense): 'units' must be a positive integer, got -3".
 ModelSpec parse_model_spec_text(const std::string& text, const std::string& path);
 ModelSpec load_model_spec(const std::string& path);

@@ -123,9 +123,9 @@ TEST_CASE("model spec: missing or malformed input and classes name the field", "
 TEST_CASE("model spec: unknown or missing layer type names the layer index and 'type'",
           "[model_spec]") {
   CHECK_THROWS_WITH(
-      parse_model_spec_text(spec_with_layers(R"([{"type": "flatten"}, {"type": "conv2d"}])"), kPath),
-      Contains("model " + kPath + ": layers[1]: 'type' must be one of flatten, dense, relu") &&
-          Contains("\"conv2d\""));
+      parse_model_spec_text(spec_with_layers(R"([{"type": "flatten"}, {"type": "conv3d"}])"), kPath),
+      Contains("model " + kPath + ": layers[1]: 'type' must be one of flatten, reshape, dense, conv2d") &&
+          Contains("\"conv3d\""));
   CHECK_THROWS_WITH(
       parse_model_spec_text(spec_with_layers(R"([{"type": "flatten"}, {"units": 10}])"), kPath),
       Contains("layers[1]: missing 'type'"));
@@ -226,4 +226,62 @@ TEST_CASE("model spec: load_model_spec names a missing file", "[model_spec]") {
           .string();
   CHECK_THROWS_WITH(fovea::nn::load_model_spec(missing),
                     Contains("model " + missing) && Contains("cannot open"));
+}
+
+namespace {
+const char* kCnn = R"({"input": [1, 28, 28], "classes": 10, "layers": [
+  {"type": "conv2d", "out_channels": 8, "kernel": 3, "padding": 1, "name": "stem"},
+  {"type": "relu", "name": "a"},
+  {"type": "conv2d", "out_channels": 8, "kernel": [3, 3], "padding": [1, 1], "bias": false},
+  {"type": "add", "inputs": ["a", "layers.2"]},
+  {"type": "conv2d", "out_channels": 4, "kernel": 3, "stride": 2, "dilation": 2, "groups": 4,
+   "padding": 2},
+  {"type": "concat", "inputs": ["layers.4", "layers.4"]},
+  {"type": "flatten"},
+  {"type": "dense", "units": 10}]})";
+}  // namespace
+
+TEST_CASE("model spec: conv2d shapes, named inputs, add and concat", "[model_spec]") {
+  const auto spec = parse_model_spec_text(kCnn, kPath);
+  REQUIRE(spec.layers.size() == 8);
+  CHECK(spec.layers[0].out == fovea::nn::Shape{8, 28, 28});
+  CHECK(spec.layers[0].name == "stem");
+  CHECK(spec.layers[1].inputs == std::vector<int32_t>{0});
+  CHECK(spec.layers[2].inputs == std::vector<int32_t>{1});
+  CHECK_FALSE(spec.layers[2].bias);
+  CHECK(spec.layers[3].inputs == std::vector<int32_t>{1, 2});
+  // (28 + 4 - 2*2 - 1) / 2 + 1 = 14
+  CHECK(spec.layers[4].out == fovea::nn::Shape{4, 14, 14});
+  CHECK(spec.layers[4].groups == 4);
+  CHECK(spec.layers[5].out == fovea::nn::Shape{8, 14, 14});
+  CHECK(spec.layers[6].out == fovea::nn::Shape{8 * 14 * 14, 1, 1});
+  CHECK(spec.layers[0].inputs == std::vector<int32_t>{-1});
+}
+
+TEST_CASE("model spec: graph and conv2d errors name the layer and field", "[model_spec]") {
+  auto with = [](const std::string& layers) { return spec_with_layers(layers); };
+  CHECK_THROWS_WITH(parse_model_spec_text(with(R"([{"type": "relu", "inputs": ["nope"]}])"), kPath),
+                    Contains("layers[0] (relu): 'inputs' names 'nope'"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(with(R"([{"type": "relu", "name": "x"}, {"type": "relu", "name": "x"}])"), kPath),
+      Contains("layers[1] (relu): 'name' 'x' is used by an earlier layer"));
+  CHECK_THROWS_WITH(parse_model_spec_text(with(R"([{"type": "add"}])"), kPath),
+                    Contains("layers[0] (add): needs two or more 'inputs'"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(with(R"([{"type": "conv2d", "out_channels": 2, "kernel": 3, "name": "c"},
+          {"type": "add", "inputs": ["c", "input"]}])"), kPath),
+      Contains("layers[1] (add): adds inputs of different shapes, [2, 26, 26] and [1, 28, 28]"));
+  CHECK_THROWS_WITH(parse_model_spec_text(with(R"([{"type": "conv2d", "kernel": 3}])"), kPath),
+                    Contains("layers[0] (conv2d): missing 'out_channels'"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(with(R"([{"type": "conv2d", "out_channels": 3, "kernel": 3, "groups": 2}])"), kPath),
+      Contains("'groups' 2 must divide the input channels (1)"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(with(R"([{"type": "conv2d", "out_channels": 3, "kernel": 29}])"), kPath),
+      Contains("layers[0] (conv2d): the kernel does not fit its input [1, 28, 28]"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(with(R"([{"type": "conv2d", "out_channels": 3, "kernel": [3, 3, 3]}])"), kPath),
+      Contains("'kernel' as a list must be [h, w]"));
+  CHECK_THROWS_WITH(parse_model_spec_text(with(R"([{"type": "reshape", "shape": [5, 5]}])"), kPath),
+                    Contains("layers[0] (reshape): 'shape' [5, 5, 1] holds 25 values but its input [1, 28, 28] holds 784"));
 }

@@ -1,0 +1,174 @@
+#include "nn/layers.h"
+
+#include "ops/activation.h"
+#include "ops/conv2d.h"
+#include "ops/dense.h"
+#include "ops/tensor.h"
+#include "util/error.h"
+
+namespace fovea::nn {
+
+namespace {
+
+using gpu::View;
+
+uint64_t count(const Io& io, const Shape& s) { return uint64_t(io.batch) * s.size(); }
+
+// flatten, reshape: the same values under another shape.
+class Alias final : public Layer {
+ public:
+  using Layer::Layer;
+  bool aliases_input() const override { return true; }
+  void forward(gpu::Program&, const Io&, bool) override {}
+  void backward(gpu::Program&, const Io&) override {}  // the model routes dout to the input
+};
+
+// y = x W^T + b (PyTorch's Linear)
+class Dense final : public Layer {
+ public:
+  using Layer::Layer;
+  std::vector<ParamDecl> params(const std::vector<Shape>& in) const override {
+    const uint32_t fan_in = uint32_t(in[0].size());
+    std::vector<ParamDecl> d = {{"weight", {spec_.units, fan_in}, fan_in, Init::Uniform}};
+    if (spec_.bias) d.push_back({"bias", {spec_.units}, fan_in, Init::Uniform});
+    return d;
+  }
+  ops::DenseShape shape(const Io& io) const {
+    return {io.batch, uint32_t(io.in_shapes[0].size()), spec_.units, spec_.bias};
+  }
+  void forward(gpu::Program& p, const Io& io, bool) override {
+    ops::record_dense_forward(p, shape(io), io.in[0], io.params[0], spec_.bias ? io.params[1] : View{},
+                              io.out, io.label + ".forward");
+  }
+  void backward(gpu::Program& p, const Io& io) override {
+    ops::record_dense_backward_params(p, shape(io), io.in[0], io.dout, io.grads[0],
+                                      spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
+    if (io.din[0].valid())
+      ops::record_dense_backward_input(p, shape(io), io.dout, io.params[0], io.din[0],
+                                       io.label + ".backward.input");
+  }
+};
+
+class Conv2d final : public Layer {
+ public:
+  using Layer::Layer;
+  std::vector<ParamDecl> params(const std::vector<Shape>& in) const override {
+    const uint32_t cg = in[0].c / spec_.groups;
+    const uint32_t fan_in = cg * spec_.kernel[0] * spec_.kernel[1];
+    std::vector<ParamDecl> d = {
+        {"weight", {spec_.out_channels, cg, spec_.kernel[0], spec_.kernel[1]}, fan_in, Init::Uniform}};
+    if (spec_.bias) d.push_back({"bias", {spec_.out_channels}, fan_in, Init::Uniform});
+    return d;
+  }
+  ops::Conv2dShape shape(const Io& io) const {
+    ops::Conv2dShape s;
+    const Shape& in = io.in_shapes[0];
+    s.batch = io.batch, s.in_channels = in.c, s.height = in.h, s.width = in.w;
+    s.out_channels = spec_.out_channels, s.kh = spec_.kernel[0], s.kw = spec_.kernel[1];
+    s.sh = spec_.stride[0], s.sw = spec_.stride[1], s.ph = spec_.padding[0], s.pw = spec_.padding[1];
+    s.dh = spec_.dilation[0], s.dw = spec_.dilation[1], s.groups = spec_.groups;
+    return s;
+  }
+  void reserve(gpu::Arena& device, const Io& io) override {
+    const auto s = shape(io);
+    s.validate(io.label);
+    cols_ = device.reserve(io.label + ".cols", s.cols_floats() * 4);
+    if (io.din[0].valid()) dcols_ = device.reserve(io.label + ".dcols", s.cols_floats() * 4);
+  }
+  void forward(gpu::Program& p, const Io& io, bool) override {
+    ops::record_conv2d_forward(p, shape(io), io.in[0], io.params[0],
+                               spec_.bias ? io.params[1] : View{}, io.out, cols_,
+                               io.label + ".forward");
+  }
+  void backward(gpu::Program& p, const Io& io) override {
+    ops::record_conv2d_backward_params(p, shape(io), cols_, io.dout, io.grads[0],
+                                       spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
+    if (io.din[0].valid())
+      ops::record_conv2d_backward_input(p, shape(io), io.dout, io.params[0], io.din[0], dcols_,
+                                        io.label + ".backward.input");
+  }
+
+ private:
+  View cols_, dcols_;
+};
+
+class Relu final : public Layer {
+ public:
+  using Layer::Layer;
+  void forward(gpu::Program& p, const Io& io, bool) override {
+    ops::record_relu_forward(p, count(io, io.out_shape), io.in[0], io.out, io.label + ".forward");
+  }
+  void backward(gpu::Program& p, const Io& io) override {
+    if (io.din[0].valid())
+      ops::record_relu_backward(p, count(io, io.out_shape), io.out, io.dout, io.din[0],
+                                io.label + ".backward");
+  }
+};
+
+// y = x_0 + x_1 + ...; each input's gradient is dout.
+class Add final : public Layer {
+ public:
+  using Layer::Layer;
+  void forward(gpu::Program& p, const Io& io, bool) override {
+    const uint64_t n = count(io, io.out_shape);
+    ops::record_add(p, n, io.in[0], io.in[1], io.out, io.label + ".forward");
+    for (size_t i = 2; i < io.in.size(); ++i)
+      ops::record_add(p, n, io.out, io.in[i], io.out, io.label + ".forward." + std::to_string(i));
+  }
+  void backward(gpu::Program& p, const Io& io) override {
+    for (size_t i = 0; i < io.din.size(); ++i)
+      if (io.din[i].valid())
+        ops::record_copy(p, count(io, io.out_shape), io.dout, io.din[i],
+                         io.label + ".backward." + std::to_string(i));
+  }
+};
+
+// Channel concatenation: input i lands at its channel offset.
+class Concat final : public Layer {
+ public:
+  using Layer::Layer;
+  void forward(gpu::Program& p, const Io& io, bool) override {
+    uint32_t off = 0;
+    for (size_t i = 0; i < io.in.size(); ++i) {
+      const Shape& s = io.in_shapes[i];
+      ops::ChannelSlice cs{io.batch, s.c, io.out_shape.c, s.h * s.w, off};
+      ops::record_channel_copy_into(p, cs, io.in[i], io.out, io.label + ".forward." + std::to_string(i));
+      off += s.c;
+    }
+  }
+  void backward(gpu::Program& p, const Io& io) override {
+    uint32_t off = 0;
+    for (size_t i = 0; i < io.in.size(); ++i) {
+      const Shape& s = io.in_shapes[i];
+      ops::ChannelSlice cs{io.batch, s.c, io.out_shape.c, s.h * s.w, off};
+      if (io.din[i].valid())
+        ops::record_channel_copy_from(p, cs, io.dout, io.din[i], io.label + ".backward." + std::to_string(i));
+      off += s.c;
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
+  switch (spec.type) {
+    case LayerType::Flatten:
+    case LayerType::Reshape:
+      return std::make_unique<Alias>(spec);
+    case LayerType::Dense:
+      return std::make_unique<Dense>(spec);
+    case LayerType::Conv2d:
+      return std::make_unique<Conv2d>(spec);
+    case LayerType::Relu:
+      return std::make_unique<Relu>(spec);
+    case LayerType::Add:
+      return std::make_unique<Add>(spec);
+    case LayerType::Concat:
+      return std::make_unique<Concat>(spec);
+    default:
+      throw Error(std::string("layer type ") + layer_type_name(spec.type) +
+                  " has no GPU implementation in this build");
+  }
+}
+
+}  // namespace fovea::nn

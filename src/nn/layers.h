@@ -1,0 +1,59 @@
+// Layers: what each spec layer type records into a program. The model
+// (src/nn/model.cpp) owns memory and the graph; a layer sees only its own
+// inputs, output, gradients and parameters through Io.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gpu/memory.h"
+#include "gpu/recorder.h"
+#include "nn/model_spec.h"
+
+namespace fovea::nn {
+
+// How a parameter tensor starts (PyTorch's defaults).
+enum class Init { Uniform, Ones, Zeros };  // Uniform: U(+-1/sqrt(fan_in))
+
+struct ParamDecl {
+  std::string suffix;  // "weight", "bias"
+  std::vector<uint32_t> shape;
+  uint32_t fan_in = 0;
+  Init init = Init::Uniform;
+};
+
+// The buffers of one node for one recording. Views that carry no data are
+// invalid (View{}): din[i] when input i needs no gradient.
+struct Io {
+  uint32_t batch = 0;
+  std::vector<Shape> in_shapes;
+  Shape out_shape;
+  std::vector<gpu::View> in, din;
+  gpu::View out, dout;
+  std::vector<gpu::View> params, grads;  // in declaration order
+  std::string label;                     // "layers.3.conv2d"
+};
+
+class Layer {
+ public:
+  explicit Layer(const LayerSpec& spec) : spec_(spec) {}
+  virtual ~Layer() = default;
+  const LayerSpec& spec() const { return spec_; }
+
+  virtual std::vector<ParamDecl> params(const std::vector<Shape>& in) const { (void)in; return {}; }
+  // Device memory this layer keeps for itself (im2col workspaces).
+  virtual void reserve(gpu::Arena& device, const Io& io) { (void)device; (void)io; }
+  // Output = input 0, no copy (flatten, reshape).
+  virtual bool aliases_input() const { return false; }
+  virtual void forward(gpu::Program& p, const Io& io, bool training) = 0;
+  // Writes din[i] for every valid din[i], and the parameter gradients.
+  virtual void backward(gpu::Program& p, const Io& io) = 0;
+
+ protected:
+  LayerSpec spec_;
+};
+
+std::unique_ptr<Layer> make_layer(const LayerSpec& spec);
+
+}  // namespace fovea::nn

@@ -1,0 +1,104 @@
+// The model graph end to end: the gradients one recorded training step
+// computes for every parameter (through conv2d, a residual add, a concat,
+// a flatten read by two layers and their gradient sums) match finite
+// differences of the loss that the evaluation program computes.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+
+#include "data/split.h"
+#include "gpu/harness.h"
+#include "nn/model.h"
+
+using namespace fovea;
+
+namespace {
+
+const char* kGraph = R"({"input": [2, 6, 5], "classes": 3, "layers": [
+  {"type": "conv2d", "out_channels": 3, "kernel": 3, "padding": 1, "name": "a"},
+  {"type": "relu", "name": "r"},
+  {"type": "conv2d", "out_channels": 3, "kernel": [3, 2], "padding": [1, 1], "stride": 2, "name": "b"},
+  {"type": "conv2d", "out_channels": 3, "kernel": 1, "stride": 2, "inputs": ["r"], "bias": false, "name": "c"},
+  {"type": "add", "inputs": ["b", "c"], "name": "sum"},
+  {"type": "concat", "inputs": ["sum", "c"]},
+  {"type": "flatten", "name": "flat"},
+  {"type": "dense", "units": 4, "name": "d1"},
+  {"type": "dense", "units": 4, "inputs": ["flat"], "name": "d2"},
+  {"type": "add", "inputs": ["d1", "d2"]},
+  {"type": "relu"},
+  {"type": "dense", "units": 3}]})";
+
+struct Harness {
+  nn::Model model;
+  gpu::Replayer train, eval;
+  explicit Harness(const nn::ModelSpec& spec, const nn::ModelOptions& o)
+      : model(test::context(), spec, o), train(model.train_program(), 1), eval(model.eval_program(), 1) {}
+};
+
+}  // namespace
+
+TEST_CASE("model gradients through conv, add, concat and shared inputs match finite differences",
+          "[model]") {
+  const nn::ModelSpec spec = nn::parse_model_spec_text(kGraph, "graph.json");
+  nn::ModelOptions o;
+  o.batch = 5;
+  o.slots = 1;
+  o.sgd.momentum = 0;
+  o.channel_mean = {0.4, 0.6};
+  o.channel_std = {0.3, 0.2};
+  Harness h(spec, o);
+  h.model.init_parameters(3);
+
+  // One batch of 4 valid rows (a padding row too), random pixels and labels.
+  data::Rng rng(42);
+  auto* images = static_cast<uint8_t*>(h.model.images_ring().host(0));
+  for (uint32_t i = 0; i < o.batch * spec.input_features(); ++i) images[i] = uint8_t(rng.below(256));
+  auto* labels = static_cast<uint32_t*>(h.model.labels_ring().host(0));
+  for (uint32_t r = 0; r < o.batch; ++r) labels[r] = uint32_t(rng.below(spec.classes));
+  gpu::StepParams sp;
+  sp.lr = 0.0f;  // the SGD step leaves the parameters as they are
+  sp.rows = 4;
+  std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
+
+  h.train.submit(h.train.acquire());
+  h.train.finish();
+  const std::vector<float> grads = h.model.download_gradients();
+  const std::vector<float> params = h.model.download_parameters();
+  REQUIRE(params == h.model.download_parameters());
+
+  auto loss_at = [&](const std::vector<float>& p) {
+    h.model.upload_parameters(p);
+    std::memset(h.model.eval_sums().host(0), 0, sizeof(ops::MetricSums));
+    h.eval.submit(h.eval.acquire());
+    h.eval.finish();
+    ops::MetricSums s;
+    std::memcpy(&s, h.model.eval_sums().host(0), sizeof s);
+    REQUIRE(s.count == 4);
+    return (double(s.loss_sum) - double(s.loss_compensation)) / s.count;
+  };
+
+  const double eps = 2e-3;
+  int checked = 0;
+  for (const nn::ParamTensor& t : h.model.tensors()) {
+    for (uint64_t k : {uint64_t(0), t.count / 2, t.count - 1}) {
+      const uint64_t i = t.offset + k;
+      std::vector<float> p = params;
+      p[i] = params[i] + float(eps);
+      const double up = loss_at(p);
+      p[i] = params[i] - float(eps);
+      const double down = loss_at(p);
+      const double fd = (up - down) / (double(float(params[i] + float(eps))) - double(float(params[i] - float(eps))));
+      INFO(t.name << "[" << k << "]: gradient " << grads[i] << ", finite difference " << fd);
+      CHECK(std::fabs(grads[i] - fd) <= 2e-3 + 3e-2 * std::fabs(fd));
+      ++checked;
+    }
+  }
+  CHECK(checked == 3 * int(h.model.tensors().size()));
+  // Every parameter tensor received a gradient.
+  for (const nn::ParamTensor& t : h.model.tensors()) {
+    double norm = 0;
+    for (uint64_t k = 0; k < t.count; ++k) norm += std::fabs(grads[t.offset + k]);
+    INFO(t.name);
+    CHECK(norm > 0);
+  }
+}
