@@ -1,8 +1,12 @@
 #version 450
-// Per row b < P.rows, with z = logits[b, :], y = label[b]:
-//   loss[b]    = log(sum_k exp(z_k - m)) + m - z_y,   m = max_k z_k
+// Per row b < P.rows, with z = logits[b, :], y = label[b], K classes and
+// label smoothing e in [0, 1) (PyTorch's CrossEntropyLoss(label_smoothing=e)),
+// target q_k = (1 - e) [k == y] + e / K, m = max_k z_k, s = sum_k exp(z_k - m):
+//   loss[b]    = -sum_k q_k log softmax(z)_k
+//              = log(s) - (1 - e)(z_y - m) - e mean_k(z_k - m)
+//                (three non-negative terms: no cancellation)
 //   correct[b] = argmax_k z_k == y (first maximum wins, like torch.argmax)
-//   dz[b, k]   = (softmax(z)_k - [k == y]) / P.rows   (mean reduction)
+//   dz[b, k]   = (softmax(z)_k - q_k) / P.rows   (mean reduction)
 // Padding rows get loss 0, correct 0 and dz 0. stats = [loss, correct] per
 // row. Three loops over the K classes run in one invocation, so K <= 16384
 // (the model spec enforces it) keeps them under lavapipe's 65,535-iteration
@@ -16,7 +20,7 @@ layout(std430, set = 0, binding = 2) readonly buffer Labels { uint label[]; };  
 layout(std430, set = 0, binding = 3) writeonly buffer DZ { float dz[]; };       // [B, K]
 layout(std430, set = 0, binding = 4) writeonly buffer Stats { float stats[]; }; // [B, 2]
 
-layout(push_constant) uniform Push { uint batch, K; } pc;
+layout(push_constant) uniform Push { uint batch, K; float smoothing; } pc;
 
 void main() {
   uint b = gl_GlobalInvocationID.x;
@@ -26,7 +30,7 @@ void main() {
   // separate zeroing loop for them would add K iterations to the group.
   bool valid = b < P.rows;
   uint base = b * pc.K;
-  uint y = min(label[b], pc.K - 1u);  // padding rows may hold any label
+  uint y = label[b];
   float m = z[base];
   uint arg = 0;
   for (uint k = 1; k < pc.K; ++k) {
@@ -34,15 +38,24 @@ void main() {
     if (v > m) { m = v; arg = k; }
   }
   float s = 0.0;
-  for (uint k = 0; k < pc.K; ++k) s += exp(z[base + k] - m);
-  stats[2 * b] = valid ? log(s) + m - z[base + y] : 0.0;
+  float shifted = 0.0;  // sum_k (z_k - m) <= 0
+  for (uint k = 0; k < pc.K; ++k) {
+    float d = z[base + k] - m;
+    s += exp(d);
+    shifted += d;
+  }
+  float e = pc.smoothing;
+  float loss = log(s) - (1.0 - e) * (z[base + y] - m) - e * (shifted / float(pc.K));
+  stats[2 * b] = valid ? loss : 0.0;
   stats[2 * b + 1] = valid && arg == y ? 1.0 : 0.0;
   if (WRITE_GRAD != 0u) {
     float inv_s = 1.0 / s;
     float scale = valid ? 1.0 / float(P.rows) : 0.0;
+    float q_other = e / float(pc.K);
+    float q_label = (1.0 - e) + q_other;
     for (uint k = 0; k < pc.K; ++k) {
       float p = exp(z[base + k] - m) * inv_s;
-      dz[base + k] = (p - (k == y ? 1.0 : 0.0)) * scale;
+      dz[base + k] = (p - (k == y ? q_label : q_other)) * scale;
     }
   }
 }

@@ -1,14 +1,25 @@
 #include "ops/loss.h"
 
+#include <cmath>
+
 #include "util/error.h"
 
 namespace fovea::ops {
 
 void record_softmax_xent(Program& p, uint32_t batch, uint32_t classes, const View& logits,
-                         const View& labels, const View& dlogits, const View& stats,
-                         bool gradient, const std::string& label) {
+                         const View& labels, const View& dlogits, const View& stats, bool gradient,
+                         const std::string& label) {
+  record_softmax_xent(p, batch, classes, logits, labels, dlogits, stats, gradient, 0.0f, label);
+}
+
+void record_softmax_xent(Program& p, uint32_t batch, uint32_t classes, const View& logits,
+                         const View& labels, const View& dlogits, const View& stats, bool gradient,
+                         float label_smoothing, const std::string& label) {
   if (classes < 2 || classes > kMaxClasses)
     throw Error(label + ": classes must be in 2.." + std::to_string(kMaxClasses));
+  if (!(label_smoothing >= 0.0f && label_smoothing < 1.0f))
+    throw Error(label + ": label_smoothing must be in [0, 1), got " +
+                std::to_string(label_smoothing));
   uint64_t n = uint64_t(batch) * classes;
   require_floats(logits, n, label);
   require_floats(labels, batch, label);
@@ -18,11 +29,65 @@ void record_softmax_xent(Program& p, uint32_t batch, uint32_t classes, const Vie
   const auto& k = p.context().kernels().get("loss/softmax_xent", spec);
   struct {
     uint32_t batch, K;
-  } push{batch, classes};
+    float smoothing;
+  } push{batch, classes, label_smoothing};
   // Declared as written in both modes: the kernel's binding is writable, and
   // synchronisation validation judges by the declaration.
-  p.dispatch(label, k, {gpu::in(logits), gpu::in(labels), gpu::out(dlogits), gpu::out(stats)},
-             push, ceil_div(batch, 64));
+  p.dispatch(label, k, {gpu::in(logits), gpu::in(labels), gpu::out(dlogits), gpu::out(stats)}, push,
+             ceil_div(batch, 64));
+}
+
+namespace {
+
+enum class Pointwise : uint32_t { Mse = 0, BceWithLogits = 1 };
+
+void record_pointwise(Program& p, Pointwise kind, uint32_t batch, uint32_t features, const View& y,
+                      const View& target, const View& dy, const View& stats, bool gradient,
+                      const std::string& label) {
+  if (batch == 0 || features == 0) throw Error(label + ": empty batch or no features");
+  const uint64_t n = uint64_t(batch) * features;
+  // The kernels index with 32-bit integers.
+  if (n > UINT32_MAX)
+    throw Error(label + ": batch x features = " + std::to_string(n) + " is more than 2^32 - 1");
+  const uint32_t slices = ceil_div(features, kLossSlice);
+  if (slices > kLossSlice)
+    throw Error(label + ": " + std::to_string(features) + " features per row is more than 2^28");
+  require_floats(y, n, label);
+  require_floats(target, n, label);
+  require_floats(dy, n, label);
+  require_floats(stats, 2ull * batch, label);
+  // One slice writes the stats directly; several write partials to scratch.
+  const View out =
+      slices > 1 ? p.scratch(label + ".partials", uint64_t(batch) * slices * 2 * 4) : stats;
+  const uint32_t spec[] = {uint32_t(kind), gradient ? 1u : 0u};
+  struct {
+    uint32_t batch, F, chunk, slices;
+  } push{batch, features, kLossSlice, slices};
+  // dy is declared written in both modes, as for softmax_xent.
+  p.dispatch(label, p.context().kernels().get("loss/pointwise", spec),
+             {gpu::in(y), gpu::in(target), gpu::out(dy), gpu::out(out)}, push, ceil_div(batch, 64),
+             slices);
+  if (slices == 1) return;
+  struct {
+    uint32_t batch, F, slices, kind;
+  } reduce{batch, features, slices, uint32_t(kind)};
+  p.dispatch(label + ".reduce", p.context().kernels().get("loss/row_reduce"),
+             {gpu::in(out), gpu::out(stats)}, reduce, ceil_div(batch, 64));
+}
+
+}  // namespace
+
+void record_mse_loss(Program& p, uint32_t batch, uint32_t features, const View& y,
+                     const View& target, const View& dy, const View& stats, bool gradient,
+                     const std::string& label) {
+  record_pointwise(p, Pointwise::Mse, batch, features, y, target, dy, stats, gradient, label);
+}
+
+void record_bce_with_logits(Program& p, uint32_t batch, uint32_t features, const View& logits,
+                            const View& target, const View& dlogits, const View& stats,
+                            bool gradient, const std::string& label) {
+  record_pointwise(p, Pointwise::BceWithLogits, batch, features, logits, target, dlogits, stats,
+                   gradient, label);
 }
 
 }  // namespace fovea::ops

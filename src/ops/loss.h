@@ -1,5 +1,11 @@
-// loss: fused softmax + cross-entropy with integer labels (mean over the
-// valid rows of the batch), writing per-row [loss, correct] for the metrics.
+// loss: the training objectives, each writing per-row [loss, correct] stats
+// ([batch, 2], the layout the metric sums read: their mean over valid rows is
+// the loss PyTorch reports) and, with `gradient`, dL/d(prediction) of the
+// mean loss. Rows >= P.rows are padding: loss 0, correct 0, gradient 0.
+//   softmax_xent: fused softmax + cross-entropy with integer labels and
+//                 optional label smoothing (CrossEntropyLoss)
+//   mse_loss:     mean squared error against a float target (MSELoss)
+//   bce_with_logits: binary cross-entropy on logits (BCEWithLogitsLoss)
 #pragma once
 #include "ops/common.h"
 
@@ -12,7 +18,37 @@ constexpr uint32_t kMaxClasses = 16384;
 // logits [batch, classes]; labels u32 [batch]; dlogits [batch, classes]
 // (written only with `gradient`); stats [batch, 2].
 void record_softmax_xent(Program& p, uint32_t batch, uint32_t classes, const View& logits,
-                         const View& labels, const View& dlogits, const View& stats,
-                         bool gradient, const std::string& label);
+                         const View& labels, const View& dlogits, const View& stats, bool gradient,
+                         const std::string& label);
+
+// The same with label smoothing e in [0, 1): the target distribution is
+// (1 - e) onehot(label) + e / classes, so per row
+//   loss = -sum_k q_k log softmax(z)_k,  dlogits = (softmax(z) - q) / rows;
+// correct stays argmax == label. e = 0 is the overload above.
+void record_softmax_xent(Program& p, uint32_t batch, uint32_t classes, const View& logits,
+                         const View& labels, const View& dlogits, const View& stats, bool gradient,
+                         float label_smoothing, const std::string& label);
+
+// The element-wise losses loop over one row's features in slices of at most
+// kLossSlice per invocation (lavapipe's loop budget); longer rows are split
+// across workgroups and a second dispatch (loss/row_reduce) adds the slices
+// in order. Up to kLossSlice slices: features <= 2^28.
+constexpr uint32_t kLossSlice = 16384;
+
+// y, target, dy: [batch, features]. Per valid row: loss = mean_f (y - t)^2,
+// correct = 0; dy = 2 (y - t) / (rows * features) (MSELoss, mean reduction).
+void record_mse_loss(Program& p, uint32_t batch, uint32_t features, const View& y,
+                     const View& target, const View& dy, const View& stats, bool gradient,
+                     const std::string& label);
+
+// logits, target (probabilities in [0, 1]), dlogits: [batch, features]. Per
+// valid row: loss = mean_f [max(z, 0) - z t + log(1 + exp(-|z|))] (the stable
+// form of -t log sigmoid(z) - (1 - t) log(1 - sigmoid(z))), correct = 1 when
+// every feature's z > 0 agrees with t > 0.5 (binary accuracy for one
+// feature, exact match for several); dlogits = (sigmoid(z) - t) /
+// (rows * features) (BCEWithLogitsLoss, mean reduction).
+void record_bce_with_logits(Program& p, uint32_t batch, uint32_t features, const View& logits,
+                            const View& target, const View& dlogits, const View& stats,
+                            bool gradient, const std::string& label);
 
 }  // namespace fovea::ops

@@ -26,9 +26,81 @@ SoftmaxXent softmax_xent(uint32_t batch, uint32_t classes, uint32_t rows, const 
 
 double mean_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
                  const std::vector<uint32_t>& labels) {
-  SoftmaxXent r = softmax_xent(batch, classes, rows, logits, labels);
+  return mean_rows(softmax_xent(batch, classes, rows, logits, labels).loss, rows);
+}
+
+SoftmaxXent softmax_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                         const std::vector<uint32_t>& labels, double e) {
+  SoftmaxXent r{Tensor(batch, 0.0), Tensor(batch, 0.0), Tensor(uint64_t(batch) * classes, 0.0)};
+  for (uint64_t b = 0; b < rows && b < batch; ++b) {
+    const double* z = &logits[b * classes];
+    uint32_t arg = 0;
+    double m = z[0];
+    for (uint32_t k = 1; k < classes; ++k)
+      if (z[k] > z[arg]) arg = k, m = z[k];
+    double s = 0.0;
+    for (uint32_t k = 0; k < classes; ++k) s += std::exp(z[k] - m);
+    const double log_s = std::log(s);
+    double loss = 0.0;
+    for (uint32_t k = 0; k < classes; ++k) {
+      const double q = (k == labels[b] ? 1.0 - e : 0.0) + e / classes;  // target distribution
+      const double log_p = z[k] - m - log_s;                            // log softmax
+      loss -= q * log_p;
+      r.dlogits[b * classes + k] = (std::exp(log_p) - q) / rows;
+    }
+    r.loss[b] = loss;
+    r.correct[b] = arg == labels[b] ? 1.0 : 0.0;
+  }
+  return r;
+}
+
+double mean_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                 const std::vector<uint32_t>& labels, double label_smoothing) {
+  return mean_rows(softmax_xent(batch, classes, rows, logits, labels, label_smoothing).loss, rows);
+}
+
+PointwiseLoss mse_loss(uint32_t batch, uint32_t features, uint32_t rows, const Tensor& y,
+                       const Tensor& t) {
+  PointwiseLoss r{Tensor(batch, 0.0), Tensor(batch, 0.0), Tensor(uint64_t(batch) * features, 0.0)};
+  const double n = double(rows) * features;
+  for (uint64_t b = 0; b < rows && b < batch; ++b) {
+    double s = 0.0;
+    for (uint64_t i = b * features; i < (b + 1) * features; ++i) {
+      const double d = y[i] - t[i];
+      s += d * d;
+      r.grad[i] = 2.0 * d / n;
+    }
+    r.loss[b] = s / features;
+  }
+  return r;
+}
+
+PointwiseLoss bce_with_logits(uint32_t batch, uint32_t features, uint32_t rows, const Tensor& z,
+                              const Tensor& t) {
+  PointwiseLoss r{Tensor(batch, 0.0), Tensor(batch, 0.0), Tensor(uint64_t(batch) * features, 0.0)};
+  const double n = double(rows) * features;
+  // softplus(u) = log(1 + exp(u)) without overflow
+  auto softplus = [](double u) {
+    return u > 0 ? u + std::log1p(std::exp(-u)) : std::log1p(std::exp(u));
+  };
+  for (uint64_t b = 0; b < rows && b < batch; ++b) {
+    double s = 0.0;
+    bool all_agree = true;
+    for (uint64_t i = b * features; i < (b + 1) * features; ++i) {
+      // -t log sigmoid(z) - (1 - t) log(1 - sigmoid(z)) = (1 - t) z + softplus(-z)
+      s += (1.0 - t[i]) * z[i] + softplus(-z[i]);
+      r.grad[i] = (1.0 / (1.0 + std::exp(-z[i])) - t[i]) / n;
+      all_agree = all_agree && (z[i] > 0) == (t[i] > 0.5);
+    }
+    r.loss[b] = s / features;
+    r.correct[b] = all_agree ? 1.0 : 0.0;
+  }
+  return r;
+}
+
+double mean_rows(const Tensor& row_loss, uint32_t rows) {
   double s = 0.0;
-  for (uint32_t b = 0; b < rows; ++b) s += r.loss[b];
+  for (uint32_t b = 0; b < rows; ++b) s += row_loss[b];
   return s / rows;
 }
 

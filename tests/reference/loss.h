@@ -1,5 +1,6 @@
-// loss reference: softmax cross-entropy with integer labels, mean over the
-// valid rows of a (possibly partial) batch.
+// loss reference: softmax cross-entropy with integer labels (optionally with
+// label smoothing), mean squared error and binary cross-entropy on logits,
+// each a mean over the valid rows of a (possibly partial) batch.
 #pragma once
 #include "reference/tensor.h"
 
@@ -18,5 +19,34 @@ SoftmaxXent softmax_xent(uint32_t batch, uint32_t classes, uint32_t rows, const 
 // The scalar the gradient differentiates: sum of loss over valid rows / rows.
 double mean_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
                  const std::vector<uint32_t>& labels);
+
+// With label smoothing e, from the definition: q_k = (1 - e) [k == label] +
+// e / classes, loss = -sum_k q_k log softmax(z)_k, dlogits = (softmax(z) - q)
+// / rows; correct as above.
+SoftmaxXent softmax_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                         const std::vector<uint32_t>& labels, double label_smoothing);
+double mean_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                 const std::vector<uint32_t>& labels, double label_smoothing);
+
+// Element-wise losses of a prediction against a float target, both
+// [batch, features]; N = rows * features.
+struct PointwiseLoss {
+  Tensor loss;     // [batch]: mean over the row's features; 0 for padding rows
+  Tensor correct;  // [batch]: see each function; 0 for padding rows
+  Tensor grad;     // [batch, features]: d(mean loss)/d(prediction); 0 for padding
+};
+
+// l = (y - t)^2, grad 2 (y - t) / N, correct 0 (MSELoss, mean reduction).
+PointwiseLoss mse_loss(uint32_t batch, uint32_t features, uint32_t rows, const Tensor& y,
+                       const Tensor& t);
+
+// l = -t log sigmoid(z) - (1 - t) log(1 - sigmoid(z)), written as
+// (1 - t) z + softplus(-z); grad (sigmoid(z) - t) / N; correct 1 when every
+// feature's z > 0 agrees with t > 0.5 (BCEWithLogitsLoss, mean reduction).
+PointwiseLoss bce_with_logits(uint32_t batch, uint32_t features, uint32_t rows, const Tensor& z,
+                              const Tensor& t);
+
+// The scalar a gradient differentiates: sum of loss over valid rows / rows.
+double mean_rows(const Tensor& row_loss, uint32_t rows);
 
 }  // namespace fovea::ref
