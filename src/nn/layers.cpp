@@ -92,17 +92,42 @@ class Conv2d final : public Layer {
   View cols_, dcols_;
 };
 
-class Relu final : public Layer {
+// relu, leaky_relu, elu, selu, gelu, tanh, sigmoid, softplus: element-wise.
+class ActivationLayer final : public Layer {
  public:
-  using Layer::Layer;
+  explicit ActivationLayer(const LayerSpec& spec) : Layer(spec) {
+    switch (spec.type) {
+      case LayerType::Relu: kind_ = ops::Activation::Relu; break;
+      case LayerType::LeakyRelu: kind_ = ops::Activation::LeakyRelu; break;
+      case LayerType::Elu: kind_ = ops::Activation::Elu; break;
+      case LayerType::Selu: kind_ = ops::Activation::Selu; break;
+      case LayerType::Gelu: kind_ = ops::Activation::Gelu; break;
+      case LayerType::Tanh: kind_ = ops::Activation::Tanh; break;
+      case LayerType::Sigmoid: kind_ = ops::Activation::Sigmoid; break;
+      case LayerType::Softplus: kind_ = ops::Activation::Softplus; break;
+      default: throw Error("not an activation");
+    }
+    params_.slope = spec.negative_slope;
+    params_.alpha = spec.alpha;
+    params_.beta = spec.beta;
+    params_.threshold = spec.threshold;
+  }
   void forward(gpu::Program& p, const Io& io, bool) override {
-    ops::record_relu_forward(p, count(io, io.out_shape), io.in[0], io.out, io.label + ".forward");
+    ops::record_activation_forward(p, kind_, params_, count(io, io.out_shape), io.in[0], io.out,
+                                   io.label + ".forward");
   }
   void backward(gpu::Program& p, const Io& io) override {
-    if (io.din[0].valid())
-      ops::record_relu_backward(p, count(io, io.out_shape), io.out, io.dout, io.din[0],
-                                io.label + ".backward");
+    if (!io.din[0].valid()) return;
+    // tanh and sigmoid differentiate through their output, the rest through the input.
+    const bool from_y = ops::activation_backward_uses_output(kind_);
+    ops::record_activation_backward(p, kind_, params_, count(io, io.out_shape),
+                                    from_y ? View{} : io.in[0], from_y ? io.out : View{}, io.dout,
+                                    io.din[0], io.label + ".backward");
   }
+
+ private:
+  ops::Activation kind_ = ops::Activation::Relu;
+  ops::ActivationParams params_;
 };
 
 // y = x_0 + x_1 + ...; each input's gradient is dout.
@@ -160,15 +185,20 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
     case LayerType::Conv2d:
       return std::make_unique<Conv2d>(spec);
     case LayerType::Relu:
-      return std::make_unique<Relu>(spec);
+    case LayerType::LeakyRelu:
+    case LayerType::Elu:
+    case LayerType::Selu:
+    case LayerType::Gelu:
+    case LayerType::Tanh:
+    case LayerType::Sigmoid:
+    case LayerType::Softplus:
+      return std::make_unique<ActivationLayer>(spec);
     case LayerType::Add:
       return std::make_unique<Add>(spec);
     case LayerType::Concat:
       return std::make_unique<Concat>(spec);
-    default:
-      throw Error(std::string("layer type ") + layer_type_name(spec.type) +
-                  " has no GPU implementation in this build");
   }
+  throw Error(std::string("unknown layer type ") + layer_type_name(spec.type));
 }
 
 }  // namespace fovea::nn

@@ -37,9 +37,8 @@ struct Harness {
 
 }  // namespace
 
-TEST_CASE("model gradients through conv, add, concat and shared inputs match finite differences",
-          "[model]") {
-  const nn::ModelSpec spec = nn::parse_model_spec_text(kGraph, "graph.json");
+static void check_model_gradients(const char* text) {
+  const nn::ModelSpec spec = nn::parse_model_spec_text(text, "graph.json");
   nn::ModelOptions o;
   o.batch = 5;
   o.slots = 1;
@@ -101,4 +100,24 @@ TEST_CASE("model gradients through conv, add, concat and shared inputs match fin
     INFO(t.name);
     CHECK(norm > 0);
   }
+}
+
+TEST_CASE("model gradients through conv, add, concat and shared inputs match finite differences",
+          "[model]") {
+  check_model_gradients(kGraph);
+}
+
+TEST_CASE("model gradients through every activation kind match finite differences", "[model]") {
+  check_model_gradients(R"({"input": [2, 6, 5], "classes": 3, "layers": [
+    {"type": "conv2d", "out_channels": 3, "kernel": 3, "padding": 1},
+    {"type": "gelu"},
+    {"type": "conv2d", "out_channels": 4, "kernel": 3, "stride": 2},
+    {"type": "elu", "alpha": 0.7},
+    {"type": "flatten"},
+    {"type": "dense", "units": 6}, {"type": "tanh"},
+    {"type": "dense", "units": 6}, {"type": "leaky_relu", "negative_slope": 0.1},
+    {"type": "dense", "units": 6}, {"type": "selu"},
+    {"type": "dense", "units": 6}, {"type": "softplus", "beta": 2},
+    {"type": "dense", "units": 6}, {"type": "sigmoid"},
+    {"type": "dense", "units": 3}]})");
 }
