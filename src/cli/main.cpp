@@ -62,6 +62,11 @@ int main(int argc, char** argv) {
   train->add_option("--limit", cfg.limit, "Use only the first N training images (0 = all)")->capture_default_str();
   train->add_option("--val-split", val_split, "Validation holdout: a count N or a fraction in [0, 1) (default 1/12; 0 = none)");
   train->add_option("--out", cfg.out_dir, "Run directory (default runs/<timestamp>)");
+  train->add_option("--init", cfg.init, "Start from these weights (a safetensors file, e.g. a run's model.safetensors)");
+  std::string shuffle = "on";
+  train->add_option("--shuffle", shuffle, "on: a seeded shuffle every epoch; off: file order")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
   train->add_option("--device", device, "Device index or name substring (also FOVEA_DEVICE)");
   train->add_flag("--validate", validate, "Enable the Khronos validation layer with synchronisation validation (also FOVEA_VALIDATION=1)");
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
@@ -89,6 +94,7 @@ int main(int argc, char** argv) {
     if (*train) {
       if (cfg.out_dir.empty()) cfg.out_dir = timestamp_dir();
       cfg.val_split = val_split;
+      cfg.shuffle = shuffle == "on";
       cfg.progress = !no_progress;
       cfg.command_line = join_args(argc, argv);
       auto ctx = fovea::gpu::Context::create({device, validate});

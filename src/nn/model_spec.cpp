@@ -355,6 +355,7 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
 
   ModelSpec spec;
   spec.path = path;
+  spec.json = root.dump();
 
   // "input": [C, H, W]
   const auto in = root.find("input");

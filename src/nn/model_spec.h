@@ -62,6 +62,7 @@ struct LayerSpec {
 
 struct ModelSpec {
   std::string path;  // the file it came from, for messages
+  std::string json;  // the spec itself, canonical (sorted keys, no spaces): saved with the weights
   uint32_t channels = 0, height = 0, width = 0;
   uint32_t classes = 0;
   std::vector<LayerSpec> layers;

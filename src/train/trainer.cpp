@@ -16,6 +16,7 @@
 #include "gpu/context.h"
 #include "gpu/recorder.h"
 #include "nn/model.h"
+#include "train/weights.h"
 #include "util/error.h"
 
 namespace fovea::train {
@@ -160,22 +161,25 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   for (uint32_t i = 0; i < ds.test.count; ++i) test_idx[i] = i;
 
   fs::path out(cfg.out_dir);
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  if (ec) throw Error("cannot create output directory " + out.string() + ": " + ec.message());
   if (fs::exists(out / "metrics.jsonl"))
     throw Error("output directory " + out.string() +
                 " already holds a run (metrics.jsonl); choose another --out");
-  std::ofstream metrics(out / "metrics.jsonl");
-  if (!metrics) throw Error("cannot write " + (out / "metrics.jsonl").string());
 
   nn::ModelOptions mo;
   mo.batch = cfg.batch;
-  mo.sgd.momentum = cfg.momentum;
+  mo.sgd.momentum = float(cfg.momentum);
   mo.channel_mean = stats.mean;
   mo.channel_std = stats.std;
   nn::Model model(ctx, spec, mo);
   model.init_parameters(cfg.seed);
+  if (!cfg.init.empty()) load_weights(model, cfg.init);
+  // Only now, with data, model and weights in place, does the run directory
+  // get its files: a bad input leaves nothing behind.
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) throw Error("cannot create output directory " + out.string() + ": " + ec.message());
+  std::ofstream metrics(out / "metrics.jsonl");
+  if (!metrics) throw Error("cannot write " + (out / "metrics.jsonl").string());
   gpu::Replayer train_step(model.train_program(), model.slots(), cfg.profile);
   gpu::Replayer eval_step(model.eval_program(), model.slots());
 
@@ -183,7 +187,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   result.device = ctx.info().name;
   uint32_t step = 0;
   for (uint32_t epoch = 0; epoch < cfg.epochs; ++epoch) {
-    std::vector<uint32_t> order = data::epoch_order(split.train, cfg.seed, epoch);
+    std::vector<uint32_t> order =
+        cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch) : split.train;
     zero_sums(model.train_sums(), model.slots());
     Progress bar(cfg.progress, epoch + 1, cfg.epochs, order.size());
     auto t0 = Clock::now();
@@ -200,7 +205,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
         bar.update(first, seconds_since(t0), partial.mean_loss(), partial.accuracy());
       }
       gpu::StepParams p;
-      p.lr = cfg.lr;
+      p.lr = float(cfg.lr);
       p.step = step++;
       p.rows = rows;
       p.seed = uint32_t(cfg.seed);
@@ -274,13 +279,15 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       {"device_type", gpu::device_type_name(ctx.info().type)},
       {"command", cfg.command_line}, {"seed", cfg.seed}, {"model", cfg.model_path},
       {"data", cfg.data_dir}, {"epochs", cfg.epochs}, {"batch", cfg.batch}, {"lr", cfg.lr},
-      {"momentum", cfg.momentum}, {"limit", cfg.limit},
+      {"momentum", cfg.momentum}, {"limit", cfg.limit}, {"shuffle", cfg.shuffle},
+      {"init", cfg.init},
       {"parameters", model.parameter_count()},
       {"train_images", split.train.size()}, {"val_images", split.val.size()}};
   if (!result.epochs.empty()) {
     summary["final_val_acc"] = split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_acc);
     summary["images_per_second"] = result.epochs.back().images_per_second;
   }
+  save_weights(model, stats.mean, stats.std, (out / "model.safetensors").string());
   write_atomically(out / "summary.json", summary.dump(2) + "\n");
   return result;
 }

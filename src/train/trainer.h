@@ -15,11 +15,13 @@ struct TrainConfig {
   std::string out_dir;  // required; the CLI defaults it to runs/<timestamp>
   uint32_t epochs = 1;
   uint32_t batch = 128;
-  float lr = 0.01f;
-  float momentum = 0.9f;
+  double lr = 0.01;
+  double momentum = 0.9;
   uint64_t seed = 0;
   uint32_t limit = 0;            // 0 = every training image
   std::string val_split = "";    // "" = 1/12 of the kept images
+  bool shuffle = true;           // false: every epoch visits the images in file order
+  std::string init;              // a safetensors file to start from ("" = seeded init)
   bool profile = false;
   bool progress = true;          // a progress bar when stderr is a terminal
   std::string command_line;      // recorded in summary.json
@@ -40,7 +42,8 @@ struct RunResult {
 };
 
 // Trains on `ctx` and writes out_dir/metrics.jsonl (one line per epoch,
-// flushed at the epoch's end) and out_dir/summary.json. Throws fovea::Error.
+// flushed at the epoch's end), out_dir/summary.json and, at the end,
+// out_dir/model.safetensors (the weights). Throws fovea::Error.
 RunResult train(gpu::Context& ctx, const TrainConfig& cfg);
 
 }  // namespace fovea::train

@@ -1,0 +1,23 @@
+// A model's weights as a safetensors file: the parameter tensors under the
+// model's names ("0.weight", ... as torch.nn.Sequential's state_dict), with
+// run-independent metadata only ("mean" and "std" of the input standardisation
+// as JSON arrays in strings, "spec" the model spec), so two identical runs
+// write identical files and PyTorch loads them with load_state_dict.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace fovea::nn { class Model; }
+
+namespace fovea::train {
+
+// Writes the model's current weights to `path` atomically.
+void save_weights(const nn::Model& model, const std::vector<double>& mean,
+                  const std::vector<double>& std, const std::string& path);
+
+// Loads weights from `path` into the model. Every parameter tensor of the
+// model must be in the file with the same shape, and the file may hold no
+// tensor the model lacks; otherwise fovea::Error names the file and tensor.
+void load_weights(nn::Model& model, const std::string& path);
+
+}  // namespace fovea::train
