@@ -3,6 +3,7 @@
 #include "ops/activation.h"
 #include "ops/conv2d.h"
 #include "ops/dense.h"
+#include "ops/pool.h"
 #include "ops/tensor.h"
 #include "util/error.h"
 
@@ -130,6 +131,58 @@ class ActivationLayer final : public Layer {
   ops::ActivationParams params_;
 };
 
+// maxpool2d and avgpool2d; max pooling keeps its argmax from forward to backward.
+class Pool2d final : public Layer {
+ public:
+  using Layer::Layer;
+  ops::Pool2dShape shape(const Io& io) const {
+    ops::Pool2dShape s;
+    const Shape& in = io.in_shapes[0];
+    s.batch = io.batch, s.channels = in.c, s.height = in.h, s.width = in.w;
+    s.kh = spec_.kernel[0], s.kw = spec_.kernel[1], s.sh = spec_.stride[0], s.sw = spec_.stride[1];
+    s.ph = spec_.padding[0], s.pw = spec_.padding[1], s.dh = spec_.dilation[0], s.dw = spec_.dilation[1];
+    return s;
+  }
+  bool is_max() const { return spec_.type == LayerType::MaxPool2d; }
+  void reserve(gpu::Arena& device, const Io& io) override {
+    if (is_max()) argmax_ = device.reserve(io.label + ".argmax", 4 * count(io, io.out_shape));
+  }
+  void forward(gpu::Program& p, const Io& io, bool) override {
+    if (is_max())
+      ops::record_maxpool2d_forward(p, shape(io), io.in[0], io.out, argmax_, io.label + ".forward");
+    else
+      ops::record_avgpool2d_forward(p, shape(io), spec_.count_include_pad, io.in[0], io.out,
+                                    io.label + ".forward");
+  }
+  void backward(gpu::Program& p, const Io& io) override {
+    if (!io.din[0].valid()) return;
+    if (is_max())
+      ops::record_maxpool2d_backward(p, shape(io), argmax_, io.dout, io.din[0], io.label + ".backward");
+    else
+      ops::record_avgpool2d_backward(p, shape(io), spec_.count_include_pad, io.dout, io.din[0],
+                                     io.label + ".backward");
+  }
+
+ private:
+  View argmax_;
+};
+
+class GlobalAvgPool2d final : public Layer {
+ public:
+  using Layer::Layer;
+  void forward(gpu::Program& p, const Io& io, bool) override {
+    const Shape& in = io.in_shapes[0];
+    ops::record_global_avgpool_forward(p, io.batch, in.c, in.h * in.w, io.in[0], io.out,
+                                       io.label + ".forward");
+  }
+  void backward(gpu::Program& p, const Io& io) override {
+    if (!io.din[0].valid()) return;
+    const Shape& in = io.in_shapes[0];
+    ops::record_global_avgpool_backward(p, io.batch, in.c, in.h * in.w, io.dout, io.din[0],
+                                        io.label + ".backward");
+  }
+};
+
 // y = x_0 + x_1 + ...; each input's gradient is dout.
 class Add final : public Layer {
  public:
@@ -193,6 +246,11 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
     case LayerType::Sigmoid:
     case LayerType::Softplus:
       return std::make_unique<ActivationLayer>(spec);
+    case LayerType::MaxPool2d:
+    case LayerType::AvgPool2d:
+      return std::make_unique<Pool2d>(spec);
+    case LayerType::GlobalAvgPool2d:
+      return std::make_unique<GlobalAvgPool2d>(spec);
     case LayerType::Add:
       return std::make_unique<Add>(spec);
     case LayerType::Concat:

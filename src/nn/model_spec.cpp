@@ -102,6 +102,9 @@ const std::vector<TypeInfo>& types() {
       {"dense", LayerType::Dense, {"units", "bias"}},
       {"conv2d", LayerType::Conv2d,
        {"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias"}},
+      {"maxpool2d", LayerType::MaxPool2d, {"kernel", "stride", "padding", "dilation"}},
+      {"avgpool2d", LayerType::AvgPool2d, {"kernel", "stride", "padding", "count_include_pad"}},
+      {"global_avgpool2d", LayerType::GlobalAvgPool2d, {}},
       {"add", LayerType::Add, {}},
       {"concat", LayerType::Concat, {}},
       {"relu", LayerType::Relu, {}},
@@ -279,6 +282,31 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
       layer.out = {layer.out_channels, oh, ow};
       break;
     }
+    case LayerType::MaxPool2d:
+    case LayerType::AvgPool2d: {
+      r.pair("kernel", 1, kMaxSide, std::nullopt, layer.kernel, "the window size");
+      if (r.has("stride")) {
+        r.pair("stride", 1, kMaxSide, std::nullopt, layer.stride, "");
+      } else {  // PyTorch's stride=None: the kernel size
+        layer.stride[0] = layer.kernel[0];
+        layer.stride[1] = layer.kernel[1];
+      }
+      r.pair("padding", 0, kMaxSide, 0, layer.padding, "");
+      if (layer.type == LayerType::MaxPool2d) r.pair("dilation", 1, kMaxSide, 1, layer.dilation, "");
+      layer.count_include_pad = r.boolean("count_include_pad", true);
+      if (2 * layer.padding[0] > layer.kernel[0] || 2 * layer.padding[1] > layer.kernel[1])
+        r.error("'padding' must be at most half the kernel (as in PyTorch)");
+      if (uint64_t(layer.kernel[0]) * layer.kernel[1] > 3600)
+        r.error("windows larger than 3600 values (60 x 60) exceed the GPU kernels' loop budget");
+      const uint32_t oh = conv_out(in.h, layer.kernel[0], layer.stride[0], layer.padding[0], layer.dilation[0]);
+      const uint32_t ow = conv_out(in.w, layer.kernel[1], layer.stride[1], layer.padding[1], layer.dilation[1]);
+      if (oh == 0 || ow == 0) r.error("the window does not fit its input " + in.str());
+      layer.out = {in.c, oh, ow};
+      break;
+    }
+    case LayerType::GlobalAvgPool2d:
+      layer.out = {in.c, 1, 1};
+      break;
     case LayerType::Add:
       for (int32_t i : layer.inputs)
         if (!(spec.shape_of(i) == in))

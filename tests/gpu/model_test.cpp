@@ -107,6 +107,19 @@ TEST_CASE("model gradients through conv, add, concat and shared inputs match fin
   check_model_gradients(kGraph);
 }
 
+TEST_CASE("model gradients through max, average and global pooling match finite differences",
+          "[model]") {
+  check_model_gradients(R"({"input": [2, 9, 8], "classes": 3, "layers": [
+    {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1},
+    {"type": "maxpool2d", "kernel": 3, "stride": 2, "padding": 1, "name": "m"},
+    {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1},
+    {"type": "avgpool2d", "kernel": 2, "stride": 1, "padding": 1, "count_include_pad": false},
+    {"type": "global_avgpool2d", "name": "g"},
+    {"type": "global_avgpool2d", "inputs": ["m"]},
+    {"type": "concat", "inputs": ["g", "layers.5"]},
+    {"type": "dense", "units": 3}]})");
+}
+
 TEST_CASE("model gradients through every activation kind match finite differences", "[model]") {
   check_model_gradients(R"({"input": [2, 6, 5], "classes": 3, "layers": [
     {"type": "conv2d", "out_channels": 3, "kernel": 3, "padding": 1},

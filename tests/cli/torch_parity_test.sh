@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Whole-model parity with PyTorch: tools/torch_parity.py trains the same
+# batch for 10 SGD steps in Fovea and in PyTorch from the same initial
+# weights, and fails when a loss or a final weight tensor differs by more
+# than its tolerance (relative). Models: the shipped MLP, and a small CNN
+# using conv2d (stride, padding, dilation, groups, no bias), relu, add,
+# concat, flatten and dense through named inputs.
+# Skips (exit 0) only when /usr/bin/python3 cannot import torch.
+# Usage: torch_parity_test.sh FOVEA_BINARY SOURCE_DIR
+set -u
+fovea=$1
+src=$2
+py=/usr/bin/python3
+if ! "$py" -c "import torch" >/dev/null 2>&1; then
+  echo "skipped: torch missing ($py cannot import torch)"
+  exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# [1, 28, 28] -> conv s2 [4, 14, 14] = a -> grouped conv + relu -> add a
+#   \-> "side": 3x1 dilated conv, no bias [3, 14, 14] -> concat [7, 14, 14]
+#   -> conv 3x3 s2 [6, 6, 6] -> relu -> flatten [216] -> dense [10]
+cat >"$tmp/cnn.json" <<'EOF'
+{"input": [1, 28, 28], "classes": 10, "layers": [
+  {"type": "conv2d", "out_channels": 4, "kernel": 3, "stride": 2, "padding": 1},
+  {"type": "relu", "name": "a"},
+  {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1, "groups": 2},
+  {"type": "relu"},
+  {"type": "add", "inputs": ["a", "layers.3"]},
+  {"type": "conv2d", "name": "side", "inputs": ["a"], "out_channels": 3, "kernel": [3, 1],
+   "padding": [2, 0], "dilation": [2, 1], "bias": false},
+  {"type": "concat", "inputs": ["layers.4", "side"]},
+  {"type": "conv2d", "out_channels": 6, "kernel": 3, "stride": 2},
+  {"type": "relu"},
+  {"type": "flatten"},
+  {"type": "dense", "units": 10}
+]}
+EOF
+
+# Every activation and pooling layer: overlapping max pooling with padding,
+# average pooling without counting padding, global average pooling.
+cat >"$tmp/zoo.json" <<'EOF'
+{"input": [1, 28, 28], "classes": 10, "layers": [
+  {"type": "conv2d", "out_channels": 6, "kernel": 3, "padding": 1},
+  {"type": "gelu"},
+  {"type": "maxpool2d", "kernel": 3, "stride": 2, "padding": 1},
+  {"type": "conv2d", "out_channels": 6, "kernel": 3, "padding": 1},
+  {"type": "elu", "alpha": 0.5},
+  {"type": "avgpool2d", "kernel": 2, "padding": 1, "count_include_pad": false, "name": "p"},
+  {"type": "global_avgpool2d"},
+  {"type": "flatten", "inputs": ["p"], "name": "f"},
+  {"type": "dense", "units": 16}, {"type": "selu"},
+  {"type": "dense", "units": 16}, {"type": "leaky_relu", "negative_slope": 0.2},
+  {"type": "dense", "units": 16}, {"type": "softplus"},
+  {"type": "dense", "units": 16}, {"type": "tanh"},
+  {"type": "dense", "units": 6}, {"type": "sigmoid"},
+  {"type": "concat", "inputs": ["layers.6", "layers.17"]},
+  {"type": "flatten"},
+  {"type": "dense", "units": 10}
+]}
+EOF
+
+fails=0
+for model in "$src/assets/models/mlp.json" "$src/assets/models/fashion_cnn.json" "$tmp/cnn.json" "$tmp/zoo.json"; do
+  echo "== $model"
+  "$py" "$src/tools/torch_parity.py" --fovea "$fovea" --model "$model" --steps 10
+  code=$?
+  if [ "$code" -ne 0 ]; then
+    echo "FAIL: torch parity for $model (exit $code)"
+    fails=$((fails + 1))
+  fi
+done
+[ "$fails" -eq 0 ] && echo "torch parity: all models passed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,144 @@
+// Per-op speed of Fovea's kernels on the current device, in GFLOP/s, on the
+// layer shapes of assets/models/fashion_cnn.json at batch 128: conv2d
+// forward, input gradient and weight gradient, and the dense layer. Each op
+// is recorded once as its own program and replayed; the time is the sum of
+// its dispatches' GPU timestamps (median of the replays, after warm-up).
+// Prints one JSON object per line for tools/bench to pair with PyTorch.
+//
+//   build/fovea_bench_ops [--repeat N] [--device N|NAME]
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gpu/context.h"
+#include "gpu/memory.h"
+#include "gpu/recorder.h"
+#include "ops/conv2d.h"
+#include "ops/dense.h"
+#include "util/error.h"
+
+using namespace fovea;
+
+namespace {
+
+struct Bench {
+  std::string name;
+  double flops;
+  // Records the op into `p`; views come from `alloc` (planned, then committed).
+  std::function<void(gpu::Program&, const std::function<gpu::View(uint64_t)>&)> record;
+};
+
+double time_op(gpu::Context& ctx, const Bench& b, int repeat) {
+  gpu::Arena device(ctx, gpu::MemoryKind::Device, "bench");
+  gpu::Arena upload(ctx, gpu::MemoryKind::Upload, "bench.upload");
+  gpu::View params = upload.reserve("params", sizeof(gpu::StepParams));
+  std::vector<gpu::View> views;
+  gpu::Program p(ctx, b.name);
+  p.set_params(params);
+  // Views are planned while the op records; their buffer is resolved when
+  // the replayer records the command buffer, after the arena is committed.
+  b.record(p, [&](uint64_t floats) {
+    views.push_back(device.reserve("t" + std::to_string(views.size()), floats * 4));
+    return views.back();
+  });
+  device.commit();
+  upload.commit();
+  gpu::StepParams sp;
+  sp.rows = 128;
+  std::memcpy(params.host(), &sp, sizeof sp);
+  // Deterministic non-zero contents, so no shortcut applies.
+  for (const gpu::View& v : views) {
+    std::vector<float> data(v.size / 4);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = float((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    gpu::upload(ctx, v, data.data(), v.size);
+  }
+  gpu::Replayer r(p, 1, true);
+  auto total = [&] {
+    double t = 0;
+    for (const auto& e : r.profile()) t += e.total_ms;
+    return t;
+  };
+  std::vector<double> ms;
+  for (int i = 0; i < repeat + 2; ++i) {
+    const double before = total();
+    r.submit(r.acquire());
+    r.finish();
+    if (i >= 2) ms.push_back(total() - before);  // the first two warm up (JIT, caches)
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+ops::Conv2dShape conv(uint32_t c, uint32_t hw, uint32_t o) {
+  ops::Conv2dShape s;
+  s.batch = 128, s.in_channels = c, s.height = s.width = hw, s.out_channels = o;
+  s.kh = s.kw = 3, s.ph = s.pw = 1;
+  return s;
+}
+
+double conv_flops(const ops::Conv2dShape& s) {
+  return 2.0 * s.batch * s.out_channels * double(s.out_plane()) * (s.in_channels / s.groups) * s.taps();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int repeat = 10;
+  std::string device;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--device" && i + 1 < argc) device = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: fovea_bench_ops [--repeat N] [--device N|NAME]\n");
+      return 2;
+    }
+  }
+  try {
+    auto ctx = gpu::Context::create({device, false});
+    if (!ctx->info().timestamps) throw Error("device " + ctx->info().name + " has no timestamps");
+    std::vector<Bench> benches;
+    for (auto [name, s] : {std::pair{"conv1", conv(1, 28, 32)}, std::pair{"conv2", conv(32, 14, 64)}}) {
+      const uint64_t nx = uint64_t(s.batch) * s.in_channels * s.height * s.width;
+      const uint64_t nw = uint64_t(s.out_channels) * s.in_channels * s.taps();
+      const uint64_t ny = uint64_t(s.batch) * s.out_channels * s.out_plane();
+      benches.push_back({std::string(name) + ".forward", conv_flops(s), [s, nx, nw, ny](auto& p, auto alloc) {
+                           auto x = alloc(nx), w = alloc(nw), b = alloc(s.out_channels), y = alloc(ny), c = alloc(s.cols_floats());
+                           ops::record_conv2d_forward(p, s, x, w, b, y, c, "conv");
+                         }});
+      benches.push_back({std::string(name) + ".backward_input", conv_flops(s), [s, nx, nw, ny](auto& p, auto alloc) {
+                           auto dy = alloc(ny), w = alloc(nw), dx = alloc(nx), dc = alloc(s.cols_floats());
+                           ops::record_conv2d_backward_input(p, s, dy, w, dx, dc, "conv");
+                         }});
+      benches.push_back({std::string(name) + ".backward_weight", conv_flops(s), [s, nw, ny](auto& p, auto alloc) {
+                           auto c = alloc(s.cols_floats()), dy = alloc(ny), dw = alloc(nw), db = alloc(s.out_channels);
+                           ops::record_conv2d_backward_params(p, s, c, dy, dw, db, "conv");
+                         }});
+    }
+    ops::DenseShape d{128, 3136, 128, true};
+    const double dflops = 2.0 * d.batch * d.in * d.out;
+    benches.push_back({"dense.forward", dflops, [d](auto& p, auto alloc) {
+                         auto x = alloc(uint64_t(d.batch) * d.in), w = alloc(uint64_t(d.out) * d.in), b = alloc(d.out),
+                              y = alloc(uint64_t(d.batch) * d.out);
+                         ops::record_dense_forward(p, d, x, w, b, y, "dense");
+                       }});
+    benches.push_back({"dense.backward_weight", dflops, [d](auto& p, auto alloc) {
+                         auto x = alloc(uint64_t(d.batch) * d.in), dy = alloc(uint64_t(d.batch) * d.out),
+                              dw = alloc(uint64_t(d.out) * d.in), db = alloc(d.out);
+                         ops::record_dense_backward_params(p, d, x, dy, dw, db, "dense");
+                       }});
+    for (const Bench& b : benches) {
+      const double ms = time_op(*ctx, b, repeat);
+      std::printf("{\"op\": \"%s\", \"ms\": %.4f, \"gflops\": %.3f, \"device\": \"%s\"}\n", b.name.c_str(), ms,
+                  b.flops / (ms * 1e6), ctx->info().name.c_str());
+      std::fflush(stdout);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fovea_bench_ops: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

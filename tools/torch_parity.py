@@ -1,0 +1,403 @@
+#!/usr/bin/python3
+"""Whole-model parity: K SGD steps in Fovea and in PyTorch from the same weights.
+
+Protocol, for a Fovea model spec (the JSON `fovea train --model` takes):
+  1. Build the model in PyTorch (torch.manual_seed(--seed), PyTorch's default
+     initialisation) and save its weights as INIT.safetensors under Fovea's
+     names ("<i>.weight" for unnamed layer i, "<name>.weight" for named ones).
+  2. Run `fovea train --init INIT.safetensors --shuffle off --val-split 0
+     --limit B --batch B --epochs K`: the same batch (the first B training
+     images) trained K times, one step per epoch, so metrics.jsonl's
+     train_loss of epoch k is the loss of step k before its update. Read the
+     final weights from the run's model.safetensors.
+  3. Run the same K steps in PyTorch: inputs pixels / 255 standardised with
+     the per-channel mean and population std of the WHOLE training file
+     (exact integer sums, divided in float64, as Fovea does); CrossEntropyLoss
+     (mean); torch.optim.SGD(lr, momentum).
+  4. Compare. Per step: |loss_fovea - loss_torch| / |loss_torch|. Per final
+     tensor:  rel = max|w_fovea - w_torch| / max|w_torch|   (the gated figure)
+     and, for information, upd = max|w_fovea - w_torch| / max|w_torch - w_init|,
+     the same error measured against how far training moved the tensor.
+     Exit 1 when any loss or tensor `rel` exceeds --tol; 2 on a setup error.
+
+Run with Debian's interpreter: /usr/bin/python3 tools/torch_parity.py --model SPEC
+The safetensors reader and writer here are plain Python (struct + json).
+"""
+import argparse
+import gzip
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class SetupError(Exception):
+    """A problem before any comparison (bad spec, fovea failed): exit 2."""
+
+
+# ---- safetensors (F32 only) -------------------------------------------------
+
+def write_safetensors(path, tensors, metadata=None):
+    """Writes [(name, array-like)] as F32 in the given order, like Fovea's writer:
+    header JSON with sorted keys and no spaces, space-padded to a multiple of 8;
+    written to a temporary file and renamed over `path`."""
+    header, blobs, offset = {}, [], 0
+    for name, value in tensors:
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+        a = np.array(value, dtype="<f4", order="C")  # (np.ascontiguousarray turns [] into [1])
+        if not name or name == "__metadata__" or name in header:
+            raise ValueError(f"{path}: bad or repeated tensor name {name!r}")
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
+        blobs.append(a.tobytes())
+        offset += a.nbytes
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_safetensors(path):
+    """Returns ({name: float32 ndarray} in file order, metadata); validates the
+    header as strictly as Fovea's reader (F32 only, ranges tiling the data)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: truncated ({len(raw)} bytes)")
+    (n,) = struct.unpack_from("<Q", raw, 0)
+    if n > len(raw) - 8:
+        raise ValueError(f"{path}: header length {n} runs past the end of the file ({len(raw)} bytes)")
+    header = json.loads(raw[8:8 + n].decode("utf-8"))
+    data = memoryview(raw)[8 + n:]
+    metadata = header.pop("__metadata__", {}) or {}
+    entries = []
+    for name, e in header.items():
+        if e.get("dtype") != "F32":
+            raise ValueError(f"{path}: tensor '{name}': dtype {e.get('dtype')} (only F32 is supported)")
+        shape, (begin, end) = [int(d) for d in e["shape"]], e["data_offsets"]
+        if not 0 <= begin <= end <= len(data):
+            raise ValueError(f"{path}: tensor '{name}': data_offsets [{begin}, {end}] outside the data section")
+        if end - begin != 4 * int(np.prod(shape, dtype=np.int64)):
+            raise ValueError(f"{path}: tensor '{name}': shape {shape} does not match data_offsets [{begin}, {end}]")
+        entries.append((begin, end, name, shape))
+    entries.sort()
+    covered = 0
+    for begin, end, name, _ in entries:
+        if begin != covered:
+            raise ValueError(f"{path}: tensor '{name}': ranges overlap or leave a gap at byte {covered}")
+        covered = end
+    if covered != len(data):
+        raise ValueError(f"{path}: the tensors cover {covered} of {len(data)} data bytes")
+    tensors = {name: np.frombuffer(data[b:e], dtype="<f4").reshape(shape).astype(np.float32)
+               for b, e, name, shape in entries}
+    return tensors, metadata
+
+
+def write_fixture(path):
+    """tests/fixtures/torch_writer.safetensors, read by tests/cpu/safetensors_test.cpp."""
+    write_safetensors(path, [
+        ("0.weight", torch.arange(24, dtype=torch.float32).reshape(2, 3, 4) / 8 - 1),
+        ("0.bias", torch.tensor([1.5, -2.25])),
+        ("scale", torch.tensor(3.0)),
+    ], {"format": "pt", "writer": "torch_parity.py"})
+
+
+# ---- the model spec as a PyTorch module --------------------------------------
+
+ACTIVATIONS = {
+    "relu": lambda L: F.relu,
+    "tanh": lambda L: torch.tanh,
+    "sigmoid": lambda L: torch.sigmoid,
+    "selu": lambda L: F.selu,
+    "gelu": lambda L: (lambda x: F.gelu(x, approximate="none")),
+    "leaky_relu": lambda L: (lambda x, s=f32(L.get("negative_slope", 0.01)): F.leaky_relu(x, s)),
+    "elu": lambda L: (lambda x, a=f32(L.get("alpha", 1.0)): F.elu(x, a)),
+    "softplus": lambda L: (lambda x, b=f32(L.get("beta", 1.0)), t=f32(L.get("threshold", 20.0)):
+                           F.softplus(x, b, t)),
+}
+STRUCTURAL = ("flatten", "reshape", "dense", "conv2d", "add", "concat", "maxpool2d", "avgpool2d", "global_avgpool2d")
+
+
+def f32(v):
+    """A spec number as Fovea holds it (a float32), as a Python float."""
+    return float(np.float32(v))
+
+
+def pair(v):
+    return (int(v[0]), int(v[1])) if isinstance(v, list) else (int(v), int(v))
+
+
+class SpecModel(nn.Module):
+    """The spec's graph. Every value is [N, C, H, W]; a flat vector of F
+    features is [N, F, 1, 1], as in Fovea. `export` maps Fovea's tensor names
+    to the parameters."""
+
+    def __init__(self, spec, path):
+        super().__init__()
+        self.mods = nn.ModuleList()
+        self.nodes = []  # (type, inputs, module index or fn, out shape)
+        self.export = {}
+        c, h, w = (int(v) for v in spec["input"])
+        shapes, names = [], {}
+        for i, L in enumerate(spec["layers"]):
+            t = L.get("type")
+            if t not in STRUCTURAL and t not in ACTIVATIONS:
+                raise SetupError(f"{path}: layers[{i}] has type {t!r}, which torch_parity.py cannot build in "
+                                 f"PyTorch (it knows {', '.join(STRUCTURAL + tuple(ACTIVATIONS))}); "
+                                 "add it to SpecModel")
+            name = L.get("name", f"layers.{i}")
+            if "inputs" in L:
+                unknown = [n for n in L["inputs"] if n != "input" and n not in names]
+                if unknown:
+                    raise SetupError(f"{path}: layers[{i}]: 'inputs' names {unknown[0]!r}, not an earlier layer")
+                inputs = [-1 if n == "input" else names[n] for n in L["inputs"]]
+            else:
+                inputs = [i - 1]
+            names[name] = i
+            shape_of = lambda j: (c, h, w) if j < 0 else shapes[j]
+            ic, ih, iw = shape_of(inputs[0])
+            prefix = str(i) if name == f"layers.{i}" else name  # Fovea's tensor names
+            fn, out = None, (ic, ih, iw)
+            if t == "flatten":
+                out = (ic * ih * iw, 1, 1)
+            elif t == "reshape":
+                s = [int(v) for v in L["shape"]] + [1] * (3 - len(L["shape"]))
+                out = tuple(s)
+            elif t == "dense":
+                m = nn.Linear(ic * ih * iw, int(L["units"]), bias=L.get("bias", True))
+                fn, out = self._add(m, prefix), (int(L["units"]), 1, 1)
+            elif t == "conv2d":
+                k, s, p, d = (pair(L.get(key, dv)) for key, dv in
+                              (("kernel", None), ("stride", 1), ("padding", 0), ("dilation", 1)))
+                m = nn.Conv2d(ic, int(L["out_channels"]), k, stride=s, padding=p, dilation=d,
+                              groups=int(L.get("groups", 1)), bias=L.get("bias", True))
+                oh = (ih + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
+                ow = (iw + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
+                fn, out = self._add(m, prefix), (int(L["out_channels"]), oh, ow)
+            elif t == "concat":
+                out = (sum(shape_of(j)[0] for j in inputs), ih, iw)
+            elif t in ("maxpool2d", "avgpool2d"):
+                k = pair(L["kernel"])
+                s_ = pair(L["stride"]) if "stride" in L else k
+                p, d = pair(L.get("padding", 0)), pair(L.get("dilation", 1))
+                if t == "maxpool2d":
+                    fn = nn.MaxPool2d(k, stride=s_, padding=p, dilation=d)
+                else:
+                    fn = nn.AvgPool2d(k, stride=s_, padding=p,
+                                      count_include_pad=L.get("count_include_pad", True))
+                oh = (ih + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s_[0] + 1
+                ow = (iw + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s_[1] + 1
+                out = (ic, oh, ow)
+            elif t == "global_avgpool2d":
+                fn, out = (lambda v: v.mean((2, 3), keepdim=True)), (ic, 1, 1)
+            elif t in ACTIVATIONS:
+                fn = ACTIVATIONS[t](L)
+            shapes.append(out)
+            self.nodes.append((t, inputs, fn, out))
+
+    def _add(self, m, prefix):
+        self.mods.append(m)
+        self.export[f"{prefix}.weight"] = m.weight
+        if m.bias is not None:
+            self.export[f"{prefix}.bias"] = m.bias
+        return len(self.mods) - 1
+
+    def forward(self, x):  # x: [N, C, H, W] -> logits [N, K]
+        n, outs = x.shape[0], []
+        for t, inputs, fn, out in self.nodes:
+            xs = [x if j < 0 else outs[j] for j in inputs]
+            if t in ("flatten", "reshape"):
+                y = xs[0].reshape(n, *out)
+            elif t == "dense":
+                y = self.mods[fn](xs[0].reshape(n, -1)).reshape(n, *out)
+            elif t == "conv2d":
+                y = self.mods[fn](xs[0])
+            elif t == "add":
+                y = xs[0]
+                for v in xs[1:]:
+                    y = y + v
+            elif t == "concat":
+                y = torch.cat(xs, dim=1)
+            else:
+                y = fn(xs[0])
+            outs.append(y)
+        return outs[-1].reshape(n, -1)
+
+
+# ---- data --------------------------------------------------------------------
+
+def read_idx(directory, name):
+    """An IDX file as a uint8 array; the raw file wins over NAME.gz, as in Fovea."""
+    path = os.path.join(directory, name)
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            raw = f.read()
+    elif os.path.exists(path + ".gz"):
+        with gzip.open(path + ".gz", "rb") as f:
+            raw = f.read()
+    else:
+        raise SetupError(f"missing {path}(.gz)")
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def standardised_batch(directory, count):
+    """The first `count` training images [count, C, H, W] standardised as Fovea
+    does, and their labels. Statistics: exact integer sums over the whole
+    file (a byte histogram), then mean and population variance in float64."""
+    images = read_idx(directory, "train-images-idx3-ubyte")
+    labels = read_idx(directory, "train-labels-idx1-ubyte")
+    if images.ndim == 3:
+        images = images[:, None]
+    x = images[:count].astype(np.float64) / 255.0
+    for ch in range(images.shape[1]):
+        hist = np.bincount(images[:, ch].reshape(-1), minlength=256).astype(object)
+        k = np.arange(256, dtype=object)
+        n = float(images.shape[0] * images.shape[2] * images.shape[3])
+        mean = float(int((hist * k).sum())) / n                       # in bytes
+        var = float(int((hist * k * k).sum())) / n - mean * mean      # population
+        x[:, ch] = (x[:, ch] - mean / 255.0) / (np.sqrt(max(var, 0.0)) / 255.0)
+    return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(labels[:count].astype(np.int64))
+
+
+# ---- the two runs ------------------------------------------------------------
+
+def run_fovea(a, init_path, out_dir):
+    cmd = [a.fovea, "train", "--model", a.model, "--data", a.data, "--init", init_path,
+           "--shuffle", "off", "--val-split", "0", "--limit", str(a.batch), "--batch", str(a.batch),
+           "--epochs", str(a.steps), "--lr", repr(a.lr), "--momentum", repr(a.momentum),
+           "--seed", str(a.seed), "--out", out_dir, "--no-progress"]
+    print("$ " + " ".join(cmd), flush=True)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        raise SetupError(f"fovea exited with {p.returncode}:\n{p.stdout}{p.stderr}")
+    with open(os.path.join(out_dir, "metrics.jsonl")) as f:
+        losses = [json.loads(line)["train_loss"] for line in f if line.strip()]
+    if len(losses) != a.steps:
+        raise SetupError(f"metrics.jsonl has {len(losses)} epochs, expected {a.steps}")
+    weights, _ = read_safetensors(os.path.join(out_dir, "model.safetensors"))
+    return losses, weights
+
+
+def run_torch(model, x, y, a, dtype):
+    model = model.to(dtype)
+    x = x.to(dtype)
+    opt = torch.optim.SGD(model.parameters(), lr=f32(a.lr), momentum=f32(a.momentum))
+    losses = []
+    for _ in range(a.steps):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)  # mean over the batch
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def compare(a, fovea_losses, fovea_w, torch_losses, init, final):
+    worst, failed = 0.0, []
+    print(f"\n{'step':>4}  {'fovea loss':>12}  {'torch loss':>12}  {'rel diff':>9}")
+    for k, (fl, tl) in enumerate(zip(fovea_losses, torch_losses), 1):
+        rel = abs(fl - tl) / max(abs(tl), 1e-12)
+        worst = max(worst, rel)
+        flag = "" if rel <= a.tol else "  FAIL"
+        failed += [f"step {k} loss"] if flag else []
+        print(f"{k:>4}  {fl:12.7f}  {tl:12.7f}  {rel:9.2e}{flag}")
+    print(f"\n{'tensor':<24} {'shape':<18} {'rel':>9} {'upd':>9}   "
+          "(rel = max|diff| / max|torch|; upd = max|diff| / max|torch - init|)")
+    if set(fovea_w) != set(final):
+        raise SetupError(f"tensor names differ: fovea has {sorted(fovea_w)}, torch has {sorted(final)}")
+    worst_w = 0.0
+    for name, t in final.items():
+        fw = fovea_w[name]
+        if list(fw.shape) != list(t.shape):
+            raise SetupError(f"tensor '{name}': fovea shape {list(fw.shape)}, torch shape {list(t.shape)}")
+        diff = np.abs(fw.astype(np.float64) - t).max() if t.size else 0.0
+        rel = diff / max(np.abs(t).max() if t.size else 0.0, 1e-12)
+        upd = diff / max(np.abs(t - init[name]).max() if t.size else 0.0, 1e-12)
+        worst_w = max(worst_w, rel)
+        flag = "" if rel <= a.tol else "  FAIL"
+        failed += [f"tensor {name}"] if flag else []
+        print(f"{name:<24} {str(list(t.shape)):<18} {rel:9.2e} {upd:9.2e}{flag}")
+    print(f"\nmax relative difference: loss {worst:.2e}, weights {worst_w:.2e} (tolerance {a.tol:g})")
+    if failed:
+        print("PARITY FAILED: " + ", ".join(failed))
+        return 1
+    print("parity OK")
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n".join(__doc__.splitlines()[2:]))
+    p.add_argument("--model", help="Fovea model spec JSON")
+    p.add_argument("--fovea", default="build/fovea", help="the fovea binary (default build/fovea)")
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--steps", type=int, default=10, help="SGD steps K (= fovea epochs)")
+    p.add_argument("--batch", type=int, default=32, help="batch size B (the first B training images)")
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--seed", type=int, default=0, help="torch.manual_seed for the initial weights")
+    p.add_argument("--tol", type=float, default=1e-4, help="largest relative difference accepted")
+    p.add_argument("--float64", action="store_true",
+                   help="run the PyTorch side in float64 (a reference free of its own rounding)")
+    p.add_argument("--keep", action="store_true", help="keep the work directory and print its path")
+    p.add_argument("--write-fixture", metavar="PATH", help="write the safetensors test fixture and exit")
+    a = p.parse_args()
+    if a.write_fixture:
+        write_fixture(a.write_fixture)
+        return 0
+    if not a.model:
+        p.error("--model is required")
+    if a.steps < 1 or a.batch < 1:
+        p.error("--steps and --batch must be at least 1")
+
+    work = tempfile.mkdtemp(prefix="torch_parity_")
+    try:
+        with open(a.model) as f:
+            spec = json.load(f)
+        torch.manual_seed(a.seed)
+        model = SpecModel(spec, a.model)
+        init = {k: v.detach().numpy().copy() for k, v in model.export.items()}
+        init_path = os.path.join(work, "init.safetensors")
+        write_safetensors(init_path, list(init.items()))
+        x, y = standardised_batch(a.data, a.batch)
+        print(f"torch {torch.__version__}; model {a.model}: {sum(v.size for v in init.values())} parameters "
+              f"in {len(init)} tensors; {a.steps} steps of batch {a.batch}, lr {a.lr}, momentum {a.momentum}"
+              f"{', torch in float64' if a.float64 else ''}", flush=True)
+        fovea_losses, fovea_w = run_fovea(a, init_path, os.path.join(work, "run"))
+        torch_losses = run_torch(model, x, y, a, torch.float64 if a.float64 else torch.float32)
+        final = {k: v.detach().double().numpy() for k, v in model.export.items()}
+        return compare(a, fovea_losses, fovea_w, torch_losses,
+                       {k: v.astype(np.float64) for k, v in init.items()}, final)
+    except (SetupError, ValueError, OSError, KeyError, json.JSONDecodeError) as e:
+        print(f"torch_parity: {type(e).__name__ + ': ' if not isinstance(e, SetupError) else ''}{e}",
+              file=sys.stderr)
+        return 2
+    finally:
+        if a.keep:
+            print(f"work directory kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
