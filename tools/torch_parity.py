@@ -132,7 +132,8 @@ ACTIVATIONS = {
     "softplus": lambda L: (lambda x, b=f32(L.get("beta", 1.0)), t=f32(L.get("threshold", 20.0)):
                            F.softplus(x, b, t)),
 }
-STRUCTURAL = ("flatten", "reshape", "dense", "conv2d", "add", "concat", "maxpool2d", "avgpool2d", "global_avgpool2d")
+STRUCTURAL = ("flatten", "reshape", "dense", "conv2d", "add", "concat", "maxpool2d", "avgpool2d", "global_avgpool2d",
+              "conv_transpose2d")
 
 
 def f32(v):
@@ -191,6 +192,16 @@ class SpecModel(nn.Module):
                 oh = (ih + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
                 ow = (iw + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
                 fn, out = self._add(m, prefix), (int(L["out_channels"]), oh, ow)
+            elif t == "conv_transpose2d":
+                k, s_, p, op, d = (pair(L.get(key, dv)) for key, dv in
+                                   (("kernel", None), ("stride", 1), ("padding", 0),
+                                    ("output_padding", 0), ("dilation", 1)))
+                m = nn.ConvTranspose2d(ic, int(L["out_channels"]), k, stride=s_, padding=p,
+                                       output_padding=op, dilation=d, groups=int(L.get("groups", 1)),
+                                       bias=L.get("bias", True))
+                oh = (ih - 1) * s_[0] - 2 * p[0] + d[0] * (k[0] - 1) + op[0] + 1
+                ow = (iw - 1) * s_[1] - 2 * p[1] + d[1] * (k[1] - 1) + op[1] + 1
+                fn, out = self._add(m, prefix), (int(L["out_channels"]), oh, ow)
             elif t == "concat":
                 out = (sum(shape_of(j)[0] for j in inputs), ih, iw)
             elif t in ("maxpool2d", "avgpool2d"):
@@ -227,7 +238,7 @@ class SpecModel(nn.Module):
                 y = xs[0].reshape(n, *out)
             elif t == "dense":
                 y = self.mods[fn](xs[0].reshape(n, -1)).reshape(n, *out)
-            elif t == "conv2d":
+            elif t in ("conv2d", "conv_transpose2d"):
                 y = self.mods[fn](xs[0])
             elif t == "add":
                 y = xs[0]

@@ -2,6 +2,7 @@
 
 #include "ops/activation.h"
 #include "ops/conv2d.h"
+#include "ops/conv_transpose2d.h"
 #include "ops/dense.h"
 #include "ops/pool.h"
 #include "ops/tensor.h"
@@ -131,6 +132,53 @@ class ActivationLayer final : public Layer {
   ops::ActivationParams params_;
 };
 
+// PyTorch's ConvTranspose2d; weight [C_in, C_out/groups, KH, KW].
+class ConvTranspose2d final : public Layer {
+ public:
+  using Layer::Layer;
+  std::vector<ParamDecl> params(const std::vector<Shape>& in) const override {
+    const uint32_t og = spec_.out_channels / spec_.groups;
+    // PyTorch's fan_in for this weight layout is weight.size(1) * KH * KW.
+    const uint32_t fan_in = og * spec_.kernel[0] * spec_.kernel[1];
+    std::vector<ParamDecl> d = {
+        {"weight", {in[0].c, og, spec_.kernel[0], spec_.kernel[1]}, fan_in, Init::Uniform}};
+    if (spec_.bias) d.push_back({"bias", {spec_.out_channels}, fan_in, Init::Uniform});
+    return d;
+  }
+  ops::ConvTranspose2dShape shape(const Io& io) const {
+    ops::ConvTranspose2dShape s;
+    const Shape& in = io.in_shapes[0];
+    s.batch = io.batch, s.in_channels = in.c, s.height = in.h, s.width = in.w;
+    s.out_channels = spec_.out_channels, s.kh = spec_.kernel[0], s.kw = spec_.kernel[1];
+    s.sh = spec_.stride[0], s.sw = spec_.stride[1], s.ph = spec_.padding[0], s.pw = spec_.padding[1];
+    s.oph = spec_.output_padding[0], s.opw = spec_.output_padding[1];
+    s.dh = spec_.dilation[0], s.dw = spec_.dilation[1], s.groups = spec_.groups;
+    return s;
+  }
+  void reserve(gpu::Arena& device, const Io& io) override {
+    const auto s = shape(io);
+    s.validate(io.label);
+    cols_ = device.reserve(io.label + ".cols", s.cols_floats() * 4);  // forward and backward share it
+  }
+  void forward(gpu::Program& p, const Io& io, bool) override {
+    ops::record_conv_transpose2d_forward(p, shape(io), io.in[0], io.params[0],
+                                         spec_.bias ? io.params[1] : View{}, io.out, cols_,
+                                         io.label + ".forward");
+  }
+  void backward(gpu::Program& p, const Io& io) override {
+    const auto s = shape(io);
+    ops::record_conv_transpose2d_backward_cols(p, s, io.dout, cols_, io.label + ".backward.cols");
+    ops::record_conv_transpose2d_backward_params(p, s, io.in[0], cols_, io.dout, io.grads[0],
+                                                 spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
+    if (io.din[0].valid())
+      ops::record_conv_transpose2d_backward_input(p, s, cols_, io.params[0], io.din[0],
+                                                  io.label + ".backward.input");
+  }
+
+ private:
+  View cols_;
+};
+
 // maxpool2d and avgpool2d; max pooling keeps its argmax from forward to backward.
 class Pool2d final : public Layer {
  public:
@@ -246,6 +294,8 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
     case LayerType::Sigmoid:
     case LayerType::Softplus:
       return std::make_unique<ActivationLayer>(spec);
+    case LayerType::ConvTranspose2d:
+      return std::make_unique<ConvTranspose2d>(spec);
     case LayerType::MaxPool2d:
     case LayerType::AvgPool2d:
       return std::make_unique<Pool2d>(spec);

@@ -102,6 +102,8 @@ const std::vector<TypeInfo>& types() {
       {"dense", LayerType::Dense, {"units", "bias"}},
       {"conv2d", LayerType::Conv2d,
        {"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias"}},
+      {"conv_transpose2d", LayerType::ConvTranspose2d,
+       {"out_channels", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "bias"}},
       {"maxpool2d", LayerType::MaxPool2d, {"kernel", "stride", "padding", "dilation"}},
       {"avgpool2d", LayerType::AvgPool2d, {"kernel", "stride", "padding", "count_include_pad"}},
       {"global_avgpool2d", LayerType::GlobalAvgPool2d, {}},
@@ -280,6 +282,31 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
       if (uint64_t(in.c) * layer.kernel[0] * layer.kernel[1] > uint64_t(kMaxChannels))
         r.error("input channels x kernel taps must be at most " + std::to_string(kMaxChannels));
       layer.out = {layer.out_channels, oh, ow};
+      break;
+    }
+    case LayerType::ConvTranspose2d: {
+      layer.out_channels = r.integer("out_channels", 1, kMaxChannels, std::nullopt, "the number of filters");
+      r.pair("kernel", 1, kMaxSide, std::nullopt, layer.kernel, "the filter size");
+      r.pair("stride", 1, kMaxSide, 1, layer.stride, "");
+      r.pair("padding", 0, kMaxSide, 0, layer.padding, "");
+      r.pair("output_padding", 0, kMaxSide, 0, layer.output_padding, "");
+      r.pair("dilation", 1, kMaxSide, 1, layer.dilation, "");
+      layer.groups = r.integer("groups", 1, kMaxChannels, 1, "");
+      layer.bias = r.boolean("bias", true);
+      if (in.c % layer.groups || layer.out_channels % layer.groups)
+        r.error("'groups' " + std::to_string(layer.groups) + " must divide the input channels (" +
+                std::to_string(in.c) + ") and 'out_channels' (" + std::to_string(layer.out_channels) + ")");
+      for (int a = 0; a < 2; ++a)
+        if (layer.output_padding[a] >= layer.stride[a] && layer.output_padding[a] >= layer.dilation[a])
+          r.error("'output_padding' must be smaller than either 'stride' or 'dilation' (as in PyTorch)");
+      int64_t o[2];
+      const uint32_t insz[2] = {in.h, in.w};
+      for (int a = 0; a < 2; ++a) {
+        o[a] = (int64_t(insz[a]) - 1) * layer.stride[a] - 2 * int64_t(layer.padding[a]) +
+               int64_t(layer.dilation[a]) * (layer.kernel[a] - 1) + layer.output_padding[a] + 1;
+        if (o[a] < 1 || o[a] > kMaxSide) r.error("the output size would be " + std::to_string(o[a]) + ", outside 1.." + std::to_string(kMaxSide));
+      }
+      layer.out = {layer.out_channels, uint32_t(o[0]), uint32_t(o[1])};
       break;
     }
     case LayerType::MaxPool2d:

@@ -18,6 +18,8 @@
 //   reshape {shape: [C, H, W]}                same number of values
 //   dense {units, bias=true}                  needs a flat input
 //   conv2d {out_channels, kernel, stride=1, padding=0, dilation=1, groups=1, bias=true}
+//   conv_transpose2d {out_channels, kernel, stride=1, padding=0, output_padding=0,
+//                     dilation=1, groups=1, bias=true}
 //   maxpool2d {kernel, stride=kernel, padding=0, dilation=1}
 //   avgpool2d {kernel, stride=kernel, padding=0, count_include_pad=true}
 //   global_avgpool2d                          [C, H, W] -> [C] (mean over H x W)
@@ -43,7 +45,7 @@ struct Shape {
 };
 
 enum class LayerType {
-  Flatten, Reshape, Dense, Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Add, Concat,
+  Flatten, Reshape, Dense, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Add, Concat,
   Relu, LeakyRelu, Elu, Selu, Gelu, Tanh, Sigmoid, Softplus,
 };
 bool is_activation(LayerType t);
@@ -59,6 +61,7 @@ struct LayerSpec {
   // conv2d
   uint32_t out_channels = 0, groups = 1;
   uint32_t kernel[2] = {1, 1}, stride[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
+  uint32_t output_padding[2] = {0, 0};  // conv_transpose2d
   bool count_include_pad = true;  // avgpool2d
   // activations
   float negative_slope = 0.01f, alpha = 1.0f, beta = 1.0f, threshold = 20.0f;

@@ -20,6 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # [1, 28, 28] -> conv s2 [4, 14, 14] = a -> grouped conv + relu -> add a
 #   \-> "side": 3x1 dilated conv, no bias [3, 14, 14] -> concat [7, 14, 14]
+#   -> conv_transpose 3x3 s2 p1 op1 [4, 28, 28] -> maxpool 2 [4, 14, 14]
 #   -> conv 3x3 s2 [6, 6, 6] -> relu -> flatten [216] -> dense [10]
 cat >"$tmp/cnn.json" <<'EOF'
 {"input": [1, 28, 28], "classes": 10, "layers": [
@@ -31,6 +32,9 @@ cat >"$tmp/cnn.json" <<'EOF'
   {"type": "conv2d", "name": "side", "inputs": ["a"], "out_channels": 3, "kernel": [3, 1],
    "padding": [2, 0], "dilation": [2, 1], "bias": false},
   {"type": "concat", "inputs": ["layers.4", "side"]},
+  {"type": "conv_transpose2d", "out_channels": 4, "kernel": 3, "stride": 2, "padding": 1,
+   "output_padding": 1, "groups": 1},
+  {"type": "maxpool2d", "kernel": 2},
   {"type": "conv2d", "out_channels": 6, "kernel": 3, "stride": 2},
   {"type": "relu"},
   {"type": "flatten"},

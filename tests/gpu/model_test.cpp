@@ -115,8 +115,10 @@ TEST_CASE("model gradients through max, average and global pooling match finite 
     {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1},
     {"type": "avgpool2d", "kernel": 2, "stride": 1, "padding": 1, "count_include_pad": false},
     {"type": "global_avgpool2d", "name": "g"},
-    {"type": "global_avgpool2d", "inputs": ["m"]},
-    {"type": "concat", "inputs": ["g", "layers.5"]},
+    {"type": "conv_transpose2d", "out_channels": 2, "kernel": 3, "stride": 2, "padding": 1,
+     "output_padding": 1, "inputs": ["m"], "name": "up"},
+    {"type": "global_avgpool2d", "inputs": ["up"]},
+    {"type": "concat", "inputs": ["g", "layers.6"]},
     {"type": "dense", "units": 3}]})");
 }
 
