@@ -1,0 +1,5 @@
+#version 450
+// norm/apply_backward.glsl with scalar units (any shape).
+#define VEC 1
+#include "norm/norm.glsl"
+#include "norm/apply_backward.glsl"
