@@ -133,7 +133,8 @@ ACTIVATIONS = {
                            F.softplus(x, b, t)),
 }
 STRUCTURAL = ("flatten", "reshape", "dense", "conv2d", "add", "concat", "maxpool2d", "avgpool2d", "global_avgpool2d",
-              "conv_transpose2d")
+              "conv_transpose2d", "batchnorm2d", "batchnorm1d", "layernorm", "instancenorm2d",
+              "groupnorm")
 
 
 def f32(v):
@@ -202,6 +203,23 @@ class SpecModel(nn.Module):
                 oh = (ih - 1) * s_[0] - 2 * p[0] + d[0] * (k[0] - 1) + op[0] + 1
                 ow = (iw - 1) * s_[1] - 2 * p[1] + d[1] * (k[1] - 1) + op[1] + 1
                 fn, out = self._add(m, prefix), (int(L["out_channels"]), oh, ow)
+            elif t in ("batchnorm2d", "batchnorm1d"):
+                cls = nn.BatchNorm2d if t == "batchnorm2d" else nn.BatchNorm1d
+                m = cls(ic, eps=L.get("eps", 1e-5), momentum=L.get("momentum", 0.1),
+                        affine=L.get("affine", True))
+                fn = self._add(m, prefix)
+                for buf in ("running_mean", "running_var", "num_batches_tracked"):
+                    self.export[f"{prefix}.{buf}"] = (m, buf)
+            elif t == "layernorm":
+                shape = [ic] if (ih, iw) == (1, 1) else [ic, ih, iw]
+                fn = self._add(nn.LayerNorm(shape, eps=L.get("eps", 1e-5),
+                                            elementwise_affine=L.get("elementwise_affine", True)), prefix)
+            elif t == "instancenorm2d":
+                fn = self._add(nn.InstanceNorm2d(ic, eps=L.get("eps", 1e-5), affine=L.get("affine", False)),
+                               prefix)
+            elif t == "groupnorm":
+                fn = self._add(nn.GroupNorm(int(L["num_groups"]), ic, eps=L.get("eps", 1e-5),
+                                            affine=L.get("affine", True)), prefix)
             elif t == "concat":
                 out = (sum(shape_of(j)[0] for j in inputs), ih, iw)
             elif t in ("maxpool2d", "avgpool2d"):
@@ -225,10 +243,16 @@ class SpecModel(nn.Module):
 
     def _add(self, m, prefix):
         self.mods.append(m)
-        self.export[f"{prefix}.weight"] = m.weight
-        if m.bias is not None:
-            self.export[f"{prefix}.bias"] = m.bias
+        if getattr(m, "weight", None) is not None:
+            self.export[f"{prefix}.weight"] = (m, "weight")
+        if getattr(m, "bias", None) is not None:
+            self.export[f"{prefix}.bias"] = (m, "bias")
         return len(self.mods) - 1
+
+    def exported(self):
+        """Fovea's tensor names -> the tensors now registered there (looked up at
+        call time: .to(dtype) replaces buffers such as running statistics)."""
+        return {name: getattr(m, attr) for name, (m, attr) in self.export.items()}
 
     def forward(self, x):  # x: [N, C, H, W] -> logits [N, K]
         n, outs = x.shape[0], []
@@ -238,7 +262,11 @@ class SpecModel(nn.Module):
                 y = xs[0].reshape(n, *out)
             elif t == "dense":
                 y = self.mods[fn](xs[0].reshape(n, -1)).reshape(n, *out)
-            elif t in ("conv2d", "conv_transpose2d"):
+            elif t in ("conv2d", "conv_transpose2d", "batchnorm2d", "instancenorm2d", "groupnorm"):
+                y = self.mods[fn](xs[0])
+            elif t in ("batchnorm1d", "layernorm") and out[1:] == (1, 1):
+                y = self.mods[fn](xs[0].reshape(n, -1)).reshape(n, *out)
+            elif t == "layernorm":
                 y = self.mods[fn](xs[0])
             elif t == "add":
                 y = xs[0]
@@ -387,7 +415,7 @@ def main():
             spec = json.load(f)
         torch.manual_seed(a.seed)
         model = SpecModel(spec, a.model)
-        init = {k: v.detach().numpy().copy() for k, v in model.export.items()}
+        init = {k: v.detach().numpy().copy() for k, v in model.exported().items()}
         init_path = os.path.join(work, "init.safetensors")
         write_safetensors(init_path, list(init.items()))
         x, y = standardised_batch(a.data, a.batch)
@@ -396,7 +424,7 @@ def main():
               f"{', torch in float64' if a.float64 else ''}", flush=True)
         fovea_losses, fovea_w = run_fovea(a, init_path, os.path.join(work, "run"))
         torch_losses = run_torch(model, x, y, a, torch.float64 if a.float64 else torch.float32)
-        final = {k: v.detach().double().numpy() for k, v in model.export.items()}
+        final = {k: v.detach().double().numpy() for k, v in model.exported().items()}
         return compare(a, fovea_losses, fovea_w, torch_losses,
                        {k: v.astype(np.float64) for k, v in init.items()}, final)
     except (SetupError, ValueError, OSError, KeyError, json.JSONDecodeError) as e:

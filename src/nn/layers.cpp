@@ -4,6 +4,7 @@
 #include "ops/conv2d.h"
 #include "ops/conv_transpose2d.h"
 #include "ops/dense.h"
+#include "ops/norm.h"
 #include "ops/pool.h"
 #include "ops/tensor.h"
 #include "util/error.h"
@@ -231,6 +232,94 @@ class GlobalAvgPool2d final : public Layer {
   }
 };
 
+// batchnorm2d/1d, layernorm, instancenorm2d, groupnorm. gamma and beta are
+// packed [2, P] (weight, bias) so the ops bind them as one view; BatchNorm
+// keeps running_mean|running_var packed as state.
+class Norm final : public Layer {
+ public:
+  using Layer::Layer;
+  bool batch_norm() const {
+    return spec_.type == LayerType::BatchNorm2d || spec_.type == LayerType::BatchNorm1d;
+  }
+  std::vector<ParamDecl> params(const std::vector<Shape>& in) const override {
+    if (!spec_.affine) return {};
+    std::vector<uint32_t> shape = {in[0].c};
+    if (spec_.type == LayerType::LayerNorm)
+      shape = in[0].flat() ? std::vector<uint32_t>{in[0].c} : std::vector<uint32_t>{in[0].c, in[0].h, in[0].w};
+    return {{"weight", shape, 0, Init::Ones}, {"bias", shape, 0, Init::Zeros, true}};
+  }
+  std::vector<StateDecl> state(const std::vector<Shape>& in) const override {
+    if (!batch_norm()) return {};
+    return {{"running_mean", {in[0].c}, 0.0f},
+            {"running_var", {in[0].c}, 1.0f, true},
+            {"num_batches_tracked", {}, 0.0f, false, true}};
+  }
+  ops::NormShape shape(const Io& io) const {
+    const Shape& in = io.in_shapes[0];
+    return {io.batch, in.c, in.h, in.w};
+  }
+  void reserve(gpu::Arena& device, const Io& io) override {
+    const Shape& in = io.in_shapes[0];
+    uint64_t stats = in.c;  // BatchNorm: per channel
+    if (spec_.type == LayerType::LayerNorm) stats = io.batch;
+    if (spec_.type == LayerType::InstanceNorm2d) stats = uint64_t(io.batch) * in.c;
+    if (spec_.type == LayerType::GroupNorm) stats = uint64_t(io.batch) * spec_.num_groups;
+    saved_ = device.reserve(io.label + ".saved", 8 * stats);
+    // The backward always produces dx; a layer reading the model input
+    // writes it to a buffer nobody reads.
+    if (!io.din[0].valid()) unused_dx_ = device.reserve(io.label + ".dx_unused", 4 * count(io, in));
+  }
+  void forward(gpu::Program& p, const Io& io, bool training) override {
+    const auto s = shape(io);
+    const std::string l = io.label + ".forward";
+    switch (spec_.type) {
+      case LayerType::BatchNorm2d:
+      case LayerType::BatchNorm1d:
+        if (training)
+          ops::record_batchnorm_forward_train(p, s, spec_.eps, spec_.momentum, io.in[0], io.param_span,
+                                              io.out, saved_, io.state_span, l);
+        else
+          ops::record_batchnorm_forward_eval(p, s, spec_.eps, io.in[0], io.param_span, io.state_span,
+                                             io.out, l);
+        break;
+      case LayerType::LayerNorm:
+        ops::record_layernorm_forward(p, s, spec_.eps, io.in[0], io.param_span, io.out, saved_, l);
+        break;
+      case LayerType::InstanceNorm2d:
+        ops::record_instancenorm_forward(p, s, spec_.eps, io.in[0], io.param_span, io.out, saved_, l);
+        break;
+      default:
+        ops::record_groupnorm_forward(p, s, spec_.num_groups, spec_.eps, io.in[0], io.param_span,
+                                      io.out, saved_, l);
+    }
+  }
+  void backward(gpu::Program& p, const Io& io) override {
+    const auto s = shape(io);
+    const View& dx = io.din[0].valid() ? io.din[0] : unused_dx_;
+    const std::string l = io.label + ".backward";
+    switch (spec_.type) {
+      case LayerType::BatchNorm2d:
+      case LayerType::BatchNorm1d:
+        ops::record_batchnorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx,
+                                       io.grad_span, l);
+        break;
+      case LayerType::LayerNorm:
+        ops::record_layernorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx, io.grad_span, l);
+        break;
+      case LayerType::InstanceNorm2d:
+        ops::record_instancenorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx,
+                                          io.grad_span, l);
+        break;
+      default:
+        ops::record_groupnorm_backward(p, s, spec_.num_groups, io.in[0], io.dout, io.param_span, saved_,
+                                       dx, io.grad_span, l);
+    }
+  }
+
+ private:
+  View saved_, unused_dx_;
+};
+
 // y = x_0 + x_1 + ...; each input's gradient is dout.
 class Add final : public Layer {
  public:
@@ -301,6 +390,12 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
       return std::make_unique<Pool2d>(spec);
     case LayerType::GlobalAvgPool2d:
       return std::make_unique<GlobalAvgPool2d>(spec);
+    case LayerType::BatchNorm2d:
+    case LayerType::BatchNorm1d:
+    case LayerType::LayerNorm:
+    case LayerType::InstanceNorm2d:
+    case LayerType::GroupNorm:
+      return std::make_unique<Norm>(spec);
     case LayerType::Add:
       return std::make_unique<Add>(spec);
     case LayerType::Concat:

@@ -21,6 +21,21 @@ struct ParamDecl {
   std::vector<uint32_t> shape;
   uint32_t fan_in = 0;
   Init init = Init::Uniform;
+  // Placed right after the previous tensor, with no alignment gap, so ops
+  // that take a packed [2, C] (gamma, beta) view can bind the pair as one.
+  bool packed = false;
+};
+
+// Non-trainable state saved with the weights (BatchNorm's running
+// statistics): device memory the training step updates, initialised to
+// `init`. A host counter has no device memory: its value is the number of
+// training steps the model has taken (num_batches_tracked).
+struct StateDecl {
+  std::string suffix;
+  std::vector<uint32_t> shape;
+  float init = 0;
+  bool packed = false;
+  bool host_counter = false;
 };
 
 // The buffers of one node for one recording. Views that carry no data are
@@ -32,6 +47,8 @@ struct Io {
   std::vector<gpu::View> in, din;
   gpu::View out, dout;
   std::vector<gpu::View> params, grads;  // in declaration order
+  gpu::View param_span, grad_span;       // all of them, when they are packed together
+  gpu::View state_span;                  // the layer's device state (packed)
   std::string label;                     // "layers.3.conv2d"
 };
 
@@ -42,6 +59,7 @@ class Layer {
   const LayerSpec& spec() const { return spec_; }
 
   virtual std::vector<ParamDecl> params(const std::vector<Shape>& in) const { (void)in; return {}; }
+  virtual std::vector<StateDecl> state(const std::vector<Shape>& in) const { (void)in; return {}; }
   // Device memory this layer keeps for itself (im2col workspaces).
   virtual void reserve(gpu::Arena& device, const Io& io) { (void)device; (void)io; }
   // Output = input 0, no copy (flatten, reshape).

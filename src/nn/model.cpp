@@ -21,6 +21,7 @@ using gpu::View;
 struct Model::Node {
   std::unique_ptr<Layer> layer;
   std::vector<size_t> params;  // indices into tensors_
+  std::vector<size_t> state;   // indices into state_tensors_ (device ones)
   Io io;
   bool requires_grad = false;  // its output depends on parameters
   std::vector<gpu::View> grad_parts;  // gradient contributions to sum into io.dout
@@ -64,10 +65,22 @@ void Model::plan_graph() {
     for (const ParamDecl& d : node.layer->params(node.io.in_shapes)) {
       uint64_t count = 1;
       for (uint32_t v : d.shape) count *= v;
-      param_floats_ = (param_floats_ + align - 1) / align * align;
+      if (!d.packed) param_floats_ = (param_floats_ + align - 1) / align * align;
       tensors_.push_back({tensor_prefix(ls, n) + "." + d.suffix, d.init, d.shape, param_floats_, count, d.fan_in});
       node.params.push_back(tensors_.size() - 1);
       param_floats_ += count;
+    }
+    for (const StateDecl& d : node.layer->state(node.io.in_shapes)) {
+      uint64_t count = 1;
+      for (uint32_t v : d.shape) count *= v;
+      StateTensor st{tensor_prefix(ls, n) + "." + d.suffix, d.shape, 0, count, d.init, d.host_counter};
+      if (!d.host_counter) {
+        if (!d.packed) state_floats_ = (state_floats_ + align - 1) / align * align;
+        st.offset = state_floats_;
+        state_floats_ += count;
+        node.state.push_back(state_tensors_.size());
+      }
+      state_tensors_.push_back(st);
     }
     node.requires_grad = !node.params.empty();
     for (int32_t i : ls.inputs) node.requires_grad |= i >= 0 && nodes_[size_t(i)].requires_grad;
@@ -118,6 +131,7 @@ void Model::build() {
   x_ = device_->reserve("input", 4ull * B * D);
   plan_graph();
   params_ = device_->reserve("parameters", param_floats_ * 4);
+  state_ = device_->reserve("state", std::max<uint64_t>(state_floats_, 1) * 4);
   grads_ = device_->reserve("gradients", param_floats_ * 4);
   velocity_ = device_->reserve("sgd.velocity", param_floats_ * 4);
   stats_ = device_->reserve("input.mean_invstd", 8ull * spec_.channels);
@@ -130,12 +144,26 @@ void Model::build() {
   device_->commit();
   upload_->commit();
   readback_->commit();
-  for (Node& node : nodes_)
+  for (Node& node : nodes_) {
     for (size_t t : node.params) {
       const ParamTensor& pt = tensors_[t];
       node.io.params.push_back(params_.sub(pt.offset * 4, pt.count * 4, pt.name));
       node.io.grads.push_back(grads_.sub(pt.offset * 4, pt.count * 4, pt.name + ".grad"));
     }
+    if (!node.params.empty()) {
+      const ParamTensor& first = tensors_[node.params.front()];
+      const ParamTensor& last = tensors_[node.params.back()];
+      const uint64_t bytes = (last.offset + last.count - first.offset) * 4;
+      node.io.param_span = params_.sub(first.offset * 4, bytes, node.io.label + ".params");
+      node.io.grad_span = grads_.sub(first.offset * 4, bytes, node.io.label + ".grads");
+    }
+    if (!node.state.empty()) {
+      const StateTensor& first = state_tensors_[node.state.front()];
+      const StateTensor& last = state_tensors_[node.state.back()];
+      node.io.state_span = state_.sub(first.offset * 4, (last.offset + last.count - first.offset) * 4,
+                                      node.io.label + ".state");
+    }
+  }
 
   std::vector<float> ms(2 * spec_.channels);
   for (uint32_t c = 0; c < spec_.channels; ++c) {
@@ -200,6 +228,11 @@ void Model::init_parameters(uint64_t seed) {
       values[t.offset + i] = float((2.0 * rng.uniform01() - 1.0) * bound);
   }
   upload_parameters(values);
+  std::vector<float> state(state_floats_, 0.0f);
+  for (const StateTensor& t : state_tensors_)
+    if (!t.host_counter) std::fill_n(state.begin() + int64_t(t.offset), t.count, t.init);
+  upload_state(state);
+  batches_tracked_ = 0;
   std::vector<float> zeros(param_floats_, 0.0f);
   gpu::upload(ctx_, grads_, zeros.data(), zeros.size() * 4);
   gpu::upload(ctx_, velocity_, zeros.data(), zeros.size() * 4);
@@ -209,6 +242,17 @@ std::vector<float> Model::download_parameters() const {
   std::vector<float> v(param_floats_);
   gpu::download(ctx_, params_, v.data(), v.size() * 4);
   return v;
+}
+
+std::vector<float> Model::download_state() const {
+  std::vector<float> v(state_floats_);
+  if (!v.empty()) gpu::download(ctx_, state_, v.data(), v.size() * 4);
+  return v;
+}
+
+void Model::upload_state(const std::vector<float>& values) {
+  if (values.size() != state_floats_) throw Error("state size mismatch");
+  if (!values.empty()) gpu::upload(ctx_, state_, values.data(), values.size() * 4);
 }
 
 std::vector<float> Model::download_gradients() const {

@@ -40,6 +40,16 @@ struct ParamTensor {
   uint32_t fan_in = 0;  // inputs per output unit of its layer (initialisation)
 };
 
+// Non-trainable state saved with the weights ("4.running_mean", ...).
+struct StateTensor {
+  std::string name;
+  std::vector<uint32_t> shape;
+  uint64_t offset = 0;  // in floats, in the state block (unused for counters)
+  uint64_t count = 0;
+  float init = 0;
+  bool host_counter = false;  // num_batches_tracked: the model's training steps
+};
+
 class Model {
  public:
   Model(gpu::Context& ctx, const ModelSpec& spec, const ModelOptions& opts);
@@ -54,6 +64,13 @@ class Model {
   std::vector<float> download_gradients() const;
   void upload_parameters(const std::vector<float>& values);
   const std::vector<ParamTensor>& tensors() const { return tensors_; }
+  const std::vector<StateTensor>& state_tensors() const { return state_tensors_; }
+  std::vector<float> download_state() const;
+  void upload_state(const std::vector<float>& values);
+  // Training steps taken (BatchNorm's num_batches_tracked), counting those of
+  // the weights the model started from.
+  uint64_t batches_tracked() const { return batches_tracked_; }
+  void set_batches_tracked(uint64_t n) { batches_tracked_ = n; }
   uint64_t parameter_count() const { return param_floats_; }
 
   const ModelSpec& spec() const { return spec_; }
@@ -87,6 +104,10 @@ class Model {
   std::vector<Node> nodes_;
   std::vector<ParamTensor> tensors_;
   uint64_t param_floats_ = 0;
+  std::vector<StateTensor> state_tensors_;
+  uint64_t state_floats_ = 0;
+  uint64_t batches_tracked_ = 0;
+  gpu::View state_;
   gpu::View params_, grads_, velocity_, stats_, x_, row_stats_;
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_;
   std::unique_ptr<gpu::Program> train_, eval_;

@@ -107,6 +107,11 @@ const std::vector<TypeInfo>& types() {
       {"maxpool2d", LayerType::MaxPool2d, {"kernel", "stride", "padding", "dilation"}},
       {"avgpool2d", LayerType::AvgPool2d, {"kernel", "stride", "padding", "count_include_pad"}},
       {"global_avgpool2d", LayerType::GlobalAvgPool2d, {}},
+      {"batchnorm2d", LayerType::BatchNorm2d, {"eps", "momentum", "affine"}},
+      {"batchnorm1d", LayerType::BatchNorm1d, {"eps", "momentum", "affine"}},
+      {"layernorm", LayerType::LayerNorm, {"eps", "elementwise_affine"}},
+      {"instancenorm2d", LayerType::InstanceNorm2d, {"eps", "affine"}},
+      {"groupnorm", LayerType::GroupNorm, {"num_groups", "eps", "affine"}},
       {"add", LayerType::Add, {}},
       {"concat", LayerType::Concat, {}},
       {"relu", LayerType::Relu, {}},
@@ -333,6 +338,31 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
     }
     case LayerType::GlobalAvgPool2d:
       layer.out = {in.c, 1, 1};
+      break;
+    case LayerType::BatchNorm2d:
+    case LayerType::BatchNorm1d:
+      layer.eps = r.number("eps", 1e-12, 1, 1e-5f);
+      layer.momentum = r.number("momentum", 0, 1, 0.1f);
+      layer.affine = r.boolean("affine", true);
+      if (layer.type == LayerType::BatchNorm1d && !in.flat())
+        r.error("batchnorm1d takes a flat input, got " + in.str() + " (use batchnorm2d)");
+      break;
+    case LayerType::LayerNorm:
+      layer.eps = r.number("eps", 1e-12, 1, 1e-5f);
+      layer.affine = r.boolean("elementwise_affine", true);
+      break;
+    case LayerType::InstanceNorm2d:
+      layer.eps = r.number("eps", 1e-12, 1, 1e-5f);
+      layer.affine = r.boolean("affine", false);
+      if (in.h * in.w < 2) r.error("instance normalisation needs more than one value per channel, got " + in.str());
+      break;
+    case LayerType::GroupNorm:
+      layer.num_groups = r.integer("num_groups", 1, kMaxChannels, std::nullopt, "how many channel groups");
+      layer.eps = r.number("eps", 1e-12, 1, 1e-5f);
+      layer.affine = r.boolean("affine", true);
+      if (in.c % layer.num_groups)
+        r.error("'num_groups' " + std::to_string(layer.num_groups) + " must divide the channels (" +
+                std::to_string(in.c) + ")");
       break;
     case LayerType::Add:
       for (int32_t i : layer.inputs)

@@ -23,6 +23,10 @@
 //   maxpool2d {kernel, stride=kernel, padding=0, dilation=1}
 //   avgpool2d {kernel, stride=kernel, padding=0, count_include_pad=true}
 //   global_avgpool2d                          [C, H, W] -> [C] (mean over H x W)
+//   batchnorm2d, batchnorm1d {eps=1e-5, momentum=0.1, affine=true}
+//   layernorm {eps=1e-5, elementwise_affine=true}   over each sample's [C, H, W]
+//   instancenorm2d {eps=1e-5, affine=false}
+//   groupnorm {num_groups, eps=1e-5, affine=true}
 //   relu, tanh, sigmoid, selu, gelu (erf), leaky_relu {negative_slope=0.01},
 //   elu {alpha=1}, softplus {beta=1, threshold=20}
 //   add                                        two or more inputs of one shape
@@ -46,6 +50,7 @@ struct Shape {
 
 enum class LayerType {
   Flatten, Reshape, Dense, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Add, Concat,
+  BatchNorm2d, BatchNorm1d, LayerNorm, InstanceNorm2d, GroupNorm,
   Relu, LeakyRelu, Elu, Selu, Gelu, Tanh, Sigmoid, Softplus,
 };
 bool is_activation(LayerType t);
@@ -63,6 +68,10 @@ struct LayerSpec {
   uint32_t kernel[2] = {1, 1}, stride[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
   uint32_t output_padding[2] = {0, 0};  // conv_transpose2d
   bool count_include_pad = true;  // avgpool2d
+  // normalisation
+  float eps = 1e-5f, momentum = 0.1f;
+  bool affine = true;
+  uint32_t num_groups = 1;
   // activations
   float negative_slope = 0.01f, alpha = 1.0f, beta = 1.0f, threshold = 20.0f;
 };

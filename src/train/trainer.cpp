@@ -212,6 +212,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       p.slot = slot;
       fill_slot(model, ds.train, order.data() + first, rows, slot, p);
       train_step.submit(slot);
+      model.set_batches_tracked(model.batches_tracked() + 1);
     }
     train_step.finish();
     double train_seconds = seconds_since(t0);

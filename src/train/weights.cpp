@@ -26,6 +26,17 @@ void save_weights(const nn::Model& model, const std::vector<double>& mean,
     out.data.assign(values.begin() + int64_t(t.offset), values.begin() + int64_t(t.offset + t.count));
     f.tensors.push_back(std::move(out));
   }
+  const std::vector<float> state = model.download_state();
+  for (const nn::StateTensor& t : model.state_tensors()) {
+    io::Tensor out;
+    out.name = t.name;
+    out.shape.assign(t.shape.begin(), t.shape.end());
+    if (t.host_counter)
+      out.data.assign(1, float(model.batches_tracked()));
+    else
+      out.data.assign(state.begin() + int64_t(t.offset), state.begin() + int64_t(t.offset + t.count));
+    f.tensors.push_back(std::move(out));
+  }
   f.metadata["mean"] = nlohmann::json(mean).dump();
   f.metadata["std"] = nlohmann::json(std).dump();
   f.metadata["spec"] = model.spec().json;
@@ -48,11 +59,32 @@ void load_weights(nn::Model& model, const std::string& path) {
     std::copy(src->data.begin(), src->data.end(), values.begin() + int64_t(t.offset));
     used.insert(t.name);
   }
+  std::vector<float> state = model.download_state();
+  for (const nn::StateTensor& t : model.state_tensors()) {
+    const io::Tensor* src = f.find(t.name);
+    if (!src)
+      throw Error(path + ": no tensor '" + t.name + "', which the model " + model.spec().path +
+                  " needs (is it a file for another model?)");
+    std::vector<uint64_t> want(t.shape.begin(), t.shape.end());
+    if (src->shape != want)
+      throw Error(path + ": tensor '" + t.name + "' has shape " + shape_text(src->shape) +
+                  " but the model needs " + shape_text(want));
+    if (t.host_counter) {
+      if (!(src->data[0] >= 0) || src->data[0] != float(uint64_t(src->data[0])))
+        throw Error(path + ": tensor '" + t.name + "' must hold a count, got " + std::to_string(src->data[0]));
+      model.set_batches_tracked(uint64_t(src->data[0]));
+    } else {
+      std::copy(src->data.begin(), src->data.end(), state.begin() + int64_t(t.offset));
+    }
+    used.insert(t.name);
+  }
+  model.upload_state(state);
   for (const io::Tensor& t : f.tensors)
     if (!used.count(t.name))
       throw Error(path + ": tensor '" + t.name + "' is not a parameter of the model " +
                   model.spec().path);
   model.upload_parameters(values);
 }
+
 
 }  // namespace fovea::train

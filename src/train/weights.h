@@ -1,5 +1,7 @@
-// A model's weights as a safetensors file: the parameter tensors under the
-// model's names ("0.weight", ... as torch.nn.Sequential's state_dict), with
+// A model's weights as a safetensors file: the parameter tensors and the
+// saved state (BatchNorm's running_mean, running_var, num_batches_tracked, as
+// F32) under the model's names ("0.weight", ... as torch.nn.Sequential's
+// state_dict), with
 // run-independent metadata only ("mean" and "std" of the input standardisation
 // as JSON arrays in strings, "spec" the model spec), so two identical runs
 // write identical files and PyTorch loads them with load_state_dict.
