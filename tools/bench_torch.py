@@ -6,6 +6,7 @@ Run with Debian's interpreter: /usr/bin/python3 tools/bench_torch.py [options]
 """
 import argparse
 import gzip
+import importlib.util
 import json
 import os
 import sys
@@ -69,6 +70,9 @@ def evaluate(model, data, device, batch):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--model", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                  "..", "assets", "models", "mlp.json"),
+                   help="Fovea model spec; built in PyTorch by tools/torch_parity.py's SpecModel")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.05)
@@ -95,8 +99,16 @@ def main():
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {a.device}; "
           f"train {n}, val {len(val[0])}, test {len(test[0])}; mean {mean:.6f} std {std:.6f}")
 
-    def make_model():  # flatten, Linear(784,256), ReLU, Linear(256,10), default init
-        return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    # The same layers as Fovea's spec, PyTorch's default initialisation.
+    spec_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_parity.py")
+    loader = importlib.util.spec_from_file_location("torch_parity", spec_path)
+    torch_parity = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(torch_parity)
+    with open(a.model) as f:
+        model_spec = json.load(f)
+
+    def make_model():
+        return torch_parity.SpecModel(model_spec, a.model)
 
     def make_opt(m):
         return torch.optim.SGD(m.parameters(), lr=a.lr, momentum=a.momentum, weight_decay=0)
