@@ -233,6 +233,21 @@ std::vector<int32_t> read_inputs(const json& L, const LayerReader& r, const std:
   return out;
 }
 
+// The fields conv2d and conv_transpose2d share, and the groups rule.
+void read_conv_fields(const LayerReader& r, LayerSpec& layer, const Shape& in) {
+  layer.out_channels = r.integer("out_channels", 1, kMaxChannels, std::nullopt, "the number of filters");
+  r.pair("kernel", 1, kMaxSide, std::nullopt, layer.kernel, "the filter size");
+  r.pair("stride", 1, kMaxSide, 1, layer.stride, "");
+  r.pair("padding", 0, kMaxSide, 0, layer.padding, "");
+  if (layer.type == LayerType::ConvTranspose2d) r.pair("output_padding", 0, kMaxSide, 0, layer.output_padding, "");
+  r.pair("dilation", 1, kMaxSide, 1, layer.dilation, "");
+  layer.groups = r.integer("groups", 1, kMaxChannels, 1, "");
+  layer.bias = r.boolean("bias", true);
+  if (in.c % layer.groups || layer.out_channels % layer.groups)
+    r.error("'groups' " + std::to_string(layer.groups) + " must divide the input channels (" +
+            std::to_string(in.c) + ") and 'out_channels' (" + std::to_string(layer.out_channels) + ")");
+}
+
 // Fills the type-specific fields of `layer` and its output shape.
 void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const ModelSpec& spec) {
   const Shape in = spec.shape_of(layer.inputs[0]);
@@ -270,16 +285,7 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
       layer.out = {layer.units, 1, 1};
       break;
     case LayerType::Conv2d: {
-      layer.out_channels = r.integer("out_channels", 1, kMaxChannels, std::nullopt, "the number of filters");
-      r.pair("kernel", 1, kMaxSide, std::nullopt, layer.kernel, "the filter size");
-      r.pair("stride", 1, kMaxSide, 1, layer.stride, "");
-      r.pair("padding", 0, kMaxSide, 0, layer.padding, "");
-      r.pair("dilation", 1, kMaxSide, 1, layer.dilation, "");
-      layer.groups = r.integer("groups", 1, kMaxChannels, 1, "");
-      layer.bias = r.boolean("bias", true);
-      if (in.c % layer.groups || layer.out_channels % layer.groups)
-        r.error("'groups' " + std::to_string(layer.groups) + " must divide the input channels (" +
-                std::to_string(in.c) + ") and 'out_channels' (" + std::to_string(layer.out_channels) + ")");
+      read_conv_fields(r, layer, in);
       const uint32_t oh = conv_out(in.h, layer.kernel[0], layer.stride[0], layer.padding[0], layer.dilation[0]);
       const uint32_t ow = conv_out(in.w, layer.kernel[1], layer.stride[1], layer.padding[1], layer.dilation[1]);
       if (oh == 0 || ow == 0)
@@ -290,17 +296,7 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
       break;
     }
     case LayerType::ConvTranspose2d: {
-      layer.out_channels = r.integer("out_channels", 1, kMaxChannels, std::nullopt, "the number of filters");
-      r.pair("kernel", 1, kMaxSide, std::nullopt, layer.kernel, "the filter size");
-      r.pair("stride", 1, kMaxSide, 1, layer.stride, "");
-      r.pair("padding", 0, kMaxSide, 0, layer.padding, "");
-      r.pair("output_padding", 0, kMaxSide, 0, layer.output_padding, "");
-      r.pair("dilation", 1, kMaxSide, 1, layer.dilation, "");
-      layer.groups = r.integer("groups", 1, kMaxChannels, 1, "");
-      layer.bias = r.boolean("bias", true);
-      if (in.c % layer.groups || layer.out_channels % layer.groups)
-        r.error("'groups' " + std::to_string(layer.groups) + " must divide the input channels (" +
-                std::to_string(in.c) + ") and 'out_channels' (" + std::to_string(layer.out_channels) + ")");
+      read_conv_fields(r, layer, in);
       for (int a = 0; a < 2; ++a)
         if (layer.output_padding[a] >= layer.stride[a] && layer.output_padding[a] >= layer.dilation[a])
           r.error("'output_padding' must be smaller than either 'stride' or 'dilation' (as in PyTorch)");

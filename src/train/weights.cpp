@@ -15,6 +15,21 @@ static std::string shape_text(const std::vector<uint64_t>& s) {
   return t + "]";
 }
 
+// The file's tensor `name`, which must have `shape`; errors name the file.
+static const io::Tensor& find_checked(const io::SafetensorsFile& f, const std::string& path,
+                                      const nn::Model& model, const std::string& name,
+                                      const std::vector<uint32_t>& shape) {
+  const io::Tensor* src = f.find(name);
+  if (!src)
+    throw Error(path + ": no tensor '" + name + "', which the model " + model.spec().path +
+                " needs (is it a file for another model?)");
+  std::vector<uint64_t> want(shape.begin(), shape.end());
+  if (src->shape != want)
+    throw Error(path + ": tensor '" + name + "' has shape " + shape_text(src->shape) +
+                " but the model needs " + shape_text(want));
+  return *src;
+}
+
 void save_weights(const nn::Model& model, const std::vector<double>& mean,
                   const std::vector<double>& std, const std::string& path) {
   const std::vector<float> values = model.download_parameters();
@@ -48,27 +63,13 @@ void load_weights(nn::Model& model, const std::string& path) {
   std::vector<float> values = model.download_parameters();
   std::set<std::string> used;
   for (const nn::ParamTensor& t : model.tensors()) {
-    const io::Tensor* src = f.find(t.name);
-    if (!src)
-      throw Error(path + ": no tensor '" + t.name + "', which the model " + model.spec().path +
-                  " needs (is it a file for another model?)");
-    std::vector<uint64_t> want(t.shape.begin(), t.shape.end());
-    if (src->shape != want)
-      throw Error(path + ": tensor '" + t.name + "' has shape " + shape_text(src->shape) +
-                  " but the model needs " + shape_text(want));
+    const io::Tensor* src = &find_checked(f, path, model, t.name, t.shape);
     std::copy(src->data.begin(), src->data.end(), values.begin() + int64_t(t.offset));
     used.insert(t.name);
   }
   std::vector<float> state = model.download_state();
   for (const nn::StateTensor& t : model.state_tensors()) {
-    const io::Tensor* src = f.find(t.name);
-    if (!src)
-      throw Error(path + ": no tensor '" + t.name + "', which the model " + model.spec().path +
-                  " needs (is it a file for another model?)");
-    std::vector<uint64_t> want(t.shape.begin(), t.shape.end());
-    if (src->shape != want)
-      throw Error(path + ": tensor '" + t.name + "' has shape " + shape_text(src->shape) +
-                  " but the model needs " + shape_text(want));
+    const io::Tensor* src = &find_checked(f, path, model, t.name, t.shape);
     if (t.host_counter) {
       if (!(src->data[0] >= 0) || src->data[0] != float(uint64_t(src->data[0])))
         throw Error(path + ": tensor '" + t.name + "' must hold a count, got " + std::to_string(src->data[0]));
