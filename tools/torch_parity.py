@@ -132,6 +132,18 @@ ACTIVATIONS = {
     "softplus": lambda L: (lambda x, b=f32(L.get("beta", 1.0)), t=f32(L.get("threshold", 20.0)):
                            F.softplus(x, b, t)),
 }
+class WSConv2d(nn.Conv2d):
+    """Conv2d with weight standardization (Qiao et al.): each filter minus its
+    mean, divided by sqrt(biased variance + 1e-5), over its fan-in; as Fovea's
+    conv2d {"weight_standardization": true}."""
+
+    def forward(self, x):
+        w = self.weight
+        mean = w.mean(dim=(1, 2, 3), keepdim=True)
+        var = w.var(dim=(1, 2, 3), unbiased=False, keepdim=True)
+        return self._conv_forward(x, (w - mean) / torch.sqrt(var + 1e-5), self.bias)
+
+
 STRUCTURAL = ("flatten", "reshape", "dense", "conv2d", "add", "concat", "maxpool2d", "avgpool2d", "global_avgpool2d",
               "conv_transpose2d", "batchnorm2d", "batchnorm1d", "layernorm", "instancenorm2d",
               "groupnorm")
@@ -188,8 +200,9 @@ class SpecModel(nn.Module):
             elif t == "conv2d":
                 k, s, p, d = (pair(L.get(key, dv)) for key, dv in
                               (("kernel", None), ("stride", 1), ("padding", 0), ("dilation", 1)))
-                m = nn.Conv2d(ic, int(L["out_channels"]), k, stride=s, padding=p, dilation=d,
-                              groups=int(L.get("groups", 1)), bias=L.get("bias", True))
+                conv = WSConv2d if L.get("weight_standardization", False) else nn.Conv2d
+                m = conv(ic, int(L["out_channels"]), k, stride=s, padding=p, dilation=d,
+                         groups=int(L.get("groups", 1)), bias=L.get("bias", True))
                 oh = (ih + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
                 ow = (iw + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
                 fn, out = self._add(m, prefix), (int(L["out_channels"]), oh, ow)

@@ -7,6 +7,7 @@
 #include "ops/norm.h"
 #include "ops/pool.h"
 #include "ops/tensor.h"
+#include "ops/weight_norm.h"
 #include "util/error.h"
 
 namespace fovea::nn {
@@ -77,22 +78,42 @@ class Conv2d final : public Layer {
     s.validate(io.label);
     cols_ = device.reserve(io.label + ".cols", s.cols_floats() * 4);
     if (io.din[0].valid()) dcols_ = device.reserve(io.label + ".dcols", s.cols_floats() * 4);
+    if (spec_.weight_standardization) {
+      const uint64_t n = 4ull * spec_.out_channels * fan_in(io);
+      w_hat_ = device.reserve(io.label + ".weight_standardized", n);
+      dw_hat_ = device.reserve(io.label + ".weight_standardized.grad", n);
+      ws_saved_ = device.reserve(io.label + ".weight_standardized.stats", 8ull * spec_.out_channels);
+    }
+  }
+  // The filters the convolution uses: W, or W standardised per filter.
+  const View& weight(const Io& io) const { return spec_.weight_standardization ? w_hat_ : io.params[0]; }
+  uint32_t fan_in(const Io& io) const {
+    return io.in_shapes[0].c / spec_.groups * spec_.kernel[0] * spec_.kernel[1];
   }
   void forward(gpu::Program& p, const Io& io, bool) override {
-    ops::record_conv2d_forward(p, shape(io), io.in[0], io.params[0],
+    if (spec_.weight_standardization)
+      ops::record_weight_standardize_forward(p, spec_.out_channels, fan_in(io), ops::kWeightStandardizeEps,
+                                             io.params[0], w_hat_, ws_saved_, io.label + ".standardize");
+    ops::record_conv2d_forward(p, shape(io), io.in[0], weight(io),
                                spec_.bias ? io.params[1] : View{}, io.out, cols_,
                                io.label + ".forward");
   }
   void backward(gpu::Program& p, const Io& io) override {
-    ops::record_conv2d_backward_params(p, shape(io), cols_, io.dout, io.grads[0],
+    // With standardisation the convolution's weight gradient is dL/dW_hat,
+    // mapped back to dL/dW through the standardisation.
+    const View& dw = spec_.weight_standardization ? dw_hat_ : io.grads[0];
+    ops::record_conv2d_backward_params(p, shape(io), cols_, io.dout, dw,
                                        spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
+    if (spec_.weight_standardization)
+      ops::record_weight_standardize_backward(p, spec_.out_channels, fan_in(io), w_hat_, ws_saved_,
+                                              dw_hat_, io.grads[0], io.label + ".standardize.backward");
     if (io.din[0].valid())
-      ops::record_conv2d_backward_input(p, shape(io), io.dout, io.params[0], io.din[0], dcols_,
+      ops::record_conv2d_backward_input(p, shape(io), io.dout, weight(io), io.din[0], dcols_,
                                         io.label + ".backward.input");
   }
 
  private:
-  View cols_, dcols_;
+  View cols_, dcols_, w_hat_, dw_hat_, ws_saved_;
 };
 
 // relu, leaky_relu, elu, selu, gelu, tanh, sigmoid, softplus: element-wise.

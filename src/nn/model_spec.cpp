@@ -101,7 +101,8 @@ const std::vector<TypeInfo>& types() {
       {"reshape", LayerType::Reshape, {"shape"}},
       {"dense", LayerType::Dense, {"units", "bias"}},
       {"conv2d", LayerType::Conv2d,
-       {"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias"}},
+       {"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias",
+        "weight_standardization"}},
       {"conv_transpose2d", LayerType::ConvTranspose2d,
        {"out_channels", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "bias"}},
       {"maxpool2d", LayerType::MaxPool2d, {"kernel", "stride", "padding", "dilation"}},
@@ -286,6 +287,7 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
       break;
     case LayerType::Conv2d: {
       read_conv_fields(r, layer, in);
+      layer.weight_standardization = r.boolean("weight_standardization", false);
       const uint32_t oh = conv_out(in.h, layer.kernel[0], layer.stride[0], layer.padding[0], layer.dilation[0]);
       const uint32_t ow = conv_out(in.w, layer.kernel[1], layer.stride[1], layer.padding[1], layer.dilation[1]);
       if (oh == 0 || ow == 0)

@@ -74,7 +74,7 @@ cat >"$tmp/norms.json" <<'EOF'
   {"type": "conv2d", "out_channels": 6, "kernel": 3, "stride": 2, "padding": 1, "bias": false},
   {"type": "batchnorm2d"},
   {"type": "relu"},
-  {"type": "conv2d", "out_channels": 6, "kernel": 3, "padding": 1},
+  {"type": "conv2d", "out_channels": 6, "kernel": 3, "padding": 1, "weight_standardization": true},
   {"type": "groupnorm", "num_groups": 3},
   {"type": "relu"},
   {"type": "conv2d", "out_channels": 4, "kernel": 3, "stride": 2, "padding": 1},
