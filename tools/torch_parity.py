@@ -132,6 +132,14 @@ ACTIVATIONS = {
     "softplus": lambda L: (lambda x, b=f32(L.get("beta", 1.0)), t=f32(L.get("threshold", 20.0)):
                            F.softplus(x, b, t)),
 }
+def spectral(module, L):
+    """torch.nn.utils.spectral_norm when the layer asks for it, as Fovea's
+    {"spectral_norm": true, "power_iterations": k}."""
+    if not L.get("spectral_norm", False):
+        return module
+    return torch.nn.utils.spectral_norm(module, n_power_iterations=int(L.get("power_iterations", 1)))
+
+
 class WSConv2d(nn.Conv2d):
     """Conv2d with weight standardization (Qiao et al.): each filter minus its
     mean, divided by sqrt(biased variance + 1e-5), over its fan-in; as Fovea's
@@ -195,14 +203,14 @@ class SpecModel(nn.Module):
                 s = [int(v) for v in L["shape"]] + [1] * (3 - len(L["shape"]))
                 out = tuple(s)
             elif t == "dense":
-                m = nn.Linear(ic * ih * iw, int(L["units"]), bias=L.get("bias", True))
+                m = spectral(nn.Linear(ic * ih * iw, int(L["units"]), bias=L.get("bias", True)), L)
                 fn, out = self._add(m, prefix), (int(L["units"]), 1, 1)
             elif t == "conv2d":
                 k, s, p, d = (pair(L.get(key, dv)) for key, dv in
                               (("kernel", None), ("stride", 1), ("padding", 0), ("dilation", 1)))
                 conv = WSConv2d if L.get("weight_standardization", False) else nn.Conv2d
-                m = conv(ic, int(L["out_channels"]), k, stride=s, padding=p, dilation=d,
-                         groups=int(L.get("groups", 1)), bias=L.get("bias", True))
+                m = spectral(conv(ic, int(L["out_channels"]), k, stride=s, padding=p, dilation=d,
+                                  groups=int(L.get("groups", 1)), bias=L.get("bias", True)), L)
                 oh = (ih + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
                 ow = (iw + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
                 fn, out = self._add(m, prefix), (int(L["out_channels"]), oh, ow)
@@ -256,7 +264,10 @@ class SpecModel(nn.Module):
 
     def _add(self, m, prefix):
         self.mods.append(m)
-        if getattr(m, "weight", None) is not None:
+        if hasattr(m, "weight_orig"):  # spectral_norm: the stored weight and u, v
+            for attr in ("weight_orig", "weight_u", "weight_v"):
+                self.export[f"{prefix}.{attr}"] = (m, attr)
+        elif getattr(m, "weight", None) is not None:
             self.export[f"{prefix}.weight"] = (m, "weight")
         if getattr(m, "bias", None) is not None:
             self.export[f"{prefix}.bias"] = (m, "bias")

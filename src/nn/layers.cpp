@@ -27,30 +27,79 @@ class Alias final : public Layer {
   void backward(gpu::Program&, const Io&) override {}  // the model routes dout to the input
 };
 
+// PyTorch's spectral_norm on a layer's weight viewed as [rows, cols]: the
+// stored parameter is weight_orig, u and v persist as state; in training each
+// forward runs the power iteration, evaluation uses them as they are.
+class Spectral {
+ public:
+  static std::vector<StateDecl> state(uint32_t rows, uint32_t cols) {
+    return {{"weight_u", {rows}, 0, false, false, 0, true},
+            {"weight_v", {cols}, 0, true, false, ops::spectral_v_offset(rows) - rows, true}};
+  }
+  void reserve(gpu::Arena& device, const std::string& label, uint32_t rows, uint32_t cols,
+               uint32_t iterations) {
+    rows_ = rows, cols_ = cols, iterations_ = iterations;
+    w_sn_ = device.reserve(label + ".weight_sn", 4ull * rows * cols);
+    dw_sn_ = device.reserve(label + ".weight_sn.grad", 4ull * rows * cols);
+    sigma_ = device.reserve(label + ".sigma", 4);
+  }
+  const View& weight() const { return w_sn_; }
+  const View& weight_grad() const { return dw_sn_; }
+  void forward(gpu::Program& p, const Io& io, bool training) {
+    ops::record_spectral_norm_forward(p, rows_, cols_, iterations_, training, io.params[0], io.state_span,
+                                      w_sn_, sigma_, io.label + ".spectral_norm");
+  }
+  // dL/dW_sn (already in weight_grad()) -> dL/dweight_orig.
+  void backward(gpu::Program& p, const Io& io) {
+    ops::record_spectral_norm_backward(p, rows_, cols_, io.params[0], io.state_span, sigma_, dw_sn_,
+                                       io.grads[0], io.label + ".spectral_norm.backward");
+  }
+
+ private:
+  uint32_t rows_ = 0, cols_ = 0, iterations_ = 1;
+  View w_sn_, dw_sn_, sigma_;
+};
+
 // y = x W^T + b (PyTorch's Linear)
 class Dense final : public Layer {
  public:
   using Layer::Layer;
   std::vector<ParamDecl> params(const std::vector<Shape>& in) const override {
     const uint32_t fan_in = uint32_t(in[0].size());
-    std::vector<ParamDecl> d = {{"weight", {spec_.units, fan_in}, fan_in, Init::Uniform}};
+    std::vector<ParamDecl> d = {
+        {spec_.spectral_norm ? "weight_orig" : "weight", {spec_.units, fan_in}, fan_in, Init::Uniform}};
     if (spec_.bias) d.push_back({"bias", {spec_.units}, fan_in, Init::Uniform});
     return d;
+  }
+  std::vector<StateDecl> state(const std::vector<Shape>& in) const override {
+    if (!spec_.spectral_norm) return {};
+    return Spectral::state(spec_.units, uint32_t(in[0].size()));
+  }
+  void reserve(gpu::Arena& device, const Io& io) override {
+    if (spec_.spectral_norm)
+      sn_.reserve(device, io.label, spec_.units, uint32_t(io.in_shapes[0].size()), spec_.power_iterations);
   }
   ops::DenseShape shape(const Io& io) const {
     return {io.batch, uint32_t(io.in_shapes[0].size()), spec_.units, spec_.bias};
   }
-  void forward(gpu::Program& p, const Io& io, bool) override {
-    ops::record_dense_forward(p, shape(io), io.in[0], io.params[0], spec_.bias ? io.params[1] : View{},
+  const View& weight(const Io& io) const { return spec_.spectral_norm ? sn_.weight() : io.params[0]; }
+  void forward(gpu::Program& p, const Io& io, bool training) override {
+    if (spec_.spectral_norm) sn_.forward(p, io, training);
+    ops::record_dense_forward(p, shape(io), io.in[0], weight(io), spec_.bias ? io.params[1] : View{},
                               io.out, io.label + ".forward");
   }
   void backward(gpu::Program& p, const Io& io) override {
-    ops::record_dense_backward_params(p, shape(io), io.in[0], io.dout, io.grads[0],
+    ops::record_dense_backward_params(p, shape(io), io.in[0], io.dout,
+                                      spec_.spectral_norm ? sn_.weight_grad() : io.grads[0],
                                       spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
+    if (spec_.spectral_norm) sn_.backward(p, io);
     if (io.din[0].valid())
-      ops::record_dense_backward_input(p, shape(io), io.dout, io.params[0], io.din[0],
+      ops::record_dense_backward_input(p, shape(io), io.dout, weight(io), io.din[0],
                                        io.label + ".backward.input");
   }
+
+ private:
+  Spectral sn_;
 };
 
 class Conv2d final : public Layer {
@@ -59,10 +108,15 @@ class Conv2d final : public Layer {
   std::vector<ParamDecl> params(const std::vector<Shape>& in) const override {
     const uint32_t cg = in[0].c / spec_.groups;
     const uint32_t fan_in = cg * spec_.kernel[0] * spec_.kernel[1];
-    std::vector<ParamDecl> d = {
-        {"weight", {spec_.out_channels, cg, spec_.kernel[0], spec_.kernel[1]}, fan_in, Init::Uniform}};
+    std::vector<ParamDecl> d = {{spec_.spectral_norm ? "weight_orig" : "weight",
+                                 {spec_.out_channels, cg, spec_.kernel[0], spec_.kernel[1]}, fan_in,
+                                 Init::Uniform}};
     if (spec_.bias) d.push_back({"bias", {spec_.out_channels}, fan_in, Init::Uniform});
     return d;
+  }
+  std::vector<StateDecl> state(const std::vector<Shape>& in) const override {
+    if (!spec_.spectral_norm) return {};
+    return Spectral::state(spec_.out_channels, in[0].c / spec_.groups * spec_.kernel[0] * spec_.kernel[1]);
   }
   ops::Conv2dShape shape(const Io& io) const {
     ops::Conv2dShape s;
@@ -78,6 +132,7 @@ class Conv2d final : public Layer {
     s.validate(io.label);
     cols_ = device.reserve(io.label + ".cols", s.cols_floats() * 4);
     if (io.din[0].valid()) dcols_ = device.reserve(io.label + ".dcols", s.cols_floats() * 4);
+    if (spec_.spectral_norm) sn_.reserve(device, io.label, spec_.out_channels, fan_in(io), spec_.power_iterations);
     if (spec_.weight_standardization) {
       const uint64_t n = 4ull * spec_.out_channels * fan_in(io);
       w_hat_ = device.reserve(io.label + ".weight_standardized", n);
@@ -85,12 +140,16 @@ class Conv2d final : public Layer {
       ws_saved_ = device.reserve(io.label + ".weight_standardized.stats", 8ull * spec_.out_channels);
     }
   }
-  // The filters the convolution uses: W, or W standardised per filter.
-  const View& weight(const Io& io) const { return spec_.weight_standardization ? w_hat_ : io.params[0]; }
+  // The filters the convolution uses: W, W standardised per filter, or W / sigma.
+  const View& weight(const Io& io) const {
+    if (spec_.spectral_norm) return sn_.weight();
+    return spec_.weight_standardization ? w_hat_ : io.params[0];
+  }
   uint32_t fan_in(const Io& io) const {
     return io.in_shapes[0].c / spec_.groups * spec_.kernel[0] * spec_.kernel[1];
   }
-  void forward(gpu::Program& p, const Io& io, bool) override {
+  void forward(gpu::Program& p, const Io& io, bool training) override {
+    if (spec_.spectral_norm) sn_.forward(p, io, training);
     if (spec_.weight_standardization)
       ops::record_weight_standardize_forward(p, spec_.out_channels, fan_in(io), ops::kWeightStandardizeEps,
                                              io.params[0], w_hat_, ws_saved_, io.label + ".standardize");
@@ -101,9 +160,11 @@ class Conv2d final : public Layer {
   void backward(gpu::Program& p, const Io& io) override {
     // With standardisation the convolution's weight gradient is dL/dW_hat,
     // mapped back to dL/dW through the standardisation.
-    const View& dw = spec_.weight_standardization ? dw_hat_ : io.grads[0];
+    const View& dw = spec_.spectral_norm ? sn_.weight_grad()
+                     : spec_.weight_standardization ? dw_hat_ : io.grads[0];
     ops::record_conv2d_backward_params(p, shape(io), cols_, io.dout, dw,
                                        spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
+    if (spec_.spectral_norm) sn_.backward(p, io);
     if (spec_.weight_standardization)
       ops::record_weight_standardize_backward(p, spec_.out_channels, fan_in(io), w_hat_, ws_saved_,
                                               dw_hat_, io.grads[0], io.label + ".standardize.backward");
@@ -114,6 +175,7 @@ class Conv2d final : public Layer {
 
  private:
   View cols_, dcols_, w_hat_, dw_hat_, ws_saved_;
+  Spectral sn_;
 };
 
 // relu, leaky_relu, elu, selu, gelu, tanh, sigmoid, softplus: element-wise.

@@ -36,6 +36,8 @@ struct StateDecl {
   float init = 0;
   bool packed = false;
   bool host_counter = false;
+  uint32_t gap_before = 0;    // floats left unused before it, when packed
+  bool unit_normal = false;   // starts as normalize(randn), like spectral_norm's u, v
 };
 
 // The buffers of one node for one recording. Views that carry no data are

@@ -73,9 +73,11 @@ void Model::plan_graph() {
     for (const StateDecl& d : node.layer->state(node.io.in_shapes)) {
       uint64_t count = 1;
       for (uint32_t v : d.shape) count *= v;
-      StateTensor st{tensor_prefix(ls, n) + "." + d.suffix, d.shape, 0, count, d.init, d.host_counter};
+      StateTensor st{tensor_prefix(ls, n) + "." + d.suffix, d.shape, 0, count, d.init, d.host_counter,
+                     d.unit_normal};
       if (!d.host_counter) {
         if (!d.packed) state_floats_ = (state_floats_ + align - 1) / align * align;
+        state_floats_ += d.gap_before;
         st.offset = state_floats_;
         state_floats_ += count;
         node.state.push_back(state_tensors_.size());
@@ -229,8 +231,23 @@ void Model::init_parameters(uint64_t seed) {
   }
   upload_parameters(values);
   std::vector<float> state(state_floats_, 0.0f);
-  for (const StateTensor& t : state_tensors_)
-    if (!t.host_counter) std::fill_n(state.begin() + int64_t(t.offset), t.count, t.init);
+  for (const StateTensor& t : state_tensors_) {
+    if (t.host_counter) continue;
+    if (!t.unit_normal) {
+      std::fill_n(state.begin() + int64_t(t.offset), t.count, t.init);
+      continue;
+    }
+    // normalize(randn): Box-Muller from the seeded generator.
+    double norm = 0;
+    for (uint64_t i = 0; i < t.count; ++i) {
+      const double u1 = std::max(double(rng.uniform01()), 1e-12), u2 = rng.uniform01();
+      const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+      state[t.offset + i] = float(z);
+      norm += z * z;
+    }
+    norm = std::max(std::sqrt(norm), 1e-12);
+    for (uint64_t i = 0; i < t.count; ++i) state[t.offset + i] = float(state[t.offset + i] / norm);
+  }
   upload_state(state);
   batches_tracked_ = 0;
   std::vector<float> zeros(param_floats_, 0.0f);

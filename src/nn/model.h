@@ -48,6 +48,7 @@ struct StateTensor {
   uint64_t count = 0;
   float init = 0;
   bool host_counter = false;  // num_batches_tracked: the model's training steps
+  bool unit_normal = false;   // initialised as normalize(randn(count))
 };
 
 class Model {

@@ -99,10 +99,10 @@ const std::vector<TypeInfo>& types() {
   static const std::vector<TypeInfo> t = {
       {"flatten", LayerType::Flatten, {}},
       {"reshape", LayerType::Reshape, {"shape"}},
-      {"dense", LayerType::Dense, {"units", "bias"}},
+      {"dense", LayerType::Dense, {"units", "bias", "spectral_norm", "power_iterations"}},
       {"conv2d", LayerType::Conv2d,
        {"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias",
-        "weight_standardization"}},
+        "weight_standardization", "spectral_norm", "power_iterations"}},
       {"conv_transpose2d", LayerType::ConvTranspose2d,
        {"out_channels", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "bias"}},
       {"maxpool2d", LayerType::MaxPool2d, {"kernel", "stride", "padding", "dilation"}},
@@ -234,6 +234,13 @@ std::vector<int32_t> read_inputs(const json& L, const LayerReader& r, const std:
   return out;
 }
 
+void read_spectral_fields(const LayerReader& r, LayerSpec& layer) {
+  layer.spectral_norm = r.boolean("spectral_norm", false);
+  layer.power_iterations = r.integer("power_iterations", 1, 100, 1, "");
+  if (r.has("power_iterations") && !layer.spectral_norm)
+    r.error("'power_iterations' needs \"spectral_norm\": true");
+}
+
 // The fields conv2d and conv_transpose2d share, and the groups rule.
 void read_conv_fields(const LayerReader& r, LayerSpec& layer, const Shape& in) {
   layer.out_channels = r.integer("out_channels", 1, kMaxChannels, std::nullopt, "the number of filters");
@@ -280,6 +287,7 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
     case LayerType::Dense:
       layer.units = r.integer("units", 1, kMaxUnits, std::nullopt, "the number of output features");
       layer.bias = r.boolean("bias", true);
+      read_spectral_fields(r, layer);
       if (!in.flat() && !(in.c == 1 && in.h == 1))
         r.error("its input has shape " + in.str() +
                 ", but a dense layer needs a flat input; put a {\"type\": \"flatten\"} layer before it");
@@ -288,6 +296,9 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
     case LayerType::Conv2d: {
       read_conv_fields(r, layer, in);
       layer.weight_standardization = r.boolean("weight_standardization", false);
+      read_spectral_fields(r, layer);
+      if (layer.weight_standardization && layer.spectral_norm)
+        r.error("'weight_standardization' and 'spectral_norm' cannot be combined");
       const uint32_t oh = conv_out(in.h, layer.kernel[0], layer.stride[0], layer.padding[0], layer.dilation[0]);
       const uint32_t ow = conv_out(in.w, layer.kernel[1], layer.stride[1], layer.padding[1], layer.dilation[1]);
       if (oh == 0 || ow == 0)

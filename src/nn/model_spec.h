@@ -19,6 +19,8 @@
 //   dense {units, bias=true}                  needs a flat input
 //   conv2d {out_channels, kernel, stride=1, padding=0, dilation=1, groups=1, bias=true,
 //           weight_standardization=false}  (each filter standardised over its fan-in, eps 1e-5)
+//   conv2d and dense also take spectral_norm=false, power_iterations=1 (PyTorch's
+//   spectral_norm: the stored weight is weight_orig, with persistent weight_u, weight_v)
 //   conv_transpose2d {out_channels, kernel, stride=1, padding=0, output_padding=0,
 //                     dilation=1, groups=1, bias=true}
 //   maxpool2d {kernel, stride=kernel, padding=0, dilation=1}
@@ -69,6 +71,8 @@ struct LayerSpec {
   uint32_t kernel[2] = {1, 1}, stride[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
   uint32_t output_padding[2] = {0, 0};  // conv_transpose2d
   bool weight_standardization = false;  // conv2d
+  bool spectral_norm = false;           // conv2d, dense
+  uint32_t power_iterations = 1;
   bool count_include_pad = true;  // avgpool2d
   // normalisation
   float eps = 1e-5f, momentum = 0.1f;
