@@ -320,14 +320,18 @@ std::unique_ptr<Context> Context::create(const ContextOptions& opts) {
   vkGetPhysicalDeviceQueueFamilyProperties(ctx->physical_, &nq, nullptr);
   std::vector<VkQueueFamilyProperties> qf(nq);
   vkGetPhysicalDeviceQueueFamilyProperties(ctx->physical_, &nq, qf.data());
-  // Prefer a compute queue without graphics (an async-compute family).
+  // Prefer a compute family without graphics (async compute), else any
+  // compute family.
   int family = -1;
-  for (uint32_t i = 0; i < nq; ++i)
-    if ((qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) &&
-        (family < 0 || !(qf[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)))
-      if (family < 0 || (qf[uint32_t(family)].queueFlags & VK_QUEUE_GRAPHICS_BIT)) family = int(i);
+  for (uint32_t i = 0; i < nq && family < 0; ++i)
+    if ((qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && !(qf[i].queueFlags & VK_QUEUE_GRAPHICS_BIT))
+      family = int(i);
+  for (uint32_t i = 0; i < nq && family < 0; ++i)
+    if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) family = int(i);
   if (family < 0) throw Error("device " + ctx->info_.name + " has no compute queue");
   ctx->family_ = uint32_t(family);
+  // --profile needs timestamps on this very family.
+  ctx->info_.timestamps = ctx->info_.timestamps && qf[ctx->family_].timestampValidBits > 0;
 
   float priority = 1.0f;
   VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
@@ -373,6 +377,7 @@ std::unique_ptr<Context> Context::adopt(VkInstance instance, VkPhysicalDevice ph
   ctx->device_ = device;
   ctx->family_ = queue_family;
   ctx->info_ = query_device(physical);
+  ctx->info_.timestamps = ctx->info_.timestamps && qf[queue_family].timestampValidBits > 0;
   vkGetDeviceQueue(device, queue_family, queue_index, &ctx->queue_);
   ctx->init_common();
   return ctx;
