@@ -120,22 +120,29 @@ void record_conv2d_backward_params(Program& p, const Conv2dShape& s, const View&
     record_gemm(p, gs, dy, cols, View{}, dw,
                 (s.groups > 1 ? label + ".g" + std::to_string(g) : label) + ".weight");
   }
-  if (!db.valid()) return;
-  require_floats(db, s.out_channels, label + " (db)");
-  const uint64_t total = uint64_t(s.batch) * plane;
+  if (db.valid()) record_channel_sums(p, s.batch, s.out_channels, plane, dy, db, label + ".bias");
+}
+
+void record_channel_sums(Program& p, uint32_t batch, uint32_t channels, uint32_t plane,
+                         const View& dy, const View& db, const std::string& label) {
+  require_floats(dy, uint64_t(batch) * channels * plane, label + " (dy)");
+  require_floats(db, channels, label + " (db)");
+  const uint64_t total = uint64_t(batch) * plane;
+  if (total > 0xffffffffull) throw Error(label + ": batch x plane must stay below 2^32");
   const uint32_t splits = ceil_div(total, kSplitK);
-  View part = p.scratch(label + ".bias.partials", uint64_t(splits) * s.out_channels * 4);
+  View part = splits > 1 ? p.scratch(label + ".partials", uint64_t(splits) * channels * 4) : db;
   struct {
     uint32_t channels, plane, total, chunk;
-  } push{s.out_channels, plane, uint32_t(total), kSplitK};
-  p.dispatch(label + ".bias", p.context().kernels().get("conv2d/channel_sum"),
-             {gpu::in(dy), gpu::out(part)}, push, ceil_div(s.out_channels, 64), 1, splits);
+  } push{channels, plane, uint32_t(total), kSplitK};
+  p.dispatch(label, p.context().kernels().get("conv2d/channel_sum"), {gpu::in(dy), gpu::out(part)},
+             push, ceil_div(channels, 64), 1, splits);
+  if (splits == 1) return;
   SplitReduce r;
   r.M = 1;
-  r.N = s.out_channels;
+  r.N = channels;
   r.splits = splits;
-  r.c_rs = s.out_channels;
-  record_split_reduce(p, r, part, View{}, db, label + ".bias");
+  r.c_rs = channels;
+  record_split_reduce(p, r, part, View{}, db, label);
 }
 
 }  // namespace fovea::ops

@@ -42,4 +42,10 @@ void record_conv2d_backward_params(Program& p, const Conv2dShape& s, const View&
                                    const View& dy, const View& dw, const View& db,
                                    const std::string& label);
 
+// Per-channel sums of dy [batch, channels, plane] over batch and plane into
+// db [channels] (a bias gradient): chunks of kSplitK positions per workgroup,
+// then the partials added in order (one chunk: written straight into db).
+void record_channel_sums(Program& p, uint32_t batch, uint32_t channels, uint32_t plane,
+                         const View& dy, const View& db, const std::string& label);
+
 }  // namespace fovea::ops

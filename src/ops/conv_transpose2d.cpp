@@ -1,5 +1,7 @@
 #include "ops/conv_transpose2d.h"
 
+#include "ops/conv2d.h"
+
 #include "ops/dense.h"
 #include "util/error.h"
 
@@ -167,26 +169,8 @@ void record_conv_transpose2d_backward_params(Program& p, const ConvTranspose2dSh
   }
   if (!db.valid()) return;
   require_floats(dy, s.y_floats(), label + " (dy)");
-  require_floats(db, s.out_channels, label + " (db)");
-  // db[o] = sum_{b,q} dy[b, o, q]: conv2d/channel_sum over chunks of kSplitK
-  // positions, then the partials added in order (one chunk: straight into db).
-  const uint64_t total = uint64_t(s.batch) * s.out_plane();
-  const uint32_t splits = ceil_div(total, kSplitK);
-  View part = splits > 1
-                  ? p.scratch(label + ".bias.partials", uint64_t(splits) * s.out_channels * 4)
-                  : db;
-  struct {
-    uint32_t channels, plane, total, chunk;
-  } push{s.out_channels, uint32_t(s.out_plane()), uint32_t(total), kSplitK};
-  p.dispatch(label + ".bias", p.context().kernels().get("conv2d/channel_sum"),
-             {gpu::in(dy), gpu::out(part)}, push, ceil_div(s.out_channels, 64), 1, splits);
-  if (splits == 1) return;
-  SplitReduce r;
-  r.M = 1;
-  r.N = s.out_channels;
-  r.splits = splits;
-  r.c_rs = s.out_channels;
-  record_split_reduce(p, r, part, View{}, db, label + ".bias");
+  // db[o] = sum_{b,q} dy[b, o, q]
+  record_channel_sums(p, s.batch, s.out_channels, uint32_t(s.out_plane()), dy, db, label + ".bias");
 }
 
 }  // namespace fovea::ops
