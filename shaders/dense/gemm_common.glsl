@@ -22,6 +22,7 @@ layout(push_constant) uniform Push {
   uint a_bs, b_bs, c_bs;
   uint partial;
   uint a_off, b_off, c_off, bias_off;
+  uint vec4_store;  // C addresses of 4 consecutive columns are 16-byte aligned (texel nn/tn)
 } pc;
 
 uint batch_index() { return gl_WorkGroupID.z / pc.splits; }

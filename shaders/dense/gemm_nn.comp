@@ -32,6 +32,5 @@ void main() {
     }
   }
   for (uint i = 0; i < RM; ++i)
-    for (uint j = 0; j < RN; ++j)
-      for (uint t = 0; t < 4u; ++t) store(row0 + i * WGY, 4u * (colv0 + j * WGX) + t, acc[i][j][t]);
+    for (uint j = 0; j < RN; ++j) store4(row0 + i * WGY, 4u * (colv0 + j * WGX), acc[i][j]);
 }

@@ -18,6 +18,7 @@ layout(local_size_x_id = 2, local_size_y_id = 3) in;
 
 layout(std430, set = 0, binding = 1) readonly buffer Bias { float bias[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer C { float c[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer C4 { vec4 c4[]; };  // the same memory
 layout(set = 0, binding = 5) uniform samplerBuffer A4;
 layout(set = 0, binding = 6) uniform samplerBuffer B4;
 
@@ -25,4 +26,21 @@ layout(set = 0, binding = 6) uniform samplerBuffer B4;
 
 void store(uint r, uint col, float v) {
   if (r < pc.M && col < pc.N) c[c_index(r, col)] = v + bias_of(r, col);
+}
+
+// C(r, col..col+3), col a multiple of 4 and N a multiple of 4 (nn and tn):
+// one 16-byte store where the host found the addresses aligned, since
+// scalar stores cost per lane on lavapipe and bound short reductions.
+void store4(uint r, uint col, vec4 v) {
+  if (r >= pc.M || col >= pc.N) return;
+  v += vec4(bias_of(r, col), bias_of(r, col + 1u), bias_of(r, col + 2u), bias_of(r, col + 3u));
+  uint i = c_index(r, col);
+  if (pc.vec4_store != 0u) {
+    c4[i / 4u] = v;
+  } else {
+    c[i] = v.x;
+    c[i + 1u] = v.y;
+    c[i + 2u] = v.z;
+    c[i + 3u] = v.w;
+  }
 }

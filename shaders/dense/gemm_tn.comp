@@ -29,7 +29,5 @@ void main() {
   }
   for (uint i = 0; i < RM; ++i)
     for (uint t = 0; t < 4u; ++t)
-      for (uint j = 0; j < RN; ++j)
-        for (uint u = 0; u < 4u; ++u)
-          store(4u * (rowv0 + i * WGY) + t, 4u * (colv0 + j * WGX) + u, acc[4 * i + t][j][u]);
+      for (uint j = 0; j < RN; ++j) store4(4u * (rowv0 + i * WGY) + t, 4u * (colv0 + j * WGX), acc[4 * i + t][j]);
 }

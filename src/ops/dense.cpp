@@ -60,11 +60,11 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
   const uint32_t bias_mode = bias.valid() ? (g.bias_per_row ? 2u : 1u) : 0u;
   struct {
     uint32_t M, N, K, a_rs, a_ks, b_ks, b_cs, c_rs, bias_mode, k_split, splits, a_bs, b_bs, c_bs,
-        partial, a_off, b_off, c_off, bias_off;
+        partial, a_off, b_off, c_off, bias_off, vec4_store;
   } push{g.M,    g.N,    g.K,    g.a_rs, g.a_ks, g.b_ks,  g.b_cs,
          g.c_rs, partial ? 0u : bias_mode,      splits > 1 ? kSplitK : g.K,
          splits, g.a_bs, g.b_bs, g.c_bs, partial ? 1u : 0u, g.a_off,
-         g.b_off, g.c_off, g.bias_off};
+         g.b_off, g.c_off, g.bias_off, 0u};
   // The bias binding is statically used by the kernel, so it must hold a
   // valid buffer even when no bias is added: A stands in (read only).
   const View& bias_or_a = bias.valid() && !partial ? bias : a;
@@ -91,6 +91,10 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
     if (n == "dense/gemm_tn") rm = 2, rn = 1, rows = 4, cols = 4;
     const uint32_t spec[] = {rm, rn, kWGX, kWGY};
     const auto& k = p.context().kernels().get(name, spec);
+    // nn and tn write 4 consecutive columns per store; with every C address
+    // of such a group 16-byte aligned, as one vec4 (views start aligned).
+    const bool aligned = partial || (g.c_off % 4 == 0 && g.c_bs % 4 == 0 && g.c_rs % 4 == 0);
+    push.vec4_store = n != "dense/gemm_nt" && aligned ? 1u : 0u;
     p.dispatch(label, k, {gpu::texel_in(a), gpu::texel_in(b), gpu::in(bias_or_a), gpu::out(target)},
                push, ceil_div(g.N, kWGX * rn * cols), ceil_div(g.M, kWGY * rm * rows),
                uint32_t(groups_z));
