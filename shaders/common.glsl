@@ -19,7 +19,10 @@ layout(std140, set = 0, binding = 0) uniform StepParams {
   uint rows;  // valid rows of this batch; rows beyond it are padding
   uint seed;
   uint slot;
-  float blur_sigma;
+  float blur_sigma;     // Gaussian blur of the input images, pixels (0 = none)
+  float feature_sigma;  // 3x3 Gaussian on the feature maps after each conv
+  float noise_std;      // Gaussian noise on the inputs, [0, 1] pixel units
+  uint first_image;     // index of the batch's first image in its pass
 } P;
 
 #define FOVEA_MAX_ITERATIONS 65535u

@@ -50,18 +50,21 @@ struct Context::KernelTable {
   std::map<std::string, Kernel> kernels;
 };
 
-// The uniform block every kernel sees at binding 0 (std140, 32 bytes). The
+// The uniform block every kernel sees at binding 0 (std140, 48 bytes). The
 // host writes one per step into the slot of that step; kernels must not
 // depend on fields they do not use.
 struct StepParams {
-  float lr = 0;          // learning rate of this step
-  uint32_t step = 0;     // global step index, from 0
-  uint32_t rows = 0;     // valid rows in this batch (<= recorded batch size)
-  uint32_t seed = 0;     // run seed
-  uint32_t slot = 0;     // upload-ring slot of this step
-  float blur_sigma = 0;  // progressive sharpening (0 = off)
-  uint32_t pad[2] = {0, 0};
+  float lr = 0;             // learning rate of this step
+  uint32_t step = 0;        // global step index, from 0
+  uint32_t rows = 0;        // valid rows in this batch (<= recorded batch size)
+  uint32_t seed = 0;        // run seed
+  uint32_t slot = 0;        // upload-ring slot of this step
+  float blur_sigma = 0;     // Gaussian blur of the input images, pixels (0 = none)
+  float feature_sigma = 0;  // 3x3 Gaussian on the feature maps after each conv (0 = none)
+  float noise_std = 0;      // Gaussian noise on the inputs, [0, 1] pixel units (evaluation)
+  uint32_t first_image = 0; // index of the batch's first image in its pass (noise keys)
+  uint32_t pad[3] = {0, 0, 0};
 };
-static_assert(sizeof(StepParams) == 32);
+static_assert(sizeof(StepParams) == 48);
 
 }  // namespace fovea::gpu

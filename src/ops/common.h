@@ -19,6 +19,14 @@ uint32_t stride_groups(uint64_t count);
 
 uint32_t ceil_div(uint64_t a, uint64_t b);
 
+// A batch of images or feature maps, [batch, C, H, W] row-major.
+struct BatchShape {
+  uint32_t batch = 0;
+  uint32_t channels = 0, height = 0, width = 0;
+  uint64_t features() const { return uint64_t(channels) * height * width; }
+  uint64_t count() const { return uint64_t(batch) * features(); }
+};
+
 // Throws fovea::Error when `v` holds fewer than `floats` 32-bit values.
 void require_floats(const View& v, uint64_t floats, const std::string& what);
 
