@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   glslc spirv-tools
-  libglm-dev catch2 nlohmann-json3-dev zlib1g-dev libcli11-dev
+  libglm-dev catch2 nlohmann-json3-dev zlib1g-dev libcli11-dev libstb-dev
   dataset-fashion-mnist
   python3 python3-numpy python3-torch
   # PyTorch, the benchmark peer, uses the system BLAS: give it an optimised one

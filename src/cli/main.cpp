@@ -1,4 +1,4 @@
-// The `fovea` command: `fovea devices`, `fovea train`. Every user error is
+// The `fovea` command: `fovea devices`, `fovea train`, `fovea blur`. Every user error is
 // one line on stderr and a non-zero exit: 2 for a bad command line, 1 for a
 // bad file, value or a failure while running, 3 when --validate saw messages.
 #include <CLI/CLI.hpp>
@@ -8,7 +8,10 @@
 #include <exception>
 #include <string>
 
+#include "data/idx.h"
 #include "gpu/context.h"
+#include "io/png.h"
+#include "train/samples.h"
 #include "train/trainer.h"
 #include "util/error.h"
 
@@ -71,6 +74,51 @@ int main(int argc, char** argv) {
   train->add_flag("--validate", validate, "Enable the Khronos validation layer with synchronisation validation (also FOVEA_VALIDATION=1)");
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
   train->add_flag("--no-progress", no_progress, "No progress bar, even on a terminal");
+  train->add_option("--sharpen", cfg.sharpen.schedule,
+                    "Progressive sharpening: none, constant, step, linear, cosine, exponential, or "
+                    "list:S1,S2,...@E (sigmas held E epochs each)")
+      ->capture_default_str()
+      ->group("Progressive sharpening");
+  train->add_option("--sigma0", cfg.sharpen.sigma0, "Starting blur sigma, pixels")
+      ->capture_default_str()
+      ->group("Progressive sharpening");
+  train->add_option("--sharpen-epochs", cfg.sharpen.sharpen_epochs,
+                    "Epochs until sigma reaches 0 (default: 3/4 of --epochs rounded down; the whole run for constant)")
+      ->group("Progressive sharpening");
+  train->add_option("--levels", cfg.sharpen.levels, "Blur levels of the step schedule")
+      ->capture_default_str()
+      ->group("Progressive sharpening");
+  train->add_option("--sharpen-replay", cfg.sharpen_replay,
+                    "Fraction of each batch trained on the original images while blurring")
+      ->capture_default_str()
+      ->group("Progressive sharpening");
+  train->add_flag("--feature-smoothing", cfg.feature_smoothing,
+                  "Also smooth every conv2d output with a 3x3 Gaussian of the schedule's sigma (Curriculum by Smoothing)")
+      ->group("Progressive sharpening");
+  train->add_option("--test-blur", cfg.test_blur,
+                    "Also evaluate the test set blurred by each sigma (comma-separated, pixels)")
+      ->delimiter(',')
+      ->group("Robustness");
+  train->add_option("--test-noise", cfg.test_noise,
+                    "Also evaluate the test set with Gaussian noise of each std (comma-separated, [0, 1] pixel units, fixed seed)")
+      ->delimiter(',')
+      ->group("Robustness");
+
+  fovea::train::BlurGridConfig grid;
+  std::string blur_data = "/usr/share/datasets/fashion-mnist", blur_out, blur_split = "train", blur_device;
+  auto* blur = app.add_subcommand("blur", "Write a PNG grid of sample images at each blur sigma (a row per sigma)");
+  blur->add_option("--data", blur_data, "Directory with the IDX files (raw or .gz)")->capture_default_str();
+  blur->add_option("--sigma", grid.sigmas, "Blur sigmas in pixels, comma-separated (a row each)")
+      ->delimiter(',')
+      ->capture_default_str();
+  blur->add_option("--count", grid.count, "Images per row")->capture_default_str();
+  blur->add_option("--first", grid.first, "Index of the first image shown")->capture_default_str();
+  blur->add_option("--split", blur_split, "Which file: train or test")
+      ->check(CLI::IsMember({"train", "test"}))
+      ->capture_default_str();
+  blur->add_flag("--pyramid", grid.pyramid, "Row k also decimated by 2, k times (shown enlarged)");
+  blur->add_option("--out", blur_out, "Output PNG file")->required();
+  blur->add_option("--device", blur_device, "Device index or name substring (also FOVEA_DEVICE)");
 
   try {
     app.parse(argc, argv);
@@ -89,6 +137,19 @@ int main(int argc, char** argv) {
       size_t best = fovea::gpu::best_device(list);
       for (size_t i = 0; i < list.size(); ++i)
         std::printf("%s%s\n", fovea::gpu::describe(list[i]).c_str(), i == best ? "\n    (best: used by default)" : "");
+      return 0;
+    }
+    if (*blur) {
+      auto ctx = fovea::gpu::Context::create({blur_device, false});
+      fovea::data::Dataset ds = fovea::data::load_mnist_dir(blur_data, 256);  // any u8 label
+      const fovea::data::ImageSet& set = blur_split == "train" ? ds.train : ds.test;
+      fovea::train::Image img = fovea::train::blur_grid(*ctx, set, grid);
+      fovea::io::write_png(blur_out, img.width, img.height, img.channels, img.pixels);
+      std::string sig;
+      for (double s : grid.sigmas) sig += (sig.empty() ? "" : ", ") + CLI::detail::to_string(s);
+      std::printf("wrote %s: %zu rows (sigma %s%s) x %u images, %ux%u pixels\n", blur_out.c_str(),
+                  grid.sigmas.size(), sig.c_str(), grid.pyramid ? ", pyramid" : "", grid.count, img.width,
+                  img.height);
       return 0;
     }
     if (*train) {

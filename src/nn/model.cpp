@@ -6,9 +6,11 @@
 #include "data/split.h"
 #include "gpu/context.h"
 #include "ops/activation.h"
+#include "ops/blur.h"
 #include "ops/decode.h"
 #include "ops/dense.h"
 #include "ops/loss.h"
+#include "ops/noise.h"
 #include "ops/tensor.h"
 #include "util/error.h"
 
@@ -132,6 +134,11 @@ void Model::build() {
   const uint64_t D = spec_.input_features();
   x_ = device_->reserve("input", 4ull * B * D);
   plan_graph();
+  uint64_t scratch = uint64_t(B) * D;
+  if (opts_.feature_smoothing)
+    for (const LayerSpec& l : spec_.layers)
+      if (l.type == LayerType::Conv2d) scratch = std::max(scratch, uint64_t(B) * l.out.size());
+  blur_scratch_ = device_->reserve("blur.scratch", 4 * scratch);
   params_ = device_->reserve("parameters", param_floats_ * 4);
   state_ = device_->reserve("state", std::max<uint64_t>(state_floats_, 1) * 4);
   grads_ = device_->reserve("gradients", param_floats_ * 4);
@@ -198,7 +205,26 @@ void Model::record_forward(gpu::Program& p, bool training) {
   const uint32_t B = opts_.batch;
   ops::DecodeShape ds{B, spec_.channels, spec_.height, spec_.width};
   ops::record_decode(p, ds, images_, stats_, x_, "input.decode");
-  for (Node& node : nodes_) node.layer->forward(p, node.io, training);
+  const ops::BlurShape bs{B, spec_.channels, spec_.height, spec_.width};
+  ops::record_blur(p, bs, ops::BlurKind::Image, training ? opts_.blur_replay : 0.0, x_, blur_scratch_,
+                   "input.blur");
+  if (!training) ops::record_gaussian_noise(p, bs, opts_.noise_seed, x_, stats_, "input.noise");
+  for (Node& node : nodes_) {
+    node.layer->forward(p, node.io, training);
+    record_smoothing(p, node, node.io.out, node.io.label + ".smooth");
+  }
+}
+
+// Curriculum by Smoothing: conv2d outputs pass through the 3x3 Gaussian of
+// P.feature_sigma; the operator is self-adjoint, so the gradient takes the
+// same path backward.
+void Model::record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v,
+                             const std::string& label) {
+  const size_t index = size_t(&node - nodes_.data());
+  if (!opts_.feature_smoothing || spec_.layers[index].type != LayerType::Conv2d) return;
+  const Shape& o = node.io.out_shape;
+  ops::record_blur(p, ops::BlurShape{opts_.batch, o.c, o.h, o.w}, ops::BlurKind::Feature, 0.0, v,
+                   blur_scratch_, label);
 }
 
 void Model::record_backward(gpu::Program& p) {
@@ -211,6 +237,7 @@ void Model::record_backward(gpu::Program& p) {
     for (size_t k = 1; k < parts.size(); ++k)
       ops::record_add(p, n, k == 1 ? parts[0] : node.io.dout, parts[k], node.io.dout,
                       node.io.label + ".grad_sum." + std::to_string(k));
+    record_smoothing(p, node, node.io.dout, node.io.label + ".smooth.grad");
     node.layer->backward(p, node.io);
   }
 }

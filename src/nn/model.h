@@ -3,10 +3,15 @@
 // programs built from the spec's graph: the training step and the
 // evaluation step.
 //
-//   train: decode -> forward (graph order) -> softmax-xent -> metric sums
-//          -> backward (reverse order; a tensor read by several layers gets
-//             the sum of their gradients) -> sgd
-//   eval:  decode -> forward -> softmax-xent (no gradient) -> metric sums
+//   train: decode -> blur (P.blur_sigma) -> forward (graph order)
+//          -> softmax-xent -> metric sums -> backward (reverse order; a
+//             tensor read by several layers gets the sum of their
+//             gradients) -> sgd
+//   eval:  decode -> blur (P.blur_sigma) -> noise (P.noise_std) -> forward
+//          -> softmax-xent (no gradient) -> metric sums
+// With feature smoothing, every conv2d's output is smoothed in place by the
+// 3x3 Gaussian of P.feature_sigma (and its gradient by the same operator).
+// All three sigmas are per-step parameters: 0 costs an empty dispatch.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -28,6 +33,9 @@ struct ModelOptions {
   ops::SgdConfig sgd;
   std::vector<double> channel_mean;  // per input channel, of pixels / 255
   std::vector<double> channel_std;
+  double blur_replay = 0;          // fraction of each training batch left unblurred
+  bool feature_smoothing = false;  // smooth conv2d outputs by P.feature_sigma
+  uint32_t noise_seed = 2021;      // evaluation noise (fixed: the same corruption every run)
 };
 
 // One parameter tensor: where it lives in the parameter block.
@@ -97,6 +105,7 @@ class Model {
   void plan_graph();
   void record_forward(gpu::Program& p, bool training);
   void record_backward(gpu::Program& p);
+  void record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v, const std::string& label);
 
   gpu::Context& ctx_;
   ModelSpec spec_;
@@ -109,7 +118,7 @@ class Model {
   uint64_t state_floats_ = 0;
   uint64_t batches_tracked_ = 0;
   gpu::View state_;
-  gpu::View params_, grads_, velocity_, stats_, x_, row_stats_;
+  gpu::View params_, grads_, velocity_, stats_, x_, row_stats_, blur_scratch_;
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_;
   std::unique_ptr<gpu::Program> train_, eval_;
 };

@@ -103,8 +103,10 @@ class Progress {
 };
 
 // Runs the eval program over `indices` of `set`; returns loss and accuracy.
+// `base` carries the corruption (blur_sigma, noise_std) and the feature
+// smoothing sigma; rows, slot and first_image are set here.
 Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
-                const std::vector<uint32_t>& indices, uint64_t seed) {
+                const std::vector<uint32_t>& indices, const gpu::StepParams& base) {
   Totals t;
   if (indices.empty()) return t;
   r.finish();
@@ -112,10 +114,10 @@ Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
   for (size_t first = 0; first < indices.size(); first += m.batch()) {
     uint32_t rows = uint32_t(std::min<size_t>(m.batch(), indices.size() - first));
     uint32_t slot = r.acquire();
-    gpu::StepParams p;
+    gpu::StepParams p = base;
     p.rows = rows;
-    p.seed = uint32_t(seed);
     p.slot = slot;
+    p.first_image = uint32_t(first);
     fill_slot(m, set, indices.data() + first, rows, slot, p);
     r.submit(slot);
   }
@@ -143,6 +145,14 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   if (!(cfg.lr > 0) || !std::isfinite(cfg.lr)) throw Error("--lr must be a positive number");
   if (!(cfg.momentum >= 0 && cfg.momentum < 1)) throw Error("--momentum must be in [0, 1)");
   if (cfg.out_dir.empty()) throw Error("no output directory given");
+  const data::SharpenSchedule schedule(cfg.sharpen, cfg.epochs);
+  if (!(cfg.sharpen_replay >= 0 && cfg.sharpen_replay <= 1))
+    throw Error("--sharpen-replay must be a fraction in [0, 1], got " + std::to_string(cfg.sharpen_replay));
+  for (double v : cfg.test_blur)
+    if (!(v >= 0 && v <= data::kMaxSharpenSigma))
+      throw Error("--test-blur: sigma " + std::to_string(v) + " is outside [0, 20] pixels");
+  for (double v : cfg.test_noise)
+    if (!(v >= 0 && std::isfinite(v))) throw Error("--test-noise: std " + std::to_string(v) + " is not >= 0");
 
   nn::ModelSpec spec = nn::load_model_spec(cfg.model_path);
   data::Dataset ds = data::load_mnist_dir(cfg.data_dir, spec.classes);
@@ -170,6 +180,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   mo.sgd.momentum = float(cfg.momentum);
   mo.channel_mean = stats.mean;
   mo.channel_std = stats.std;
+  mo.blur_replay = cfg.sharpen_replay;
+  mo.feature_smoothing = cfg.feature_smoothing;
   nn::Model model(ctx, spec, mo);
   model.init_parameters(cfg.seed);
   if (!cfg.init.empty()) load_weights(model, cfg.init);
@@ -185,7 +197,16 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
 
   RunResult result;
   result.device = ctx.info().name;
+  if (schedule.active())
+    std::printf("sharpen: %s%s%s\n", schedule.describe().c_str(),
+                cfg.sharpen_replay > 0 ? (", replay " + std::to_string(cfg.sharpen_replay)).c_str() : "",
+                cfg.feature_smoothing ? ", feature smoothing" : "");
   uint32_t step = 0;
+  // The schedule drives the input blur and, with --feature-smoothing, the
+  // conv feature maps too; evaluation keeps the last step's feature sigma
+  // (the network as trained) and never blurs its images.
+  gpu::StepParams eval_base;
+  eval_base.seed = uint32_t(cfg.seed);
   for (uint32_t epoch = 0; epoch < cfg.epochs; ++epoch) {
     std::vector<uint32_t> order =
         cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch) : split.train;
@@ -204,12 +225,16 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
         partial.add(seen);
         bar.update(first, seconds_since(t0), partial.mean_loss(), partial.accuracy());
       }
+      const double sigma = schedule.sigma(epoch + double(first) / double(order.size()));
       gpu::StepParams p;
       p.lr = float(cfg.lr);
       p.step = step++;
       p.rows = rows;
       p.seed = uint32_t(cfg.seed);
       p.slot = slot;
+      p.blur_sigma = float(sigma);
+      p.feature_sigma = cfg.feature_smoothing ? float(sigma) : 0.0f;
+      eval_base.feature_sigma = p.feature_sigma;
       fill_slot(model, ds.train, order.data() + first, rows, slot, p);
       train_step.submit(slot);
       model.set_batches_tracked(model.batches_tracked() + 1);
@@ -222,7 +247,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                   std::to_string(order.size()));
     bar.update(order.size(), train_seconds, tr.mean_loss(), tr.accuracy());
     bar.done();
-    Totals va = evaluate(model, eval_step, ds.train, split.val, cfg.seed);
+    Totals va = evaluate(model, eval_step, ds.train, split.val, eval_base);
 
     EpochResult e;
     e.epoch = epoch + 1;
@@ -231,6 +256,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     e.val_loss = va.mean_loss();
     e.val_acc = va.accuracy();
     e.lr = cfg.lr;
+    e.blur_sigma = schedule.sigma(epoch);
     e.seconds = seconds_since(t0);
     e.images_per_second = double(order.size()) / train_seconds;
     e.train_images = order.size();
@@ -241,25 +267,42 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     nlohmann::json line = {{"epoch", e.epoch},           {"train_loss", e.train_loss},
                            {"train_acc", e.train_acc},   {"val_loss", e.val_loss},
                            {"val_acc", e.val_acc},       {"lr", e.lr},
-                           {"blur_sigma", 0.0},          {"seconds", e.seconds},
+                           {"blur_sigma", e.blur_sigma},          {"seconds", e.seconds},
                            {"images_per_second", e.images_per_second},
                            {"train_images", e.train_images}, {"val_images", e.val_images}};
     if (split.val.empty()) line["val_loss"] = line["val_acc"] = nullptr;
     metrics << line.dump() << "\n";
     metrics.flush();
-    std::printf("epoch %u/%u  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f  lr %g  %.1f s  %.0f img/s\n",
+    std::printf("epoch %u/%u  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f  lr %g  blur %.3g  %.1f s  %.0f img/s\n",
                 e.epoch, cfg.epochs, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr,
-                e.seconds, e.images_per_second);
+                e.blur_sigma, e.seconds, e.images_per_second);
     std::fflush(stdout);
     result.epochs.push_back(e);
   }
 
-  Totals te = evaluate(model, eval_step, ds.test, test_idx, cfg.seed);
+  Totals te = evaluate(model, eval_step, ds.test, test_idx, eval_base);
   result.test_loss = te.mean_loss();
   result.test_acc = te.accuracy();
   result.test_images = te.count;
   std::printf("test  loss %.4f  acc %.4f  (%llu images)\n", result.test_loss, result.test_acc,
               (unsigned long long)te.count);
+  // Robustness: the same test images blurred, or with seeded noise (the
+  // same noise in every run: the model's noise seed is fixed).
+  auto corrupted = [&](const char* kind, double value, gpu::StepParams p) {
+    Totals t = evaluate(model, eval_step, ds.test, test_idx, p);
+    result.corrupted.push_back({kind, value, t.mean_loss(), t.accuracy()});
+    std::printf("test  %s %g  loss %.4f  acc %.4f\n", kind, value, t.mean_loss(), t.accuracy());
+  };
+  for (double v : cfg.test_blur) {
+    gpu::StepParams p = eval_base;
+    p.blur_sigma = float(v);
+    corrupted("blur", v, p);
+  }
+  for (double v : cfg.test_noise) {
+    gpu::StepParams p = eval_base;
+    p.noise_std = float(v);
+    corrupted("noise", v, p);
+  }
 
   if (cfg.profile) {
     auto prof = train_step.profile();
@@ -282,12 +325,19 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       {"data", cfg.data_dir}, {"epochs", cfg.epochs}, {"batch", cfg.batch}, {"lr", cfg.lr},
       {"momentum", cfg.momentum}, {"limit", cfg.limit}, {"shuffle", cfg.shuffle},
       {"init", cfg.init},
+      {"sharpen", {{"schedule", schedule.kind()}, {"describe", schedule.describe()},
+                   {"sigma0", schedule.sigma0()}, {"span_epochs", schedule.span()},
+                   {"replay", cfg.sharpen_replay}, {"feature_smoothing", cfg.feature_smoothing}}},
       {"parameters", model.parameter_count()},
       {"train_images", split.train.size()}, {"val_images", split.val.size()}};
   if (!result.epochs.empty()) {
     summary["final_val_acc"] = split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_acc);
     summary["images_per_second"] = result.epochs.back().images_per_second;
   }
+  nlohmann::json corr = nlohmann::json::array();
+  for (const auto& c : result.corrupted)
+    corr.push_back({{"corruption", c.corruption}, {"value", c.value}, {"loss", c.loss}, {"acc", c.acc}});
+  summary["test_corrupted"] = corr;
   save_weights(model, stats.mean, stats.std, (out / "model.safetensors").string());
   write_atomically(out / "summary.json", summary.dump(2) + "\n");
   return result;

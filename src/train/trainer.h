@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "data/sharpening.h"
+
 namespace fovea::gpu { class Context; }
 
 namespace fovea::train {
@@ -22,6 +24,11 @@ struct TrainConfig {
   std::string val_split = "";    // "" = 1/12 of the kept images
   bool shuffle = true;           // false: every epoch visits the images in file order
   std::string init;              // a safetensors file to start from ("" = seeded init)
+  data::SharpenConfig sharpen;   // the input blur curriculum (none by default)
+  double sharpen_replay = 0;     // fraction of each batch trained on the originals while blurred
+  bool feature_smoothing = false;  // the same schedule on a 3x3 Gaussian after each conv2d
+  std::vector<double> test_blur;   // also evaluate the test set blurred by each sigma
+  std::vector<double> test_noise;  // ... and with Gaussian noise of each std ([0, 1] pixel units)
   bool profile = false;
   bool progress = true;          // a progress bar when stderr is a terminal
   std::string command_line;      // recorded in summary.json
@@ -30,12 +37,19 @@ struct TrainConfig {
 struct EpochResult {
   uint32_t epoch = 0;  // 1-based
   double train_loss = 0, train_acc = 0, val_loss = 0, val_acc = 0;
-  double lr = 0, seconds = 0, images_per_second = 0;
+  double lr = 0, blur_sigma = 0, seconds = 0, images_per_second = 0;
   uint64_t train_images = 0, val_images = 0;
+};
+
+// The test set under one corruption ("blur" sigma or "noise" std).
+struct CorruptedResult {
+  std::string corruption;
+  double value = 0, loss = 0, acc = 0;
 };
 
 struct RunResult {
   std::vector<EpochResult> epochs;
+  std::vector<CorruptedResult> corrupted;
   double test_loss = 0, test_acc = 0;
   uint64_t test_images = 0;
   std::string device;

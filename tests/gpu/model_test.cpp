@@ -37,7 +37,9 @@ struct Harness {
 
 }  // namespace
 
-static void check_model_gradients(const char* text) {
+// feature_sigma > 0: the model smooths every conv2d output (and gradient)
+// with the 3x3 Gaussian of that sigma (Curriculum by Smoothing).
+static void check_model_gradients(const char* text, float feature_sigma = 0) {
   const nn::ModelSpec spec = nn::parse_model_spec_text(text, "graph.json");
   nn::ModelOptions o;
   o.batch = 5;
@@ -45,6 +47,7 @@ static void check_model_gradients(const char* text) {
   o.sgd.momentum = 0;
   o.channel_mean = {0.4, 0.6};
   o.channel_std = {0.3, 0.2};
+  o.feature_smoothing = feature_sigma > 0;
   Harness h(spec, o);
   h.model.init_parameters(3);
 
@@ -57,6 +60,7 @@ static void check_model_gradients(const char* text) {
   gpu::StepParams sp;
   sp.lr = 0.0f;  // the SGD step leaves the parameters as they are
   sp.rows = 4;
+  sp.feature_sigma = feature_sigma;
   std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
 
   h.train.submit(h.train.acquire());
@@ -105,6 +109,11 @@ static void check_model_gradients(const char* text) {
 TEST_CASE("model gradients through conv, add, concat and shared inputs match finite differences",
           "[model]") {
   check_model_gradients(kGraph);
+}
+
+TEST_CASE("model gradients with feature smoothing after every conv match finite differences",
+          "[model]") {
+  check_model_gradients(kGraph, 1.0f);
 }
 
 TEST_CASE("model gradients through max, average and global pooling match finite differences",

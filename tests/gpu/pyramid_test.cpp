@@ -1,0 +1,73 @@
+// The blur pyramid: every level of a random image set (odd sizes, two
+// channels, built in chunks with a partial last one) against the reference
+// decode -> blur -> decimate chain, with and without downsampling.
+#include <catch2/catch.hpp>
+
+#include "data/split.h"
+#include "gpu/harness.h"
+#include "reference/blur.h"
+#include "reference/decode.h"
+#include "train/pyramid.h"
+#include "util/error.h"
+
+using namespace fovea;
+
+TEST_CASE("blur pyramid levels match the reference chain, built in chunks", "[pyramid]") {
+  data::ImageSet set;
+  set.count = 150;
+  set.channels = 2;
+  set.height = 13;
+  set.width = 11;
+  set.images_path = "random";
+  data::Rng rng(9);
+  set.pixels.resize(set.count * set.image_bytes());
+  for (auto& v : set.pixels) v = uint8_t(rng.below(256));
+  const uint32_t first = 5, count = 140;  // 3 chunks of 64: 64, 64, 12
+  for (bool down : {false, true}) {
+    INFO("downsample " << down);
+    train::PyramidConfig cfg;
+    cfg.sigmas = {0, 0.8, 2.5};
+    cfg.downsample = down;
+    cfg.mean = {0.3, 0.6};
+    cfg.std = {0.25, 0.5};
+    cfg.chunk = 64;
+    train::BlurPyramid pyr(test::context(), set, first, count, cfg);
+    REQUIRE(pyr.levels() == 3);
+
+    const ref::DecodeShape ds{count, 2, 13, 11};
+    std::vector<uint8_t> bytes(set.pixels.begin() + first * set.image_bytes(),
+                               set.pixels.begin() + (first + count) * set.image_bytes());
+    // The kernel standardises with float statistics; so does the reference.
+    const ref::Tensor mean = {float(0.3), float(0.6)};
+    const ref::Tensor stddev = {1 / double(float(1 / 0.25)), 1 / double(float(1 / 0.5))};
+    const ref::Tensor x = ref::decode(ds, count, bytes, mean, stddev);
+    for (uint32_t l = 0; l < 3; ++l) {
+      INFO("level " << l);
+      ref::BlurShape s{count, 2, 13, 11};
+      ref::Tensor want = ref::gaussian_blur(s, x, float(cfg.sigmas[l]), true, count);
+      for (uint32_t k = 0; down && k < l; ++k) {
+        want = ref::downsample2(s, want);
+        s = {count, 2, (s.height + 1) / 2, (s.width + 1) / 2};
+      }
+      CHECK(pyr.shape(l).height == s.height);
+      CHECK(pyr.shape(l).width == s.width);
+      test::check_close(pyr.download(l), want, 2e-5, 1e-5, "level");
+    }
+  }
+}
+
+TEST_CASE("blur pyramid refuses bad sigmas, ranges and chunks", "[pyramid]") {
+  data::ImageSet set;
+  set.count = 10;
+  set.channels = 1;
+  set.height = set.width = 4;
+  set.images_path = "tiny";
+  set.pixels.assign(160, 7);
+  train::PyramidConfig cfg;
+  cfg.sigmas = {1, 25};
+  CHECK_THROWS_WITH(train::BlurPyramid(test::context(), set, 0, 4, cfg), Catch::Contains("sigma 25"));
+  cfg.sigmas = {1};
+  CHECK_THROWS_WITH(train::BlurPyramid(test::context(), set, 8, 4, cfg), Catch::Contains("tiny holds 10"));
+  cfg.chunk = 100;
+  CHECK_THROWS_WITH(train::BlurPyramid(test::context(), set, 0, 4, cfg), Catch::Contains("multiple of 64"));
+}
