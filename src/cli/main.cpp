@@ -74,6 +74,45 @@ int main(int argc, char** argv) {
   train->add_flag("--validate", validate, "Enable the Khronos validation layer with synchronisation validation (also FOVEA_VALIDATION=1)");
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
   train->add_flag("--no-progress", no_progress, "No progress bar, even on a terminal");
+  auto& lrs = cfg.lr_schedule;
+  const char* lr_group = "Learning-rate schedule";
+  train->add_option("--lr-schedule", lrs.schedule,
+                    "constant, step, multistep, exponential, inverse-time, inverse-sqrt, cosine or plateau "
+                    "(stepped per epoch, as torch.optim.lr_scheduler)")
+      ->capture_default_str()
+      ->group(lr_group);
+  train->add_option("--lr-step-size", lrs.step_size, "step: epochs between decays")->capture_default_str()->group(lr_group);
+  train->add_option("--lr-gamma", lrs.gamma,
+                    "Decay factor (default 0.1 for step, multistep and plateau; 0.9 for exponential)")
+      ->group(lr_group);
+  train->add_option("--lr-milestones", lrs.milestones, "multistep: epochs at which the rate is multiplied by gamma (comma-separated)")
+      ->delimiter(',')
+      ->group(lr_group);
+  train->add_option("--lr-decay", lrs.decay, "inverse-time: lr/(1 + k e); inverse-sqrt: lr/sqrt(1 + k e)")
+      ->capture_default_str()
+      ->group(lr_group);
+  train->add_option("--lr-min", lrs.lr_min, "cosine: the floor of the curve; plateau: the smallest rate")
+      ->capture_default_str()
+      ->group(lr_group);
+  train->add_option("--lr-restart", lrs.restart, "cosine: restart every T0 epochs (0 = no restarts; SGDR)")
+      ->capture_default_str()
+      ->group(lr_group);
+  train->add_option("--lr-restart-mult", lrs.restart_mult, "cosine: each cycle this many times longer than the last")
+      ->capture_default_str()
+      ->group(lr_group);
+  train->add_option("--warmup-epochs", lrs.warmup_epochs, "Warm-up epochs before the schedule (per step; may be fractional)")
+      ->capture_default_str()
+      ->group(lr_group);
+  train->add_option("--warmup", lrs.warmup, "Warm-up shape: linear or exponential")->capture_default_str()->group(lr_group);
+  train->add_option("--warmup-start", lrs.warmup_start, "Warm-up: the first step's fraction of the rate")
+      ->capture_default_str()
+      ->group(lr_group);
+  train->add_option("--plateau-patience", lrs.patience, "plateau: epochs without improvement before a decay")
+      ->capture_default_str()
+      ->group(lr_group);
+  train->add_option("--plateau-threshold", lrs.threshold, "plateau: relative improvement of the validation loss that counts")
+      ->capture_default_str()
+      ->group(lr_group);
   train->add_option("--sharpen", cfg.sharpen.schedule,
                     "Progressive sharpening: none, constant, step, linear, cosine, exponential, or "
                     "list:S1,S2,...@E (sigmas held E epochs each)")

@@ -146,6 +146,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   if (!(cfg.momentum >= 0 && cfg.momentum < 1)) throw Error("--momentum must be in [0, 1)");
   if (cfg.out_dir.empty()) throw Error("no output directory given");
   const data::SharpenSchedule schedule(cfg.sharpen, cfg.epochs);
+  LrConfig lc = cfg.lr_schedule;
+  lc.lr = cfg.lr;
+  LrSchedule lr_schedule(lc, cfg.epochs);
   if (!(cfg.sharpen_replay >= 0 && cfg.sharpen_replay <= 1))
     throw Error("--sharpen-replay must be a fraction in [0, 1], got " + std::to_string(cfg.sharpen_replay));
   for (double v : cfg.test_blur)
@@ -197,6 +200,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
 
   RunResult result;
   result.device = ctx.info().name;
+  if (lc.schedule != "constant" || lc.warmup_epochs > 0)
+    std::printf("lr: %s\n", lr_schedule.describe().c_str());
   if (schedule.active())
     std::printf("sharpen: %s%s%s\n", schedule.describe().c_str(),
                 cfg.sharpen_replay > 0 ? (", replay " + std::to_string(cfg.sharpen_replay)).c_str() : "",
@@ -227,7 +232,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       }
       const double sigma = schedule.sigma(epoch + double(first) / double(order.size()));
       gpu::StepParams p;
-      p.lr = float(cfg.lr);
+      p.lr = float(lr_schedule.rate(epoch + double(first) / double(order.size())));
       p.step = step++;
       p.rows = rows;
       p.seed = uint32_t(cfg.seed);
@@ -255,7 +260,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     e.train_acc = tr.accuracy();
     e.val_loss = va.mean_loss();
     e.val_acc = va.accuracy();
-    e.lr = cfg.lr;
+    e.lr = lr_schedule.rate(epoch);
     e.blur_sigma = schedule.sigma(epoch);
     e.seconds = seconds_since(t0);
     e.images_per_second = double(order.size()) / train_seconds;
@@ -271,6 +276,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                            {"images_per_second", e.images_per_second},
                            {"train_images", e.train_images}, {"val_images", e.val_images}};
     if (split.val.empty()) line["val_loss"] = line["val_acc"] = nullptr;
+    lr_schedule.end_epoch(split.val.empty() ? e.train_loss : e.val_loss);
     metrics << line.dump() << "\n";
     metrics.flush();
     std::printf("epoch %u/%u  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f  lr %g  blur %.3g  %.1f s  %.0f img/s\n",
@@ -325,6 +331,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       {"data", cfg.data_dir}, {"epochs", cfg.epochs}, {"batch", cfg.batch}, {"lr", cfg.lr},
       {"momentum", cfg.momentum}, {"limit", cfg.limit}, {"shuffle", cfg.shuffle},
       {"init", cfg.init},
+      {"lr_schedule", {{"schedule", lc.schedule}, {"describe", lr_schedule.describe()}}},
       {"sharpen", {{"schedule", schedule.kind()}, {"describe", schedule.describe()},
                    {"sigma0", schedule.sigma0()}, {"span_epochs", schedule.span()},
                    {"replay", cfg.sharpen_replay}, {"feature_smoothing", cfg.feature_smoothing}}},
