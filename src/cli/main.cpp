@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   train->add_flag("--validate", validate, "Enable the Khronos validation layer with synchronisation validation (also FOVEA_VALIDATION=1)");
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
   train->add_flag("--no-progress", no_progress, "No progress bar, even on a terminal");
+  train->add_flag("--print-plan", cfg.print_plan,
+                  "Print the recorded training and evaluation steps (each op, its buffers and their sizes) and the memory, then exit");
   auto& lrs = cfg.lr_schedule;
   const char* lr_group = "Learning-rate schedule";
   train->add_option("--lr-schedule", lrs.schedule,
@@ -198,8 +200,8 @@ int main(int argc, char** argv) {
       cfg.progress = !no_progress;
       cfg.command_line = join_args(argc, argv);
       auto ctx = fovea::gpu::Context::create({device, validate});
-      std::printf("device: %s (%s)\nrun: %s\n", ctx->info().name.c_str(),
-                  fovea::gpu::device_type_name(ctx->info().type), cfg.out_dir.c_str());
+      std::printf("device: %s (%s)\n", ctx->info().name.c_str(), fovea::gpu::device_type_name(ctx->info().type));
+      if (!cfg.print_plan) std::printf("run: %s\n", cfg.out_dir.c_str());
       std::fflush(stdout);
       fovea::train::train(*ctx, cfg);
       return finish_validation(*ctx);

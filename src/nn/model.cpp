@@ -312,6 +312,8 @@ void Model::upload_parameters(const std::vector<float>& values) {
 
 static std::string bytes_text(uint64_t b) {
   std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(2);
   if (b >= (1ull << 20))
     s << double(b) / double(1 << 20) << " MiB";
   else if (b >= 1024)
@@ -334,10 +336,16 @@ std::string Model::plan_text() const {
           << " " << b.view.name << " (" << bytes_text(b.view.size) << ")\n";
     }
   }
+  // Everything in the device arena that is not a parameter block is an
+  // activation, gradient of an activation, workspace or statistic.
+  const uint64_t fixed = params_.size + grads_.size + velocity_.size + state_.size;
   s << "memory:\n  parameters " << param_floats_ << " values, " << bytes_text(params_.size)
-    << "; gradients " << bytes_text(grads_.size) << "; sgd state " << bytes_text(velocity_.size)
-    << "\n  device arena " << bytes_text(device_->size()) << ", upload ring "
-    << bytes_text(upload_->size()) << ", readback " << bytes_text(readback_->size()) << "\n";
+    << "\n  gradients " << bytes_text(grads_.size) << "\n  optimizer state (sgd velocity) "
+    << bytes_text(velocity_.size) << "\n  layer state (running statistics, power-iteration vectors) "
+    << bytes_text(state_.size) << "\n  activations, their gradients and workspaces "
+    << bytes_text(device_->size() - std::min(fixed, device_->size())) << "\n  upload ring "
+    << bytes_text(upload_->size()) << ", readback " << bytes_text(readback_->size()) << "\n  total "
+    << bytes_text(device_->size() + upload_->size() + readback_->size()) << "\n";
   return s.str();
 }
 

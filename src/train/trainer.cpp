@@ -188,6 +188,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   nn::Model model(ctx, spec, mo);
   model.init_parameters(cfg.seed);
   if (!cfg.init.empty()) load_weights(model, cfg.init);
+  if (cfg.print_plan) {
+    std::fputs(model.plan_text().c_str(), stdout);
+    return {};
+  }
   // Only now, with data, model and weights in place, does the run directory
   // get its files: a bad input leaves nothing behind.
   std::error_code ec;

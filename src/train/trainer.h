@@ -32,6 +32,7 @@ struct TrainConfig {
   std::vector<double> test_blur;   // also evaluate the test set blurred by each sigma
   std::vector<double> test_noise;  // ... and with Gaussian noise of each std ([0, 1] pixel units)
   bool profile = false;
+  bool print_plan = false;       // print the recorded programs and memory, then return (no run directory)
   bool progress = true;          // a progress bar when stderr is a terminal
   std::string command_line;      // recorded in summary.json
 };

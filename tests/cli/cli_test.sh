@@ -65,6 +65,16 @@ if [ -d "$data" ]; then
     passes=$((passes + 1))
   fi
   expect 1 "already holds a run" -- train --model "$model" --limit 300 --out "$tmp/ok"
+  # --print-plan: every dispatch with its buffers, the memory lines, and no run directory.
+  "$fovea" train --model "$src/assets/models/fashion_cnn.json" --print-plan --out "$tmp/plan" >"$tmp/out" 2>"$tmp/err"
+  code=$?
+  if [ $code -ne 0 ] || [ -e "$tmp/plan" ] || ! grep -q "^program train" "$tmp/out" || ! grep -q "^program eval" "$tmp/out" \
+     || ! grep -q "layers.3.conv2d.backward.input" "$tmp/out" || ! grep -Eq "^  total [0-9.]+ MiB" "$tmp/out" \
+     || ! grep -q "optimizer state" "$tmp/out" || ! grep -q "activations" "$tmp/out"; then
+    echo "FAIL: --print-plan (exit $code):"; sed 's/^/    /' "$tmp/out" "$tmp/err" | head -20; fails=$((fails + 1))
+  else
+    passes=$((passes + 1))
+  fi
 else
   echo "no Fashion-MNIST at $data: data cases skipped"
 fi
