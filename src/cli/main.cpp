@@ -115,6 +115,24 @@ int main(int argc, char** argv) {
   train->add_option("--plateau-threshold", lrs.threshold, "plateau: relative improvement of the validation loss that counts")
       ->capture_default_str()
       ->group(lr_group);
+  const char* stop_group = "Stopping";
+  train->add_option("--early-stop", cfg.early_stop,
+                    "Stop after this many epochs without improvement of --early-stop-metric and keep the best epoch's weights (0 = off)")
+      ->capture_default_str()
+      ->group(stop_group);
+  train->add_option("--early-stop-metric", cfg.early_stop_metric, "val_loss or val_acc")
+      ->capture_default_str()
+      ->group(stop_group);
+  train->add_option("--early-stop-delta", cfg.early_stop_delta, "Smallest change that counts as an improvement")
+      ->capture_default_str()
+      ->group(stop_group);
+  train->add_option("--target-acc", cfg.target_acc, "Stop once the validation accuracy reaches this fraction (0 = off)")
+      ->capture_default_str()
+      ->group(stop_group);
+  train->add_option("--divergence-factor", cfg.divergence_factor,
+                    "Stop as diverged when an epoch's training loss exceeds this many times the starting loss (the initial weights on the first 1024 images; NaN or Inf always stops)")
+      ->capture_default_str()
+      ->group(stop_group);
   train->add_option("--sharpen", cfg.sharpen.schedule,
                     "Progressive sharpening: none, constant, step, linear, cosine, exponential, or "
                     "list:S1,S2,...@E (sigmas held E epochs each)")

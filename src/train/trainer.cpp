@@ -125,6 +125,34 @@ Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
   return read_sums(m.eval_sums(), m.slots());
 }
 
+std::string short_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+std::string weights_name(uint32_t epoch) {
+  return epoch == 0 ? "the initial weights" : "the weights of epoch " + std::to_string(epoch);
+}
+
+// The weights (and layer state) of one moment of the run, in host memory.
+struct Snapshot {
+  std::vector<float> params, state;
+  uint64_t batches_tracked = 0;
+  uint32_t epoch = 0;
+  void take(const nn::Model& m, uint32_t e) {
+    params = m.download_parameters();
+    state = m.download_state();
+    batches_tracked = m.batches_tracked();
+    epoch = e;
+  }
+  void restore(nn::Model& m) const {
+    m.upload_parameters(params);
+    m.upload_state(state);
+    m.set_batches_tracked(batches_tracked);
+  }
+};
+
 void write_atomically(const fs::path& path, const std::string& text) {
   fs::path tmp = path;
   tmp += ".tmp";
@@ -156,6 +184,11 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       throw Error("--test-blur: sigma " + std::to_string(v) + " is outside [0, 20] pixels");
   for (double v : cfg.test_noise)
     if (!(v >= 0 && std::isfinite(v))) throw Error("--test-noise: std " + std::to_string(v) + " is not >= 0");
+  if (cfg.early_stop_metric != "val_loss" && cfg.early_stop_metric != "val_acc")
+    throw Error("--early-stop-metric must be val_loss or val_acc, got '" + cfg.early_stop_metric + "'");
+  if (!(cfg.early_stop_delta >= 0)) throw Error("--early-stop-delta must be >= 0");
+  if (!(cfg.target_acc >= 0 && cfg.target_acc <= 1)) throw Error("--target-acc must be in [0, 1]");
+  if (!(cfg.divergence_factor > 1)) throw Error("--divergence-factor must be greater than 1");
 
   nn::ModelSpec spec = nn::load_model_spec(cfg.model_path);
   data::Dataset ds = data::load_mnist_dir(cfg.data_dir, spec.classes);
@@ -170,6 +203,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   data::ChannelStats stats = data::channel_stats(ds.train);
   data::ValSpec val = cfg.val_split.empty() ? data::ValSpec{} : data::parse_val_split(cfg.val_split);
   data::Split split = data::make_split(ds.train.count, cfg.limit, val, cfg.seed);
+  if ((cfg.early_stop > 0 || cfg.target_acc > 0) && split.val.empty())
+    throw Error(std::string(cfg.early_stop > 0 ? "--early-stop" : "--target-acc") +
+                " watches the validation set, and --val-split 0 leaves none");
   std::vector<uint32_t> test_idx(ds.test.count);
   for (uint32_t i = 0; i < ds.test.count; ++i) test_idx[i] = i;
 
@@ -216,6 +252,21 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   // (the network as trained) and never blurs its images.
   gpu::StepParams eval_base;
   eval_base.seed = uint32_t(cfg.seed);
+  // The last weights known good (divergence falls back to them) and the
+  // best ones (early stopping ends with them).
+  Snapshot good, best;
+  good.take(model, 0);
+  double best_metric = 0;
+  // The starting loss, for the divergence rule: the initial weights on the
+  // first (up to) 1024 images of the first epoch, evaluation mode.
+  double first_loss;
+  {
+    std::vector<uint32_t> order0 = cfg.shuffle ? data::epoch_order(split.train, cfg.seed, 0) : split.train;
+    order0.resize(std::min<size_t>(order0.size(), 1024));
+    first_loss = evaluate(model, eval_step, ds.train, order0, eval_base).mean_loss();
+  }
+  uint32_t since_best = 0;
+  std::string diverged;
   for (uint32_t epoch = 0; epoch < cfg.epochs; ++epoch) {
     std::vector<uint32_t> order =
         cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch) : split.train;
@@ -270,9 +321,11 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     e.images_per_second = double(order.size()) / train_seconds;
     e.train_images = order.size();
     e.val_images = split.val.size();
-    if (!std::isfinite(e.train_loss))
-      throw Error("training diverged in epoch " + std::to_string(e.epoch) +
-                  " (loss is not finite); try a smaller --lr");
+    if (!std::isfinite(e.train_loss) || (!split.val.empty() && !std::isfinite(e.val_loss)))
+      diverged = "the loss is not finite";
+    else if (e.train_loss > cfg.divergence_factor * first_loss)
+      diverged = "the training loss " + short_number(e.train_loss) + " exceeds " +
+                 short_number(cfg.divergence_factor) + " x the starting loss " + short_number(first_loss);
     nlohmann::json line = {{"epoch", e.epoch},           {"train_loss", e.train_loss},
                            {"train_acc", e.train_acc},   {"val_loss", e.val_loss},
                            {"val_acc", e.val_acc},       {"lr", e.lr},
@@ -288,7 +341,38 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 e.blur_sigma, e.seconds, e.images_per_second);
     std::fflush(stdout);
     result.epochs.push_back(e);
+    if (!diverged.empty()) {
+      good.restore(model);
+      result.stop_reason = "diverged";
+      result.best_epoch = good.epoch;
+      break;
+    }
+    good.take(model, e.epoch);
+    result.best_epoch = e.epoch;
+    if (cfg.early_stop > 0) {
+      const bool by_acc = cfg.early_stop_metric == "val_acc";
+      const double v = by_acc ? e.val_acc : e.val_loss;
+      if (epoch == 0 || (by_acc ? v > best_metric + cfg.early_stop_delta : v < best_metric - cfg.early_stop_delta)) {
+        best_metric = v;
+        best = good;
+        since_best = 0;
+      } else if (++since_best >= cfg.early_stop) {
+        result.stop_reason = "early_stopping";
+        break;
+      }
+    }
+    if (cfg.target_acc > 0 && e.val_acc >= cfg.target_acc) {
+      result.stop_reason = "target_accuracy";
+      break;
+    }
   }
+  if (cfg.early_stop > 0 && result.stop_reason != "diverged" && best.epoch != good.epoch) {
+    best.restore(model);
+    result.best_epoch = best.epoch;
+  }
+  if (result.stop_reason != "max_epochs")
+    std::printf("stopped: %s; the run ends with %s\n", result.stop_reason.c_str(),
+                weights_name(result.best_epoch).c_str());
 
   Totals te = evaluate(model, eval_step, ds.test, test_idx, eval_base);
   result.test_loss = te.mean_loss();
@@ -340,6 +424,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                    {"sigma0", schedule.sigma0()}, {"span_epochs", schedule.span()},
                    {"replay", cfg.sharpen_replay}, {"feature_smoothing", cfg.feature_smoothing}}},
       {"parameters", model.parameter_count()},
+      {"stop_reason", result.stop_reason}, {"best_epoch", result.best_epoch},
+      {"epochs_run", result.epochs.size()},
       {"train_images", split.train.size()}, {"val_images", split.val.size()}};
   if (!result.epochs.empty()) {
     summary["final_val_acc"] = split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_acc);
@@ -351,6 +437,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   summary["test_corrupted"] = corr;
   save_weights(model, stats.mean, stats.std, (out / "model.safetensors").string());
   write_atomically(out / "summary.json", summary.dump(2) + "\n");
+  if (!diverged.empty())
+    throw Error("training diverged in epoch " + std::to_string(result.epochs.size()) + " (" + diverged +
+                "); " + (out / "model.safetensors").string() + " holds " + weights_name(result.best_epoch) +
+                "; try a smaller --lr");
   return result;
 }
 

@@ -31,6 +31,13 @@ struct TrainConfig {
   bool feature_smoothing = false;  // the same schedule on a 3x3 Gaussian after each conv2d
   std::vector<double> test_blur;   // also evaluate the test set blurred by each sigma
   std::vector<double> test_noise;  // ... and with Gaussian noise of each std ([0, 1] pixel units)
+  // Stopping rules (besides --epochs). Early stopping and the target watch
+  // the validation set; the run then ends with the best epoch's weights.
+  uint32_t early_stop = 0;               // patience in epochs (0 = off)
+  std::string early_stop_metric = "val_loss";  // or val_acc
+  double early_stop_delta = 0;           // smallest change that counts as an improvement
+  double target_acc = 0;                 // stop once val_acc reaches it (0 = off)
+  double divergence_factor = 10;         // stop when an epoch's train loss > factor x the starting loss
   bool profile = false;
   bool print_plan = false;       // print the recorded programs and memory, then return (no run directory)
   bool progress = true;          // a progress bar when stderr is a terminal
@@ -52,6 +59,9 @@ struct CorruptedResult {
 
 struct RunResult {
   std::vector<EpochResult> epochs;
+  // max_epochs, early_stopping, target_accuracy or diverged
+  std::string stop_reason = "max_epochs";
+  uint32_t best_epoch = 0;  // the epoch whose weights the run ended with (0 = the initial ones)
   std::vector<CorruptedResult> corrupted;
   double test_loss = 0, test_acc = 0;
   uint64_t test_images = 0;
@@ -60,7 +70,9 @@ struct RunResult {
 
 // Trains on `ctx` and writes out_dir/metrics.jsonl (one line per epoch,
 // flushed at the epoch's end), out_dir/summary.json and, at the end,
-// out_dir/model.safetensors (the weights). Throws fovea::Error.
+// out_dir/model.safetensors (the weights). Throws fovea::Error; a run that
+// diverges first writes its files (with the last good weights and
+// stop_reason "diverged"), then throws.
 RunResult train(gpu::Context& ctx, const TrainConfig& cfg);
 
 }  // namespace fovea::train
