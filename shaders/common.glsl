@@ -23,6 +23,8 @@ layout(std140, set = 0, binding = 0) uniform StepParams {
   float feature_sigma;  // 3x3 Gaussian on the feature maps after each conv
   float noise_std;      // Gaussian noise on the inputs, [0, 1] pixel units
   uint first_image;     // index of the batch's first image in its pass
+  // (3 unused words: std140 puts the vec4 at byte 48)
+  vec4 optim;           // optimizer's per-step scalars (ops::OptimCoefficients)
 } P;
 
 #define FOVEA_MAX_ITERATIONS 65535u

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Whole-model parity: K SGD steps in Fovea and in PyTorch from the same weights.
+"""Whole-model parity: K optimizer steps in Fovea and in PyTorch from the same weights.
 
 Protocol, for a Fovea model spec (the JSON `fovea train --model` takes):
   1. Build the model in PyTorch (torch.manual_seed(--seed), PyTorch's default
@@ -13,7 +13,11 @@ Protocol, for a Fovea model spec (the JSON `fovea train --model` takes):
   3. Run the same K steps in PyTorch: inputs pixels / 255 standardised with
      the per-channel mean and population std of the WHOLE training file
      (exact integer sums, divided in float64, as Fovea does); CrossEntropyLoss
-     (mean); torch.optim.SGD(lr, momentum).
+     (mean); the torch.optim optimizer `--optimizer` names (SGD with
+     momentum by default) with the hyperparameters given here and
+     torch.optim's defaults for the rest, as Fovea resolves them (only the
+     options given are passed to fovea, so its defaults are checked too;
+     sgd and nesterov default to momentum 0.9 on both sides).
   4. Compare. Per step: |loss_fovea - loss_torch| / |loss_torch|. Per final
      tensor:  rel = max|w_fovea - w_torch| / max|w_torch|   (the gated figure)
      and, for information, upd = max|w_fovea - w_torch| / max|w_torch - w_init|,
@@ -32,6 +36,7 @@ The safetensors reader and writer here are plain Python (struct + json).
 import argparse
 import copy
 import gzip
+import inspect
 import json
 import os
 import shutil
@@ -350,11 +355,67 @@ def standardised_batch(directory, count):
 
 # ---- the two runs ------------------------------------------------------------
 
+# --optimizer NAME: (torch.optim class, fixed keyword arguments, the
+# hyperparameter options it reads). --beta1/--beta2 are torch's `betas`.
+OPTIMIZERS = {
+    "sgd": (torch.optim.SGD, {}, ("momentum", "weight_decay")),
+    "nesterov": (torch.optim.SGD, {"nesterov": True}, ("momentum", "weight_decay")),
+    "adagrad": (torch.optim.Adagrad, {}, ("eps", "weight_decay")),
+    "rmsprop": (torch.optim.RMSprop, {}, ("alpha", "eps", "momentum", "centered", "weight_decay")),
+    "adadelta": (torch.optim.Adadelta, {}, ("rho", "eps", "weight_decay")),
+    "adam": (torch.optim.Adam, {}, ("beta1", "beta2", "eps", "weight_decay")),
+    "adamw": (torch.optim.AdamW, {}, ("beta1", "beta2", "eps", "weight_decay")),
+    "amsgrad": (torch.optim.Adam, {"amsgrad": True}, ("beta1", "beta2", "eps", "weight_decay")),
+    "adamax": (torch.optim.Adamax, {}, ("beta1", "beta2", "eps", "weight_decay")),
+    "nadam": (torch.optim.NAdam, {}, ("beta1", "beta2", "eps", "momentum_decay", "weight_decay")),
+}
+HYPERPARAMETERS = ("momentum", "weight_decay", "beta1", "beta2", "eps", "alpha", "rho", "momentum_decay")
+
+
+def resolve_optimizer(a):
+    """Fills a.lr (sgd, nesterov: 0.05; others: torch's default) and, for sgd
+    and nesterov, a.momentum (Fovea's 0.9); refuses an option the optimizer
+    does not read. Returns the hyperparameters given: {name: value}."""
+    cls, _, reads = OPTIMIZERS[a.optimizer]
+    given = {h: getattr(a, h) for h in HYPERPARAMETERS if getattr(a, h) is not None}
+    if a.centered:
+        given["centered"] = True
+    for h in given:
+        if h not in reads:
+            raise SetupError(f"--{h.replace('_', '-')} does not apply to --optimizer {a.optimizer}")
+    if a.lr is None:
+        a.lr = 0.05 if a.optimizer in ("sgd", "nesterov") else inspect.signature(cls).parameters["lr"].default
+    if a.optimizer in ("sgd", "nesterov") and a.momentum is None:
+        a.momentum = 0.9
+    return given
+
+
+def make_optimizer(a, params):
+    """The torch.optim optimizer of --optimizer; the values given (and lr) as
+    the float32 numbers Fovea holds, torch's defaults for the rest."""
+    cls, fixed, _ = OPTIMIZERS[a.optimizer]
+    kw = dict(fixed, lr=f32(a.lr))
+    for h in ("momentum", "weight_decay", "eps", "alpha", "rho", "momentum_decay"):
+        if getattr(a, h) is not None:
+            kw[h] = f32(getattr(a, h))
+    if a.beta1 is not None or a.beta2 is not None:
+        b1, b2 = inspect.signature(cls).parameters["betas"].default
+        kw["betas"] = (f32(a.beta1) if a.beta1 is not None else b1, f32(a.beta2) if a.beta2 is not None else b2)
+    if a.centered:
+        kw["centered"] = True
+    return cls(params, **kw)
+
+
 def run_fovea(a, init_path, out_dir):
     cmd = [a.fovea, "train", "--model", a.model, "--data", a.data, "--init", init_path,
            "--shuffle", "off", "--val-split", "0", "--limit", str(a.batch), "--batch", str(a.batch),
-           "--epochs", str(a.steps), "--lr", repr(a.lr), "--momentum", repr(a.momentum),
+           "--epochs", str(a.steps), "--optimizer", a.optimizer, "--lr", repr(a.lr),
            "--seed", str(a.seed), "--out", out_dir, "--no-progress"]
+    for h in HYPERPARAMETERS:  # only what was given (sgd's momentum: always, 0.9 by default)
+        if getattr(a, h) is not None:
+            cmd += ["--" + h.replace("_", "-"), repr(getattr(a, h))]
+    if a.centered:
+        cmd.append("--centered")
     print("$ " + " ".join(cmd), flush=True)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
@@ -370,7 +431,7 @@ def run_fovea(a, init_path, out_dir):
 def run_torch(model, x, y, a, dtype):
     model = model.to(dtype)
     x = x.to(dtype)
-    opt = torch.optim.SGD(model.parameters(), lr=f32(a.lr), momentum=f32(a.momentum))
+    opt = make_optimizer(a, model.parameters())
     losses = []
     for _ in range(a.steps):
         opt.zero_grad()
@@ -452,10 +513,14 @@ def main():
     p.add_argument("--model", help="Fovea model spec JSON")
     p.add_argument("--fovea", default="build/fovea", help="the fovea binary (default build/fovea)")
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
-    p.add_argument("--steps", type=int, default=10, help="SGD steps K (= fovea epochs)")
+    p.add_argument("--steps", type=int, default=10, help="optimizer steps K (= fovea epochs)")
     p.add_argument("--batch", type=int, default=32, help="batch size B (the first B training images)")
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--optimizer", default="sgd", choices=sorted(OPTIMIZERS))
+    p.add_argument("--lr", type=float, help="default: 0.05 for sgd and nesterov, torch's default for the others")
+    p.add_argument("--momentum", type=float, help="sgd, nesterov (default 0.9), rmsprop (default 0)")
+    for h in HYPERPARAMETERS[1:]:
+        p.add_argument("--" + h.replace("_", "-"), type=float, help="default: torch.optim's")
+    p.add_argument("--centered", action="store_true", help="rmsprop: centred")
     p.add_argument("--seed", type=int, default=0, help="torch.manual_seed for the initial weights")
     p.add_argument("--tol", type=float, default=1e-4, help="largest relative difference accepted")
     p.add_argument("--float64", action="store_true",
@@ -482,9 +547,12 @@ def main():
         init = {k: v.detach().numpy().copy() for k, v in model.exported().items()}
         init_path = os.path.join(work, "init.safetensors")
         write_safetensors(init_path, list(init.items()))
+        given = resolve_optimizer(a)
         x, y = standardised_batch(a.data, a.batch)
+        hyper = "".join(f", {h} {v}" for h, v in given.items() if h != "momentum") + \
+            (f", momentum {a.momentum}" if a.momentum is not None else "")
         print(f"torch {torch.__version__}; model {a.model}: {sum(v.size for v in init.values())} parameters "
-              f"in {len(init)} tensors; {a.steps} steps of batch {a.batch}, lr {a.lr}, momentum {a.momentum}"
+              f"in {len(init)} tensors; {a.steps} steps of batch {a.batch}; {a.optimizer}, lr {a.lr}{hyper}"
               f"{', torch in float64' if a.float64 else ''}", flush=True)
         fovea_losses, fovea_w = run_fovea(a, init_path, os.path.join(work, "run"))
         if a.spread:

@@ -2,11 +2,13 @@
 // one line on stderr and a non-zero exit: 2 for a bad command line, 1 for a
 // bad file, value or a failure while running, 3 when --validate saw messages.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "data/idx.h"
 #include "gpu/context.h"
@@ -41,6 +43,34 @@ int finish_validation(fovea::gpu::Context& ctx) {
   return 3;
 }
 
+// One optimizer hyperparameter option and its field in ops::OptimConfig.
+struct OptimOption {
+  CLI::Option* option;
+  double fovea::ops::OptimConfig::*field;
+};
+
+// The optimizer's defaults with the options the user gave; an option the
+// optimizer does not read is an error rather than silently ignored.
+fovea::ops::OptimConfig resolve_optimizer(const std::string& name, const fovea::ops::OptimConfig& given,
+                                          const std::vector<OptimOption>& options, CLI::Option* centered) {
+  const fovea::ops::Optimizer kind = fovea::ops::parse_optimizer(name);
+  fovea::ops::OptimConfig c = fovea::ops::optimizer_defaults(kind);
+  const std::vector<std::string> reads = fovea::ops::optimizer_options(kind);
+  auto check = [&](CLI::Option* o) {
+    if (o->count() == 0) return false;
+    if (std::find(reads.begin(), reads.end(), o->get_name()) == reads.end()) {
+      std::string list;
+      for (const std::string& r : reads) list += (list.empty() ? "" : ", ") + r;
+      throw fovea::Error(o->get_name() + " does not apply to --optimizer " + name + " (it reads " + list + ")");
+    }
+    return true;
+  };
+  for (const OptimOption& o : options)
+    if (check(o.option)) c.*o.field = given.*o.field;
+  if (check(centered)) c.centered = given.centered;
+  return c;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -59,8 +89,34 @@ int main(int argc, char** argv) {
   train->add_option("--data", cfg.data_dir, "Directory with the IDX files (raw or .gz)")->capture_default_str();
   train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
   train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
-  train->add_option("--lr", cfg.lr, "Learning rate")->capture_default_str();
-  train->add_option("--momentum", cfg.momentum, "SGD momentum (PyTorch's formulation)")->capture_default_str();
+  auto* lr_option = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
+  // Optimizer options: values the user gave land in `given`; resolve_optimizer
+  // starts from the optimizer's defaults and takes only those (->count()).
+  fovea::ops::OptimConfig given;
+  std::string optimizer = "sgd";
+  std::vector<OptimOption> optim_options;
+  const char* optim_group = "Optimizer (torch.optim's rules; defaults in the table below)";
+  train->add_option("--optimizer", optimizer,
+                    "sgd, nesterov, adagrad, rmsprop, adadelta, adam, adamw, adamax, nadam or amsgrad "
+                    "(heavy-ball momentum is sgd with --momentum)")
+      ->capture_default_str()
+      ->group(optim_group);
+  auto optim_option = [&](const char* name, double fovea::ops::OptimConfig::*field, const char* help) {
+    optim_options.push_back({train->add_option(name, given.*field, help)->group(optim_group), field});
+  };
+  optim_option("--momentum", &fovea::ops::OptimConfig::momentum, "sgd, nesterov: momentum (dampening 0); rmsprop: momentum");
+  optim_option("--weight-decay", &fovea::ops::OptimConfig::weight_decay,
+               "L2 penalty added to the gradient; adamw: decoupled, p *= 1 - lr weight_decay");
+  optim_option("--beta1", &fovea::ops::OptimConfig::beta1, "adam, adamw, amsgrad, adamax, nadam: decay of the first moment");
+  optim_option("--beta2", &fovea::ops::OptimConfig::beta2, "adam, adamw, amsgrad, adamax, nadam: decay of the second moment (adamax: of the infinity norm)");
+  optim_option("--eps", &fovea::ops::OptimConfig::eps, "Term added to the denominator (every optimizer but sgd and nesterov)");
+  optim_option("--alpha", &fovea::ops::OptimConfig::alpha, "rmsprop: smoothing constant of the squared gradient");
+  optim_option("--rho", &fovea::ops::OptimConfig::rho, "adadelta: decay of the running averages");
+  optim_option("--momentum-decay", &fovea::ops::OptimConfig::momentum_decay, "nadam: momentum decay psi");
+  auto* centered_option = train->add_flag("--centered", given.centered,
+                                          "rmsprop: normalise by the estimated variance of the gradient")
+                              ->group(optim_group);
+  train->footer(fovea::ops::optimizer_defaults_table());
   train->add_option("--seed", cfg.seed, "Seed for initialisation, holdout and shuffles")->capture_default_str();
   train->add_option("--limit", cfg.limit, "Use only the first N training images (0 = all)")->capture_default_str();
   train->add_option("--val-split", val_split, "Validation holdout: a count N or a fraction in [0, 1) (default 1/12; 0 = none)");
@@ -212,6 +268,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*train) {
+      cfg.optim = resolve_optimizer(optimizer, given, optim_options, centered_option);
+      if (lr_option->count() == 0) cfg.lr = fovea::ops::default_lr(cfg.optim.kind);
       if (cfg.out_dir.empty()) cfg.out_dir = timestamp_dir();
       cfg.val_split = val_split;
       cfg.shuffle = shuffle == "on";

@@ -8,6 +8,7 @@
 #pragma once
 #include <vulkan/vulkan.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -50,7 +51,7 @@ struct Context::KernelTable {
   std::map<std::string, Kernel> kernels;
 };
 
-// The uniform block every kernel sees at binding 0 (std140, 48 bytes). The
+// The uniform block every kernel sees at binding 0 (std140, 64 bytes). The
 // host writes one per step into the slot of that step; kernels must not
 // depend on fields they do not use.
 struct StepParams {
@@ -64,7 +65,12 @@ struct StepParams {
   float noise_std = 0;      // Gaussian noise on the inputs, [0, 1] pixel units (evaluation)
   uint32_t first_image = 0; // index of the batch's first image in its pass (noise keys)
   uint32_t pad[3] = {0, 0, 0};
+  // The optimizer's per-step scalars (bias corrections, NAdam's momentum
+  // schedule), computed on the host in double: ops::OptimCoefficients. A
+  // vec4 in std140, so it starts at byte 48.
+  float optim[4] = {0, 0, 0, 0};
 };
-static_assert(sizeof(StepParams) == 48);
+static_assert(sizeof(StepParams) == 64);
+static_assert(offsetof(StepParams, optim) == 48);
 
 }  // namespace fovea::gpu

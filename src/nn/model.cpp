@@ -142,7 +142,10 @@ void Model::build() {
   params_ = device_->reserve("parameters", param_floats_ * 4);
   state_ = device_->reserve("state", std::max<uint64_t>(state_floats_, 1) * 4);
   grads_ = device_->reserve("gradients", param_floats_ * 4);
-  velocity_ = device_->reserve("sgd.velocity", param_floats_ * 4);
+  // Every state array of the optimizer in one buffer (the kernel binds
+  // parameters, gradients and state); never saved with the weights.
+  optim_state_ = device_->reserve(ops::optimizer_name(opts_.optim.kind) + ".state",
+                                  ops::optimizer_state_floats(opts_.optim, param_floats_) * 4);
   stats_ = device_->reserve("input.mean_invstd", 8ull * spec_.channels);
   row_stats_ = device_->reserve("loss.rows", 8ull * B);
   images_ = upload_->reserve("batch.images", (uint64_t(B) * D + 3) / 4 * 4, opts_.slots);
@@ -190,7 +193,8 @@ void Model::build() {
   ops::record_softmax_xent(*train_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
   ops::record_metric_sums(*train_, B, row_stats_, train_sums_, "metrics");
   record_backward(*train_);
-  ops::record_sgd(*train_, param_floats_, opts_.sgd, params_, grads_, velocity_, "sgd");
+  ops::record_optimizer(*train_, param_floats_, opts_.optim, params_, grads_, optim_state_,
+                        ops::optimizer_name(opts_.optim.kind));
   train_->host_reads(train_sums_);
 
   eval_ = std::make_unique<gpu::Program>(ctx_, "eval");
@@ -279,7 +283,8 @@ void Model::init_parameters(uint64_t seed) {
   batches_tracked_ = 0;
   std::vector<float> zeros(param_floats_, 0.0f);
   gpu::upload(ctx_, grads_, zeros.data(), zeros.size() * 4);
-  gpu::upload(ctx_, velocity_, zeros.data(), zeros.size() * 4);
+  zeros.resize(optim_state_.size / 4, 0.0f);
+  gpu::upload(ctx_, optim_state_, zeros.data(), zeros.size() * 4);
 }
 
 std::vector<float> Model::download_parameters() const {
@@ -338,10 +343,11 @@ std::string Model::plan_text() const {
   }
   // Everything in the device arena that is not a parameter block is an
   // activation, gradient of an activation, workspace or statistic.
-  const uint64_t fixed = params_.size + grads_.size + velocity_.size + state_.size;
+  const uint64_t fixed = params_.size + grads_.size + optim_state_.size + state_.size;
   s << "memory:\n  parameters " << param_floats_ << " values, " << bytes_text(params_.size)
-    << "\n  gradients " << bytes_text(grads_.size) << "\n  optimizer state (sgd velocity) "
-    << bytes_text(velocity_.size) << "\n  layer state (running statistics, power-iteration vectors) "
+    << "\n  gradients " << bytes_text(grads_.size) << "\n  optimizer state ("
+    << ops::optimizer_name(opts_.optim.kind) << ": " << ops::optimizer_state_names(opts_.optim) << ") "
+    << bytes_text(optim_state_.size) << "\n  layer state (running statistics, power-iteration vectors) "
     << bytes_text(state_.size) << "\n  activations, their gradients and workspaces "
     << bytes_text(device_->size() - std::min(fixed, device_->size())) << "\n  upload ring "
     << bytes_text(upload_->size()) << ", readback " << bytes_text(readback_->size()) << "\n  total "

@@ -6,7 +6,7 @@
 //   train: decode -> blur (P.blur_sigma) -> forward (graph order)
 //          -> softmax-xent -> metric sums -> backward (reverse order; a
 //             tensor read by several layers gets the sum of their
-//             gradients) -> sgd
+//             gradients) -> optimizer step (opts.optim)
 //   eval:  decode -> blur (P.blur_sigma) -> noise (P.noise_std) -> forward
 //          -> softmax-xent (no gradient) -> metric sums
 // With feature smoothing, every conv2d's output is smoothed in place by the
@@ -30,7 +30,7 @@ namespace fovea::nn {
 struct ModelOptions {
   uint32_t batch = 128;
   uint32_t slots = 2;  // steps in flight
-  ops::SgdConfig sgd;
+  ops::OptimConfig optim;  // the optimizer; its state lives on the GPU only
   std::vector<double> channel_mean;  // per input channel, of pixels / 255
   std::vector<double> channel_std;
   double blur_replay = 0;          // fraction of each training batch left unblurred
@@ -118,7 +118,7 @@ class Model {
   uint64_t state_floats_ = 0;
   uint64_t batches_tracked_ = 0;
   gpu::View state_;
-  gpu::View params_, grads_, velocity_, stats_, x_, row_stats_, blur_scratch_;
+  gpu::View params_, grads_, optim_state_, stats_, x_, row_stats_, blur_scratch_;
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_;
   std::unique_ptr<gpu::Program> train_, eval_;
 };

@@ -171,7 +171,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   if (cfg.epochs == 0) throw Error("--epochs must be at least 1");
   if (cfg.batch == 0) throw Error("--batch must be at least 1");
   if (!(cfg.lr > 0) || !std::isfinite(cfg.lr)) throw Error("--lr must be a positive number");
-  if (!(cfg.momentum >= 0 && cfg.momentum < 1)) throw Error("--momentum must be in [0, 1)");
+  ops::validate_optimizer(cfg.optim);
   if (cfg.out_dir.empty()) throw Error("no output directory given");
   const data::SharpenSchedule schedule(cfg.sharpen, cfg.epochs);
   LrConfig lc = cfg.lr_schedule;
@@ -216,7 +216,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
 
   nn::ModelOptions mo;
   mo.batch = cfg.batch;
-  mo.sgd.momentum = float(cfg.momentum);
+  mo.optim = cfg.optim;
   mo.channel_mean = stats.mean;
   mo.channel_std = stats.std;
   mo.blur_replay = cfg.sharpen_replay;
@@ -240,6 +240,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
 
   RunResult result;
   result.device = ctx.info().name;
+  std::printf("optimizer: %s\n", ops::describe_optimizer(cfg.optim).c_str());
   if (lc.schedule != "constant" || lc.warmup_epochs > 0)
     std::printf("lr: %s\n", lr_schedule.describe().c_str());
   if (schedule.active())
@@ -247,6 +248,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 cfg.sharpen_replay > 0 ? (", replay " + std::to_string(cfg.sharpen_replay)).c_str() : "",
                 cfg.feature_smoothing ? ", feature smoothing" : "");
   uint32_t step = 0;
+  // The optimizer's step count is step + 1: its state (never saved) starts
+  // at zeros in every run, --init or not, as a fresh torch.optim optimizer.
+  ops::OptimCoefficients optim_coefficients(cfg.optim);
   // The schedule drives the input blur and, with --feature-smoothing, the
   // conv feature maps too; evaluation keeps the last step's feature sigma
   // (the network as trained) and never blurs its images.
@@ -288,6 +292,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       const double sigma = schedule.sigma(epoch + double(first) / double(order.size()));
       gpu::StepParams p;
       p.lr = float(lr_schedule.rate(epoch + double(first) / double(order.size())));
+      const auto k = optim_coefficients.at(uint64_t(step) + 1, p.lr);  // the rate the kernel reads
+      std::copy(k.begin(), k.end(), p.optim);
       p.step = step++;
       p.rows = rows;
       p.seed = uint32_t(cfg.seed);
@@ -417,7 +423,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       {"device_type", gpu::device_type_name(ctx.info().type)},
       {"command", cfg.command_line}, {"seed", cfg.seed}, {"model", cfg.model_path},
       {"data", cfg.data_dir}, {"epochs", cfg.epochs}, {"batch", cfg.batch}, {"lr", cfg.lr},
-      {"momentum", cfg.momentum}, {"limit", cfg.limit}, {"shuffle", cfg.shuffle},
+      {"limit", cfg.limit}, {"shuffle", cfg.shuffle},
       {"init", cfg.init},
       {"lr_schedule", {{"schedule", lc.schedule}, {"describe", lr_schedule.describe()}}},
       {"sharpen", {{"schedule", schedule.kind()}, {"describe", schedule.describe()},
@@ -431,6 +437,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     summary["final_val_acc"] = split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_acc);
     summary["images_per_second"] = result.epochs.back().images_per_second;
   }
+  nlohmann::json optimizer = {{"name", ops::optimizer_name(cfg.optim.kind)}};
+  for (const auto& [name, value] : ops::optimizer_hyperparameters(cfg.optim))
+    optimizer[name] = name == "centered" ? nlohmann::json(value != 0) : nlohmann::json(value);
+  summary["optimizer"] = optimizer;
   nlohmann::json corr = nlohmann::json::array();
   for (const auto& c : result.corrupted)
     corr.push_back({{"corruption", c.corruption}, {"value", c.value}, {"loss", c.loss}, {"acc", c.acc}});

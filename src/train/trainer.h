@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data/sharpening.h"
+#include "ops/optim.h"
 #include "train/lr_schedule.h"
 
 namespace fovea::gpu { class Context; }
@@ -18,9 +19,9 @@ struct TrainConfig {
   std::string out_dir;  // required; the CLI defaults it to runs/<timestamp>
   uint32_t epochs = 1;
   uint32_t batch = 128;
-  double lr = 0.01;               // lr0 of the schedule
+  double lr = 0.01;               // lr0 of the schedule (the CLI's default: ops::default_lr)
   LrConfig lr_schedule;          // the decay and warm-up (its .lr is set from lr)
-  double momentum = 0.9;
+  ops::OptimConfig optim;         // the optimizer and its hyperparameters (default sgd, momentum 0.9)
   uint64_t seed = 0;
   uint32_t limit = 0;            // 0 = every training image
   std::string val_split = "";    // "" = 1/12 of the kept images

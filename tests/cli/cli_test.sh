@@ -75,8 +75,44 @@ if [ -d "$data" ]; then
   else
     passes=$((passes + 1))
   fi
+  # Optimizers: bad names and values are one line naming the option; a
+  # short validated rmsprop run records torch's defaults (momentum 0, lr
+  # 0.01) in summary.json; --help shows the table of defaults.
+  expect 1 "--optimizer must be one of sgd, nesterov" -- train --model "$model" --optimizer adamm --out "$tmp/o1"
+  expect 1 "--beta1 must be in \[0, 1\), got 1.5" -- train --model "$model" --optimizer adam --beta1 1.5 --out "$tmp/o2"
+  expect 1 "--beta1 does not apply to --optimizer sgd" -- train --model "$model" --beta1 0.5 --out "$tmp/o3"
+  expect 1 "--centered does not apply to --optimizer adam" -- train --model "$model" --optimizer adam --centered --out "$tmp/o4"
+  expect 1 "--momentum must be greater than 0" -- train --model "$model" --optimizer nesterov --momentum 0 --out "$tmp/o5"
+  expect 1 "--rho must be in \[0, 1\], got 2" -- train --model "$model" --optimizer adadelta --rho 2 --out "$tmp/o6"
+  expect 1 "--eps must be a number >= 0" -- train --model "$model" --optimizer adagrad --eps -1 --out "$tmp/o7"
+  "$fovea" train --model "$model" --optimizer rmsprop --alpha 0.9 --limit 300 --epochs 1 --validate --out "$tmp/rms" \
+    >"$tmp/out" 2>"$tmp/err"
+  code=$?
+  if [ $code -ne 0 ] || ! grep -q "validation: no messages" "$tmp/err" || ! /usr/bin/python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+o = s["optimizer"]
+want = {"name": "rmsprop", "alpha": 0.9, "eps": 1e-8, "momentum": 0.0, "centered": False, "weight_decay": 0.0}
+sys.exit(0 if o == want and s["lr"] == 0.01 else 1)' "$tmp/rms/summary.json"; then
+    echo "FAIL: rmsprop run (exit $code) or its summary.json optimizer:"; sed 's/^/    /' "$tmp/err"
+    grep -A8 '"optimizer"' "$tmp/rms/summary.json" | sed 's/^/    /'; fails=$((fails + 1))
+  else
+    passes=$((passes + 1))
+  fi
+  "$fovea" train --model "$model" --optimizer amsgrad --print-plan >"$tmp/out" 2>"$tmp/err"
+  if ! grep -q "optimizer state (amsgrad: exp_avg, exp_avg_sq, max_exp_avg_sq)" "$tmp/out" \
+     || ! grep -q "optim/step<9>" "$tmp/out"; then
+    echo "FAIL: --optimizer amsgrad --print-plan:"; grep -E "optim|state" "$tmp/out" | sed 's/^/    /'; fails=$((fails + 1))
+  else
+    passes=$((passes + 1))
+  fi
 else
   echo "no Fashion-MNIST at $data: data cases skipped"
+fi
+if "$fovea" train --help | grep -Eq "^  nadam +lr 0.002 +--beta1 0.9, --beta2 0.999, --eps 1e-08, --momentum-decay 0.004"; then
+  passes=$((passes + 1))
+else
+  echo "FAIL: fovea train --help lacks the optimizer defaults table"; fails=$((fails + 1))
 fi
 if "$fovea" devices | grep -q "best"; then passes=$((passes + 1)); else echo "FAIL: fovea devices"; fails=$((fails + 1)); fi
 echo "$passes passed, $fails failed"

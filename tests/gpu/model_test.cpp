@@ -44,7 +44,7 @@ static void check_model_gradients(const char* text, float feature_sigma = 0) {
   nn::ModelOptions o;
   o.batch = 5;
   o.slots = 1;
-  o.sgd.momentum = 0;
+  o.optim.momentum = 0;
   o.channel_mean = {0.4, 0.6};
   o.channel_std = {0.3, 0.2};
   o.feature_smoothing = feature_sigma > 0;

@@ -1,19 +1,107 @@
 #include "reference/optim.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace fovea::ref {
 
-void sgd_step(const SgdConfig& c, Tensor& p, const Tensor& g, Tensor& buf) {
-  Tensor d(p.size());
-  for (std::size_t i = 0; i < p.size(); ++i) d[i] = g[i] + c.weight_decay * p[i];
-  if (c.momentum != 0.0) {
-    if (buf.empty()) {
-      buf = d;
-    } else {
-      for (std::size_t i = 0; i < p.size(); ++i) buf[i] = c.momentum * buf[i] + d[i];
+using ops::Optimizer;
+
+void optimizer_step(const ops::OptimConfig& c, double lr, Tensor& p, const Tensor& grad, OptimState& s) {
+  const std::size_t n = p.size();
+  auto f = [](double v) { return double(float(v)); };
+  const double momentum = f(c.momentum), wd = f(c.weight_decay), b1 = f(c.beta1), b2 = f(c.beta2),
+               eps = f(c.eps), alpha = f(c.alpha), rho = f(c.rho), psi = f(c.momentum_decay);
+  if (s.arrays.empty()) s.arrays.assign(ops::optimizer_state_arrays(c), Tensor(n, 0.0));
+  const double t = double(++s.step);
+  // g' = g + wd p (L2), except AdamW, which decays the weights instead.
+  Tensor g = grad;
+  if (c.kind != Optimizer::AdamW && wd != 0)
+    for (std::size_t i = 0; i < n; ++i) g[i] += wd * p[i];
+  std::vector<Tensor>& a = s.arrays;
+  switch (c.kind) {
+    case Optimizer::Sgd:
+    case Optimizer::Nesterov:
+      // buf = momentum buf + g' (torch's first buf = g' is the same from zeros)
+      for (std::size_t i = 0; i < n; ++i) {
+        a[0][i] = momentum * a[0][i] + g[i];
+        p[i] -= lr * (c.kind == Optimizer::Nesterov ? g[i] + momentum * a[0][i] : a[0][i]);
+      }
+      break;
+    case Optimizer::Adagrad:  // lr_decay 0: clr = lr
+      for (std::size_t i = 0; i < n; ++i) {
+        a[0][i] += g[i] * g[i];
+        p[i] -= lr * g[i] / (std::sqrt(a[0][i]) + eps);
+      }
+      break;
+    case Optimizer::RmsProp: {
+      const std::size_t buf = c.centered ? 2 : 1;
+      for (std::size_t i = 0; i < n; ++i) {
+        a[0][i] = alpha * a[0][i] + (1 - alpha) * g[i] * g[i];
+        double avg;
+        if (c.centered) {
+          a[1][i] = alpha * a[1][i] + (1 - alpha) * g[i];
+          avg = std::sqrt(a[0][i] - a[1][i] * a[1][i]) + eps;
+        } else {
+          avg = std::sqrt(a[0][i]) + eps;
+        }
+        if (momentum > 0) {
+          a[buf][i] = momentum * a[buf][i] + g[i] / avg;
+          p[i] -= lr * a[buf][i];
+        } else {
+          p[i] -= lr * g[i] / avg;
+        }
+      }
+      break;
     }
-    for (std::size_t i = 0; i < p.size(); ++i) d[i] = c.nesterov ? d[i] + c.momentum * buf[i] : buf[i];
+    case Optimizer::Adadelta:
+      for (std::size_t i = 0; i < n; ++i) {
+        a[0][i] = rho * a[0][i] + (1 - rho) * g[i] * g[i];
+        const double delta = std::sqrt(a[1][i] + eps) / std::sqrt(a[0][i] + eps) * g[i];
+        a[1][i] = rho * a[1][i] + (1 - rho) * delta * delta;
+        p[i] -= lr * delta;
+      }
+      break;
+    case Optimizer::Adam:
+    case Optimizer::AdamW:
+    case Optimizer::AmsGrad: {
+      const double bc1 = 1 - std::pow(b1, t), bc2 = 1 - std::pow(b2, t);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (c.kind == Optimizer::AdamW) p[i] *= 1 - lr * wd;
+        a[0][i] = b1 * a[0][i] + (1 - b1) * g[i];
+        a[1][i] = b2 * a[1][i] + (1 - b2) * g[i] * g[i];
+        double v = a[1][i];
+        if (c.kind == Optimizer::AmsGrad) v = a[2][i] = std::max(a[2][i], v);
+        p[i] -= lr / bc1 * a[0][i] / (std::sqrt(v) / std::sqrt(bc2) + eps);
+      }
+      break;
+    }
+    case Optimizer::Adamax: {
+      const double bc1 = 1 - std::pow(b1, t);
+      for (std::size_t i = 0; i < n; ++i) {
+        a[0][i] = b1 * a[0][i] + (1 - b1) * g[i];
+        a[1][i] = std::max(b2 * a[1][i], std::abs(g[i]) + eps);
+        p[i] -= lr / bc1 * a[0][i] / a[1][i];
+      }
+      break;
+    }
+    case Optimizer::NAdam: {
+      const double bc2 = 1 - std::pow(b2, t);
+      const double mu = b1 * (1 - 0.5 * std::pow(0.96, t * psi));
+      const double mu_next = b1 * (1 - 0.5 * std::pow(0.96, (t + 1) * psi));
+      s.mu_product *= mu;
+      // PyTorch 1.13's single-tensor NAdam: mu_product_next = mu_product * mu * mu_next.
+      const double mu_product_next = s.mu_product * mu * mu_next;
+      for (std::size_t i = 0; i < n; ++i) {
+        a[0][i] = b1 * a[0][i] + (1 - b1) * g[i];
+        a[1][i] = b2 * a[1][i] + (1 - b2) * g[i] * g[i];
+        const double denom = std::sqrt(a[1][i] / bc2) + eps;
+        p[i] -= lr * (1 - mu) / (1 - s.mu_product) * g[i] / denom;
+        p[i] -= lr * mu_next / (1 - mu_product_next) * a[0][i] / denom;
+      }
+      break;
+    }
   }
-  for (std::size_t i = 0; i < p.size(); ++i) p[i] -= c.lr * d[i];
 }
 
 }  // namespace fovea::ref
