@@ -3,7 +3,9 @@
 // forward, input gradient and weight gradient, and the dense layer. Each op
 // is recorded once as its own program and replayed; the time is the sum of
 // its dispatches' GPU timestamps (median of the replays, after warm-up).
-// Prints one JSON object per line for tools/bench to pair with PyTorch.
+// Also the optimizer step (sgd with momentum 0.9, adam) over fashion_cnn's
+// 421,642 parameters: there "gflops" is billions of parameters updated per
+// second. Prints one JSON object per line for tools/bench to pair with PyTorch.
 //
 //   build/fovea_bench_ops [--repeat N] [--device N|NAME]
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "gpu/recorder.h"
 #include "ops/conv2d.h"
 #include "ops/dense.h"
+#include "ops/optim.h"
 #include "util/error.h"
 
 using namespace fovea;
@@ -48,6 +51,9 @@ double time_op(gpu::Context& ctx, const Bench& b, int repeat) {
   upload.commit();
   gpu::StepParams sp;
   sp.rows = 128;
+  sp.lr = 1e-3f;  // and Adam's first-step scalars: a finite update, as in training
+  const auto k = ops::OptimCoefficients(ops::optimizer_defaults(ops::Optimizer::Adam)).at(1, sp.lr);
+  std::copy(k.begin(), k.end(), sp.optim);
   std::memcpy(params.host(), &sp, sizeof sp);
   // Deterministic non-zero contents, so no shortcut applies.
   for (const gpu::View& v : views) {
@@ -130,6 +136,14 @@ int main(int argc, char** argv) {
                               dw = alloc(uint64_t(d.out) * d.in), db = alloc(d.out);
                          ops::record_dense_backward_params(p, d, x, dy, dw, db, "dense");
                        }});
+    const uint64_t np = 421642;  // fashion_cnn's parameters (tools/bench_ops_torch.py: the same tensors)
+    for (ops::Optimizer kind : {ops::Optimizer::Sgd, ops::Optimizer::Adam}) {
+      const ops::OptimConfig c = ops::optimizer_defaults(kind);  // sgd: momentum 0.9
+      benches.push_back({"optim." + ops::optimizer_name(kind), double(np), [c, np](auto& p, auto alloc) {
+                           auto w = alloc(np), g = alloc(np), st = alloc(ops::optimizer_state_floats(c, np));
+                           ops::record_optimizer(p, np, c, w, g, st, "optim");
+                         }});
+    }
     for (const Bench& b : benches) {
       const double ms = time_op(*ctx, b, repeat);
       std::printf("{\"op\": \"%s\", \"ms\": %.4f, \"gflops\": %.3f, \"device\": \"%s\"}\n", b.name.c_str(), ms,

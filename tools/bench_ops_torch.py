@@ -57,6 +57,17 @@ def main():
     flops = 2.0 * 128 * 3136 * 128
     results.append(("dense.forward", flops, lambda: F.linear(x, w, b)))
     results.append(("dense.backward_weight", flops, lambda: (dy.t() @ x, dy.sum(0))))
+    # The optimizer step over fashion_cnn's parameter tensors (421,642 values),
+    # torch.optim with its default implementation (foreach=None); "gflops" is
+    # then billions of parameters updated per second, as in fovea_bench_ops.
+    shapes = ((32, 1, 3, 3), (32,), (64, 32, 3, 3), (64,), (128, 3136), (128,), (10, 128), (10,))
+    for name, make in (("optim.sgd", lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9)),
+                       ("optim.adam", lambda ps: torch.optim.Adam(ps, lr=1e-3))):
+        ps = [torch.nn.Parameter(rnd(*s)) for s in shapes]
+        for q in ps:
+            q.grad = rnd(*q.shape)
+        opt = make(ps)
+        results.append((name, float(sum(q.numel() for q in ps)), opt.step))
     for name, flops, fn in results:
         with torch.no_grad():
             ms = timed(fn, a.repeat, sync)

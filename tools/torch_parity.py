@@ -23,6 +23,13 @@ Protocol, for a Fovea model spec (the JSON `fovea train --model` takes):
      and, for information, upd = max|w_fovea - w_torch| / max|w_torch - w_init|,
      the same error measured against how far training moved the tensor.
      Exit 1 when any loss or tensor `rel` exceeds --tol; 2 on a setup error.
+  Penalties and clipping (--l1, --l2, --penalize-biases, --clip-value,
+  --clip-norm, and a layer's "l1"/"l2" in the spec) are passed to fovea and
+  mirrored in PyTorch: l1 sum|w| + (l2 / 2) sum w^2 over the same tensors is
+  added to the loss before backward(); then clip_grad_value_, then
+  clip_grad_norm_, then opt.step(). The losses compared stay the data loss
+  (Fovea's train_loss); the last epoch's reported `penalty` is compared with
+  the penalty of PyTorch's final weights.
   With --spread F, PyTorch runs twice, in float32 and in float64, and both
   float32 implementations are measured against float64: a loss or tensor
   passes when Fovea's error is within max(--tol, F x float32 PyTorch's own
@@ -406,6 +413,35 @@ def make_optimizer(a, params):
     return cls(params, **kw)
 
 
+WEIGHTED = ("dense", "conv2d", "conv_transpose2d")
+
+
+def penalty_terms(spec, model, a):
+    """[(tensor name, l1, l2)] as Fovea selects them: the weights of dense,
+    conv2d and conv_transpose2d layers (the layer's "l1"/"l2", else --l1/--l2);
+    biases and normalisation parameters only with --penalize-biases."""
+    terms = []
+    for i, L in enumerate(spec["layers"]):
+        name = L.get("name", f"layers.{i}")
+        prefix = str(i) if name == f"layers.{i}" else name
+        weighted = L.get("type") in WEIGHTED
+        l1, l2 = L.get("l1", a.l1), L.get("l2", a.l2)
+        for tname, (m, attr) in model.export.items():
+            if not tname.startswith(prefix + ".") or tname[len(prefix) + 1:] != attr:
+                continue
+            if not isinstance(getattr(m, attr), nn.Parameter):
+                continue  # running statistics, power-iteration vectors
+            if (weighted and attr != "bias") or a.penalize_biases:
+                if l1 or l2:
+                    terms.append((tname, f32(l1), f32(l2)))
+    return terms
+
+
+def torch_penalty(model, terms):
+    ex = model.exported()
+    return sum(l1 * ex[n].abs().sum() + (l2 / 2) * (ex[n] * ex[n]).sum() for n, l1, l2 in terms)
+
+
 def run_fovea(a, init_path, out_dir):
     cmd = [a.fovea, "train", "--model", a.model, "--data", a.data, "--init", init_path,
            "--shuffle", "off", "--val-split", "0", "--limit", str(a.batch), "--batch", str(a.batch),
@@ -416,12 +452,19 @@ def run_fovea(a, init_path, out_dir):
             cmd += ["--" + h.replace("_", "-"), repr(getattr(a, h))]
     if a.centered:
         cmd.append("--centered")
+    for h in ("l1", "l2", "clip_norm", "clip_value"):
+        if getattr(a, h):
+            cmd += ["--" + h.replace("_", "-"), repr(getattr(a, h))]
+    if a.penalize_biases:
+        cmd.append("--penalize-biases")
     print("$ " + " ".join(cmd), flush=True)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         raise SetupError(f"fovea exited with {p.returncode}:\n{p.stdout}{p.stderr}")
     with open(os.path.join(out_dir, "metrics.jsonl")) as f:
-        losses = [json.loads(line)["train_loss"] for line in f if line.strip()]
+        lines = [json.loads(line) for line in f if line.strip()]
+    losses = [e["train_loss"] for e in lines]
+    a.fovea_penalty = lines[-1]["penalty"] if lines else 0.0
     if len(losses) != a.steps:
         raise SetupError(f"metrics.jsonl has {len(losses)} epochs, expected {a.steps}")
     weights, _ = read_safetensors(os.path.join(out_dir, "model.safetensors"))
@@ -435,8 +478,12 @@ def run_torch(model, x, y, a, dtype):
     losses = []
     for _ in range(a.steps):
         opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)  # mean over the batch
-        loss.backward()
+        loss = F.cross_entropy(model(x), y)  # mean over the batch: the data loss compared
+        (loss + torch_penalty(model, a.terms) if a.terms else loss).backward()
+        if a.clip_value:
+            torch.nn.utils.clip_grad_value_(model.parameters(), f32(a.clip_value))
+        if a.clip_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), f32(a.clip_norm))
         opt.step()
         losses.append(loss.item())
     return losses
@@ -467,12 +514,23 @@ def compare(a, fovea_losses, fovea_w, torch_losses, init, final):
         flag = "" if rel <= a.tol else "  FAIL"
         failed += [f"tensor {name}"] if flag else []
         print(f"{name:<24} {str(list(t.shape)):<18} {rel:9.2e} {upd:9.2e}{flag}")
+    if a.terms:
+        tp = float(torch_penalty_of(final, a.terms))
+        rel = abs(a.fovea_penalty - tp) / max(abs(tp), 1e-12)
+        flag = "" if rel <= a.tol else "  FAIL"
+        failed += ["penalty"] if flag else []
+        print(f"\npenalty of the final weights: fovea {a.fovea_penalty:.7g}, torch {tp:.7g}, rel diff {rel:.2e}{flag}")
     print(f"\nmax relative difference: loss {worst:.2e}, weights {worst_w:.2e} (tolerance {a.tol:g})")
     if failed:
         print("PARITY FAILED: " + ", ".join(failed))
         return 1
     print("parity OK")
     return 0
+
+
+def torch_penalty_of(weights, terms):
+    """The penalty of final weights {name: float64 array}, in float64."""
+    return sum(l1 * np.abs(weights[n]).sum() + (l2 / 2) * (weights[n] ** 2).sum() for n, l1, l2 in terms)
 
 
 def compare_spread(a, fovea_losses, fovea_w, l32, l64, w32, w64):
@@ -521,6 +579,11 @@ def main():
     for h in HYPERPARAMETERS[1:]:
         p.add_argument("--" + h.replace("_", "-"), type=float, help="default: torch.optim's")
     p.add_argument("--centered", action="store_true", help="rmsprop: centred")
+    p.add_argument("--l1", type=float, default=0.0, help="L1 penalty on weights (fovea --l1)")
+    p.add_argument("--l2", type=float, default=0.0, help="L2 penalty on weights, loss += l2/2 sum w^2 (fovea --l2)")
+    p.add_argument("--penalize-biases", action="store_true", help="also biases and normalisation parameters")
+    p.add_argument("--clip-norm", type=float, default=0.0, help="clip_grad_norm_ max_norm (fovea --clip-norm)")
+    p.add_argument("--clip-value", type=float, default=0.0, help="clip_grad_value_ (fovea --clip-value)")
     p.add_argument("--seed", type=int, default=0, help="torch.manual_seed for the initial weights")
     p.add_argument("--tol", type=float, default=1e-4, help="largest relative difference accepted")
     p.add_argument("--float64", action="store_true",
@@ -548,6 +611,7 @@ def main():
         init_path = os.path.join(work, "init.safetensors")
         write_safetensors(init_path, list(init.items()))
         given = resolve_optimizer(a)
+        a.terms = penalty_terms(spec, model, a)
         x, y = standardised_batch(a.data, a.batch)
         hyper = "".join(f", {h} {v}" for h, v in given.items() if h != "momentum") + \
             (f", momentum {a.momentum}" if a.momentum is not None else "")

@@ -116,7 +116,34 @@ int main(int argc, char** argv) {
   auto* centered_option = train->add_flag("--centered", given.centered,
                                           "rmsprop: normalise by the estimated variance of the gradient")
                               ->group(optim_group);
-  train->footer(fovea::ops::optimizer_defaults_table());
+  train->footer(fovea::ops::optimizer_defaults_table() +
+                "\nPenalties: loss += l1 sum|w| + (l2 / 2) sum w^2 over the weights of dense, conv2d and\n"
+                "conv_transpose2d layers (a layer's \"l1\"/\"l2\" in the model spec overrides --l1/--l2 for it;\n"
+                "biases and normalisation parameters only with --penalize-biases). The gradient\n"
+                "l1 sign(w) + l2 w is added on the GPU after the backward pass; then --clip-value,\n"
+                "then --clip-norm, then the optimizer step. train_loss stays the data loss;\n"
+                "metrics.jsonl's penalty is the penalty of each epoch's final weights.\n");
+  const char* reg_group = "Weight penalties and gradient clipping";
+  auto& reg = cfg.regularize;
+  train->add_option("--l1", reg.l1, "L1 penalty on weights: loss += l1 sum|w| (0 = none)")
+      ->capture_default_str()
+      ->group(reg_group);
+  train->add_option("--l2", reg.l2,
+                    "L2 penalty on weights: loss += (l2 / 2) sum w^2 (a loss term, unlike --weight-decay)")
+      ->capture_default_str()
+      ->group(reg_group);
+  train->add_flag("--penalize-biases", reg.penalize_biases,
+                  "Also penalise biases and normalisation parameters")
+      ->group(reg_group);
+  auto* clip_norm_option =
+      train->add_option("--clip-norm", reg.clip_norm,
+                        "Scale all gradients by min(1, C / (norm + 1e-6)), norm their global L2 norm "
+                        "(torch.nn.utils.clip_grad_norm_)")
+          ->group(reg_group);
+  auto* clip_value_option =
+      train->add_option("--clip-value", reg.clip_value,
+                        "Clamp every gradient to [-V, V] (torch.nn.utils.clip_grad_value_)")
+          ->group(reg_group);
   train->add_option("--seed", cfg.seed, "Seed for initialisation, holdout and shuffles")->capture_default_str();
   train->add_option("--limit", cfg.limit, "Use only the first N training images (0 = all)")->capture_default_str();
   train->add_option("--val-split", val_split, "Validation holdout: a count N or a fraction in [0, 1) (default 1/12; 0 = none)");
@@ -269,6 +296,11 @@ int main(int argc, char** argv) {
     }
     if (*train) {
       cfg.optim = resolve_optimizer(optimizer, given, optim_options, centered_option);
+      // 0 means "off" inside; given on the command line it must be positive.
+      for (auto [o, v] : {std::pair{clip_norm_option, reg.clip_norm}, std::pair{clip_value_option, reg.clip_value}})
+        if (o->count() > 0 && !(v > 0))
+          throw fovea::Error(o->get_name() + " must be a positive number, got " + CLI::detail::to_string(v));
+      fovea::ops::validate_regularization(reg);
       if (lr_option->count() == 0) cfg.lr = fovea::ops::default_lr(cfg.optim.kind);
       if (cfg.out_dir.empty()) cfg.out_dir = timestamp_dir();
       cfg.val_split = val_split;

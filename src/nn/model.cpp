@@ -32,6 +32,7 @@ struct Model::Node {
 Model::Model(gpu::Context& ctx, const ModelSpec& spec, const ModelOptions& opts)
     : ctx_(ctx), spec_(spec), opts_(opts) {
   if (opts_.batch == 0) throw Error("--batch must be at least 1");
+  ops::validate_regularization(opts_.regularize);
   if (opts_.channel_mean.size() != spec_.channels || opts_.channel_std.size() != spec_.channels)
     throw Error("model " + spec_.path + ": the data has " +
                 std::to_string(opts_.channel_mean.size()) + " channels, the model expects " +
@@ -70,6 +71,15 @@ void Model::plan_graph() {
       if (!d.packed) param_floats_ = (param_floats_ + align - 1) / align * align;
       tensors_.push_back({tensor_prefix(ls, n) + "." + d.suffix, d.init, d.shape, param_floats_, count, d.fan_in});
       node.params.push_back(tensors_.size() - 1);
+      // Weights are every tensor of a layer with weights but its bias
+      // ("weight", or spectral norm's "weight_orig").
+      const ops::RegularizeConfig& rc = opts_.regularize;
+      const bool weighted = ls.type == LayerType::Dense || ls.type == LayerType::Conv2d ||
+                            ls.type == LayerType::ConvTranspose2d;
+      if ((weighted && d.suffix != "bias") || rc.penalize_biases) {
+        const PenaltyTerm t{tensors_.size() - 1, ls.l1.value_or(rc.l1), ls.l2.value_or(rc.l2)};
+        if (t.l1 != 0 || t.l2 != 0) penalty_terms_.push_back(t);
+      }
       param_floats_ += count;
     }
     for (const StateDecl& d : node.layer->state(node.io.in_shapes)) {
@@ -142,6 +152,7 @@ void Model::build() {
   params_ = device_->reserve("parameters", param_floats_ * 4);
   state_ = device_->reserve("state", std::max<uint64_t>(state_floats_, 1) * 4);
   grads_ = device_->reserve("gradients", param_floats_ * 4);
+  if (opts_.regularize.clip_norm > 0) clip_norm_ = device_->reserve("clip.norm_scale", 8);
   // Every state array of the optimizer in one buffer (the kernel binds
   // parameters, gradients and state); never saved with the weights.
   optim_state_ = device_->reserve(ops::optimizer_name(opts_.optim.kind) + ".state",
@@ -193,6 +204,17 @@ void Model::build() {
   ops::record_softmax_xent(*train_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
   ops::record_metric_sums(*train_, B, row_stats_, train_sums_, "metrics");
   record_backward(*train_);
+  // Penalties, then clipping (the penalty is part of the loss whose gradient
+  // is clipped), then the step. Alignment gaps between tensors hold zero
+  // gradients, so clipping the whole block is clipping every tensor.
+  for (const PenaltyTerm& t : penalty_terms_) {
+    const ParamTensor& pt = tensors_[t.tensor];
+    ops::record_penalty_grad(*train_, params_, grads_, pt.offset, pt.count, t.l1, t.l2, "penalty." + pt.name);
+  }
+  if (opts_.regularize.clip_value > 0)
+    ops::record_clip_value(*train_, grads_, param_floats_, opts_.regularize.clip_value, "clip_value");
+  if (opts_.regularize.clip_norm > 0)
+    ops::record_clip_norm(*train_, grads_, param_floats_, opts_.regularize.clip_norm, clip_norm_, "clip_norm");
   ops::record_optimizer(*train_, param_floats_, opts_.optim, params_, grads_, optim_state_,
                         ops::optimizer_name(opts_.optim.kind));
   train_->host_reads(train_sums_);
@@ -302,6 +324,16 @@ std::vector<float> Model::download_state() const {
 void Model::upload_state(const std::vector<float>& values) {
   if (values.size() != state_floats_) throw Error("state size mismatch");
   if (!values.empty()) gpu::upload(ctx_, state_, values.data(), values.size() * 4);
+}
+
+double Model::penalty(const std::vector<float>& params) const {
+  if (params.size() != param_floats_) throw Error("parameter count mismatch");
+  double sum = 0;
+  for (const PenaltyTerm& t : penalty_terms_) {
+    const ParamTensor& pt = tensors_[t.tensor];
+    sum += ops::penalty_value(params.data() + pt.offset, pt.count, t.l1, t.l2);
+  }
+  return sum;
 }
 
 std::vector<float> Model::download_gradients() const {

@@ -6,7 +6,8 @@
 //   train: decode -> blur (P.blur_sigma) -> forward (graph order)
 //          -> softmax-xent -> metric sums -> backward (reverse order; a
 //             tensor read by several layers gets the sum of their
-//             gradients) -> optimizer step (opts.optim)
+//             gradients) -> penalty gradients -> gradient clipping
+//          (opts.regularize) -> optimizer step (opts.optim)
 //   eval:  decode -> blur (P.blur_sigma) -> noise (P.noise_std) -> forward
 //          -> softmax-xent (no gradient) -> metric sums
 // With feature smoothing, every conv2d's output is smoothed in place by the
@@ -31,6 +32,7 @@ struct ModelOptions {
   uint32_t batch = 128;
   uint32_t slots = 2;  // steps in flight
   ops::OptimConfig optim;  // the optimizer; its state lives on the GPU only
+  ops::RegularizeConfig regularize;  // weight penalties (global; layers may override) and clipping
   std::vector<double> channel_mean;  // per input channel, of pixels / 255
   std::vector<double> channel_std;
   double blur_replay = 0;          // fraction of each training batch left unblurred
@@ -46,6 +48,16 @@ struct ParamTensor {
   uint64_t offset = 0;  // in floats, from the start of the block
   uint64_t count = 0;
   uint32_t fan_in = 0;  // inputs per output unit of its layer (initialisation)
+};
+
+// One penalised tensor: penalty = l1 sum|w| + (l2 / 2) sum w^2 over it.
+// Weights of dense, conv2d and conv_transpose2d layers take the layer's
+// "l1"/"l2" when the spec sets them, else the global values; biases and
+// normalisation parameters only with penalize_biases (a layer's own values
+// then cover its bias too). Tensors whose l1 and l2 are both 0 are left out.
+struct PenaltyTerm {
+  size_t tensor = 0;  // index into Model::tensors()
+  double l1 = 0, l2 = 0;
 };
 
 // Non-trainable state saved with the weights ("4.running_mean", ...).
@@ -81,6 +93,9 @@ class Model {
   uint64_t batches_tracked() const { return batches_tracked_; }
   void set_batches_tracked(uint64_t n) { batches_tracked_ = n; }
   uint64_t parameter_count() const { return param_floats_; }
+  const std::vector<PenaltyTerm>& penalty_terms() const { return penalty_terms_; }
+  // The penalty of these parameters (download_parameters() layout), in double.
+  double penalty(const std::vector<float>& params) const;
 
   const ModelSpec& spec() const { return spec_; }
   uint32_t batch() const { return opts_.batch; }
@@ -113,12 +128,13 @@ class Model {
   std::unique_ptr<gpu::Arena> device_, upload_, readback_;
   std::vector<Node> nodes_;
   std::vector<ParamTensor> tensors_;
+  std::vector<PenaltyTerm> penalty_terms_;
   uint64_t param_floats_ = 0;
   std::vector<StateTensor> state_tensors_;
   uint64_t state_floats_ = 0;
   uint64_t batches_tracked_ = 0;
   gpu::View state_;
-  gpu::View params_, grads_, optim_state_, stats_, x_, row_stats_, blur_scratch_;
+  gpu::View params_, grads_, optim_state_, stats_, x_, row_stats_, blur_scratch_, clip_norm_;
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_;
   std::unique_ptr<gpu::Program> train_, eval_;
 };

@@ -5,6 +5,7 @@
 #include "nn/model_spec.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -99,12 +100,13 @@ const std::vector<TypeInfo>& types() {
   static const std::vector<TypeInfo> t = {
       {"flatten", LayerType::Flatten, {}},
       {"reshape", LayerType::Reshape, {"shape"}},
-      {"dense", LayerType::Dense, {"units", "bias", "spectral_norm", "power_iterations"}},
+      {"dense", LayerType::Dense, {"units", "bias", "spectral_norm", "power_iterations", "l1", "l2"}},
       {"conv2d", LayerType::Conv2d,
        {"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias",
-        "weight_standardization", "spectral_norm", "power_iterations"}},
+        "weight_standardization", "spectral_norm", "power_iterations", "l1", "l2"}},
       {"conv_transpose2d", LayerType::ConvTranspose2d,
-       {"out_channels", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "bias"}},
+       {"out_channels", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "bias", "l1",
+        "l2"}},
       {"maxpool2d", LayerType::MaxPool2d, {"kernel", "stride", "padding", "dilation"}},
       {"avgpool2d", LayerType::AvgPool2d, {"kernel", "stride", "padding", "count_include_pad"}},
       {"global_avgpool2d", LayerType::GlobalAvgPool2d, {}},
@@ -190,6 +192,15 @@ class LayerReader {
     return it->get<bool>();
   }
 
+  // A penalty coefficient: absent, or a finite number >= 0 (kept in double).
+  std::optional<double> coefficient(const char* key) const {
+    const auto it = obj_.find(key);
+    if (it == obj_.end()) return std::nullopt;
+    if (!it->is_number() || !(it->get<double>() >= 0) || !std::isfinite(it->get<double>()))
+      error(std::string("'") + key + "' must be a number >= 0, got " + show(*it));
+    return it->get<double>();
+  }
+
   float number(const char* key, double lo, double hi, float fallback) const {
     const auto it = obj_.find(key);
     if (it == obj_.end()) return fallback;
@@ -251,6 +262,8 @@ void read_conv_fields(const LayerReader& r, LayerSpec& layer, const Shape& in) {
   r.pair("dilation", 1, kMaxSide, 1, layer.dilation, "");
   layer.groups = r.integer("groups", 1, kMaxChannels, 1, "");
   layer.bias = r.boolean("bias", true);
+  layer.l1 = r.coefficient("l1");
+  layer.l2 = r.coefficient("l2");
   if (in.c % layer.groups || layer.out_channels % layer.groups)
     r.error("'groups' " + std::to_string(layer.groups) + " must divide the input channels (" +
             std::to_string(in.c) + ") and 'out_channels' (" + std::to_string(layer.out_channels) + ")");
@@ -287,6 +300,8 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
     case LayerType::Dense:
       layer.units = r.integer("units", 1, kMaxUnits, std::nullopt, "the number of output features");
       layer.bias = r.boolean("bias", true);
+      layer.l1 = r.coefficient("l1");
+      layer.l2 = r.coefficient("l2");
       read_spectral_fields(r, layer);
       if (!in.flat() && !(in.c == 1 && in.h == 1))
         r.error("its input has shape " + in.str() +

@@ -23,6 +23,9 @@
 //   spectral_norm: the stored weight is weight_orig, with persistent weight_u, weight_v)
 //   conv_transpose2d {out_channels, kernel, stride=1, padding=0, output_padding=0,
 //                     dilation=1, groups=1, bias=true}
+//   dense, conv2d and conv_transpose2d also take l1, l2 (numbers >= 0): the
+//   layer's weight penalty, overriding --l1 / --l2 for its weights (and, with
+//   --penalize-biases, its bias)
 //   maxpool2d {kernel, stride=kernel, padding=0, dilation=1}
 //   avgpool2d {kernel, stride=kernel, padding=0, count_include_pad=true}
 //   global_avgpool2d                          [C, H, W] -> [C] (mean over H x W)
@@ -37,6 +40,7 @@
 // The last layer's output must be flat with exactly K features.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,6 +77,7 @@ struct LayerSpec {
   bool weight_standardization = false;  // conv2d
   bool spectral_norm = false;           // conv2d, dense
   uint32_t power_iterations = 1;
+  std::optional<double> l1, l2;         // dense, conv2d, conv_transpose2d: penalty overrides
   bool count_include_pad = true;  // avgpool2d
   // normalisation
   float eps = 1e-5f, momentum = 0.1f;

@@ -256,4 +256,68 @@ void record_optimizer(Program& p, uint64_t count, const OptimConfig& c, const Vi
              stride_groups((count + 3) / 4));
 }
 
+void validate_regularization(const RegularizeConfig& r) {
+  auto require = [](double v, const std::string& option) {
+    if (!(v >= 0) || !std::isfinite(v)) throw Error(option + " must be a number >= 0, got " + number(v));
+  };
+  require(r.l1, "--l1");
+  require(r.l2, "--l2");
+  require(r.clip_norm, "--clip-norm");
+  require(r.clip_value, "--clip-value");
+}
+
+double penalty_value(const float* w, uint64_t n, double l1, double l2) {
+  double a = 0, q = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    a += std::abs(double(w[i]));
+    q += double(w[i]) * double(w[i]);
+  }
+  return l1 * a + 0.5 * l2 * q;
+}
+
+void record_penalty_grad(Program& p, const View& params, const View& grads, uint64_t offset, uint64_t count,
+                         double l1, double l2, const std::string& label) {
+  require_floats(params, offset + count, label);
+  require_floats(grads, offset + count, label);
+  if (offset + count > 0xffffffffull) throw Error(label + ": the parameter block is too large for a penalty");
+  struct {
+    uint32_t offset, count;
+    float l1, l2;
+  } push{uint32_t(offset), uint32_t(count), float(l1), float(l2)};
+  p.dispatch(label, p.context().kernels().get("optim/penalty"), {gpu::in(params), gpu::inout(grads)}, push,
+             stride_groups(count));
+}
+
+void record_clip_value(Program& p, const View& grads, uint64_t count, double value, const std::string& label) {
+  require_floats(grads, count, label);
+  if (count == 0 || count > 0xffffffffull) throw Error(label + ": " + std::to_string(count) + " gradients");
+  struct {
+    uint32_t count;
+    float value;
+  } push{uint32_t(count), float(value)};
+  p.dispatch(label, p.context().kernels().get("optim/clip_value"), {gpu::inout(grads)}, push, stride_groups(count));
+}
+
+uint32_t clip_norm_groups(uint64_t count) { return ceil_div(count, kClipChunk); }
+
+void record_clip_norm(Program& p, const View& grads, uint64_t count, double max_norm, const View& norm_scale,
+                      const std::string& label) {
+  require_floats(grads, count, label);
+  require_floats(norm_scale, 2, label);
+  const uint64_t groups = (count + kClipChunk - 1) / kClipChunk;
+  if (count == 0 || groups > 65535) throw Error(label + ": " + std::to_string(count) + " gradients");
+  View partial = p.scratch(label + ".partials", groups * 4);
+  const struct { uint32_t count; } sum_push{uint32_t(count)};
+  p.dispatch(label + ".sumsq", p.context().kernels().get("optim/grad_sumsq"), {gpu::in(grads), gpu::out(partial)},
+             sum_push, uint32_t(groups));
+  struct {
+    uint32_t groups;
+    float max_norm;
+  } norm_push{uint32_t(groups), float(max_norm)};
+  p.dispatch(label + ".norm", p.context().kernels().get("optim/grad_norm"), {gpu::in(partial), gpu::out(norm_scale)},
+             norm_push, 1);
+  p.dispatch(label + ".scale", p.context().kernels().get("optim/grad_scale"),
+             {gpu::inout(grads), gpu::in(norm_scale)}, sum_push, stride_groups(count));
+}
+
 }  // namespace fovea::ops

@@ -103,4 +103,40 @@ class OptimCoefficients {
 void record_optimizer(Program& p, uint64_t count, const OptimConfig& c, const View& params,
                       const View& grads, const View& state, const std::string& label);
 
+// Weight penalties and gradient clipping: recorded between the backward pass
+// and the optimizer step, in this order (as PyTorch, where the penalty is
+// part of the loss and clipping comes after loss.backward()):
+//   1. penalty gradients, per penalised tensor: g += l1 sign(w) + l2 w, the
+//      gradient of   penalty = l1 sum|w| + (l2 / 2) sum w^2   (sign(0) = 0);
+//   2. --clip-value V: every gradient clamped to [-V, V] (clip_grad_value_);
+//   3. --clip-norm C: every gradient times min(1, C / (norm + 1e-6)), norm the
+//      L2 norm of all gradients together (clip_grad_norm_).
+// The penalty's L2 term is a loss term, distinct from the optimizer's
+// weight_decay (which adamw applies decoupled, and which stays as it is).
+struct RegularizeConfig {
+  double l1 = 0, l2 = 0;          // global coefficients on weights (a layer's "l1"/"l2" override them)
+  bool penalize_biases = false;   // also biases and normalisation parameters
+  double clip_norm = 0;           // > 0: clip the global gradient norm to it (0 = off)
+  double clip_value = 0;          // > 0: clamp each gradient to [-clip_value, clip_value] (0 = off)
+};
+// Throws fovea::Error naming the first option that is negative or not finite.
+void validate_regularization(const RegularizeConfig& r);
+// l1 sum|w| + (l2 / 2) sum w^2 over w: [n], in double.
+double penalty_value(const float* w, uint64_t n, double l1, double l2);
+
+// Penalty gradient of one tensor: values [offset, offset + count) of the
+// parameter and gradient blocks `params`, `grads`.
+void record_penalty_grad(Program& p, const View& params, const View& grads, uint64_t offset, uint64_t count,
+                         double l1, double l2, const std::string& label);
+// grads: [count] clamped to [-value, value] in place.
+void record_clip_value(Program& p, const View& grads, uint64_t count, double value, const std::string& label);
+// Pass 1 sums squares over chunks of kClipChunk gradients (one workgroup
+// each, into a scratch buffer of clip_norm_groups(count) floats), pass 2
+// adds the partial sums in order and writes norm_scale = {norm, scale}
+// (2 floats), pass 3 multiplies grads: [count] by the scale. No host round trip.
+constexpr uint32_t kClipChunk = 16384;
+uint32_t clip_norm_groups(uint64_t count);
+void record_clip_norm(Program& p, const View& grads, uint64_t count, double max_norm, const View& norm_scale,
+                      const std::string& label);
+
 }  // namespace fovea::ops

@@ -217,6 +217,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   nn::ModelOptions mo;
   mo.batch = cfg.batch;
   mo.optim = cfg.optim;
+  mo.regularize = cfg.regularize;
   mo.channel_mean = stats.mean;
   mo.channel_std = stats.std;
   mo.blur_replay = cfg.sharpen_replay;
@@ -241,6 +242,12 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   RunResult result;
   result.device = ctx.info().name;
   std::printf("optimizer: %s\n", ops::describe_optimizer(cfg.optim).c_str());
+  const bool penalised = !model.penalty_terms().empty();
+  const ops::RegularizeConfig& rc = cfg.regularize;
+  if (penalised || rc.clip_norm > 0 || rc.clip_value > 0)
+    std::printf("regularize: %zu penalised tensors (global l1 %g, l2 %g%s), clip-norm %g, clip-value %g\n",
+                model.penalty_terms().size(), rc.l1, rc.l2, rc.penalize_biases ? ", biases too" : "",
+                rc.clip_norm, rc.clip_value);
   if (lc.schedule != "constant" || lc.warmup_epochs > 0)
     std::printf("lr: %s\n", lr_schedule.describe().c_str());
   if (schedule.active())
@@ -327,6 +334,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     e.images_per_second = double(order.size()) / train_seconds;
     e.train_images = order.size();
     e.val_images = split.val.size();
+    // The penalty is computed on the host in double from the epoch's final
+    // weights; train_loss stays the data loss alone.
+    if (penalised) e.penalty = model.penalty(model.download_parameters());
     if (!std::isfinite(e.train_loss) || (!split.val.empty() && !std::isfinite(e.val_loss)))
       diverged = "the loss is not finite";
     else if (e.train_loss > cfg.divergence_factor * first_loss)
@@ -337,14 +347,16 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                            {"val_acc", e.val_acc},       {"lr", e.lr},
                            {"blur_sigma", e.blur_sigma},          {"seconds", e.seconds},
                            {"images_per_second", e.images_per_second},
-                           {"train_images", e.train_images}, {"val_images", e.val_images}};
+                           {"train_images", e.train_images}, {"val_images", e.val_images},
+                           {"penalty", e.penalty}};
     if (split.val.empty()) line["val_loss"] = line["val_acc"] = nullptr;
     lr_schedule.end_epoch(split.val.empty() ? e.train_loss : e.val_loss);
     metrics << line.dump() << "\n";
     metrics.flush();
-    std::printf("epoch %u/%u  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f  lr %g  blur %.3g  %.1f s  %.0f img/s\n",
+    std::printf("epoch %u/%u  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f  lr %g  blur %.3g  %.1f s  %.0f img/s%s\n",
                 e.epoch, cfg.epochs, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr,
-                e.blur_sigma, e.seconds, e.images_per_second);
+                e.blur_sigma, e.seconds, e.images_per_second,
+                penalised ? ("  penalty " + short_number(e.penalty)).c_str() : "");
     std::fflush(stdout);
     result.epochs.push_back(e);
     if (!diverged.empty()) {
@@ -441,6 +453,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   for (const auto& [name, value] : ops::optimizer_hyperparameters(cfg.optim))
     optimizer[name] = name == "centered" ? nlohmann::json(value != 0) : nlohmann::json(value);
   summary["optimizer"] = optimizer;
+  summary["regularize"] = {{"l1", rc.l1}, {"l2", rc.l2}, {"penalize_biases", rc.penalize_biases},
+                           {"penalised_tensors", model.penalty_terms().size()},
+                           {"clip_norm", rc.clip_norm}, {"clip_value", rc.clip_value}};
   nlohmann::json corr = nlohmann::json::array();
   for (const auto& c : result.corrupted)
     corr.push_back({{"corruption", c.corruption}, {"value", c.value}, {"loss", c.loss}, {"acc", c.acc}});

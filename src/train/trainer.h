@@ -22,6 +22,7 @@ struct TrainConfig {
   double lr = 0.01;               // lr0 of the schedule (the CLI's default: ops::default_lr)
   LrConfig lr_schedule;          // the decay and warm-up (its .lr is set from lr)
   ops::OptimConfig optim;         // the optimizer and its hyperparameters (default sgd, momentum 0.9)
+  ops::RegularizeConfig regularize;  // --l1, --l2, --penalize-biases, --clip-norm, --clip-value
   uint64_t seed = 0;
   uint32_t limit = 0;            // 0 = every training image
   std::string val_split = "";    // "" = 1/12 of the kept images
@@ -49,6 +50,7 @@ struct EpochResult {
   uint32_t epoch = 0;  // 1-based
   double train_loss = 0, train_acc = 0, val_loss = 0, val_acc = 0;
   double lr = 0, blur_sigma = 0, seconds = 0, images_per_second = 0;
+  double penalty = 0;  // the weight penalty of the epoch's final weights (not part of train_loss)
   uint64_t train_images = 0, val_images = 0;
 };
 

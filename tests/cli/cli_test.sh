@@ -106,6 +106,38 @@ sys.exit(0 if o == want and s["lr"] == 0.01 else 1)' "$tmp/rms/summary.json"; th
   else
     passes=$((passes + 1))
   fi
+  # Penalties and clipping: one-line errors, then a validated run whose
+  # metrics.jsonl reports a positive penalty, and the plan's dispatches.
+  expect 1 "--l1 must be a number >= 0, got -1" -- train --model "$model" --l1 -1 --out "$tmp/p1"
+  expect 1 "--clip-norm must be a positive number, got 0" -- train --model "$model" --clip-norm 0 --out "$tmp/p2"
+  expect 1 "--clip-value must be a positive number" -- train --model "$model" --clip-value -2 --out "$tmp/p3"
+  printf '%s' '{"input": [1, 28, 28], "classes": 10, "layers": [{"type": "flatten"},
+    {"type": "dense", "units": 16, "l2": 1e-3}, {"type": "relu", "l2": 0.1}, {"type": "dense", "units": 10}]}' \
+    >"$tmp/relu_l2.json"
+  expect 1 "relu_l2.json: layers\[2\] \(relu\): unknown field 'l2'" -- train --model "$tmp/relu_l2.json" --out "$tmp/p4"
+  printf '%s' '{"input": [1, 28, 28], "classes": 10, "layers": [{"type": "flatten"},
+    {"type": "dense", "units": 16, "l1": -3}, {"type": "dense", "units": 10}]}' >"$tmp/neg_l1.json"
+  expect 1 "layers\[1\] \(dense\): 'l1' must be a number >= 0, got -3" -- train --model "$tmp/neg_l1.json" --out "$tmp/p5"
+  "$fovea" train --model "$model" --l1 1e-4 --l2 5e-4 --clip-norm 1 --clip-value 0.5 --limit 300 --epochs 1 \
+    --validate --no-progress --out "$tmp/pen" >"$tmp/out" 2>"$tmp/err"
+  code=$?
+  if [ $code -ne 0 ] || ! grep -q "validation: no messages" "$tmp/err" || ! grep -q "  penalty " "$tmp/out" \
+     || ! /usr/bin/python3 -c '
+import json, sys
+m = json.loads(open(sys.argv[1]).readline())
+s = json.load(open(sys.argv[2]))["regularize"]
+sys.exit(0 if m["penalty"] > 0 and s["penalised_tensors"] == 2 and s["clip_norm"] == 1 else 1)' \
+       "$tmp/pen/metrics.jsonl" "$tmp/pen/summary.json"; then
+    echo "FAIL: penalised run (exit $code):"; sed 's/^/    /' "$tmp/out" "$tmp/err"; fails=$((fails + 1))
+  else
+    passes=$((passes + 1))
+  fi
+  "$fovea" train --model "$model" --l2 1e-3 --penalize-biases --clip-norm 1 --print-plan >"$tmp/out" 2>"$tmp/err"
+  if [ "$(grep -c "\[optim/penalty\]" "$tmp/out")" -ne 4 ] || ! grep -q "clip_norm.sumsq" "$tmp/out"; then
+    echo "FAIL: --print-plan with penalties:"; grep -E "penalty|clip" "$tmp/out" | sed 's/^/    /'; fails=$((fails + 1))
+  else
+    passes=$((passes + 1))
+  fi
 else
   echo "no Fashion-MNIST at $data: data cases skipped"
 fi

@@ -285,3 +285,24 @@ TEST_CASE("model spec: graph and conv2d errors name the layer and field", "[mode
   CHECK_THROWS_WITH(parse_model_spec_text(with(R"([{"type": "reshape", "shape": [5, 5]}])"), kPath),
                     Contains("layers[0] (reshape): 'shape' [5, 5, 1] holds 25 values but its input [1, 28, 28] holds 784"));
 }
+
+TEST_CASE("model spec: per-layer l1 and l2 on layers with weights", "[model_spec]") {
+  const fovea::nn::ModelSpec s = parse_model_spec_text(
+      R"({"input": [1, 8, 8], "classes": 10, "layers": [
+          {"type": "conv2d", "out_channels": 2, "kernel": 3, "l2": 5e-4},
+          {"type": "conv_transpose2d", "out_channels": 2, "kernel": 3, "l1": 1e-5},
+          {"type": "flatten"}, {"type": "dense", "units": 10, "l1": 0, "l2": 0.25}]})",
+      "p.json");
+  CHECK(!s.layers[0].l1);
+  CHECK(*s.layers[0].l2 == 5e-4);
+  CHECK(*s.layers[1].l1 == 1e-5);
+  CHECK(*s.layers[3].l1 == 0);
+  CHECK(*s.layers[3].l2 == 0.25);
+  CHECK(!s.layers[2].l1);
+  CHECK_THROWS_WITH(parse_model_spec_text(R"({"input": [1, 8, 8], "classes": 10, "layers": [
+          {"type": "flatten"}, {"type": "dense", "units": 10, "l2": -1}]})", "p.json"),
+                    Contains("model p.json: layers[1] (dense): 'l2' must be a number >= 0, got -1"));
+  CHECK_THROWS_WITH(parse_model_spec_text(R"({"input": [1, 8, 8], "classes": 10, "layers": [
+          {"type": "flatten", "l1": 0.1}, {"type": "dense", "units": 10}]})", "p.json"),
+                    Contains("layers[0] (flatten): unknown field 'l1'"));
+}

@@ -104,4 +104,30 @@ void optimizer_step(const ops::OptimConfig& c, double lr, Tensor& p, const Tenso
   }
 }
 
+double penalty(const Tensor& p, double l1, double l2) {
+  double a = 0, q = 0;
+  for (double w : p) {
+    a += std::abs(w);
+    q += w * w;
+  }
+  return l1 * a + l2 / 2 * q;
+}
+
+void add_penalty_grad(const Tensor& p, double l1, double l2, Tensor& g) {
+  for (size_t i = 0; i < p.size(); ++i) g[i] += l1 * double((p[i] > 0) - (p[i] < 0)) + l2 * p[i];
+}
+
+void clip_value(Tensor& g, double v) {
+  for (double& x : g) x = std::min(std::max(x, -v), v);
+}
+
+double clip_norm(Tensor& g, double max_norm) {
+  double sq = 0;
+  for (double x : g) sq += x * x;
+  const double norm = std::sqrt(sq);
+  const double scale = std::min(1.0, max_norm / (norm + 1e-6));
+  for (double& x : g) x *= scale;
+  return norm;
+}
+
 }  // namespace fovea::ref

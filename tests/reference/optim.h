@@ -23,4 +23,14 @@ struct OptimState {
 // from s.step, independently of ops::OptimCoefficients.
 void optimizer_step(const ops::OptimConfig& c, double lr, Tensor& p, const Tensor& g, OptimState& s);
 
+// Weight penalty l1 sum|p| + (l2 / 2) sum p^2 and its gradient, added to
+// g: g += l1 sign(p) + l2 p (sign(0) = 0, as torch.sign).
+double penalty(const Tensor& p, double l1, double l2);
+void add_penalty_grad(const Tensor& p, double l1, double l2, Tensor& g);
+// torch.nn.utils.clip_grad_value_: g = clamp(g, -v, v).
+void clip_value(Tensor& g, double v);
+// torch.nn.utils.clip_grad_norm_: g *= min(1, max_norm / (norm + 1e-6));
+// returns norm = sqrt(sum g^2) of the gradients before clipping.
+double clip_norm(Tensor& g, double max_norm);
+
 }  // namespace fovea::ref
