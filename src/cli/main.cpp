@@ -6,8 +6,13 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <algorithm>
 #include <exception>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <vector>
 #include <vector>
 
 #include "data/idx.h"
@@ -30,6 +35,73 @@ std::string join_args(int argc, char** argv) {
   std::string s;
   for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
   return s;
+}
+
+// `fovea train --config RUN.json`: a JSON object of long option names
+// (without the dashes) and values, e.g. {"model": "...", "lr": 0.05,
+// "lr-schedule": "cosine", "test-blur": [1, 2], "feature-smoothing": true}.
+// Its entries become command-line arguments placed before the user's own,
+// skipping options the command line gives, so the command line overrides
+// the file. Returns the new argument list; throws fovea::Error naming the
+// file and key on a bad file or an unknown option.
+std::vector<std::string> expand_run_config(const std::vector<std::string>& args, const CLI::App& train) {
+  auto it = std::find(args.begin(), args.end(), "--config");
+  if (it == args.end() || it + 1 == args.end()) return args;
+  const std::string path = *(it + 1);
+  std::ifstream f(path);
+  if (!f) throw fovea::Error("cannot read run config " + path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(f);
+  } catch (const nlohmann::json::exception& e) {
+    throw fovea::Error("run config " + path + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object()) throw fovea::Error("run config " + path + ": expected a JSON object of option names and values");
+  std::vector<std::string> out(args.begin(), it);  // up to and including "train"
+  out.erase(std::find(out.begin(), out.end(), "train") + 1, out.end());
+  auto given = [&](const std::string& name) {
+    return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
+      return a == "--" + name || a.rfind("--" + name + "=", 0) == 0;
+    });
+  };
+  for (const auto& [key, value] : j.items()) {
+    const CLI::Option* opt = train.get_option_no_throw("--" + key);
+    if (!opt || key == "config" || key == "help")
+      throw fovea::Error("run config " + path + ": unknown option '" + key + "' (see fovea train --help)");
+    if (given(key)) continue;
+    auto text = [&](const nlohmann::json& v) -> std::string {
+      if (v.is_string()) return v.get<std::string>();
+      if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+      if (v.is_number()) {
+        std::ostringstream o;
+        o.precision(17);
+        o << v.get<double>();
+        return o.str();
+      }
+      throw fovea::Error("run config " + path + ": option '" + key + "' has a value of the wrong kind");
+    };
+    if (value.is_boolean()) {
+      if (opt->get_expected_min() != 0)
+        throw fovea::Error("run config " + path + ": option '" + key + "' takes a value, not true/false");
+      if (value.get<bool>()) out.push_back("--" + key);
+    } else if (value.is_array()) {
+      std::string joined;
+      for (const auto& v : value) joined += (joined.empty() ? "" : ",") + text(v);
+      out.push_back("--" + key);
+      out.push_back(joined);
+    } else {
+      out.push_back("--" + key);
+      out.push_back(text(value));
+    }
+  }
+  for (auto a = std::find(args.begin(), args.end(), "train") + 1; a != args.end(); ++a) {
+    if (a == it) {
+      ++a;  // drop --config FILE
+      continue;
+    }
+    out.push_back(*a);
+  }
+  return out;
 }
 
 int finish_validation(fovea::gpu::Context& ctx) {
@@ -262,8 +334,19 @@ int main(int argc, char** argv) {
   blur->add_option("--out", blur_out, "Output PNG file")->required();
   blur->add_option("--device", blur_device, "Device index or name substring (also FOVEA_DEVICE)");
 
+  train->add_option("--config", "A run config: a JSON object of long option names and values, e.g. "
+                                "{\"lr\": 0.05, \"sharpen\": \"step\"}; options on the command line override it");
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args(argv, argv + argc);
+    try {
+      if (std::find(args.begin(), args.end(), "train") != args.end()) args = expand_run_config(args, *train);
+    } catch (const fovea::Error& e) {
+      std::fprintf(stderr, "fovea: %s\n", e.what());
+      return 1;
+    }
+    std::reverse(args.begin() + 1, args.end());  // CLI11 parses a vector in reverse
+    args.erase(args.begin());
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

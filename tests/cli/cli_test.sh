@@ -65,6 +65,25 @@ if [ -d "$data" ]; then
     passes=$((passes + 1))
   fi
   expect 1 "already holds a run" -- train --model "$model" --limit 300 --out "$tmp/ok"
+  # A run config: its values, the command line overriding them, and its errors.
+  printf '{"model": "%s", "limit": 300, "epochs": 2, "lr": 0.5, "lr-schedule": "step", "lr-step-size": 1,\n "test-blur": [1], "no-progress": true}\n' "$model" >"$tmp/run.json"
+  "$fovea" train --config "$tmp/run.json" --lr 0.02 --out "$tmp/cfg" >"$tmp/out" 2>"$tmp/err"
+  if [ $? -ne 0 ] || ! /usr/bin/python3 -c "
+import json, sys
+lines = [json.loads(l) for l in open('$tmp/cfg/metrics.jsonl')]
+s = json.load(open('$tmp/cfg/summary.json'))
+assert [l['lr'] for l in lines] == [0.02, 0.002], lines
+assert s['limit'] == 300 and [c['value'] for c in s['test_corrupted']] == [1], s
+"; then
+    echo "FAIL: run config"; sed 's/^/    /' "$tmp/err"; fails=$((fails + 1))
+  else
+    passes=$((passes + 1))
+  fi
+  echo '{"model": "x", "bogus": 1}' >"$tmp/bad_run.json"
+  expect 1 "bad_run.json: unknown option 'bogus'" -- train --config "$tmp/bad_run.json"
+  echo '{"lr": [0.1' >"$tmp/broken_run.json"
+  expect 1 "broken_run.json: not valid JSON" -- train --config "$tmp/broken_run.json"
+  expect 1 "cannot read run config $tmp/none.json" -- train --config "$tmp/none.json"
   # --print-plan: every dispatch with its buffers, the memory lines, and no run directory.
   "$fovea" train --model "$src/assets/models/fashion_cnn.json" --print-plan --out "$tmp/plan" >"$tmp/out" 2>"$tmp/err"
   code=$?
