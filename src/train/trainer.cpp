@@ -336,7 +336,11 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     e.val_images = split.val.size();
     // The penalty is computed on the host in double from the epoch's final
     // weights; train_loss stays the data loss alone.
-    if (penalised) e.penalty = model.penalty(model.download_parameters());
+    // One download of the epoch's weights serves the penalty and, if the
+    // epoch is good, the fallback snapshot.
+    Snapshot now;
+    now.take(model, e.epoch);
+    if (penalised) e.penalty = model.penalty(now.params);
     if (!std::isfinite(e.train_loss) || (!split.val.empty() && !std::isfinite(e.val_loss)))
       diverged = "the loss is not finite";
     else if (e.train_loss > cfg.divergence_factor * first_loss)
@@ -365,7 +369,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       result.best_epoch = good.epoch;
       break;
     }
-    good.take(model, e.epoch);
+    good = std::move(now);
     result.best_epoch = e.epoch;
     if (cfg.early_stop > 0) {
       const bool by_acc = cfg.early_stop_metric == "val_acc";
