@@ -52,6 +52,7 @@ struct Io {
   gpu::View param_span, grad_span;       // all of them, when they are packed together
   gpu::View state_span;                  // the layer's device state (packed)
   std::string label;                     // "layers.3.conv2d"
+  uint32_t index = 0;                    // the node's index in the spec: its random stream
 };
 
 class Layer {

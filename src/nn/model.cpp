@@ -64,6 +64,7 @@ void Model::plan_graph() {
     node.io.batch = B;
     node.io.out_shape = ls.out;
     node.io.label = "layers." + std::to_string(n) + "." + layer_type_name(ls.type);
+    node.io.index = uint32_t(n);
     for (int32_t i : ls.inputs) node.io.in_shapes.push_back(spec_.shape_of(i));
     for (const ParamDecl& d : node.layer->params(node.io.in_shapes)) {
       uint64_t count = 1;
