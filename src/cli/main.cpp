@@ -1,4 +1,4 @@
-// The `fovea` command: `fovea devices`, `fovea train`, `fovea blur`. Every user error is
+// The `fovea` command: `fovea devices`, `fovea train`, `fovea blur`, `fovea report`. Every user error is
 // one line on stderr and a non-zero exit: 2 for a bad command line, 1 for a
 // bad file, value or a failure while running, 3 when --validate saw messages.
 #include <CLI/CLI.hpp>
@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <exception>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -334,6 +336,12 @@ int main(int argc, char** argv) {
   blur->add_option("--out", blur_out, "Output PNG file")->required();
   blur->add_option("--device", blur_device, "Device index or name substring (also FOVEA_DEVICE)");
 
+  std::string report_dir, report_device;
+  auto* report = app.add_subcommand("report", "Write DIR/report.html again from a run directory's files "
+                                              "(train writes it at the end of every run)");
+  report->add_option("DIR", report_dir, "Run directory (metrics.jsonl, summary.json, eval-test.json)")->required();
+  report->add_option("--device", report_device, "Device for the sample grid: index or name substring (also FOVEA_DEVICE)");
+
   train->add_option("--config", "A run config: a JSON object of long option names and values, e.g. "
                                 "{\"lr\": 0.05, \"sharpen\": \"step\"}; options on the command line override it");
   try {
@@ -376,6 +384,26 @@ int main(int argc, char** argv) {
                   grid.sigmas.size(), sig.c_str(), grid.pyramid ? ", pyramid" : "", grid.count, img.width,
                   img.height);
       return 0;
+    }
+    if (*report) {
+      // The sample grid needs the run's data and a device; without the data
+      // (or any device, unless --device named one) the page still renders,
+      // with a note instead of the grid.
+      fovea::train::ReportExtras extras;
+      const std::string data = fovea::train::report_data_dir(report_dir);
+      std::optional<fovea::data::Dataset> ds;
+      std::unique_ptr<fovea::gpu::Context> ctx;
+      try {
+        if (data.empty()) throw fovea::Error("summary.json names no data directory");
+        ds = fovea::data::load_mnist_dir(data, 256);  // any u8 label
+        ctx = fovea::gpu::Context::create({report_device, false});
+      } catch (const fovea::Error& e) {
+        if (ds && !report_device.empty()) throw;
+        extras.grid_note = std::string("no sample grid: ") + e.what();
+      }
+      if (ctx) extras = fovea::train::report_samples(*ctx, ds->train, report_dir);
+      std::printf("wrote %s\n", fovea::train::write_report(report_dir, extras).c_str());
+      return ctx ? finish_validation(*ctx) : 0;
     }
     if (*train) {
       cfg.optim = resolve_optimizer(optimizer, given, optim_options, centered_option);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "data/sharpening.h"
+#include "io/png.h"
 #include "train/pyramid.h"
 #include "util/error.h"
 
@@ -46,6 +47,17 @@ Image blur_grid(gpu::Context& ctx, const data::ImageSet& set, const BlurGridConf
           }
   }
   return grid;
+}
+
+ReportExtras report_samples(gpu::Context& ctx, const data::ImageSet& set, const std::string& run_dir) {
+  ReportExtras extras;
+  BlurGridConfig cfg;
+  cfg.sigmas = report_grid_sigmas(run_dir);
+  cfg.count = std::min<uint32_t>(cfg.count, set.count);
+  const Image img = blur_grid(ctx, set, cfg);
+  extras.sample_grid_png = io::encode_png(img.width, img.height, img.channels, img.pixels);
+  extras.grid_sigmas = cfg.sigmas;
+  return extras;
 }
 
 }  // namespace fovea::train

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data/idx.h"
+#include "train/report.h"
 
 namespace fovea::gpu { class Context; }
 
@@ -30,5 +31,10 @@ struct Image {
 // image. Sets with 3 channels give RGB, others grey (the first channel).
 // Throws fovea::Error on a bad sigma, count or range.
 Image blur_grid(gpu::Context& ctx, const data::ImageSet& set, const BlurGridConfig& cfg);
+
+// The run report's sample grid for the run in `run_dir`: the first 8
+// images of `set` at report_grid_sigmas(run_dir), as PNG bytes in the
+// extras. The same run, set and device give the same bytes.
+ReportExtras report_samples(gpu::Context& ctx, const data::ImageSet& set, const std::string& run_dir);
 
 }  // namespace fovea::train

@@ -16,8 +16,10 @@
 #include "gpu/context.h"
 #include "gpu/recorder.h"
 #include "nn/model.h"
+#include "train/samples.h"
 #include "train/weights.h"
 #include "util/error.h"
+#include "util/file.h"
 
 namespace fovea::train {
 
@@ -152,18 +154,6 @@ struct Snapshot {
     m.set_batches_tracked(batches_tracked);
   }
 };
-
-void write_atomically(const fs::path& path, const std::string& text) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << text;
-    f.flush();
-    if (!f) throw Error("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, path);
-}
 
 }  // namespace
 
@@ -466,6 +456,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   summary["test_corrupted"] = corr;
   save_weights(model, stats.mean, stats.std, (out / "model.safetensors").string());
   write_atomically(out / "summary.json", summary.dump(2) + "\n");
+  std::printf("report: %s\n", write_report(out.string(), report_samples(ctx, ds.train, out.string())).c_str());
   if (!diverged.empty())
     throw Error("training diverged in epoch " + std::to_string(result.epochs.size()) + " (" + diverged +
                 "); " + (out / "model.safetensors").string() + " holds " + weights_name(result.best_epoch) +

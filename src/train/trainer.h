@@ -73,9 +73,10 @@ struct RunResult {
 
 // Trains on `ctx` and writes out_dir/metrics.jsonl (one line per epoch,
 // flushed at the epoch's end), out_dir/summary.json and, at the end,
-// out_dir/model.safetensors (the weights). Throws fovea::Error; a run that
-// diverges first writes its files (with the last good weights and
-// stop_reason "diverged"), then throws.
+// out_dir/model.safetensors (the weights) and out_dir/report.html (see
+// train/report.h; its sample grid blurs training images on `ctx`). Throws
+// fovea::Error; a run that diverges first writes its files (with the last
+// good weights and stop_reason "diverged"), then throws.
 RunResult train(gpu::Context& ctx, const TrainConfig& cfg);
 
 }  // namespace fovea::train
