@@ -11,8 +11,17 @@
 // row. Three loops over the K classes run in one invocation, so K <= 16384
 // (the model spec enforces it) keeps them under lavapipe's 65,535-iteration
 // budget per invocation.
+// MIX = 1 (mixup / cutmix, src/data/augment.h): labels holds the batch's
+// labels then the data::MixDraw block at label[batch]. When its mode is not
+// 0, row b's target mixes two labels: y_b with weight lam and y_j, j = (b +
+// shift) mod P.rows, with weight 1 - lam:
+//   q_k = (1 - e)(lam [k == y_b] + (1 - lam) [k == y_j]) + e / K
+//   loss[b] = log(s) - (1 - e)(lam (z_yb - m) + (1 - lam)(z_yj - m)) - e mean_k(z_k - m)
+// and correct[b] counts the label with the larger weight (y_b when lam >=
+// 0.5). MIX = 0 is the kernel without mixing, operation for operation.
 #include "common.glsl"
 layout(constant_id = 0) const uint WRITE_GRAD = 1;
+layout(constant_id = 1) const uint MIX = 0;
 layout(local_size_x = 64) in;
 
 layout(std430, set = 0, binding = 1) readonly buffer Z { float z[]; };          // [B, K]
@@ -31,6 +40,12 @@ void main() {
   bool valid = b < P.rows;
   uint base = b * pc.K;
   uint y = label[b];
+  uint y2 = y;  // the partner's label (MIX)
+  float lam = 1.0;
+  if (MIX != 0u && label[pc.batch] != 0u && P.rows > 0u) {
+    y2 = label[(b + label[pc.batch + 1u]) % P.rows];
+    lam = uintBitsToFloat(label[pc.batch + 2u]);
+  }
   float m = z[base];
   uint arg = 0;
   for (uint k = 1; k < pc.K; ++k) {
@@ -45,9 +60,12 @@ void main() {
     shifted += d;
   }
   float e = pc.smoothing;
-  float loss = log(s) - (1.0 - e) * (z[base + y] - m) - e * (shifted / float(pc.K));
+  float zy = z[base + y] - m;
+  if (MIX != 0u) zy = lam * zy + (1.0 - lam) * (z[base + y2] - m);
+  float loss = log(s) - (1.0 - e) * zy - e * (shifted / float(pc.K));
+  uint heavier = MIX != 0u && lam < 0.5 ? y2 : y;
   stats[2 * b] = valid ? loss : 0.0;
-  stats[2 * b + 1] = valid && arg == y ? 1.0 : 0.0;
+  stats[2 * b + 1] = valid && arg == heavier ? 1.0 : 0.0;
   if (WRITE_GRAD != 0u) {
     float inv_s = 1.0 / s;
     float scale = valid ? 1.0 / float(P.rows) : 0.0;
@@ -55,7 +73,9 @@ void main() {
     float q_label = (1.0 - e) + q_other;
     for (uint k = 0; k < pc.K; ++k) {
       float p = exp(z[base + k] - m) * inv_s;
-      dz[base + k] = (p - (k == y ? q_label : q_other)) * scale;
+      float q = k == y ? q_label : q_other;
+      if (MIX != 0u) q = q_other + (1.0 - e) * ((k == y ? lam : 0.0) + (k == y2 ? 1.0 - lam : 0.0));
+      dz[base + k] = (p - q) * scale;
     }
   }
 }

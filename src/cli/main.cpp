@@ -1,4 +1,4 @@
-// The `fovea` command: `fovea devices`, `fovea train`, `fovea blur`, `fovea report`. Every user error is
+// The `fovea` command: `fovea devices`, `fovea train`, `fovea blur`, `fovea augment`, `fovea report`. Every user error is
 // one line on stderr and a non-zero exit: 2 for a bad command line, 1 for a
 // bad file, value or a failure while running, 3 when --validate saw messages.
 #include <CLI/CLI.hpp>
@@ -144,6 +144,15 @@ fovea::ops::OptimConfig resolve_optimizer(const std::string& name, const fovea::
   if (check(centered)) c.centered = given.centered;
   return c;
 }
+
+const char* kAugmentHelp =
+    "Augment training batches on the GPU (after standardisation, before the blur; never in "
+    "evaluation), seeded by --seed and the step: comma-separated items flip|hflip[:P], "
+    "vflip[:P] (P default 0.5), crop:PAD (black padding), rotate:DEG, translate:FRAC, "
+    "scale:LO-HI|scale:S, shear:DEG (one bilinear warp, black outside), brightness:B, "
+    "contrast:C (factors in [1-B, 1+B]), noise:STD ([0, 1] pixel units), cutout:SIZE, "
+    "erase[:P] (RandomErasing, P default 0.5), mixup:ALPHA, cutmix:ALPHA (soft targets "
+    "through the loss; train_acc counts the heavier label)";
 
 }  // namespace
 
@@ -311,6 +320,7 @@ int main(int argc, char** argv) {
   train->add_flag("--feature-smoothing", cfg.feature_smoothing,
                   "Also smooth every conv2d output with a 3x3 Gaussian of the schedule's sigma (Curriculum by Smoothing)")
       ->group("Progressive sharpening");
+  train->add_option("--augment", cfg.augment, kAugmentHelp)->group("Augmentation");
   train->add_option("--test-blur", cfg.test_blur,
                     "Also evaluate the test set blurred by each sigma (comma-separated, pixels)")
       ->delimiter(',')
@@ -341,6 +351,19 @@ int main(int argc, char** argv) {
                                               "(train writes it at the end of every run)");
   report->add_option("DIR", report_dir, "Run directory (metrics.jsonl, summary.json, eval-test.json)")->required();
   report->add_option("--device", report_device, "Device for the sample grid: index or name substring (also FOVEA_DEVICE)");
+
+  fovea::train::AugmentGridConfig aug_grid;
+  std::string aug_data = "/usr/share/datasets/fashion-mnist", aug_list, aug_out, aug_device;
+  auto* augment = app.add_subcommand(
+      "augment", "Write a PNG grid: a row of training images, then rows of them augmented at steps 0, 1, ...");
+  augment->add_option("--data", aug_data, "Directory with the IDX files (raw or .gz)")->capture_default_str();
+  augment->add_option("--augment", aug_list, kAugmentHelp)->required();
+  augment->add_option("--count", aug_grid.count, "Images per row (one batch)")->capture_default_str();
+  augment->add_option("--first", aug_grid.first, "Index of the first training image shown")->capture_default_str();
+  augment->add_option("--rows", aug_grid.rows, "Augmented rows (training steps 0..R-1)")->capture_default_str();
+  augment->add_option("--seed", aug_grid.seed, "The run seed the draws are keyed by")->capture_default_str();
+  augment->add_option("--out", aug_out, "Output PNG file")->required();
+  augment->add_option("--device", aug_device, "Device index or name substring (also FOVEA_DEVICE)");
 
   train->add_option("--config", "A run config: a JSON object of long option names and values, e.g. "
                                 "{\"lr\": 0.05, \"sharpen\": \"step\"}; options on the command line override it");
@@ -404,6 +427,17 @@ int main(int argc, char** argv) {
       if (ctx) extras = fovea::train::report_samples(*ctx, ds->train, report_dir);
       std::printf("wrote %s\n", fovea::train::write_report(report_dir, extras).c_str());
       return ctx ? finish_validation(*ctx) : 0;
+    }
+    if (*augment) {
+      aug_grid.augment = fovea::data::parse_augment(aug_list);
+      auto ctx = fovea::gpu::Context::create({aug_device, false});
+      fovea::data::Dataset ds = fovea::data::load_mnist_dir(aug_data, 256);  // any u8 label
+      fovea::train::Image img = fovea::train::augment_grid(*ctx, ds.train, aug_grid);
+      fovea::io::write_png(aug_out, img.width, img.height, img.channels, img.pixels);
+      std::printf("wrote %s: originals and %u augmented rows (%s) x %u images, %ux%u pixels\n",
+                  aug_out.c_str(), aug_grid.rows, fovea::data::describe_augment(aug_grid.augment).c_str(),
+                  aug_grid.count, img.width, img.height);
+      return 0;
     }
     if (*train) {
       cfg.optim = resolve_optimizer(optimizer, given, optim_options, centered_option);

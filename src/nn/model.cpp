@@ -6,6 +6,7 @@
 #include "data/split.h"
 #include "gpu/context.h"
 #include "ops/activation.h"
+#include "ops/augment.h"
 #include "ops/blur.h"
 #include "ops/decode.h"
 #include "ops/dense.h"
@@ -161,7 +162,8 @@ void Model::build() {
   stats_ = device_->reserve("input.mean_invstd", 8ull * spec_.channels);
   row_stats_ = device_->reserve("loss.rows", 8ull * B);
   images_ = upload_->reserve("batch.images", (uint64_t(B) * D + 3) / 4 * 4, opts_.slots);
-  labels_ = upload_->reserve("batch.labels", 4ull * B, opts_.slots);
+  labels_ = upload_->reserve("batch.labels", 4ull * (B + (opts_.augment.mixing() ? data::kMixWords : 0)),
+                             opts_.slots);
   step_params_ = upload_->reserve("step.params", sizeof(gpu::StepParams), opts_.slots);
   train_sums_ = readback_->reserve("metrics.train", sizeof(ops::MetricSums), opts_.slots);
   eval_sums_ = readback_->reserve("metrics.eval", sizeof(ops::MetricSums), opts_.slots);
@@ -202,7 +204,10 @@ void Model::build() {
   train_ = std::make_unique<gpu::Program>(ctx_, "train");
   train_->set_params(step_params_);
   record_forward(*train_, true);
-  ops::record_softmax_xent(*train_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
+  if (opts_.augment.mixing())
+    ops::record_softmax_xent_mixed(*train_, B, C, logits, labels_, dlogits, row_stats_, true, 0.0f, "loss");
+  else
+    ops::record_softmax_xent(*train_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
   ops::record_metric_sums(*train_, B, row_stats_, train_sums_, "metrics");
   record_backward(*train_);
   // Penalties, then clipping (the penalty is part of the loss whose gradient
@@ -233,6 +238,8 @@ void Model::record_forward(gpu::Program& p, bool training) {
   ops::DecodeShape ds{B, spec_.channels, spec_.height, spec_.width};
   ops::record_decode(p, ds, images_, stats_, x_, "input.decode");
   const ops::BlurShape bs{B, spec_.channels, spec_.height, spec_.width};
+  // The blur's scratch is free until the blur: augmentation works through it.
+  if (training) ops::record_augment(p, bs, opts_.augment, x_, blur_scratch_, stats_, labels_, "input.augment");
   ops::record_blur(p, bs, ops::BlurKind::Image, training ? opts_.blur_replay : 0.0, x_, blur_scratch_,
                    "input.blur");
   if (!training) ops::record_gaussian_noise(p, bs, opts_.noise_seed, x_, stats_, "input.noise");

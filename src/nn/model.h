@@ -3,8 +3,9 @@
 // programs built from the spec's graph: the training step and the
 // evaluation step.
 //
-//   train: decode -> blur (P.blur_sigma) -> forward (graph order)
-//          -> softmax-xent -> metric sums -> backward (reverse order; a
+//   train: decode -> augment (opts.augment; none by default) -> blur
+//          (P.blur_sigma) -> forward (graph order)
+//          -> softmax-xent (with mixup / cutmix: mixed targets) -> metric sums -> backward (reverse order; a
 //             tensor read by several layers gets the sum of their
 //             gradients) -> penalty gradients -> gradient clipping
 //          (opts.regularize) -> optimizer step (opts.optim)
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "data/augment.h"
 #include "gpu/memory.h"
 #include "gpu/recorder.h"
 #include "nn/layers.h"
@@ -38,6 +40,7 @@ struct ModelOptions {
   double blur_replay = 0;          // fraction of each training batch left unblurred
   bool feature_smoothing = false;  // smooth conv2d outputs by P.feature_sigma
   uint32_t noise_seed = 2021;      // evaluation noise (fixed: the same corruption every run)
+  data::AugmentConfig augment;     // training batches only (seeded by P.seed, P.step)
 };
 
 // One parameter tensor: where it lives in the parameter block.
@@ -106,7 +109,9 @@ class Model {
 
   // Ring views the host fills before each step (slot = Replayer::acquire()).
   const gpu::View& images_ring() const { return images_; }  // u8 [batch, C, H, W]
-  const gpu::View& labels_ring() const { return labels_; }  // u32 [batch]
+  // u32 [batch]; when the augmentation mixes, followed by the step's
+  // data::MixDraw (data::kMixWords words at [batch]) for the training step.
+  const gpu::View& labels_ring() const { return labels_; }
   const gpu::View& params_ring() const { return step_params_; }
   const gpu::View& train_sums() const { return train_sums_; }  // ops::MetricSums per slot
   const gpu::View& eval_sums() const { return eval_sums_; }

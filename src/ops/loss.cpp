@@ -2,9 +2,38 @@
 
 #include <cmath>
 
+#include "data/augment.h"
 #include "util/error.h"
 
 namespace fovea::ops {
+namespace {
+
+void record_xent(Program& p, uint32_t batch, uint32_t classes, const View& logits, const View& labels,
+                 const View& dlogits, const View& stats, bool gradient, float label_smoothing, bool mix,
+                 const std::string& label) {
+  if (classes < 2 || classes > kMaxClasses)
+    throw Error(label + ": classes must be in 2.." + std::to_string(kMaxClasses));
+  if (!(label_smoothing >= 0.0f && label_smoothing < 1.0f))
+    throw Error(label + ": label_smoothing must be in [0, 1), got " +
+                std::to_string(label_smoothing));
+  uint64_t n = uint64_t(batch) * classes;
+  require_floats(logits, n, label);
+  require_floats(labels, batch + (mix ? data::kMixWords : 0u), label);
+  require_floats(dlogits, n, label);
+  require_floats(stats, 2ull * batch, label);
+  const uint32_t spec[] = {gradient ? 1u : 0u, mix ? 1u : 0u};
+  const auto& k = p.context().kernels().get("loss/softmax_xent", spec);
+  struct {
+    uint32_t batch, K;
+    float smoothing;
+  } push{batch, classes, label_smoothing};
+  // Declared as written in both modes: the kernel's binding is writable, and
+  // synchronisation validation judges by the declaration.
+  p.dispatch(label, k, {gpu::in(logits), gpu::in(labels), gpu::out(dlogits), gpu::out(stats)}, push,
+             ceil_div(batch, 64));
+}
+
+}  // namespace
 
 void record_softmax_xent(Program& p, uint32_t batch, uint32_t classes, const View& logits,
                          const View& labels, const View& dlogits, const View& stats, bool gradient,
@@ -15,26 +44,13 @@ void record_softmax_xent(Program& p, uint32_t batch, uint32_t classes, const Vie
 void record_softmax_xent(Program& p, uint32_t batch, uint32_t classes, const View& logits,
                          const View& labels, const View& dlogits, const View& stats, bool gradient,
                          float label_smoothing, const std::string& label) {
-  if (classes < 2 || classes > kMaxClasses)
-    throw Error(label + ": classes must be in 2.." + std::to_string(kMaxClasses));
-  if (!(label_smoothing >= 0.0f && label_smoothing < 1.0f))
-    throw Error(label + ": label_smoothing must be in [0, 1), got " +
-                std::to_string(label_smoothing));
-  uint64_t n = uint64_t(batch) * classes;
-  require_floats(logits, n, label);
-  require_floats(labels, batch, label);
-  require_floats(dlogits, n, label);
-  require_floats(stats, 2ull * batch, label);
-  const uint32_t spec[] = {gradient ? 1u : 0u};
-  const auto& k = p.context().kernels().get("loss/softmax_xent", spec);
-  struct {
-    uint32_t batch, K;
-    float smoothing;
-  } push{batch, classes, label_smoothing};
-  // Declared as written in both modes: the kernel's binding is writable, and
-  // synchronisation validation judges by the declaration.
-  p.dispatch(label, k, {gpu::in(logits), gpu::in(labels), gpu::out(dlogits), gpu::out(stats)}, push,
-             ceil_div(batch, 64));
+  record_xent(p, batch, classes, logits, labels, dlogits, stats, gradient, label_smoothing, false, label);
+}
+
+void record_softmax_xent_mixed(Program& p, uint32_t batch, uint32_t classes, const View& logits,
+                               const View& labels, const View& dlogits, const View& stats,
+                               bool gradient, float label_smoothing, const std::string& label) {
+  record_xent(p, batch, classes, logits, labels, dlogits, stats, gradient, label_smoothing, true, label);
 }
 
 namespace {

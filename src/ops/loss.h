@@ -29,6 +29,17 @@ void record_softmax_xent(Program& p, uint32_t batch, uint32_t classes, const Vie
                          const View& labels, const View& dlogits, const View& stats, bool gradient,
                          float label_smoothing, const std::string& label);
 
+// The same with mixing (mixup / cutmix, src/data/augment.h): labels is u32
+// [batch] followed by the data::MixDraw block (batch + data::kMixWords
+// words) the host writes each step. When the block's mode is not 0, row
+// b's target is (1 - e)(lam onehot(y_b) + (1 - lam) onehot(y_j)) + e /
+// classes, j = (b + shift) mod rows, so loss = lam CE(y_b) + (1 - lam)
+// CE(y_j) (smoothed alike) and dlogits = (softmax(z) - q) / rows; correct
+// counts the label with the larger weight. Mode 0 is the plain loss.
+void record_softmax_xent_mixed(Program& p, uint32_t batch, uint32_t classes, const View& logits,
+                               const View& labels, const View& dlogits, const View& stats,
+                               bool gradient, float label_smoothing, const std::string& label);
+
 // The element-wise losses loop over one row's features in slices of at most
 // kLossSlice per invocation (lavapipe's loop budget); longer rows are split
 // across workgroups and a second dispatch (loss/row_reduce) adds the slices

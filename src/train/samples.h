@@ -1,10 +1,12 @@
-// Sample images at each blur level, computed on the GPU by the same kernel
-// that blurs training batches (`fovea blur`, and the run report's grid).
+// Sample images at each blur level, or augmented, computed on the GPU by
+// the same kernels that blur and augment training batches (`fovea blur`,
+// `fovea augment`, and the run report's grid).
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "data/augment.h"
 #include "data/idx.h"
 #include "train/report.h"
 
@@ -36,5 +38,20 @@ Image blur_grid(gpu::Context& ctx, const data::ImageSet& set, const BlurGridConf
 // images of `set` at report_grid_sigmas(run_dir), as PNG bytes in the
 // extras. The same run, set and device give the same bytes.
 ReportExtras report_samples(gpu::Context& ctx, const data::ImageSet& set, const std::string& run_dir);
+struct AugmentGridConfig {
+  data::AugmentConfig augment;
+  uint32_t first = 0;   // first image of the set
+  uint32_t count = 16;  // images per row (one batch)
+  uint32_t rows = 4;    // augmented rows, steps 0..rows-1
+  uint64_t seed = 0;    // the run seed the draws are keyed by
+  uint32_t gap = 2;     // pixels between cells
+};
+
+// Images first..first+count-1 of `set` as one batch: the first grid row
+// shows them as they are, row r + 1 as the training step `r` of a run with
+// `seed` would augment them (decode, then the augmentation kernels of the
+// training step with its (seed, step) draws; mixup / cutmix partners are
+// among the shown images). Throws fovea::Error on a bad count or range.
+Image augment_grid(gpu::Context& ctx, const data::ImageSet& set, const AugmentGridConfig& cfg);
 
 }  // namespace fovea::train

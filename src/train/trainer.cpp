@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "data/augment.h"
 #include "data/idx.h"
 #include "data/split.h"
 #include "gpu/context.h"
@@ -179,6 +180,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   if (!(cfg.early_stop_delta >= 0)) throw Error("--early-stop-delta must be >= 0");
   if (!(cfg.target_acc >= 0 && cfg.target_acc <= 1)) throw Error("--target-acc must be in [0, 1]");
   if (!(cfg.divergence_factor > 1)) throw Error("--divergence-factor must be greater than 1");
+  const data::AugmentConfig augment = data::parse_augment(cfg.augment);
 
   nn::ModelSpec spec = nn::load_model_spec(cfg.model_path);
   data::Dataset ds = data::load_mnist_dir(cfg.data_dir, spec.classes);
@@ -212,6 +214,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   mo.channel_std = stats.std;
   mo.blur_replay = cfg.sharpen_replay;
   mo.feature_smoothing = cfg.feature_smoothing;
+  mo.augment = augment;
   nn::Model model(ctx, spec, mo);
   model.init_parameters(cfg.seed);
   if (!cfg.init.empty()) load_weights(model, cfg.init);
@@ -244,6 +247,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     std::printf("sharpen: %s%s%s\n", schedule.describe().c_str(),
                 cfg.sharpen_replay > 0 ? (", replay " + std::to_string(cfg.sharpen_replay)).c_str() : "",
                 cfg.feature_smoothing ? ", feature smoothing" : "");
+  if (augment.any()) std::printf("augment: %s\n", data::describe_augment(augment).c_str());
   uint32_t step = 0;
   // The optimizer's step count is step + 1: its state (never saved) starts
   // at zeros in every run, --init or not, as a fresh torch.optim optimizer.
@@ -299,6 +303,11 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       p.feature_sigma = cfg.feature_smoothing ? float(sigma) : 0.0f;
       eval_base.feature_sigma = p.feature_sigma;
       fill_slot(model, ds.train, order.data() + first, rows, slot, p);
+      if (augment.mixing()) {
+        // This step's mixup / cutmix draw, after the labels (the GPU reads it there).
+        const data::MixDraw mix = data::draw_mix(augment, cfg.seed, p.step, rows, spec.height, spec.width);
+        std::memcpy(static_cast<uint32_t*>(model.labels_ring().host(slot)) + model.batch(), &mix, sizeof mix);
+      }
       train_step.submit(slot);
       model.set_batches_tracked(model.batches_tracked() + 1);
     }
@@ -447,6 +456,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   for (const auto& [name, value] : ops::optimizer_hyperparameters(cfg.optim))
     optimizer[name] = name == "centered" ? nlohmann::json(value != 0) : nlohmann::json(value);
   summary["optimizer"] = optimizer;
+  summary["augment"] = {{"list", cfg.augment}, {"describe", data::describe_augment(augment)}};
   summary["regularize"] = {{"l1", rc.l1}, {"l2", rc.l2}, {"penalize_biases", rc.penalize_biases},
                            {"penalised_tensors", model.penalty_terms().size()},
                            {"clip_norm", rc.clip_norm}, {"clip_value", rc.clip_value}};

@@ -31,6 +31,7 @@ struct TrainConfig {
   data::SharpenConfig sharpen;   // the input blur curriculum (none by default)
   double sharpen_replay = 0;     // fraction of each batch trained on the originals while blurred
   bool feature_smoothing = false;  // the same schedule on a 3x3 Gaussian after each conv2d
+  std::string augment;             // --augment list (data/augment.h); "" = none
   std::vector<double> test_blur;   // also evaluate the test set blurred by each sigma
   std::vector<double> test_noise;  // ... and with Gaussian noise of each std ([0, 1] pixel units)
   // Stopping rules (besides --epochs). Early stopping and the target watch

@@ -8,32 +8,7 @@
 # evaluations land in summary.json; `fovea blur` writes a PNG grid of the
 # right size.
 # Usage: sharpen_test.sh FOVEA_BINARY SOURCE_DIR
-set -u
-fovea=$1
-src=$2
-data=/usr/share/datasets/fashion-mnist
-py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect CODE PATTERN -- ARGS...: exit code CODE, one stderr line matching PATTERN.
-expect() {
-  local code=$1 pattern=$2
-  shift 3
-  "$fovea" "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$? lines
-  lines=$(grep -c '' "$tmp/err")
-  if [ "$got" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -Eq -- "$pattern" "$tmp/err"; then
-    fail "fovea $* -> exit $got (want $code), $lines stderr line(s), want /$pattern/: $(cat "$tmp/err")"
-  fi
-}
-
-if [ ! -d "$data" ]; then
-  echo "skipped: $data missing"
-  exit 0
-fi
+source "$(dirname "$0")/common.sh" "$@"
 model=$src/assets/models/mlp.json
 expect 1 "--sharpen: unknown schedule 'blurry'" -- train --model "$model" --sharpen blurry --out "$tmp/e1"
 expect 1 "--sigma0 must be in \[0, 20\]" -- train --model "$model" --sharpen step --sigma0 40 --out "$tmp/e2"

@@ -5,6 +5,9 @@
 // reference mean loss.
 #include <catch2/catch.hpp>
 
+#include <cstring>
+
+#include "data/augment.h"
 #include "data/split.h"
 #include "gpu/harness.h"
 #include "ops/loss.h"
@@ -20,21 +23,30 @@ struct XentResult {
 };
 
 // smoothing < 0: the original overload (no label smoothing argument).
+// mix: the mixing variant, with this block after the labels.
 XentResult run_xent(uint32_t batch, uint32_t classes, uint32_t rows,
                     const std::vector<float>& logits, const std::vector<uint32_t>& labels,
-                    bool gradient, float smoothing = -1.0f) {
+                    bool gradient, float smoothing = -1.0f, const data::MixDraw* mix = nullptr) {
   const uint64_t n = uint64_t(batch) * classes;
   OpRun run;
-  auto z = run.tensor("logits", n), y = run.tensor("labels", batch);
+  auto z = run.tensor("logits", n), y = run.tensor("labels", batch + (mix ? data::kMixWords : 0));
   auto dz = run.tensor("dlogits", n), stats = run.tensor("stats", 2ull * batch);
   run.commit();
   XentResult r;
   r.dlogits_before = garbage(n, 7);
   run.set(z, logits);
-  run.set_u32(y, labels);
+  std::vector<uint32_t> words = labels;
+  if (mix) {
+    words.resize(batch + data::kMixWords);
+    std::memcpy(words.data() + batch, mix, sizeof *mix);
+  }
+  run.set_u32(y, words);
   run.set(dz, r.dlogits_before);
   run.set(stats, garbage(2ull * batch, 8));
-  if (smoothing < 0)
+  if (mix)
+    ops::record_softmax_xent_mixed(run.program(), batch, classes, z, y, dz, stats, gradient,
+                                   std::max(smoothing, 0.0f), "xent");
+  else if (smoothing < 0)
     ops::record_softmax_xent(run.program(), batch, classes, z, y, dz, stats, gradient, "xent");
   else
     ops::record_softmax_xent(run.program(), batch, classes, z, y, dz, stats, gradient, smoothing,
@@ -253,6 +265,53 @@ TEST_CASE("softmax cross-entropy rejects label smoothing below 0 or at 1 and abo
     CHECK_THROWS_WITH(
         ops::record_softmax_xent(run.program(), 2, 10, z, y, dz, st, true, bad, "xent2"),
         Catch::Contains("xent2: label_smoothing must be in [0, 1)"));
+}
+
+TEST_CASE("softmax cross-entropy with mixed targets matches the reference and finite differences",
+          "[loss][mix]") {
+  struct Case {
+    uint32_t batch, classes, rows, shift;
+    float lam, smoothing;
+  };
+  uint64_t seed = 160;
+  for (Case c : {Case{9, 13, 7, 3, 0.3f, 0.0f}, Case{5, 10, 5, 1, 0.8f, 0.1f}, Case{65, 31, 64, 17, 0.5f, 0.0f},
+                 Case{3, 2, 2, 1, 0.05f, 0.2f}}) {
+    INFO("batch " << c.batch << ", classes " << c.classes << ", rows " << c.rows << ", lam " << c.lam);
+    seed += 1;
+    const auto logits = random_floats(uint64_t(c.batch) * c.classes, seed, -3, 3);
+    const auto labels = random_labels(c.batch, c.classes, seed);
+    data::MixDraw mix;
+    mix.mode = 1;
+    mix.shift = c.shift;
+    mix.lam = c.lam;
+    const XentResult r = run_xent(c.batch, c.classes, c.rows, logits, labels, true, c.smoothing, &mix);
+    const ref::SoftmaxXent want = ref::softmax_xent_mixed(c.batch, c.classes, c.rows, ref::widen(logits),
+                                                          labels, c.lam, c.shift, c.smoothing);
+    check_close(r.loss, want.loss, 1e-5, 1e-5, "loss");
+    check_close(r.correct, want.correct, 0.0, 0.0, "correct");
+    check_close(r.dlogits, want.dlogits, 1e-7, 1e-4, "dlogits");
+    // The mixed loss is not the plain one (the partner label weighs in).
+    const ref::SoftmaxXent plain =
+        ref::softmax_xent(c.batch, c.classes, c.rows, ref::widen(logits), labels, c.smoothing);
+    double diff = 0;
+    for (uint32_t b = 0; b < c.rows; ++b) diff += std::fabs(plain.loss[b] - want.loss[b]);
+    CHECK(diff > 1e-3);
+    auto loss = [&](const ref::Tensor& z) {
+      return ref::mean_xent_mixed(c.batch, c.classes, c.rows, z, labels, c.lam, c.shift, c.smoothing);
+    };
+    check_finite_differences(r.dlogits, ref::widen(logits), loss, 1e-4, 300, 1e-6, 1e-4, "dlogits");
+  }
+  // A step without mixing (mode 0) gives the plain kernel's results exactly.
+  const auto logits = random_floats(13 * 9, 170, -3, 3);
+  const auto labels = random_labels(13, 9, 170);
+  data::MixDraw off;
+  off.shift = 5;
+  off.lam = 0.25f;
+  const XentResult a = run_xent(13, 9, 11, logits, labels, true);
+  const XentResult b = run_xent(13, 9, 11, logits, labels, true, 0.0f, &off);
+  check_close(b.loss, ref::widen(a.loss), 0, 0, "loss, mode 0");
+  check_close(b.correct, ref::widen(a.correct), 0, 0, "correct, mode 0");
+  check_close(b.dlogits, ref::widen(a.dlogits), 0, 0, "dlogits, mode 0");
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #include "reference/loss.h"
 
 #include <cmath>
+#include <functional>
 
 namespace fovea::ref {
 
@@ -29,8 +30,13 @@ double mean_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& 
   return mean_rows(softmax_xent(batch, classes, rows, logits, labels).loss, rows);
 }
 
-SoftmaxXent softmax_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
-                         const std::vector<uint32_t>& labels, double e) {
+namespace {
+
+// Cross-entropy against the target distribution q(b, k), from the
+// definition; correct[b] = first argmax == heavy[b].
+SoftmaxXent xent_against(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                         const std::function<double(uint64_t, uint32_t)>& q,
+                         const std::vector<uint32_t>& heavy) {
   SoftmaxXent r{Tensor(batch, 0.0), Tensor(batch, 0.0), Tensor(uint64_t(batch) * classes, 0.0)};
   for (uint64_t b = 0; b < rows && b < batch; ++b) {
     const double* z = &logits[b * classes];
@@ -43,15 +49,40 @@ SoftmaxXent softmax_xent(uint32_t batch, uint32_t classes, uint32_t rows, const 
     const double log_s = std::log(s);
     double loss = 0.0;
     for (uint32_t k = 0; k < classes; ++k) {
-      const double q = (k == labels[b] ? 1.0 - e : 0.0) + e / classes;  // target distribution
-      const double log_p = z[k] - m - log_s;                            // log softmax
-      loss -= q * log_p;
-      r.dlogits[b * classes + k] = (std::exp(log_p) - q) / rows;
+      const double log_p = z[k] - m - log_s;  // log softmax
+      loss -= q(b, k) * log_p;
+      r.dlogits[b * classes + k] = (std::exp(log_p) - q(b, k)) / rows;
     }
     r.loss[b] = loss;
-    r.correct[b] = arg == labels[b] ? 1.0 : 0.0;
+    r.correct[b] = arg == heavy[b] ? 1.0 : 0.0;
   }
   return r;
+}
+
+}  // namespace
+
+SoftmaxXent softmax_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                         const std::vector<uint32_t>& labels, double e) {
+  auto q = [&](uint64_t b, uint32_t k) { return (k == labels[b] ? 1.0 - e : 0.0) + e / classes; };
+  return xent_against(batch, classes, rows, logits, q, labels);
+}
+
+SoftmaxXent softmax_xent_mixed(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                               const std::vector<uint32_t>& labels, double lam, uint32_t shift, double e) {
+  std::vector<uint32_t> partner(batch), heavy(batch);
+  for (uint32_t b = 0; b < batch; ++b) {
+    partner[b] = labels[(b + shift) % rows];
+    heavy[b] = lam >= 0.5 ? labels[b] : partner[b];
+  }
+  auto q = [&](uint64_t b, uint32_t k) {
+    return (1 - e) * ((k == labels[b] ? lam : 0.0) + (k == partner[b] ? 1 - lam : 0.0)) + e / classes;
+  };
+  return xent_against(batch, classes, rows, logits, q, heavy);
+}
+
+double mean_xent_mixed(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                       const std::vector<uint32_t>& labels, double lam, uint32_t shift, double e) {
+  return mean_rows(softmax_xent_mixed(batch, classes, rows, logits, labels, lam, shift, e).loss, rows);
 }
 
 double mean_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,

@@ -28,6 +28,15 @@ SoftmaxXent softmax_xent(uint32_t batch, uint32_t classes, uint32_t rows, const 
 double mean_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
                  const std::vector<uint32_t>& labels, double label_smoothing);
 
+// With mixing (mixup / cutmix), from the definition: row b's target is
+// q_k = (1 - e)(lam [k == y_b] + (1 - lam) [k == y_j]) + e / classes, j =
+// (b + shift) mod rows; correct: the first argmax is the label with the
+// larger weight (y_b when lam >= 0.5).
+SoftmaxXent softmax_xent_mixed(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                               const std::vector<uint32_t>& labels, double lam, uint32_t shift, double e);
+double mean_xent_mixed(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                       const std::vector<uint32_t>& labels, double lam, uint32_t shift, double e);
+
 // Element-wise losses of a prediction against a float target, both
 // [batch, features]; N = rows * features.
 struct PointwiseLoss {
