@@ -37,6 +37,15 @@ struct Harness {
 
 }  // namespace
 
+// Random pixels and labels for every row of the batch in slot 0.
+static void fill_batch(Harness& h, const nn::ModelSpec& spec, uint64_t seed) {
+  data::Rng rng(seed);
+  auto* images = static_cast<uint8_t*>(h.model.images_ring().host(0));
+  for (uint32_t i = 0; i < h.model.batch() * spec.input_features(); ++i) images[i] = uint8_t(rng.below(256));
+  auto* labels = static_cast<uint32_t*>(h.model.labels_ring().host(0));
+  for (uint32_t r = 0; r < h.model.batch(); ++r) labels[r] = uint32_t(rng.below(spec.classes));
+}
+
 // feature_sigma > 0: the model smooths every conv2d output (and gradient)
 // with the 3x3 Gaussian of that sigma (Curriculum by Smoothing).
 // train_loss: the loss comes from the training program itself (lr 0 leaves
@@ -55,11 +64,7 @@ static void check_model_gradients(const char* text, float feature_sigma = 0, boo
   h.model.init_parameters(3);
 
   // One batch of 4 valid rows (a padding row too), random pixels and labels.
-  data::Rng rng(42);
-  auto* images = static_cast<uint8_t*>(h.model.images_ring().host(0));
-  for (uint32_t i = 0; i < o.batch * spec.input_features(); ++i) images[i] = uint8_t(rng.below(256));
-  auto* labels = static_cast<uint32_t*>(h.model.labels_ring().host(0));
-  for (uint32_t r = 0; r < o.batch; ++r) labels[r] = uint32_t(rng.below(spec.classes));
+  fill_batch(h, spec, 42);
   gpu::StepParams sp;
   sp.lr = 0.0f;  // the SGD step leaves the parameters as they are
   sp.rows = 4;
@@ -209,11 +214,7 @@ double eval_loss(const char* text, uint32_t step, uint32_t seed) {
   o.channel_std = {0.25};
   Harness h(spec, o);
   h.model.init_parameters(3);
-  data::Rng rng(8);
-  auto* images = static_cast<uint8_t*>(h.model.images_ring().host(0));
-  for (uint32_t i = 0; i < o.batch * spec.input_features(); ++i) images[i] = uint8_t(rng.below(256));
-  auto* labels = static_cast<uint32_t*>(h.model.labels_ring().host(0));
-  for (uint32_t r = 0; r < o.batch; ++r) labels[r] = uint32_t(rng.below(spec.classes));
+  fill_batch(h, spec, 8);
   gpu::StepParams sp;
   sp.rows = o.batch, sp.step = step, sp.seed = seed;
   std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);

@@ -54,6 +54,13 @@ inline std::vector<float> distinct_floats(uint64_t n, uint64_t seed) {
   return v;
 }
 
+// L(x) = sum(op(x) ⊙ dy): its gradient is the op's backward of dy.
+inline double weighted_sum(const ref::Tensor& y, const std::vector<float>& dy) {
+  double s = 0;
+  for (size_t i = 0; i < y.size(); ++i) s += y[i] * dy[i];
+  return s;
+}
+
 // The mean of independent samples and its standard error, for the
 // statistical tests of random layers: a value within 4.5 standard errors of
 // its expectation fails by chance about once in 150,000 runs.

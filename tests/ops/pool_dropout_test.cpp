@@ -86,13 +86,6 @@ const ref::Pool2dShape kShapes[] = {
     {3, 5, 9, 1, 3, 1, 2, 1, 1, 0},
 };
 
-// L(x) = sum(pool(x) ⊙ dy): its gradient is the backward of dy.
-double weighted_sum(const ref::Tensor& y, const std::vector<float>& dy) {
-  double s = 0;
-  for (size_t i = 0; i < y.size(); ++i) s += y[i] * dy[i];
-  return s;
-}
-
 }  // namespace
 
 TEST_CASE("pooling dropout forward and backward match the reference with the same mask", "[pool_dropout]") {

@@ -62,13 +62,6 @@ void check_indices(const std::vector<uint32_t>& got, const std::vector<uint32_t>
     if (got[i] != want[i]) FAIL(what << ": element " << i << " is " << got[i] << ", reference " << want[i]);
 }
 
-// L(x) = sum(pool(x) ⊙ dy): its gradient is the backward of dy.
-double weighted_sum(const ref::Tensor& y, const std::vector<float>& dy) {
-  double s = 0;
-  for (size_t i = 0; i < y.size(); ++i) s += y[i] * dy[i];
-  return s;
-}
-
 struct MaxResult {
   std::vector<float> y, dx;
   std::vector<uint32_t> arg;
