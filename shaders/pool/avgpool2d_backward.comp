@@ -6,7 +6,9 @@
 // oh*sh < kh, so each element visits the nh = (kh-1)/sh + 1 windows ending
 // at oh = (h + ph) / sh (columns likewise), the same count for every lane,
 // windows that miss (h, w) masked: 1 + 4 * (1 + nh + nh*nw) iterations per run.
+// With DROP: dx = that sum * drop_scale for a kept element, 0 for a dropped one.
 #include "common.glsl"
+#include "rng/philox.glsl"
 #include "pool/pool2d.glsl"
 layout(local_size_x = 64) in;
 
@@ -38,7 +40,8 @@ float grad(Gather g, bool live) {
       if (ok) s += dy[o] / float(rows * taps(ws, pc.kw, pc.W, pc.pw));
     }
   }
-  return s;
+  if (DROP == 0u) return s;
+  return live && kept(g.p * pc.H * pc.W + g.h * pc.W + g.w) ? s * pc.drop_scale : 0.0;
 }
 
 void main() {

@@ -8,7 +8,10 @@
 // kept to state PyTorch's formula. Taps are summed row-major like PyTorch;
 // every lane runs the same kh x kw loop per output with padding taps masked:
 // 1 + 4 * (1 + kh + kh*kw) iterations per run of 4 outputs.
+// With DROP (pooling dropout) dropped taps add 0 and the average is scaled
+// by drop_scale = 1 / (1 - drop_p): y = avgpool(x ⊙ mask) * drop_scale.
 #include "common.glsl"
+#include "rng/philox.glsl"
 #include "pool/pool2d.glsl"
 layout(local_size_x = 64) in;
 
@@ -30,10 +33,10 @@ float pool(Cursor k, bool live) {
     for (uint j = 0u; j < pc.kw; ++j, ++iw) {
       bool ok = row_ok && iw >= 0 && iw < int(pc.W);
       float v = x[ok ? base + uint(ih) * pc.W + uint(iw) : 0u];
-      s += ok ? v : 0.0;
+      s += ok && kept(base + uint(ih) * pc.W + uint(iw)) ? v : 0.0;
     }
   }
-  return s / float(divisor);
+  return DROP != 0u ? s / float(divisor) * pc.drop_scale : s / float(divisor);
 }
 
 void main() {

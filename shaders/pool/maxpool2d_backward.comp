@@ -10,7 +10,10 @@
 // + nh + nh*nw) iterations per run. Whether h is a tap of a visited window
 // (off <= (kh-1)*dh, off % dh == 0) needs no test: a window's argmax is one
 // of its taps, so a window that does not contain (h, w) never matches.
+// With DROP the sum is multiplied by the element's regenerated mask: a
+// dropped tap that won (as 0) passes no gradient.
 #include "common.glsl"
+#include "rng/philox.glsl"
 #include "pool/pool2d.glsl"
 layout(local_size_x = 64) in;
 
@@ -34,7 +37,7 @@ float grad(Gather g, bool live) {
       if (ok && arg[o] == target) s += dy[o];
     }
   }
-  return s;
+  return DROP != 0u && live && !kept(g.p * pc.H * pc.W + target) ? 0.0 : s;
 }
 
 void main() {

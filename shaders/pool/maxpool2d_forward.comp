@@ -10,7 +10,10 @@
 // Every lane runs the same kh x kw loop per output with padding taps masked,
 // not skipped: 1 + 4 * (1 + kh + kh*kw) iterations per run of 4 outputs,
 // which the host keeps inside lavapipe's loop budget.
+// With DROP (pooling dropout) a dropped tap takes part as 0: y is the max
+// of x ⊙ mask, and its argmax may name a dropped (zero) tap.
 #include "common.glsl"
+#include "rng/philox.glsl"
 #include "pool/pool2d.glsl"
 layout(local_size_x = 64) in;
 
@@ -35,6 +38,7 @@ void pool(Cursor k, bool live, out float m, out uint best) {
       bool ok = row_ok && iw >= 0 && iw < int(pc.W);
       uint idx = ok ? uint(ih) * pc.W + uint(iw) : 0u;
       float v = x[ok ? base + idx : 0u];
+      if (DROP != 0u && ok && !kept(base + idx)) v = 0.0;
       if (ok && (!found || v > m || isnan(v))) {
         m = v;
         best = idx;

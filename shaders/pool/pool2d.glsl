@@ -1,4 +1,5 @@
-// Shared by the 2-d pooling kernels: the push block (Pool2dPush in
+// Shared by the 2-d pooling kernels (include after common.glsl and
+// rng/philox.glsl): the push block (Pool2dPush in
 // src/ops/pool.cpp) over x: [P, H, W] and y: [P, OH, OW], P = N * C planes.
 // Window (oh, ow) covers rows ih = oh*sh - ph + i*dh, i < kh, and columns
 // iw = ow*sw - pw + j*dw, j < kw; taps outside [0, H) x [0, W) are padding.
@@ -19,7 +20,20 @@ layout(push_constant) uniform Push {
   uint count_include_pad;
   uvec2 div_rows, div_cols;  // magic numbers of the rows and columns locate() divides by
   uvec2 div_sh, div_sw;      // backward: of sh and sw
+  uint stream;       // pooling dropout: the layer's Philox stream
+  float drop_p;      // pooling dropout: probability of dropping an input
+  float drop_scale;  // pooling dropout: the average's inverted scale 1 / (1 - drop_p)
 } pc;
+
+// Pooling dropout (Wu & Gu, "Towards dropout training for convolutional
+// neural networks"): with DROP = 1 each input element e (flat index in
+// [P, H, W]) is kept when philox_uniform(seed, stream, step, 0, e) >= drop_p
+// and is otherwise zero before pooling. Backward regenerates the same mask.
+layout(constant_id = 0) const uint DROP = 0u;
+
+bool kept(uint e) {
+  return DROP == 0u || philox_uniform(P.seed, pc.stream, P.step, 0u, e) >= pc.drop_p;
+}
 
 // n / d for n < 2^31 without a division: magic = (m, s) with
 // m = ceil(2^(31+l) / d), l = ceil(log2 d), s = l - 1, so that

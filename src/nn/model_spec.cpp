@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -110,6 +111,11 @@ const std::vector<TypeInfo>& types() {
       {"maxpool2d", LayerType::MaxPool2d, {"kernel", "stride", "padding", "dilation"}},
       {"avgpool2d", LayerType::AvgPool2d, {"kernel", "stride", "padding", "count_include_pad"}},
       {"global_avgpool2d", LayerType::GlobalAvgPool2d, {}},
+      {"maxpool_dropout", LayerType::MaxPoolDropout, {"kernel", "stride", "padding", "p"}},
+      {"avgpool_dropout", LayerType::AvgPoolDropout, {"kernel", "stride", "padding", "count_include_pad", "p"}},
+      {"max_drop", LayerType::MaxDrop, {"p", "mode"}},
+      {"fractional_maxpool2d", LayerType::FractionalMaxPool2d,
+       {"output_ratio", "output_size", "pseudo_random", "overlapping"}},
       {"batchnorm2d", LayerType::BatchNorm2d, {"eps", "momentum", "affine"}},
       {"batchnorm1d", LayerType::BatchNorm1d, {"eps", "momentum", "affine"}},
       {"layernorm", LayerType::LayerNorm, {"eps", "elementwise_affine"}},
@@ -269,6 +275,35 @@ void read_conv_fields(const LayerReader& r, LayerSpec& layer, const Shape& in) {
             std::to_string(in.c) + ") and 'out_channels' (" + std::to_string(layer.out_channels) + ")");
 }
 
+// fractional_maxpool2d: exactly one of output_ratio and output_size, the
+// output in `layer.out`, each side's ratio input / output in (1, 2].
+void read_fractional_fields(const LayerReader& r, const json& L, LayerSpec& layer, const Shape& in) {
+  const bool ratio = r.has("output_ratio"), size = r.has("output_size");
+  if (ratio == size) r.error("needs exactly one of 'output_ratio' and 'output_size'");
+  uint32_t out[2];
+  if (size) {
+    r.pair("output_size", 1, kMaxSide, std::nullopt, out, "");
+  } else {
+    const json& j = L["output_ratio"];
+    const bool pair = j.is_array() && j.size() == 2;
+    const uint32_t sides[2] = {in.h, in.w};
+    for (int a = 0; a < 2; ++a) {
+      const json& v = pair ? j[size_t(a)] : j;
+      if (!v.is_number() || !(v.get<double>() >= 0.5 && v.get<double>() < 1))
+        r.error("'output_ratio' must be a number in [0.5, 1) or a pair [h, w] of them, got " + show(j));
+      out[a] = uint32_t(std::floor(double(sides[a]) * v.get<double>()));  // PyTorch: int(side * ratio)
+    }
+  }
+  for (auto [side, o, axis] : {std::tuple{in.h, out[0], "height"}, std::tuple{in.w, out[1], "width"}})
+    if (!(o >= 1 && o < side && side <= 2 * o))
+      r.error(std::string("the output ") + axis + " " + std::to_string(o) + " from the input " + axis + " " +
+              std::to_string(side) + " makes the ratio alpha = " + std::to_string(side) + "/" + std::to_string(o) +
+              ", outside (1, 2]");
+  layer.pseudo_random = r.boolean("pseudo_random", false);
+  layer.overlapping = r.boolean("overlapping", false);
+  layer.out = {in.c, out[0], out[1]};
+}
+
 // Fills the type-specific fields of `layer` and its output shape.
 void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const ModelSpec& spec) {
   const Shape in = spec.shape_of(layer.inputs[0]);
@@ -338,6 +373,11 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
       layer.out = {layer.out_channels, uint32_t(o[0]), uint32_t(o[1])};
       break;
     }
+    case LayerType::MaxPoolDropout:
+    case LayerType::AvgPoolDropout:
+      layer.drop_p = r.number("p", 0, 1, 0.5f);
+      if (layer.drop_p >= 1) r.error("'p' must be below 1 (every input dropped), got " + show(L["p"]));
+      [[fallthrough]];
     case LayerType::MaxPool2d:
     case LayerType::AvgPool2d: {
       r.pair("kernel", 1, kMaxSide, std::nullopt, layer.kernel, "the window size");
@@ -362,6 +402,17 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
     }
     case LayerType::GlobalAvgPool2d:
       layer.out = {in.c, 1, 1};
+      break;
+    case LayerType::MaxDrop:
+      layer.drop_p = r.number("p", 0, 1, 0.5f);
+      if (const auto m = L.find("mode"); m != L.end()) {
+        if (!m->is_string() || (*m != "map" && *m != "channel"))
+          r.error("'mode' must be \"map\" or \"channel\", got " + show(*m));
+        layer.max_drop_channel = *m == "channel";
+      }
+      break;
+    case LayerType::FractionalMaxPool2d:
+      read_fractional_fields(r, L, layer, in);
       break;
     case LayerType::BatchNorm2d:
     case LayerType::BatchNorm1d:

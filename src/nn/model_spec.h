@@ -29,6 +29,28 @@
 //   maxpool2d {kernel, stride=kernel, padding=0, dilation=1}
 //   avgpool2d {kernel, stride=kernel, padding=0, count_include_pad=true}
 //   global_avgpool2d                          [C, H, W] -> [C] (mean over H x W)
+// Random layers draw from Philox keyed by (seed, step, layer index, element)
+// and regenerate their masks in backward; in evaluation each is the
+// deterministic form named here:
+//   maxpool_dropout {kernel, stride=kernel, padding=0, p=0.5}  (Wu & Gu, "Towards
+//       dropout training for convolutional neural networks"): in training each
+//       input unit is dropped (set to 0) with probability p, then max pooling; no
+//       scaling. Evaluation: plain max pooling.
+//   avgpool_dropout {kernel, stride=kernel, padding=0, count_include_pad=true, p=0.5}:
+//       the same mask, then average pooling scaled by 1/(1-p) (expectation: plain
+//       average pooling). Evaluation: plain average pooling. For both, p in [0, 1).
+//   max_drop {p=0.5, mode="map"}  (Park & Kwak, "Analysis on the dropout effect in
+//       convolutional neural networks"): in training the units equal to the maximum
+//       of their feature map [n, c] ("map") or of their position [n, h, w] across
+//       channels ("channel") are each set to 0 with probability p, p in [0, 1]; no
+//       scaling. Evaluation: identity.
+//   fractional_maxpool2d {output_ratio | output_size, pseudo_random=false, overlapping=false}
+//       (Graham, "Fractional max-pooling"): output_ratio (a number or [h, w]) gives
+//       floor(side * ratio) like PyTorch, output_size (an integer or [h, w]) the sizes
+//       directly; side / output must lie in (1, 2]. Per sample and channel and step,
+//       region boundaries with increments of 1 and 2: a random arrangement, or with
+//       pseudo_random a_i = ceil(alpha (i + u)) - ceil(alpha u); regions [a_(i-1), a_i)
+//       or, overlapping, [a_(i-1), a_i]. Evaluation: the pseudo-random regions at u = 1/2.
 //   batchnorm2d, batchnorm1d {eps=1e-5, momentum=0.1, affine=true}
 //   layernorm {eps=1e-5, elementwise_affine=true}   over each sample's [C, H, W]
 //   instancenorm2d {eps=1e-5, affine=false}
@@ -57,6 +79,7 @@ struct Shape {
 
 enum class LayerType {
   Flatten, Reshape, Dense, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Add, Concat,
+  MaxPoolDropout, AvgPoolDropout, MaxDrop, FractionalMaxPool2d,
   BatchNorm2d, BatchNorm1d, LayerNorm, InstanceNorm2d, GroupNorm,
   Relu, LeakyRelu, Elu, Selu, Gelu, Tanh, Sigmoid, Softplus,
 };
@@ -78,7 +101,11 @@ struct LayerSpec {
   bool spectral_norm = false;           // conv2d, dense
   uint32_t power_iterations = 1;
   std::optional<double> l1, l2;         // dense, conv2d, conv_transpose2d: penalty overrides
-  bool count_include_pad = true;  // avgpool2d
+  bool count_include_pad = true;  // avgpool2d, avgpool_dropout
+  // maxpool_dropout, avgpool_dropout, max_drop: drop probability
+  float drop_p = 0.5f;
+  bool max_drop_channel = false;  // max_drop "mode": "channel"
+  bool pseudo_random = false, overlapping = false;  // fractional_maxpool2d (its output size is `out`)
   // normalisation
   float eps = 1e-5f, momentum = 0.1f;
   bool affine = true;

@@ -33,8 +33,11 @@ struct Pool2dPush {
   // Magic numbers (division_magic) for the kernels' divisions: the rows and
   // columns of the tensor a kernel walks, and (backward) the strides.
   uint32_t div_rows[2], div_cols[2], div_sh[2], div_sw[2];
+  uint32_t stream;   // pooling dropout: Philox stream,
+  float drop_p;      // drop probability,
+  float drop_scale;  // and the average's 1 / (1 - p)
 };
-static_assert(sizeof(Pool2dPush) == 112);
+static_assert(sizeof(Pool2dPush) == 124);
 
 // (m, s) with n / d = (n * m) >> (32 + s) for every n < 2^31: m =
 // ceil(2^(31+l) / d), l = ceil(log2 d), s = l - 1 (Granlund and Montgomery,
@@ -133,28 +136,46 @@ uint64_t out_count(const Pool2dShape& s) {
   return uint64_t(s.batch) * s.channels * s.out_h() * s.out_w();
 }
 
+// The kernel, specialised for pooling dropout when `drop` is given (whose
+// fields then go into the push block).
+const gpu::Kernel& pool_kernel(Program& p, const char* kernel, Pool2dPush& push,
+                               const PoolDropout* drop, const std::string& label) {
+  if (!drop) return p.context().kernels().get(kernel);
+  if (!(drop->p >= 0 && drop->p < 1))
+    throw Error(label + ": dropout probability " + std::to_string(drop->p) + " is outside [0, 1)");
+  push.stream = drop->stream;
+  push.drop_p = drop->p;
+  push.drop_scale = float(1.0 / (1.0 - double(drop->p)));
+  static const uint32_t spec[] = {1};
+  return p.context().kernels().get(kernel, spec);
+}
+
 // Forward kernels: runs of 4 outputs per lane, kh x kw taps each.
 void record_forward(Program& p, const char* kernel, Pool2dPush push, const Pool2dShape& s,
-                    std::initializer_list<gpu::Binding> bindings, const std::string& label) {
+                    std::initializer_list<gpu::Binding> bindings, const std::string& label,
+                    const PoolDropout* drop = nullptr) {
   push.count = uint32_t(out_count(s));
   division_magic(push.OH, push.div_rows);
   division_magic(push.OW, push.div_cols);
   check_budget(run_iterations(push.count, s.kh + uint64_t(s.kh) * s.kw), label,
                "a " + dims(s.kh, s.kw) + " window");
-  p.dispatch(label, p.context().kernels().get(kernel), bindings, push,
+  const gpu::Kernel& k = pool_kernel(p, kernel, push, drop, label);
+  p.dispatch(label, k, bindings, push,
              stride_groups(ceil_div(push.count, 4)));
 }
 
 // Backward kernels: runs of 4 input elements per lane, nh x nw candidate
 // windows each.
 void record_backward(Program& p, const char* kernel, Pool2dPush push, const Pool2dShape& s,
-                     std::initializer_list<gpu::Binding> bindings, const std::string& label) {
+                     std::initializer_list<gpu::Binding> bindings, const std::string& label,
+                     const PoolDropout* drop = nullptr) {
   push.count = uint32_t(in_count(s));
   division_magic(push.H, push.div_rows);
   division_magic(push.W, push.div_cols);
   check_budget(run_iterations(push.count, push.nh + uint64_t(push.nh) * push.nw), label,
                dims(push.nh, push.nw) + " overlapping windows");
-  p.dispatch(label, p.context().kernels().get(kernel), bindings, push,
+  const gpu::Kernel& k = pool_kernel(p, kernel, push, drop, label);
+  p.dispatch(label, k, bindings, push,
              stride_groups(ceil_div(push.count, 4)));
 }
 
@@ -171,42 +192,90 @@ void check_rows(uint32_t batch, uint32_t channels, uint32_t plane, const std::st
 uint32_t Pool2dShape::out_h() const { return out_size(height, kh, stride_h(), ph, dh); }
 uint32_t Pool2dShape::out_w() const { return out_size(width, kw, stride_w(), pw, dw); }
 
-void record_maxpool2d_forward(Program& p, const Pool2dShape& s, const View& x, const View& y,
-                              const View& argmax, const std::string& label) {
+namespace {
+
+void maxpool_forward(Program& p, const Pool2dShape& s, const View& x, const View& y,
+                     const View& argmax, const std::string& label, const PoolDropout* drop) {
   const Pool2dPush push = checked(s, true, label);
   require_floats(x, in_count(s), label + " (x)");
   require_floats(y, out_count(s), label + " (y)");
   require_floats(argmax, out_count(s), label + " (argmax)");
   record_forward(p, "pool/maxpool2d_forward", push, s,
-                 {gpu::in(x), gpu::out(y), gpu::out(argmax)}, label);
+                 {gpu::in(x), gpu::out(y), gpu::out(argmax)}, label, drop);
 }
 
-void record_maxpool2d_backward(Program& p, const Pool2dShape& s, const View& argmax,
-                               const View& dy, const View& dx, const std::string& label) {
+void maxpool_backward(Program& p, const Pool2dShape& s, const View& argmax, const View& dy,
+                      const View& dx, const std::string& label, const PoolDropout* drop) {
   const Pool2dPush push = checked(s, true, label);
   require_floats(argmax, out_count(s), label + " (argmax)");
   require_floats(dy, out_count(s), label + " (dy)");
   require_floats(dx, in_count(s), label + " (dx)");
   record_backward(p, "pool/maxpool2d_backward", push, s,
-                  {gpu::in(argmax), gpu::in(dy), gpu::out(dx)}, label);
+                  {gpu::in(argmax), gpu::in(dy), gpu::out(dx)}, label, drop);
 }
 
-void record_avgpool2d_forward(Program& p, const Pool2dShape& s, bool count_include_pad,
-                              const View& x, const View& y, const std::string& label) {
+void avgpool_forward(Program& p, const Pool2dShape& s, bool count_include_pad, const View& x,
+                     const View& y, const std::string& label, const PoolDropout* drop) {
   Pool2dPush push = checked(s, false, label);
   push.count_include_pad = count_include_pad ? 1u : 0u;
   require_floats(x, in_count(s), label + " (x)");
   require_floats(y, out_count(s), label + " (y)");
-  record_forward(p, "pool/avgpool2d_forward", push, s, {gpu::in(x), gpu::out(y)}, label);
+  record_forward(p, "pool/avgpool2d_forward", push, s, {gpu::in(x), gpu::out(y)}, label, drop);
 }
 
-void record_avgpool2d_backward(Program& p, const Pool2dShape& s, bool count_include_pad,
-                               const View& dy, const View& dx, const std::string& label) {
+void avgpool_backward(Program& p, const Pool2dShape& s, bool count_include_pad, const View& dy,
+                      const View& dx, const std::string& label, const PoolDropout* drop) {
   Pool2dPush push = checked(s, false, label);
   push.count_include_pad = count_include_pad ? 1u : 0u;
   require_floats(dy, out_count(s), label + " (dy)");
   require_floats(dx, in_count(s), label + " (dx)");
-  record_backward(p, "pool/avgpool2d_backward", push, s, {gpu::in(dy), gpu::out(dx)}, label);
+  record_backward(p, "pool/avgpool2d_backward", push, s, {gpu::in(dy), gpu::out(dx)}, label, drop);
+}
+
+}  // namespace
+
+void record_maxpool2d_forward(Program& p, const Pool2dShape& s, const View& x, const View& y,
+                              const View& argmax, const std::string& label) {
+  maxpool_forward(p, s, x, y, argmax, label, nullptr);
+}
+
+void record_maxpool2d_backward(Program& p, const Pool2dShape& s, const View& argmax,
+                               const View& dy, const View& dx, const std::string& label) {
+  maxpool_backward(p, s, argmax, dy, dx, label, nullptr);
+}
+
+void record_avgpool2d_forward(Program& p, const Pool2dShape& s, bool count_include_pad,
+                              const View& x, const View& y, const std::string& label) {
+  avgpool_forward(p, s, count_include_pad, x, y, label, nullptr);
+}
+
+void record_avgpool2d_backward(Program& p, const Pool2dShape& s, bool count_include_pad,
+                               const View& dy, const View& dx, const std::string& label) {
+  avgpool_backward(p, s, count_include_pad, dy, dx, label, nullptr);
+}
+
+void record_maxpool_dropout_forward(Program& p, const Pool2dShape& s, const PoolDropout& drop,
+                                    const View& x, const View& y, const View& argmax,
+                                    const std::string& label) {
+  maxpool_forward(p, s, x, y, argmax, label, &drop);
+}
+
+void record_maxpool_dropout_backward(Program& p, const Pool2dShape& s, const PoolDropout& drop,
+                                     const View& argmax, const View& dy, const View& dx,
+                                     const std::string& label) {
+  maxpool_backward(p, s, argmax, dy, dx, label, &drop);
+}
+
+void record_avgpool_dropout_forward(Program& p, const Pool2dShape& s, bool count_include_pad,
+                                    const PoolDropout& drop, const View& x, const View& y,
+                                    const std::string& label) {
+  avgpool_forward(p, s, count_include_pad, x, y, label, &drop);
+}
+
+void record_avgpool_dropout_backward(Program& p, const Pool2dShape& s, bool count_include_pad,
+                                     const PoolDropout& drop, const View& dy, const View& dx,
+                                     const std::string& label) {
+  avgpool_backward(p, s, count_include_pad, dy, dx, label, &drop);
 }
 
 void record_global_avgpool_forward(Program& p, uint32_t batch, uint32_t channels, uint32_t plane,

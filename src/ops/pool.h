@@ -55,6 +55,39 @@ void record_avgpool2d_forward(Program& p, const Pool2dShape& s, bool count_inclu
 void record_avgpool2d_backward(Program& p, const Pool2dShape& s, bool count_include_pad,
                                const View& dy, const View& dx, const std::string& label);
 
+// Pooling dropout (Wu & Gu, "Towards dropout training for convolutional
+// neural networks"), for the training forward and backward: input element e
+// (flat index in x: [N, C, H, W]) is kept when philox_uniform(P.seed,
+// stream, P.step, purpose 0, e) >= p and is otherwise 0 before pooling;
+// the backward regenerates the mask from the same key (P.step must equal
+// the forward's). Throws fovea::Error for p outside [0, 1), and as the
+// plain pooling ops.
+struct PoolDropout {
+  float p = 0;          // probability of dropping an input element
+  uint32_t stream = 0;  // the layer's Philox stream (its node index)
+};
+// y = maxpool2d(x ⊙ mask) with maxpool2d's argmax, ties and NaN rules; a
+// dropped tap competes as 0 (it can win a window of negative values). No
+// scaling: the expectation over masks of a window's output is Wu & Gu's
+// probabilistic weighted pooling, sum_j (1-p) p^(j-1) x_(j) over the window's
+// values in decreasing order (when all are >= 0), not the plain maximum.
+void record_maxpool_dropout_forward(Program& p, const Pool2dShape& s, const PoolDropout& drop,
+                                    const View& x, const View& y, const View& argmax,
+                                    const std::string& label);
+// dx = mask ⊙ maxpool2d_backward(argmax, dy): a dropped winner passes nothing.
+void record_maxpool_dropout_backward(Program& p, const Pool2dShape& s, const PoolDropout& drop,
+                                     const View& argmax, const View& dy, const View& dx,
+                                     const std::string& label);
+// y = avgpool2d(x ⊙ mask) / (1 - p) (inverted dropout inside the window, so
+// E[y] is the plain average pool); s.dh = s.dw = 1.
+void record_avgpool_dropout_forward(Program& p, const Pool2dShape& s, bool count_include_pad,
+                                    const PoolDropout& drop, const View& x, const View& y,
+                                    const std::string& label);
+// dx = mask ⊙ avgpool2d_backward(dy) / (1 - p)
+void record_avgpool_dropout_backward(Program& p, const Pool2dShape& s, bool count_include_pad,
+                                     const PoolDropout& drop, const View& dy, const View& dx,
+                                     const std::string& label);
+
 // Global average pooling. x: [batch, channels, plane] (plane = H * W) ->
 // y: [batch, channels] = mean over the plane. Planes longer than one chunk
 // (4096 values) are summed per chunk into the program's scratch and the

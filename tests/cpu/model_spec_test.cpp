@@ -13,6 +13,8 @@
 namespace fs = std::filesystem;
 using Catch::Contains;
 using fovea::nn::LayerType;
+using fovea::nn::ModelSpec;
+using fovea::nn::Shape;
 using fovea::nn::parse_model_spec_text;
 
 namespace {
@@ -305,4 +307,65 @@ TEST_CASE("model spec: per-layer l1 and l2 on layers with weights", "[model_spec
   CHECK_THROWS_WITH(parse_model_spec_text(R"({"input": [1, 8, 8], "classes": 10, "layers": [
           {"type": "flatten", "l1": 0.1}, {"type": "dense", "units": 10}]})", "p.json"),
                     Contains("layers[0] (flatten): unknown field 'l1'"));
+}
+
+namespace {
+
+// A [C, 28, 28] -> pooling layer `layer` -> flatten -> dense 10 spec.
+ModelSpec with_pool(const std::string& layer) {
+  return parse_model_spec_text(
+      spec_with_layers("[" + layer + R"(, {"type": "flatten"}, {"type": "dense", "units": 10}])"), kPath);
+}
+
+}  // namespace
+
+TEST_CASE("model spec: pooling dropouts, max-drop and fractional max pooling parse with their defaults",
+          "[model_spec]") {
+  const ModelSpec m = with_pool(R"({"type": "maxpool_dropout", "kernel": 3, "padding": 1})");
+  CHECK(m.layers[0].type == LayerType::MaxPoolDropout);
+  CHECK(m.layers[0].drop_p == 0.5f);
+  CHECK(m.layers[0].out == Shape{1, 10, 10});  // stride = kernel 3: floor(27 / 3) + 1
+  const ModelSpec a = with_pool(R"({"type": "avgpool_dropout", "kernel": 2, "stride": 1, "p": 0.2})");
+  CHECK(a.layers[0].type == LayerType::AvgPoolDropout);
+  CHECK(a.layers[0].drop_p == 0.2f);
+  CHECK(a.layers[0].count_include_pad);
+  CHECK(a.layers[0].out == Shape{1, 27, 27});
+  const ModelSpec d = with_pool(R"({"type": "max_drop", "mode": "channel", "p": 1})");
+  CHECK(d.layers[0].max_drop_channel);
+  CHECK(d.layers[0].drop_p == 1.0f);
+  CHECK(!with_pool(R"({"type": "max_drop"})").layers[0].max_drop_channel);
+  // PyTorch's output size: floor(28 * 0.7) = 19, floor(28 * 0.5) = 14.
+  const ModelSpec f = with_pool(R"({"type": "fractional_maxpool2d", "output_ratio": [0.7, 0.5]})");
+  CHECK(f.layers[0].out == Shape{1, 19, 14});
+  CHECK(!f.layers[0].pseudo_random);
+  CHECK(!f.layers[0].overlapping);
+  const ModelSpec g = with_pool(
+      R"({"type": "fractional_maxpool2d", "output_size": 20, "pseudo_random": true, "overlapping": true})");
+  CHECK(g.layers[0].out == Shape{1, 20, 20});
+  CHECK(g.layers[0].pseudo_random);
+  CHECK(g.layers[0].overlapping);
+}
+
+TEST_CASE("model spec: bad fields of the random pooling layers name the layer, field and value", "[model_spec]") {
+  CHECK_THROWS_WITH(with_pool(R"({"type": "maxpool_dropout", "kernel": 2, "p": 1})"),
+                    Contains("layers[0] (maxpool_dropout): 'p' must be below 1") && Contains(kPath));
+  CHECK_THROWS_WITH(with_pool(R"({"type": "avgpool_dropout", "kernel": 2, "p": -0.1})"),
+                    Contains("layers[0] (avgpool_dropout): 'p' must be a number in [0.0, 1.0], got -0.1"));
+  CHECK_THROWS_WITH(with_pool(R"({"type": "maxpool_dropout", "kernel": 2, "dilation": 2})"),
+                    Contains("unknown field 'dilation'"));
+  CHECK_THROWS_WITH(with_pool(R"({"type": "max_drop", "mode": "row"})"),
+                    Contains("layers[0] (max_drop): 'mode' must be \"map\" or \"channel\", got \"row\""));
+  CHECK_THROWS_WITH(with_pool(R"({"type": "max_drop", "p": "half"})"), Contains("'p' must be a number in [0.0, 1.0], got \"half\""));
+  CHECK_THROWS_WITH(with_pool(R"({"type": "fractional_maxpool2d"})"),
+                    Contains("needs exactly one of 'output_ratio' and 'output_size'"));
+  CHECK_THROWS_WITH(with_pool(R"({"type": "fractional_maxpool2d", "output_ratio": 0.5, "output_size": 14})"),
+                    Contains("needs exactly one of 'output_ratio' and 'output_size'"));
+  CHECK_THROWS_WITH(with_pool(R"({"type": "fractional_maxpool2d", "output_ratio": 1.2})"),
+                    Contains("'output_ratio' must be a number in [0.5, 1) or a pair [h, w] of them, got 1.2"));
+  CHECK_THROWS_WITH(with_pool(R"({"type": "fractional_maxpool2d", "output_ratio": [0.7, 0.2]})"),
+                    Contains("'output_ratio' must be a number in [0.5, 1)"));
+  CHECK_THROWS_WITH(with_pool(R"({"type": "fractional_maxpool2d", "output_size": [28, 14]})"),
+                    Contains("the output height 28 from the input height 28 makes the ratio alpha = 28/28, outside (1, 2]"));
+  CHECK_THROWS_WITH(with_pool(R"({"type": "fractional_maxpool2d", "output_size": [20, 13]})"),
+                    Contains("the output width 13 from the input width 28 makes the ratio alpha = 28/13, outside (1, 2]"));
 }

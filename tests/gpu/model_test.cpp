@@ -37,9 +37,21 @@ struct Harness {
 
 }  // namespace
 
+// Random pixels and labels for every row of the batch in slot 0.
+static void fill_batch(Harness& h, const nn::ModelSpec& spec, uint64_t seed) {
+  data::Rng rng(seed);
+  auto* images = static_cast<uint8_t*>(h.model.images_ring().host(0));
+  for (uint32_t i = 0; i < h.model.batch() * spec.input_features(); ++i) images[i] = uint8_t(rng.below(256));
+  auto* labels = static_cast<uint32_t*>(h.model.labels_ring().host(0));
+  for (uint32_t r = 0; r < h.model.batch(); ++r) labels[r] = uint32_t(rng.below(spec.classes));
+}
+
 // feature_sigma > 0: the model smooths every conv2d output (and gradient)
 // with the 3x3 Gaussian of that sigma (Curriculum by Smoothing).
-static void check_model_gradients(const char* text, float feature_sigma = 0) {
+// train_loss: the loss comes from the training program itself (lr 0 leaves
+// the parameters alone), so random layers keep the masks of step sp.step
+// that the gradients used; otherwise from the evaluation program.
+static void check_model_gradients(const char* text, float feature_sigma = 0, bool train_loss = false) {
   const nn::ModelSpec spec = nn::parse_model_spec_text(text, "graph.json");
   nn::ModelOptions o;
   o.batch = 5;
@@ -52,15 +64,13 @@ static void check_model_gradients(const char* text, float feature_sigma = 0) {
   h.model.init_parameters(3);
 
   // One batch of 4 valid rows (a padding row too), random pixels and labels.
-  data::Rng rng(42);
-  auto* images = static_cast<uint8_t*>(h.model.images_ring().host(0));
-  for (uint32_t i = 0; i < o.batch * spec.input_features(); ++i) images[i] = uint8_t(rng.below(256));
-  auto* labels = static_cast<uint32_t*>(h.model.labels_ring().host(0));
-  for (uint32_t r = 0; r < o.batch; ++r) labels[r] = uint32_t(rng.below(spec.classes));
+  fill_batch(h, spec, 42);
   gpu::StepParams sp;
   sp.lr = 0.0f;  // the SGD step leaves the parameters as they are
   sp.rows = 4;
   sp.feature_sigma = feature_sigma;
+  sp.seed = 77;
+  sp.step = 12;
   std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
 
   h.train.submit(h.train.acquire());
@@ -71,11 +81,13 @@ static void check_model_gradients(const char* text, float feature_sigma = 0) {
 
   auto loss_at = [&](const std::vector<float>& p) {
     h.model.upload_parameters(p);
-    std::memset(h.model.eval_sums().host(0), 0, sizeof(ops::MetricSums));
-    h.eval.submit(h.eval.acquire());
-    h.eval.finish();
+    gpu::Replayer& program = train_loss ? h.train : h.eval;
+    const gpu::View& sums = train_loss ? h.model.train_sums() : h.model.eval_sums();
+    std::memset(sums.host(0), 0, sizeof(ops::MetricSums));
+    program.submit(program.acquire());
+    program.finish();
     ops::MetricSums s;
-    std::memcpy(&s, h.model.eval_sums().host(0), sizeof s);
+    std::memcpy(&s, sums.host(0), sizeof s);
     REQUIRE(s.count == sp.rows);
     return (double(s.loss_sum) - double(s.loss_compensation)) / s.count;
   };
@@ -167,4 +179,73 @@ TEST_CASE("model gradients through every activation kind match finite difference
     {"type": "dense", "units": 6}, {"type": "softplus", "beta": 2},
     {"type": "dense", "units": 6}, {"type": "sigmoid"},
     {"type": "dense", "units": 3}]})");
+}
+
+// The random pooling layers with the masks and regions of one fixed step:
+// the training program's own loss is differentiated.
+TEST_CASE("model gradients through pooling dropouts, max-drop and fractional max pooling match finite differences",
+          "[model]") {
+  check_model_gradients(R"({"input": [2, 11, 9], "classes": 3, "layers": [
+    {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1},
+    {"type": "maxpool_dropout", "kernel": 3, "stride": 2, "padding": 1, "p": 0.3, "name": "m"},
+    {"type": "max_drop", "p": 0.6},
+    {"type": "conv2d", "out_channels": 3, "kernel": 2},
+    {"type": "fractional_maxpool2d", "output_ratio": 0.7, "overlapping": true},
+    {"type": "avgpool_dropout", "kernel": 2, "stride": 1, "padding": 1, "p": 0.4, "inputs": ["m"]},
+    {"type": "max_drop", "mode": "channel", "p": 0.5},
+    {"type": "fractional_maxpool2d", "output_size": [4, 3], "pseudo_random": true, "name": "f"},
+    {"type": "global_avgpool2d", "inputs": ["layers.4"]},
+    {"type": "global_avgpool2d", "inputs": ["f"]},
+    {"type": "concat", "inputs": ["layers.8", "layers.9"]},
+    {"type": "dense", "units": 3}]})",
+                        0, true);
+}
+
+namespace {
+
+// The evaluation loss of `text` with parameters initialised from seed 3, at
+// step `step` and run seed `seed`.
+double eval_loss(const char* text, uint32_t step, uint32_t seed) {
+  const nn::ModelSpec spec = nn::parse_model_spec_text(text, "graph.json");
+  nn::ModelOptions o;
+  o.batch = 6;
+  o.slots = 1;
+  o.channel_mean = {0.5};
+  o.channel_std = {0.25};
+  Harness h(spec, o);
+  h.model.init_parameters(3);
+  fill_batch(h, spec, 8);
+  gpu::StepParams sp;
+  sp.rows = o.batch, sp.step = step, sp.seed = seed;
+  std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
+  std::memset(h.model.eval_sums().host(0), 0, sizeof(ops::MetricSums));
+  h.eval.submit(h.eval.acquire());
+  h.eval.finish();
+  ops::MetricSums s;
+  std::memcpy(&s, h.model.eval_sums().host(0), sizeof s);
+  return double(s.loss_sum);
+}
+
+}  // namespace
+
+TEST_CASE("random pooling layers evaluate as their deterministic forms, bit for bit", "[model]") {
+  // Each random layer against its evaluation form: plain max and average
+  // pooling, and the identity (a reshape to the same shape) for max-drop.
+  const char* random = R"({"input": [1, 10, 9], "classes": 3, "layers": [
+    {"type": "conv2d", "out_channels": 3, "kernel": 3},
+    {"type": "maxpool_dropout", "kernel": 2, "stride": 1, "p": 0.5},
+    {"type": "max_drop", "p": 0.9},
+    {"type": "avgpool_dropout", "kernel": 3, "stride": 1, "padding": 1, "p": 0.5},
+    {"type": "fractional_maxpool2d", "output_ratio": [0.6, 0.75]},
+    {"type": "flatten"}, {"type": "dense", "units": 3}]})";
+  const char* plain = R"({"input": [1, 10, 9], "classes": 3, "layers": [
+    {"type": "conv2d", "out_channels": 3, "kernel": 3},
+    {"type": "maxpool2d", "kernel": 2, "stride": 1},
+    {"type": "reshape", "shape": [3, 7, 6]},
+    {"type": "avgpool2d", "kernel": 3, "stride": 1, "padding": 1},
+    {"type": "fractional_maxpool2d", "output_ratio": [0.6, 0.75], "pseudo_random": true},
+    {"type": "flatten"}, {"type": "dense", "units": 3}]})";
+  const double a = eval_loss(random, 5, 1);
+  CHECK(a == eval_loss(random, 6, 2));  // no randomness in evaluation
+  CHECK(a == eval_loss(plain, 5, 1));
 }

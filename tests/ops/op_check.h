@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "data/split.h"
 #include "gpu/harness.h"
 #include "reference/tensor.h"
 
@@ -38,6 +39,47 @@ inline std::vector<uint64_t> sample_indices(uint64_t n, uint64_t max) {
   for (uint64_t s = 0; s < max; ++s) idx.push_back(s * (n - 1) / (max - 1));
   idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
   return idx;
+}
+
+// n distinct values, shuffled, none zero, at least 2/n apart: a finite
+// difference step below 1/n never changes which tap wins a window (and
+// none is nearer 0 than 0.5/n).
+inline std::vector<float> distinct_floats(uint64_t n, uint64_t seed) {
+  std::vector<uint32_t> order(n);
+  for (uint32_t i = 0; i < n; ++i) order[i] = i;
+  data::Rng rng(seed);
+  data::shuffle(order, rng);
+  std::vector<float> v(n);
+  for (uint64_t i = 0; i < n; ++i) v[i] = float(-1.0 + (2.0 * order[i] + 0.5) / double(n));
+  return v;
+}
+
+// L(x) = sum(op(x) ⊙ dy): its gradient is the op's backward of dy.
+inline double weighted_sum(const ref::Tensor& y, const std::vector<float>& dy) {
+  double s = 0;
+  for (size_t i = 0; i < y.size(); ++i) s += y[i] * dy[i];
+  return s;
+}
+
+// The mean of independent samples and its standard error, for the
+// statistical tests of random layers: a value within 4.5 standard errors of
+// its expectation fails by chance about once in 150,000 runs.
+struct SampleMean {
+  double mean = 0, se = 0;
+};
+inline SampleMean sample_mean(const std::vector<double>& v) {
+  double s = 0, ss = 0;
+  for (double x : v) s += x;
+  const double mean = s / double(v.size());
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return {mean, std::sqrt(ss / double(v.size() - 1) / double(v.size()))};
+}
+inline void check_expectation(const std::vector<double>& samples, double expected, const std::string& what) {
+  const SampleMean m = sample_mean(samples);
+  INFO(what << ": mean " << m.mean << ", expected " << expected << ", standard error " << m.se << " over "
+            << samples.size() << " samples");
+  CHECK(m.se > 0);
+  CHECK(std::fabs(m.mean - expected) <= 4.5 * m.se);
 }
 
 // Compares gpu_grad (the backward kernel's output for dL/dv) with central

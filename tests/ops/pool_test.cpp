@@ -62,25 +62,6 @@ void check_indices(const std::vector<uint32_t>& got, const std::vector<uint32_t>
     if (got[i] != want[i]) FAIL(what << ": element " << i << " is " << got[i] << ", reference " << want[i]);
 }
 
-// n distinct values, shuffled, none zero, at least 2/n apart: a finite
-// difference step below 1/n never changes which tap wins a window.
-std::vector<float> distinct_floats(uint64_t n, uint64_t seed) {
-  std::vector<uint32_t> order(n);
-  for (uint32_t i = 0; i < n; ++i) order[i] = i;
-  data::Rng rng(seed);
-  data::shuffle(order, rng);
-  std::vector<float> v(n);
-  for (uint64_t i = 0; i < n; ++i) v[i] = float(-1.0 + (2.0 * order[i] + 0.5) / double(n));
-  return v;
-}
-
-// L(x) = sum(pool(x) ⊙ dy): its gradient is the backward of dy.
-double weighted_sum(const ref::Tensor& y, const std::vector<float>& dy) {
-  double s = 0;
-  for (size_t i = 0; i < y.size(); ++i) s += y[i] * dy[i];
-  return s;
-}
-
 struct MaxResult {
   std::vector<float> y, dx;
   std::vector<uint32_t> arg;

@@ -1,5 +1,7 @@
 #include "reference/pool.h"
 
+#include "reference/rng.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -114,6 +116,43 @@ Tensor global_avgpool_backward(uint32_t rows, uint32_t plane, const Tensor& dy) 
   for (uint64_t r = 0; r < rows; ++r)
     for (uint64_t i = 0; i < plane; ++i) dx[r * plane + i] = dy[r] / plane;
   return dx;
+}
+
+std::vector<uint8_t> pool_dropout_mask(uint32_t seed, uint32_t stream, uint32_t step, float p,
+                                       uint64_t count) {
+  std::vector<uint8_t> keep(count);
+  for (uint64_t e = 0; e < count; ++e) keep[e] = philox_uniform(seed, stream, step, 0, e) >= double(p);
+  return keep;
+}
+
+Tensor masked(const Tensor& x, const std::vector<uint8_t>& keep) {
+  Tensor y(x.size());
+  for (size_t e = 0; e < x.size(); ++e) y[e] = keep[e] ? x[e] : 0.0;
+  return y;
+}
+
+static Tensor scaled(Tensor t, float p) {
+  for (double& v : t) v /= 1.0 - double(p);
+  return t;
+}
+
+MaxPool2d maxpool_dropout_forward(const Pool2dShape& s, const Tensor& x, const std::vector<uint8_t>& keep) {
+  return maxpool2d_forward(s, masked(x, keep));
+}
+
+Tensor maxpool_dropout_backward(const Pool2dShape& s, const std::vector<uint32_t>& argmax, const Tensor& dy,
+                                const std::vector<uint8_t>& keep) {
+  return masked(maxpool2d_backward(s, argmax, dy), keep);
+}
+
+Tensor avgpool_dropout_forward(const Pool2dShape& s, bool count_include_pad, float p, const Tensor& x,
+                               const std::vector<uint8_t>& keep) {
+  return scaled(avgpool2d_forward(s, count_include_pad, masked(x, keep)), p);
+}
+
+Tensor avgpool_dropout_backward(const Pool2dShape& s, bool count_include_pad, float p, const Tensor& dy,
+                                const std::vector<uint8_t>& keep) {
+  return scaled(masked(avgpool2d_backward(s, count_include_pad, dy), keep), p);
 }
 
 }  // namespace fovea::ref

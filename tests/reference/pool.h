@@ -51,6 +51,25 @@ Tensor avgpool2d_forward(const Pool2dShape& s, bool count_include_pad, const Ten
 // order.
 Tensor avgpool2d_backward(const Pool2dShape& s, bool count_include_pad, const Tensor& dy);
 
+// Pooling dropout (Wu & Gu): keep[e] = 1 when philox_uniform(seed, stream,
+// step, 0, e) >= float(p), for the count elements of x.
+std::vector<uint8_t> pool_dropout_mask(uint32_t seed, uint32_t stream, uint32_t step, float p,
+                                       uint64_t count);
+// x where kept, 0 where dropped (a dropped NaN is 0 too).
+Tensor masked(const Tensor& x, const std::vector<uint8_t>& keep);
+
+// maxpool2d_forward of masked(x): a dropped tap competes as 0.
+MaxPool2d maxpool_dropout_forward(const Pool2dShape& s, const Tensor& x, const std::vector<uint8_t>& keep);
+// masked(maxpool2d_backward(argmax, dy))
+Tensor maxpool_dropout_backward(const Pool2dShape& s, const std::vector<uint32_t>& argmax, const Tensor& dy,
+                                const std::vector<uint8_t>& keep);
+// avgpool2d_forward(masked(x)) / (1 - p)
+Tensor avgpool_dropout_forward(const Pool2dShape& s, bool count_include_pad, float p, const Tensor& x,
+                               const std::vector<uint8_t>& keep);
+// masked(avgpool2d_backward(dy)) / (1 - p)
+Tensor avgpool_dropout_backward(const Pool2dShape& s, bool count_include_pad, float p, const Tensor& dy,
+                                const std::vector<uint8_t>& keep);
+
 // x: [rows, plane] (rows = N * C, plane = H * W) -> y: [rows] = mean over the plane
 Tensor global_avgpool_forward(uint32_t rows, uint32_t plane, const Tensor& x);
 
