@@ -37,6 +37,11 @@ Protocol, for a Fovea model spec (the JSON `fovea train --model` takes):
   cancellation, as in BatchNorm's gradients), this asks Fovea to be as exact
   as PyTorch rather than to reproduce PyTorch's rounding.
 
+  Models with random layers (dropout, dropout2d, gaussian_dropout,
+  alpha_dropout, drop_connect, stochastic_depth) are refused (exit 2): the
+  masks Fovea draws are not PyTorch's. At p = 0 they are the identity and
+  compared as such.
+
 Run with Debian's interpreter: /usr/bin/python3 tools/torch_parity.py --model SPEC
 The safetensors reader and writer here are plain Python (struct + json).
 """
@@ -174,6 +179,10 @@ class WSConv2d(nn.Conv2d):
 STRUCTURAL = ("flatten", "reshape", "dense", "conv2d", "add", "concat", "maxpool2d", "avgpool2d", "global_avgpool2d",
               "conv_transpose2d", "batchnorm2d", "batchnorm1d", "layernorm", "instancenorm2d",
               "groupnorm")
+# Random in training: Fovea's Philox masks are not PyTorch's, so a model that
+# draws any cannot be compared step by step. With p = 0 they are the identity.
+RANDOM_LAYERS = ("dropout", "dropout2d", "gaussian_dropout", "alpha_dropout")
+RANDOM_OPTIONS = ("drop_connect", "stochastic_depth")
 
 
 def f32(v):
@@ -199,7 +208,14 @@ class SpecModel(nn.Module):
         shapes, names = [], {}
         for i, L in enumerate(spec["layers"]):
             t = L.get("type")
-            if t not in STRUCTURAL and t not in ACTIVATIONS:
+            drawn = [f"'{k}' {L[k]}" for k in RANDOM_OPTIONS if L.get(k, 0) != 0]
+            if t in RANDOM_LAYERS and L.get("p", 0.5) != 0:
+                drawn.insert(0, f"p {L.get('p', 0.5)}")
+            if drawn:
+                raise SetupError(f"{path}: layers[{i}] ({t}) draws random masks in training ({', '.join(drawn)}); "
+                                 "Fovea's masks (Philox, keyed by seed, step and layer) are not PyTorch's, so "
+                                 "parity cannot compare such a model; set them to 0 to compare the rest")
+            if t not in STRUCTURAL and t not in ACTIVATIONS and t not in RANDOM_LAYERS:
                 raise SetupError(f"{path}: layers[{i}] has type {t!r}, which torch_parity.py cannot build in "
                                  f"PyTorch (it knows {', '.join(STRUCTURAL + tuple(ACTIVATIONS))}); "
                                  "add it to SpecModel")
@@ -278,6 +294,8 @@ class SpecModel(nn.Module):
                 fn, out = (lambda v: v.mean((2, 3), keepdim=True)), (ic, 1, 1)
             elif t in ACTIVATIONS:
                 fn = ACTIVATIONS[t](L)
+            elif t in RANDOM_LAYERS:  # p = 0: the identity
+                fn = nn.Identity()
             shapes.append(out)
             self.nodes.append((t, inputs, fn, out))
 

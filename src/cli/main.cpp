@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
       train->add_option("--clip-value", reg.clip_value,
                         "Clamp every gradient to [-V, V] (torch.nn.utils.clip_grad_value_)")
           ->group(reg_group);
-  train->add_option("--seed", cfg.seed, "Seed for initialisation, holdout and shuffles")->capture_default_str();
+  train->add_option("--seed", cfg.seed, "Seed for initialisation, holdout, shuffles and dropout masks")->capture_default_str();
   train->add_option("--limit", cfg.limit, "Use only the first N training images (0 = all)")->capture_default_str();
   train->add_option("--val-split", val_split, "Validation holdout: a count N or a fraction in [0, 1) (default 1/12; 0 = none)");
   train->add_option("--out", cfg.out_dir, "Run directory (default runs/<timestamp>)");

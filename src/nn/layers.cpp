@@ -1,5 +1,6 @@
 #include "nn/layers.h"
 
+#include "nn/dropout_layers.h"
 #include "ops/activation.h"
 #include "ops/conv2d.h"
 #include "ops/conv_transpose2d.h"
@@ -80,28 +81,33 @@ class Dense final : public Layer {
   void reserve(gpu::Arena& device, const Io& io) override {
     if (spec_.spectral_norm)
       sn_.reserve(device, io.label, spec_.units, uint32_t(io.in_shapes[0].size()), spec_.power_iterations);
+    dc_.reserve(device, io, uint64_t(spec_.units) * io.in_shapes[0].size(), spec_.drop_connect);
   }
   ops::DenseShape shape(const Io& io) const {
     return {io.batch, uint32_t(io.in_shapes[0].size()), spec_.units, spec_.bias};
   }
+  // W, or W / sigma; DropConnect then masks it in training.
   const View& weight(const Io& io) const { return spec_.spectral_norm ? sn_.weight() : io.params[0]; }
   void forward(gpu::Program& p, const Io& io, bool training) override {
     if (spec_.spectral_norm) sn_.forward(p, io, training);
-    ops::record_dense_forward(p, shape(io), io.in[0], weight(io), spec_.bias ? io.params[1] : View{},
-                              io.out, io.label + ".forward");
+    if (training) dc_.forward(p, io, weight(io));
+    ops::record_dense_forward(p, shape(io), io.in[0], dc_.weight(weight(io), training),
+                              spec_.bias ? io.params[1] : View{}, io.out, io.label + ".forward");
   }
   void backward(gpu::Program& p, const Io& io) override {
-    ops::record_dense_backward_params(p, shape(io), io.in[0], io.dout,
-                                      spec_.spectral_norm ? sn_.weight_grad() : io.grads[0],
+    const View& dw = spec_.spectral_norm ? sn_.weight_grad() : io.grads[0];
+    ops::record_dense_backward_params(p, shape(io), io.in[0], io.dout, dc_.weight_grad(dw),
                                       spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
+    dc_.backward(p, io, dw);
     if (spec_.spectral_norm) sn_.backward(p, io);
     if (io.din[0].valid())
-      ops::record_dense_backward_input(p, shape(io), io.dout, weight(io), io.din[0],
+      ops::record_dense_backward_input(p, shape(io), io.dout, dc_.weight(weight(io), true), io.din[0],
                                        io.label + ".backward.input");
   }
 
  private:
   Spectral sn_;
+  DropConnect dc_;
 };
 
 class Conv2d final : public Layer {
@@ -141,8 +147,9 @@ class Conv2d final : public Layer {
       dw_hat_ = device.reserve(io.label + ".weight_standardized.grad", n);
       ws_saved_ = device.reserve(io.label + ".weight_standardized.stats", 8ull * spec_.out_channels);
     }
+    dc_.reserve(device, io, uint64_t(spec_.out_channels) * fan_in(io), spec_.drop_connect);
   }
-  // The filters the convolution uses: W, W standardised per filter, or W / sigma.
+  // W, W standardised per filter, or W / sigma; DropConnect then masks it in training.
   const View& weight(const Io& io) const {
     if (spec_.spectral_norm) return sn_.weight();
     return spec_.weight_standardization ? w_hat_ : io.params[0];
@@ -155,29 +162,32 @@ class Conv2d final : public Layer {
     if (spec_.weight_standardization)
       ops::record_weight_standardize_forward(p, spec_.out_channels, fan_in(io), ops::kWeightStandardizeEps,
                                              io.params[0], w_hat_, ws_saved_, io.label + ".standardize");
-    ops::record_conv2d_forward(p, shape(io), io.in[0], weight(io),
-                               spec_.bias ? io.params[1] : View{}, io.out, cols_,
-                               io.label + ".forward");
+    if (training) dc_.forward(p, io, weight(io));
+    ops::record_conv2d_forward(p, shape(io), io.in[0], dc_.weight(weight(io), training),
+                               spec_.bias ? io.params[1] : View{}, io.out, cols_, io.label + ".forward");
   }
   void backward(gpu::Program& p, const Io& io) override {
     // With standardisation the convolution's weight gradient is dL/dW_hat,
-    // mapped back to dL/dW through the standardisation.
+    // mapped back to dL/dW through the standardisation (after DropConnect's
+    // mask, when it is on).
     const View& dw = spec_.spectral_norm ? sn_.weight_grad()
                      : spec_.weight_standardization ? dw_hat_ : io.grads[0];
-    ops::record_conv2d_backward_params(p, shape(io), cols_, io.dout, dw,
+    ops::record_conv2d_backward_params(p, shape(io), cols_, io.dout, dc_.weight_grad(dw),
                                        spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
+    dc_.backward(p, io, dw);
     if (spec_.spectral_norm) sn_.backward(p, io);
     if (spec_.weight_standardization)
       ops::record_weight_standardize_backward(p, spec_.out_channels, fan_in(io), w_hat_, ws_saved_,
                                               dw_hat_, io.grads[0], io.label + ".standardize.backward");
     if (io.din[0].valid())
-      ops::record_conv2d_backward_input(p, shape(io), io.dout, weight(io), io.din[0], dcols_,
+      ops::record_conv2d_backward_input(p, shape(io), io.dout, dc_.weight(weight(io), true), io.din[0], dcols_,
                                         io.label + ".backward.input");
   }
 
  private:
   View cols_, dcols_, w_hat_, dw_hat_, ws_saved_;
   Spectral sn_;
+  DropConnect dc_;
 };
 
 // relu, leaky_relu, elu, selu, gelu, tanh, sigmoid, softplus: element-wise.
@@ -287,7 +297,7 @@ class Pool2d final : public Layer {
   }
   void forward(gpu::Program& p, const Io& io, bool training) override {
     const std::string l = io.label + ".forward";
-    const ops::PoolDropout drop{spec_.drop_p, io.index};
+    const ops::PoolDropout drop{spec_.p, io.index};
     if (dropout() && training && is_max())
       ops::record_maxpool_dropout_forward(p, shape(io), drop, io.in[0], io.out, argmax_, l);
     else if (dropout() && training)
@@ -300,7 +310,7 @@ class Pool2d final : public Layer {
   void backward(gpu::Program& p, const Io& io) override {
     if (!io.din[0].valid()) return;
     const std::string l = io.label + ".backward";
-    const ops::PoolDropout drop{spec_.drop_p, io.index};
+    const ops::PoolDropout drop{spec_.p, io.index};
     if (dropout() && is_max())
       ops::record_maxpool_dropout_backward(p, shape(io), drop, argmax_, io.dout, io.din[0], l);
     else if (dropout())
@@ -329,14 +339,14 @@ class MaxDrop final : public Layer {
   }
   void forward(gpu::Program& p, const Io& io, bool training) override {
     if (training)
-      ops::record_max_drop_forward(p, shape(io), spec_.drop_p, io.index, io.in[0], maxima_, io.out,
+      ops::record_max_drop_forward(p, shape(io), spec_.p, io.index, io.in[0], maxima_, io.out,
                                    io.label + ".forward");
     else
       ops::record_copy(p, count(io, io.out_shape), io.in[0], io.out, io.label + ".forward");
   }
   void backward(gpu::Program& p, const Io& io) override {
     if (!io.din[0].valid()) return;
-    ops::record_max_drop_backward(p, shape(io), spec_.drop_p, io.index, io.in[0], maxima_, io.dout, io.din[0],
+    ops::record_max_drop_backward(p, shape(io), spec_.p, io.index, io.in[0], maxima_, io.dout, io.din[0],
                                   io.label + ".backward");
   }
 
@@ -477,21 +487,33 @@ class Norm final : public Layer {
   View saved_, unused_dx_;
 };
 
-// y = x_0 + x_1 + ...; each input's gradient is dout.
+// y = x_0 + x_1 + ...; each input's gradient is dout. With stochastic
+// depth in training the last input (the residual branch) is masked per
+// sample: y = x_0 + ... + keep_n x_last / (1 - p_l), and so is its gradient.
 class Add final : public Layer {
  public:
   using Layer::Layer;
-  void forward(gpu::Program& p, const Io& io, bool) override {
+  void forward(gpu::Program& p, const Io& io, bool training) override {
     const uint64_t n = count(io, io.out_shape);
-    ops::record_add(p, n, io.in[0], io.in[1], io.out, io.label + ".forward");
-    for (size_t i = 2; i < io.in.size(); ++i)
+    const size_t last = io.in.size() - 1;
+    const bool drop = training && spec_.stochastic_depth_p > 0;
+    if (!drop || last > 1) ops::record_add(p, n, io.in[0], io.in[1], io.out, io.label + ".forward");
+    for (size_t i = 2; i < io.in.size() - (drop ? 1 : 0); ++i)
       ops::record_add(p, n, io.out, io.in[i], io.out, io.label + ".forward." + std::to_string(i));
+    if (drop)
+      ops::record_dropout_add_forward(p, stochastic_depth_mask(spec_, io), n, last > 1 ? io.out : io.in[0],
+                                      io.in[last], io.out, io.label + ".forward.stochastic_depth");
   }
   void backward(gpu::Program& p, const Io& io) override {
-    for (size_t i = 0; i < io.din.size(); ++i)
-      if (io.din[i].valid())
-        ops::record_copy(p, count(io, io.out_shape), io.dout, io.din[i],
-                         io.label + ".backward." + std::to_string(i));
+    for (size_t i = 0; i < io.din.size(); ++i) {
+      if (!io.din[i].valid()) continue;
+      const std::string label = io.label + ".backward." + std::to_string(i);
+      if (i + 1 == io.din.size() && spec_.stochastic_depth_p > 0)
+        ops::record_dropout_backward(p, stochastic_depth_mask(spec_, io), count(io, io.out_shape), io.dout,
+                                     io.din[i], label);
+      else
+        ops::record_copy(p, count(io, io.out_shape), io.dout, io.din[i], label);
+    }
   }
 };
 
@@ -563,6 +585,11 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
       return std::make_unique<Add>(spec);
     case LayerType::Concat:
       return std::make_unique<Concat>(spec);
+    case LayerType::Dropout:
+    case LayerType::Dropout2d:
+    case LayerType::GaussianDropout:
+    case LayerType::AlphaDropout:
+      return make_dropout_layer(spec);
   }
   throw Error(std::string("unknown layer type ") + layer_type_name(spec.type));
 }

@@ -101,10 +101,11 @@ const std::vector<TypeInfo>& types() {
   static const std::vector<TypeInfo> t = {
       {"flatten", LayerType::Flatten, {}},
       {"reshape", LayerType::Reshape, {"shape"}},
-      {"dense", LayerType::Dense, {"units", "bias", "spectral_norm", "power_iterations", "l1", "l2"}},
+      {"dense", LayerType::Dense,
+       {"units", "bias", "spectral_norm", "power_iterations", "l1", "l2", "drop_connect"}},
       {"conv2d", LayerType::Conv2d,
        {"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias",
-        "weight_standardization", "spectral_norm", "power_iterations", "l1", "l2"}},
+        "weight_standardization", "spectral_norm", "power_iterations", "l1", "l2", "drop_connect"}},
       {"conv_transpose2d", LayerType::ConvTranspose2d,
        {"out_channels", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "bias", "l1",
         "l2"}},
@@ -121,7 +122,7 @@ const std::vector<TypeInfo>& types() {
       {"layernorm", LayerType::LayerNorm, {"eps", "elementwise_affine"}},
       {"instancenorm2d", LayerType::InstanceNorm2d, {"eps", "affine"}},
       {"groupnorm", LayerType::GroupNorm, {"num_groups", "eps", "affine"}},
-      {"add", LayerType::Add, {}},
+      {"add", LayerType::Add, {"stochastic_depth", "stochastic_depth_decay"}},
       {"concat", LayerType::Concat, {}},
       {"relu", LayerType::Relu, {}},
       {"leaky_relu", LayerType::LeakyRelu, {"negative_slope"}},
@@ -131,6 +132,10 @@ const std::vector<TypeInfo>& types() {
       {"tanh", LayerType::Tanh, {}},
       {"sigmoid", LayerType::Sigmoid, {}},
       {"softplus", LayerType::Softplus, {"beta", "threshold"}},
+      {"dropout", LayerType::Dropout, {"p"}},
+      {"dropout2d", LayerType::Dropout2d, {"p"}},
+      {"gaussian_dropout", LayerType::GaussianDropout, {"p"}},
+      {"alpha_dropout", LayerType::AlphaDropout, {"p"}},
   };
   return t;
 }
@@ -213,6 +218,16 @@ class LayerReader {
     if (!it->is_number() || !(it->get<double>() >= lo && it->get<double>() <= hi))
       error(std::string("'") + key + "' must be a number in [" + show(lo) + ", " + show(hi) + "], got " +
             show(*it));
+    return float(it->get<double>());
+  }
+
+  // A drop probability: a number in [0, 1) (1 would drop everything and
+  // divide by zero).
+  float probability(const char* key, float fallback) const {
+    const auto it = obj_.find(key);
+    if (it == obj_.end()) return fallback;
+    if (!it->is_number() || !(it->get<double>() >= 0 && it->get<double>() < 1))
+      error(std::string("'") + key + "' must be a probability in [0, 1), got " + show(*it));
     return float(it->get<double>());
   }
 
@@ -338,6 +353,7 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
       layer.l1 = r.coefficient("l1");
       layer.l2 = r.coefficient("l2");
       read_spectral_fields(r, layer);
+      layer.drop_connect = r.probability("drop_connect", 0);
       if (!in.flat() && !(in.c == 1 && in.h == 1))
         r.error("its input has shape " + in.str() +
                 ", but a dense layer needs a flat input; put a {\"type\": \"flatten\"} layer before it");
@@ -349,6 +365,7 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
       read_spectral_fields(r, layer);
       if (layer.weight_standardization && layer.spectral_norm)
         r.error("'weight_standardization' and 'spectral_norm' cannot be combined");
+      layer.drop_connect = r.probability("drop_connect", 0);
       const uint32_t oh = conv_out(in.h, layer.kernel[0], layer.stride[0], layer.padding[0], layer.dilation[0]);
       const uint32_t ow = conv_out(in.w, layer.kernel[1], layer.stride[1], layer.padding[1], layer.dilation[1]);
       if (oh == 0 || ow == 0)
@@ -375,8 +392,8 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
     }
     case LayerType::MaxPoolDropout:
     case LayerType::AvgPoolDropout:
-      layer.drop_p = r.number("p", 0, 1, 0.5f);
-      if (layer.drop_p >= 1) r.error("'p' must be below 1 (every input dropped), got " + show(L["p"]));
+      layer.p = r.number("p", 0, 1, 0.5f);
+      if (layer.p >= 1) r.error("'p' must be below 1 (every input dropped), got " + show(L["p"]));
       [[fallthrough]];
     case LayerType::MaxPool2d:
     case LayerType::AvgPool2d: {
@@ -404,7 +421,7 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
       layer.out = {in.c, 1, 1};
       break;
     case LayerType::MaxDrop:
-      layer.drop_p = r.number("p", 0, 1, 0.5f);
+      layer.p = r.number("p", 0, 1, 0.5f);
       if (const auto m = L.find("mode"); m != L.end()) {
         if (!m->is_string() || (*m != "map" && *m != "channel"))
           r.error("'mode' must be \"map\" or \"channel\", got " + show(*m));
@@ -439,10 +456,25 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
         r.error("'num_groups' " + std::to_string(layer.num_groups) + " must divide the channels (" +
                 std::to_string(in.c) + ")");
       break;
-    case LayerType::Add:
+    case LayerType::Add: {
       for (int32_t i : layer.inputs)
         if (!(spec.shape_of(i) == in))
           r.error("adds inputs of different shapes, " + in.str() + " and " + spec.shape_of(i).str());
+      if (r.has("stochastic_depth")) layer.stochastic_depth = r.probability("stochastic_depth", 0);
+      const auto decay = L.find("stochastic_depth_decay");
+      if (decay != L.end()) {
+        if (!layer.stochastic_depth) r.error("'stochastic_depth_decay' needs 'stochastic_depth'");
+        if (!decay->is_string() || (*decay != "linear" && *decay != "none"))
+          r.error("'stochastic_depth_decay' must be \"linear\" or \"none\", got " + show(*decay));
+        layer.stochastic_depth_linear = *decay == "linear";
+      }
+      break;
+    }
+    case LayerType::Dropout:
+    case LayerType::Dropout2d:
+    case LayerType::GaussianDropout:
+    case LayerType::AlphaDropout:
+      layer.p = r.probability("p", 0.5f);
       break;
     case LayerType::Concat: {
       uint64_t c = 0;
@@ -600,6 +632,17 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
     layer.inputs = read_inputs(L, r, spec.layers);
     read_layer(r, L, layer, spec);
     spec.layers.push_back(layer);
+  }
+
+  // Stochastic depth's linear decay: the l-th of the L add layers that set
+  // it (1-based, in spec order) drops with p l / L.
+  uint32_t depth_layers = 0, depth = 0;
+  for (const LayerSpec& l : spec.layers) depth_layers += l.stochastic_depth.has_value();
+  for (LayerSpec& l : spec.layers) {
+    if (!l.stochastic_depth) continue;
+    ++depth;
+    l.stochastic_depth_p = l.stochastic_depth_linear ? float(double(*l.stochastic_depth) * depth / depth_layers)
+                                                     : *l.stochastic_depth;
   }
 
   // `where` still names the last layer.

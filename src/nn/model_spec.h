@@ -23,6 +23,11 @@
 //   spectral_norm: the stored weight is weight_orig, with persistent weight_u, weight_v)
 //   conv_transpose2d {out_channels, kernel, stride=1, padding=0, output_padding=0,
 //                     dilation=1, groups=1, bias=true}
+//   dense and conv2d also take drop_connect=0 (DropConnect, Wan et al. 2013): in
+//   training the weight (after weight_standardization or spectral_norm) is masked
+//   elementwise with keep probability 1 - p and scaled by 1 / (1 - p), one fresh
+//   mask per step shared by the whole batch; the bias is untouched and the weight
+//   gradient is masked the same way; evaluation uses the whole weight
 //   dense, conv2d and conv_transpose2d also take l1, l2 (numbers >= 0): the
 //   layer's weight penalty, overriding --l1 / --l2 for its weights (and, with
 //   --penalize-biases, its bias)
@@ -57,8 +62,26 @@
 //   groupnorm {num_groups, eps=1e-5, affine=true}
 //   relu, tanh, sigmoid, selu, gelu (erf), leaky_relu {negative_slope=0.01},
 //   elu {alpha=1}, softplus {beta=1, threshold=20}
-//   add                                        two or more inputs of one shape
+//   add {stochastic_depth=0, stochastic_depth_decay="linear"}
+//                                              two or more inputs of one shape; with
+//     stochastic_depth p (Huang et al. 2016, torchvision's "row" mode) each sample's
+//     residual branch, the LAST input, is kept with probability 1 - p_l and scaled
+//     by 1 / (1 - p_l) in training (the other inputs pass as they are); the l-th of
+//     the L add layers that set stochastic_depth uses p_l = p l / L ("linear") or
+//     p_l = p ("none"); evaluation adds plainly
 //   concat                                     two or more inputs, one H x W; channels add up
+// Random layers (training only; in evaluation each is the identity), p in [0, 1),
+// p = 0 the identity; masks are Philox-4x32 draws keyed by the run's seed, the
+// step, the layer's index and the element, regenerated in backward:
+//   dropout {p=0.5}            y = x m / (1 - p), m ~ Bernoulli(1 - p) per value
+//   dropout2d {p=0.5}          the same per channel of each sample: a [C, H, W]
+//                              input loses whole H x W planes; a flat input [F] is
+//                              F channels of one value, so it drops single features
+//   gaussian_dropout {p=0.5}   y = x m, m ~ N(1, p / (1 - p)) per value
+//   alpha_dropout {p=0.5}      PyTorch's AlphaDropout (for SELU networks): dropped
+//                              values become alpha' = -1.7581 (SELU's -scale alpha),
+//                              then y = a x' + b, a = ((1 - p)(1 + p alpha'^2))^(-1/2),
+//                              b = -a alpha' p, keeping mean 0 and variance 1
 // The last layer's output must be flat with exactly K features.
 #pragma once
 #include <cstdint>
@@ -81,6 +104,7 @@ enum class LayerType {
   Flatten, Reshape, Dense, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Add, Concat,
   MaxPoolDropout, AvgPoolDropout, MaxDrop, FractionalMaxPool2d,
   BatchNorm2d, BatchNorm1d, LayerNorm, InstanceNorm2d, GroupNorm,
+  Dropout, Dropout2d, GaussianDropout, AlphaDropout,
   Relu, LeakyRelu, Elu, Selu, Gelu, Tanh, Sigmoid, Softplus,
 };
 bool is_activation(LayerType t);
@@ -102,10 +126,16 @@ struct LayerSpec {
   uint32_t power_iterations = 1;
   std::optional<double> l1, l2;         // dense, conv2d, conv_transpose2d: penalty overrides
   bool count_include_pad = true;  // avgpool2d, avgpool_dropout
-  // maxpool_dropout, avgpool_dropout, max_drop: drop probability
-  float drop_p = 0.5f;
+  // dropout family, maxpool_dropout, avgpool_dropout, max_drop: the drop probability p
+  float p = 0.5f;
   bool max_drop_channel = false;  // max_drop "mode": "channel"
   bool pseudo_random = false, overlapping = false;  // fractional_maxpool2d (its output size is `out`)
+  float drop_connect = 0;  // dense, conv2d: DropConnect's p on the weight
+  // add: stochastic depth as written, whether it decays linearly over the
+  // add layers that set it, and the resulting p_l of this layer
+  std::optional<float> stochastic_depth;
+  bool stochastic_depth_linear = true;
+  float stochastic_depth_p = 0;
   // normalisation
   float eps = 1e-5f, momentum = 0.1f;
   bool affine = true;

@@ -6,7 +6,8 @@
 # Models: the shipped MLP, fashion_cnn and
 # fashion_resnet (against float64 PyTorch, see below), and a small CNN
 # using conv2d (stride, padding, dilation, groups, no bias), relu, add,
-# concat, flatten and dense through named inputs.
+# concat, flatten and dense through named inputs; random layers at p = 0
+# (the identity); and the refusal of models that draw dropout masks.
 # Skips (exit 0) only when /usr/bin/python3 cannot import torch.
 # Usage: torch_parity_test.sh FOVEA_BINARY SOURCE_DIR
 set -u
@@ -94,8 +95,30 @@ cat >"$tmp/norms.json" <<'EOF'
 ]}
 EOF
 
+# Random layers at p = 0 are the identity on both sides.
+cat >"$tmp/dropout0.json" <<'EOF'
+{"input": [1, 28, 28], "classes": 10, "layers": [
+  {"type": "flatten"}, {"type": "dropout", "p": 0}, {"type": "dense", "units": 32, "drop_connect": 0},
+  {"type": "relu"}, {"type": "gaussian_dropout", "p": 0}, {"type": "dense", "units": 10}
+]}
+EOF
+
 fails=0
-for model in "$src/assets/models/mlp.json" "$src/assets/models/fashion_cnn.json" "$tmp/cnn.json" "$tmp/zoo.json" "$tmp/norms.json"; do
+# A model that draws masks cannot be compared: exit 2 with a message naming
+# the layer and what it draws, for a dropout layer and for each option.
+for layer in '{"type": "dropout"}' '{"type": "dense", "units": 10, "drop_connect": 0.1}' \
+             '{"type": "add", "inputs": ["layers.0", "layers.0"], "stochastic_depth": 0.2}'; do
+  echo "{\"input\": [1, 28, 28], \"classes\": 10, \"layers\": [{\"type\": \"flatten\"}, $layer,
+    {\"type\": \"dense\", \"units\": 10}]}" >"$tmp/random.json"
+  out=$("$py" "$src/tools/torch_parity.py" --fovea "$fovea" --model "$tmp/random.json" --steps 2 2>&1)
+  code=$?
+  if [ "$code" -ne 2 ] || ! grep -q "layers\[1\] .* draws random masks in training" <<<"$out"; then
+    echo "FAIL: torch parity should refuse $layer (exit $code): $out"
+    fails=$((fails + 1))
+  fi
+done
+for model in "$src/assets/models/mlp.json" "$src/assets/models/fashion_cnn.json" "$tmp/cnn.json" "$tmp/zoo.json" "$tmp/norms.json" \
+             "$tmp/dropout0.json"; do
   echo "== $model"
   "$py" "$src/tools/torch_parity.py" --fovea "$fovea" --model "$model" --steps 10
   code=$?

@@ -323,16 +323,16 @@ TEST_CASE("model spec: pooling dropouts, max-drop and fractional max pooling par
           "[model_spec]") {
   const ModelSpec m = with_pool(R"({"type": "maxpool_dropout", "kernel": 3, "padding": 1})");
   CHECK(m.layers[0].type == LayerType::MaxPoolDropout);
-  CHECK(m.layers[0].drop_p == 0.5f);
+  CHECK(m.layers[0].p == 0.5f);
   CHECK(m.layers[0].out == Shape{1, 10, 10});  // stride = kernel 3: floor(27 / 3) + 1
   const ModelSpec a = with_pool(R"({"type": "avgpool_dropout", "kernel": 2, "stride": 1, "p": 0.2})");
   CHECK(a.layers[0].type == LayerType::AvgPoolDropout);
-  CHECK(a.layers[0].drop_p == 0.2f);
+  CHECK(a.layers[0].p == 0.2f);
   CHECK(a.layers[0].count_include_pad);
   CHECK(a.layers[0].out == Shape{1, 27, 27});
   const ModelSpec d = with_pool(R"({"type": "max_drop", "mode": "channel", "p": 1})");
   CHECK(d.layers[0].max_drop_channel);
-  CHECK(d.layers[0].drop_p == 1.0f);
+  CHECK(d.layers[0].p == 1.0f);
   CHECK(!with_pool(R"({"type": "max_drop"})").layers[0].max_drop_channel);
   // PyTorch's output size: floor(28 * 0.7) = 19, floor(28 * 0.5) = 14.
   const ModelSpec f = with_pool(R"({"type": "fractional_maxpool2d", "output_ratio": [0.7, 0.5]})");
@@ -368,4 +368,95 @@ TEST_CASE("model spec: bad fields of the random pooling layers name the layer, f
                     Contains("the output height 28 from the input height 28 makes the ratio alpha = 28/28, outside (1, 2]"));
   CHECK_THROWS_WITH(with_pool(R"({"type": "fractional_maxpool2d", "output_size": [20, 13]})"),
                     Contains("the output width 13 from the input width 28 makes the ratio alpha = 28/13, outside (1, 2]"));
+TEST_CASE("model spec: dropout layers take a probability p below 1 with PyTorch's default 0.5", "[model_spec]") {
+  const auto spec = parse_model_spec_text(spec_with_layers(R"([
+      {"type": "conv2d", "out_channels": 3, "kernel": 3},
+      {"type": "dropout2d", "p": 0.1},
+      {"type": "flatten"},
+      {"type": "dropout"},
+      {"type": "gaussian_dropout", "p": 0},
+      {"type": "alpha_dropout", "p": 0.25},
+      {"type": "dense", "units": 10}])"), kPath);
+  REQUIRE(spec.layers.size() == 7);
+  CHECK(spec.layers[1].type == LayerType::Dropout2d);
+  CHECK(spec.layers[1].p == 0.1f);
+  CHECK(spec.layers[1].out == spec.layers[0].out);
+  CHECK(spec.layers[3].type == LayerType::Dropout);
+  CHECK(spec.layers[3].p == 0.5f);
+  CHECK(spec.layers[4].type == LayerType::GaussianDropout);
+  CHECK(spec.layers[4].p == 0.0f);
+  CHECK(spec.layers[5].type == LayerType::AlphaDropout);
+  CHECK(spec.layers[5].p == 0.25f);
+  for (const char* bad : {"1", "1.5", "-0.1", "\"0.5\"", "true"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(
+        parse_model_spec_text(spec_with_layers(std::string(R"([{"type": "flatten"}, {"type": "dropout", "p": )") +
+                                               bad + R"(}, {"type": "dense", "units": 10}])"),
+                              kPath),
+        Contains(kPath) && Contains("layers[1] (dropout)") && Contains("'p' must be a probability in [0, 1)") &&
+            Contains(std::string("got ") + bad));
+  }
+  CHECK_THROWS_WITH(parse_model_spec_text(spec_with_layers(R"([{"type": "flatten"}, {"type": "dropout", "rate": 0.5},
+      {"type": "dense", "units": 10}])"), kPath),
+                    Contains("layers[1] (dropout)") && Contains("unknown field 'rate'"));
+}
+
+TEST_CASE("model spec: drop_connect on dense and conv2d weights", "[model_spec]") {
+  const auto spec = parse_model_spec_text(spec_with_layers(R"([
+      {"type": "conv2d", "out_channels": 3, "kernel": 3, "drop_connect": 0.2, "weight_standardization": true},
+      {"type": "flatten"},
+      {"type": "dense", "units": 10, "drop_connect": 0.5, "spectral_norm": true}])"), kPath);
+  CHECK(spec.layers[0].drop_connect == 0.2f);
+  CHECK(spec.layers[2].drop_connect == 0.5f);
+  CHECK(parse_model_spec_text(spec_with_layers(kMlpLayers), kPath).layers[1].drop_connect == 0.0f);
+  CHECK_THROWS_WITH(parse_model_spec_text(spec_with_layers(R"([{"type": "flatten"},
+      {"type": "dense", "units": 10, "drop_connect": 1}])"), kPath),
+                    Contains("layers[1] (dense)") && Contains("'drop_connect' must be a probability in [0, 1), got 1"));
+  CHECK_THROWS_WITH(parse_model_spec_text(spec_with_layers(R"([
+      {"type": "conv_transpose2d", "out_channels": 1, "kernel": 1, "drop_connect": 0.1},
+      {"type": "flatten"}, {"type": "dense", "units": 10}])"), kPath),
+                    Contains("layers[0] (conv_transpose2d)") && Contains("unknown field 'drop_connect'"));
+}
+
+TEST_CASE("model spec: stochastic depth decays linearly over the add layers that set it", "[model_spec]") {
+  // Four adds; three set stochastic_depth (one with decay "none"): p_l = p l / 3.
+  const auto spec = parse_model_spec_text(spec_with_layers(R"([
+      {"type": "flatten", "name": "f"},
+      {"type": "add", "inputs": ["f", "f"], "stochastic_depth": 0.3},
+      {"type": "add", "inputs": ["f", "layers.1"]},
+      {"type": "add", "inputs": ["f", "layers.2"], "stochastic_depth": 0.2, "stochastic_depth_decay": "none"},
+      {"type": "add", "inputs": ["f", "layers.3", "f"], "stochastic_depth": 0.3, "stochastic_depth_decay": "linear"},
+      {"type": "dense", "units": 10}])"), kPath);
+  CHECK(spec.layers[1].stochastic_depth_p == Approx(0.1));
+  CHECK(spec.layers[2].stochastic_depth_p == 0.0f);
+  CHECK(!spec.layers[2].stochastic_depth.has_value());
+  CHECK(spec.layers[3].stochastic_depth_p == 0.2f);
+  CHECK(spec.layers[4].stochastic_depth_p == Approx(0.3));
+  const std::string head = R"([{"type": "flatten", "name": "f"}, {"type": "add", "inputs": ["f", "f"], )";
+  const std::string tail = R"(}, {"type": "dense", "units": 10}])";
+  CHECK_THROWS_WITH(parse_model_spec_text(spec_with_layers(head + R"("stochastic_depth": 1.0)" + tail), kPath),
+                    Contains("layers[1] (add)") && Contains("'stochastic_depth' must be a probability in [0, 1)"));
+  CHECK_THROWS_WITH(parse_model_spec_text(spec_with_layers(head + R"("stochastic_depth_decay": "linear")" + tail), kPath),
+                    Contains("layers[1] (add)") && Contains("'stochastic_depth_decay' needs 'stochastic_depth'"));
+  CHECK_THROWS_WITH(
+      parse_model_spec_text(spec_with_layers(head + R"("stochastic_depth": 0.1, "stochastic_depth_decay": "exp")" + tail),
+                            kPath),
+      Contains("'stochastic_depth_decay' must be \"linear\" or \"none\", got \"exp\""));
+}
+
+TEST_CASE("model spec: the shipped fashion_cnn_dropout.json is fashion_cnn with dropout layers", "[model_spec]") {
+  const auto spec = fovea::nn::load_model_spec((repo_root() / "assets" / "models" / "fashion_cnn_dropout.json").string());
+  const auto plain = fovea::nn::load_model_spec((repo_root() / "assets" / "models" / "fashion_cnn.json").string());
+  std::vector<LayerType> kept;
+  int dropout2d = 0, dropout = 0;
+  for (const auto& l : spec.layers) {
+    dropout2d += l.type == LayerType::Dropout2d && l.p == 0.1f;
+    dropout += l.type == LayerType::Dropout && l.p == 0.5f;
+    if (l.type != LayerType::Dropout2d && l.type != LayerType::Dropout) kept.push_back(l.type);
+  }
+  CHECK(dropout2d == 2);
+  CHECK(dropout == 1);
+  std::vector<LayerType> want;
+  for (const auto& l : plain.layers) want.push_back(l.type);
+  CHECK(kept == want);
 }

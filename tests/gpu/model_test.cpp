@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "data/split.h"
 #include "gpu/harness.h"
@@ -33,24 +34,25 @@ struct Harness {
   gpu::Replayer train, eval;
   explicit Harness(const nn::ModelSpec& spec, const nn::ModelOptions& o)
       : model(test::context(), spec, o), train(model.train_program(), 1), eval(model.eval_program(), 1) {}
+  // Random pixels and labels for every row of the batch in slot 0.
+  void fill_batch(uint64_t seed = 42) {
+    data::Rng rng(seed);
+    const nn::ModelSpec& spec = model.spec();
+    auto* images = static_cast<uint8_t*>(model.images_ring().host(0));
+    for (uint32_t i = 0; i < model.batch() * spec.input_features(); ++i) images[i] = uint8_t(rng.below(256));
+    auto* labels = static_cast<uint32_t*>(model.labels_ring().host(0));
+    for (uint32_t r = 0; r < model.batch(); ++r) labels[r] = uint32_t(rng.below(spec.classes));
+  }
 };
 
 }  // namespace
 
-// Random pixels and labels for every row of the batch in slot 0.
-static void fill_batch(Harness& h, const nn::ModelSpec& spec, uint64_t seed) {
-  data::Rng rng(seed);
-  auto* images = static_cast<uint8_t*>(h.model.images_ring().host(0));
-  for (uint32_t i = 0; i < h.model.batch() * spec.input_features(); ++i) images[i] = uint8_t(rng.below(256));
-  auto* labels = static_cast<uint32_t*>(h.model.labels_ring().host(0));
-  for (uint32_t r = 0; r < h.model.batch(); ++r) labels[r] = uint32_t(rng.below(spec.classes));
-}
-
 // feature_sigma > 0: the model smooths every conv2d output (and gradient)
 // with the 3x3 Gaussian of that sigma (Curriculum by Smoothing).
-// train_loss: the loss comes from the training program itself (lr 0 leaves
-// the parameters alone), so random layers keep the masks of step sp.step
-// that the gradients used; otherwise from the evaluation program.
+// train_loss: the loss is the training program's (lr 0, so it leaves the
+// parameters alone; the layer state is restored before each run), for
+// random layers whose masks the fixed step fixes; the evaluation program
+// would run them as the identity.
 static void check_model_gradients(const char* text, float feature_sigma = 0, bool train_loss = false) {
   const nn::ModelSpec spec = nn::parse_model_spec_text(text, "graph.json");
   nn::ModelOptions o;
@@ -64,15 +66,16 @@ static void check_model_gradients(const char* text, float feature_sigma = 0, boo
   h.model.init_parameters(3);
 
   // One batch of 4 valid rows (a padding row too), random pixels and labels.
-  fill_batch(h, spec, 42);
+  h.fill_batch();
   gpu::StepParams sp;
   sp.lr = 0.0f;  // the SGD step leaves the parameters as they are
   sp.rows = 4;
   sp.feature_sigma = feature_sigma;
-  sp.seed = 77;
-  sp.step = 12;
+  sp.step = 6;
+  sp.seed = 2024;
   std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
 
+  const std::vector<float> state = h.model.download_state();
   h.train.submit(h.train.acquire());
   h.train.finish();
   const std::vector<float> grads = h.model.download_gradients();
@@ -83,6 +86,7 @@ static void check_model_gradients(const char* text, float feature_sigma = 0, boo
     h.model.upload_parameters(p);
     gpu::Replayer& program = train_loss ? h.train : h.eval;
     const gpu::View& sums = train_loss ? h.model.train_sums() : h.model.eval_sums();
+    if (train_loss) h.model.upload_state(state);
     std::memset(sums.host(0), 0, sizeof(ops::MetricSums));
     program.submit(program.acquire());
     program.finish();
@@ -214,7 +218,7 @@ double eval_loss(const char* text, uint32_t step, uint32_t seed) {
   o.channel_std = {0.25};
   Harness h(spec, o);
   h.model.init_parameters(3);
-  fill_batch(h, spec, 8);
+  h.fill_batch(8);
   gpu::StepParams sp;
   sp.rows = o.batch, sp.step = step, sp.seed = seed;
   std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
@@ -248,4 +252,85 @@ TEST_CASE("random pooling layers evaluate as their deterministic forms, bit for 
   const double a = eval_loss(random, 5, 1);
   CHECK(a == eval_loss(random, 6, 2));  // no randomness in evaluation
   CHECK(a == eval_loss(plain, 5, 1));
+
+// The dropout family in one graph: DropConnect on a standardised conv, a
+// spectrally normalised conv and a dense layer; dropout2d; stochastic depth
+// on two residual adds (p_l = 0.25 and 0.5 by linear decay); Gaussian,
+// alpha and plain dropout. Smooth activations keep the finite differences
+// off kinks.
+static const char* kDropoutGraph = R"({"input": [2, 6, 5], "classes": 3, "layers": [
+  {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1, "weight_standardization": true,
+   "drop_connect": 0.3},
+  {"type": "tanh", "name": "t1"},
+  {"type": "dropout2d", "p": 0.3},
+  {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1, "spectral_norm": true, "drop_connect": 0.2},
+  {"type": "tanh", "name": "t2"},
+  {"type": "add", "inputs": ["t1", "t2"], "stochastic_depth": 0.5},
+  {"type": "gaussian_dropout", "p": 0.2},
+  {"type": "flatten"},
+  {"type": "dense", "units": 6, "drop_connect": 0.25},
+  {"type": "selu"},
+  {"type": "alpha_dropout", "p": 0.2, "name": "ad"},
+  {"type": "dense", "units": 6},
+  {"type": "tanh", "name": "t3"},
+  {"type": "add", "inputs": ["ad", "t3"], "stochastic_depth": 0.5},
+  {"type": "dropout", "p": 0.3},
+  {"type": "dense", "units": 3}]})";
+
+TEST_CASE("model gradients through every dropout kind, DropConnect and stochastic depth match finite differences",
+          "[model]") {
+  check_model_gradients(kDropoutGraph, 0, true);
+}
+
+// The same graph without its random layers and options: parameters and
+// state have the same layout.
+static std::string without_dropout(const char* text) {
+  nlohmann::json j = nlohmann::json::parse(text), layers = nlohmann::json::array();
+  for (auto& L : j["layers"]) {
+    const std::string t = L["type"];
+    if (t.find("dropout") != std::string::npos) {  // its reader defaults to the layer before
+      if (L.contains("name")) layers.back()["name"] = L["name"];  // which then takes its name
+      continue;
+    }
+    L.erase("drop_connect");
+    L.erase("stochastic_depth");
+    layers.push_back(L);
+  }
+  j["layers"] = layers;
+  return j.dump();
+}
+
+TEST_CASE("dropout layers are the identity in evaluation and active in training", "[model]") {
+  const nn::ModelSpec with = nn::parse_model_spec_text(kDropoutGraph, "graph.json");
+  const nn::ModelSpec plain = nn::parse_model_spec_text(without_dropout(kDropoutGraph), "plain.json");
+  REQUIRE(plain.layers.size() + 4 == with.layers.size());
+  nn::ModelOptions o;
+  o.batch = 5;
+  o.slots = 1;
+  o.channel_mean = {0.4, 0.6};
+  o.channel_std = {0.3, 0.2};
+  gpu::StepParams sp;
+  sp.rows = 5;
+  sp.step = 9;
+  sp.seed = 17;
+  // Loss sums of the training and evaluation programs on one batch.
+  auto losses = [&](const nn::ModelSpec& spec) {
+    Harness h(spec, o);
+    h.model.init_parameters(3);
+    h.fill_batch();
+    std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
+    std::pair<float, float> out;
+    for (bool train : {false, true}) {
+      gpu::Replayer& program = train ? h.train : h.eval;
+      program.submit(program.acquire());
+      program.finish();
+      ops::MetricSums s;
+      std::memcpy(&s, (train ? h.model.train_sums() : h.model.eval_sums()).host(0), sizeof s);
+      (train ? out.second : out.first) = s.loss_sum;
+    }
+    return out;
+  };
+  const auto a = losses(with), b = losses(plain);
+  CHECK(a.first == b.first);    // evaluation: bit for bit
+  CHECK(a.second != b.second);  // training: the masks change the loss
 }
