@@ -490,7 +490,7 @@ TEST_CASE("cv: leave-p-out enumerates every p-subset once under the guard", "[sp
   for (size_t i = 0; i < 10; ++i) CHECK(loo[i].split.val == std::vector<uint32_t>{kept[i]});
 }
 
-TEST_CASE("cv: the leave-p-out guard names n, p and the count; --max-splits samples distinct subsets",
+TEST_CASE("cv: the leave-p-out guard names n, p and the count, and --max-splits samples distinct subsets",
           "[split]") {
   const auto kept = iota_vec(600);
   CvSettings cv = settings(Protocol::leave_p_out);
