@@ -533,35 +533,30 @@ TEST_CASE("cv: the leave-p-out guard names n, p and the count, and --max-splits 
 TEST_CASE("cv: impossible settings are errors naming the option and value", "[split]") {
   const auto kept = iota_vec(50);
   const auto labels = unbalanced_labels(50, 3, 1);
-  auto fails = [&](CvSettings cv, const std::string& a, const std::string& b) {
-    INFO(a << " / " << b);
-    CHECK_THROWS_WITH(make_cv_splits(kept, labels, cv, 1), Contains(a) && Contains(b));
+  // Each case: the protocol, one field changed from the defaults, and two
+  // pieces the message must hold.
+  struct Case {
+    Protocol protocol;
+    void (*set)(CvSettings&);
+    const char *a, *b;
   };
-  CvSettings k = settings(Protocol::kfold);
-  k.folds = 1;
-  fails(k, "--folds 1", "at least 2");
-  k.folds = 51;
-  fails(k, "--folds 51", "50 images");
-  k.folds = 50;
-  k.repeats = 0;
-  fails(k, "--repeats", "at least 1");
-  k.repeats = 21;  // 50 x 21 = 1050 splits
-  fails(k, "1050 splits", "--folds or --repeats");
-  CvSettings h = settings(Protocol::stratified_holdout);
-  h.val = count(0);
-  fails(h, "--val-split", "nothing to validate");
-  h.val = count(50);
-  fails(h, "--val-split", "none to train on");
-  h.val = count(5);
-  h.repeats = 1001;
-  fails(h, "--repeats 1001", "1001 splits");
-  CvSettings l = settings(Protocol::leave_p_out);
-  l.p = 0;
-  fails(l, "--p", "at least 1");
-  l.p = 50;
-  fails(l, "--p 50", "50 images");
-  l.p = 2;
-  l.max_splits = 1001;
-  fails(l, "--max-splits 1001", "1000");
+  const Case cases[] = {
+      {Protocol::kfold, [](CvSettings& c) { c.folds = 1; }, "--folds 1", "at least 2"},
+      {Protocol::kfold, [](CvSettings& c) { c.folds = 51; }, "--folds 51", "50 images"},
+      {Protocol::kfold, [](CvSettings& c) { c.repeats = 0; }, "--repeats", "at least 1"},
+      {Protocol::kfold, [](CvSettings& c) { c.folds = 50; c.repeats = 21; }, "1050 splits", "--folds or --repeats"},
+      {Protocol::stratified_holdout, [](CvSettings& c) { c.val = count(0); }, "--val-split", "nothing to validate"},
+      {Protocol::stratified_holdout, [](CvSettings& c) { c.val = count(50); }, "--val-split", "none to train on"},
+      {Protocol::repeated_random, [](CvSettings& c) { c.repeats = 1001; }, "--repeats 1001", "1001 splits"},
+      {Protocol::leave_p_out, [](CvSettings& c) { c.p = 0; }, "--p", "at least 1"},
+      {Protocol::leave_p_out, [](CvSettings& c) { c.p = 50; }, "--p 50", "50 images"},
+      {Protocol::leave_p_out, [](CvSettings& c) { c.max_splits = 1001; }, "--max-splits 1001", "1000"},
+  };
+  for (const Case& c : cases) {
+    CvSettings cv = settings(c.protocol);
+    c.set(cv);
+    INFO(c.a << " / " << c.b);
+    CHECK_THROWS_WITH(make_cv_splits(kept, labels, cv, 1), Contains(c.a) && Contains(c.b));
+  }
   CHECK_THROWS_WITH(make_cv_splits({}, {}, settings(Protocol::kfold), 1), Contains("no images"));
 }
