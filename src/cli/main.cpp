@@ -1,4 +1,5 @@
-// The `fovea` command: `fovea devices`, `fovea train`, `fovea blur`, `fovea augment`, `fovea report`. Every user error is
+// The `fovea` command: `fovea devices`, `fovea train`, `fovea cv`, `fovea blur`, `fovea augment`,
+// `fovea report`. Every user error is
 // one line on stderr and a non-zero exit: 2 for a bad command line, 1 for a
 // bad file, value or a failure while running, 3 when --validate saw messages.
 #include <CLI/CLI.hpp>
@@ -6,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <algorithm>
 #include <exception>
 #include <fstream>
 #include <memory>
@@ -15,22 +15,23 @@
 #include <sstream>
 #include <string>
 #include <vector>
-#include <vector>
 
 #include "data/idx.h"
 #include "gpu/context.h"
 #include "io/png.h"
+#include "train/cv.h"
 #include "train/samples.h"
 #include "train/trainer.h"
 #include "util/error.h"
 
 namespace {
 
-std::string timestamp_dir() {
+// runs/<prefix><timestamp>
+std::string timestamp_dir(const std::string& prefix) {
   std::time_t t = std::time(nullptr);
   char buf[64];
-  std::strftime(buf, sizeof buf, "runs/%Y%m%d-%H%M%S", std::localtime(&t));
-  return buf;
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&t));
+  return "runs/" + prefix + buf;
 }
 
 std::string join_args(int argc, char** argv) {
@@ -39,14 +40,15 @@ std::string join_args(int argc, char** argv) {
   return s;
 }
 
-// `fovea train --config RUN.json`: a JSON object of long option names
-// (without the dashes) and values, e.g. {"model": "...", "lr": 0.05,
-// "lr-schedule": "cosine", "test-blur": [1, 2], "feature-smoothing": true}.
-// Its entries become command-line arguments placed before the user's own,
-// skipping options the command line gives, so the command line overrides
-// the file. Returns the new argument list; throws fovea::Error naming the
-// file and key on a bad file or an unknown option.
-std::vector<std::string> expand_run_config(const std::vector<std::string>& args, const CLI::App& train) {
+// `fovea train --config RUN.json` (or `fovea cv --config ...`): a JSON
+// object of long option names (without the dashes) and values, e.g.
+// {"model": "...", "lr": 0.05, "lr-schedule": "cosine", "test-blur": [1, 2],
+// "feature-smoothing": true}. Its entries become command-line arguments
+// placed before the user's own, skipping options the command line gives, so
+// the command line overrides the file. `args` is the whole command line,
+// args[1] the subcommand `sub`. Returns the new argument list; throws
+// fovea::Error naming the file and key on a bad file or an unknown option.
+std::vector<std::string> expand_run_config(const std::vector<std::string>& args, const CLI::App& sub) {
   auto it = std::find(args.begin(), args.end(), "--config");
   if (it == args.end() || it + 1 == args.end()) return args;
   const std::string path = *(it + 1);
@@ -59,17 +61,17 @@ std::vector<std::string> expand_run_config(const std::vector<std::string>& args,
     throw fovea::Error("run config " + path + ": not valid JSON (" + e.what() + ")");
   }
   if (!j.is_object()) throw fovea::Error("run config " + path + ": expected a JSON object of option names and values");
-  std::vector<std::string> out(args.begin(), it);  // up to and including "train"
-  out.erase(std::find(out.begin(), out.end(), "train") + 1, out.end());
+  std::vector<std::string> out(args.begin(), args.begin() + 2);  // the program and the subcommand
   auto given = [&](const std::string& name) {
     return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
       return a == "--" + name || a.rfind("--" + name + "=", 0) == 0;
     });
   };
   for (const auto& [key, value] : j.items()) {
-    const CLI::Option* opt = train.get_option_no_throw("--" + key);
+    const CLI::Option* opt = sub.get_option_no_throw("--" + key);
     if (!opt || key == "config" || key == "help")
-      throw fovea::Error("run config " + path + ": unknown option '" + key + "' (see fovea train --help)");
+      throw fovea::Error("run config " + path + ": unknown option '" + key + "' (see fovea " + sub.get_name() +
+                         " --help)");
     if (given(key)) continue;
     auto text = [&](const nlohmann::json& v) -> std::string {
       if (v.is_string()) return v.get<std::string>();
@@ -96,7 +98,7 @@ std::vector<std::string> expand_run_config(const std::vector<std::string>& args,
       out.push_back(text(value));
     }
   }
-  for (auto a = std::find(args.begin(), args.end(), "train") + 1; a != args.end(); ++a) {
+  for (auto a = args.begin() + 2; a != args.end(); ++a) {
     if (a == it) {
       ++a;  // drop --config FILE
       continue;
@@ -123,22 +125,26 @@ struct OptimOption {
   double fovea::ops::OptimConfig::*field;
 };
 
-// The optimizer's defaults with the options the user gave; an option the
-// optimizer does not read is an error rather than silently ignored.
+// True when the user gave option `o`; an error when `reads` (the options
+// that `what`, say "--optimizer sgd", reads) does not list it, rather than
+// silently ignoring it.
+bool given_and_read(const CLI::Option* o, const std::vector<std::string>& reads, const std::string& what) {
+  if (o->count() == 0) return false;
+  if (std::find(reads.begin(), reads.end(), o->get_name()) == reads.end()) {
+    std::string list;
+    for (const std::string& r : reads) list += (list.empty() ? "" : ", ") + r;
+    throw fovea::Error(o->get_name() + " does not apply to " + what + " (it reads " + list + ")");
+  }
+  return true;
+}
+
+// The optimizer's defaults with the options the user gave.
 fovea::ops::OptimConfig resolve_optimizer(const std::string& name, const fovea::ops::OptimConfig& given,
                                           const std::vector<OptimOption>& options, CLI::Option* centered) {
   const fovea::ops::Optimizer kind = fovea::ops::parse_optimizer(name);
   fovea::ops::OptimConfig c = fovea::ops::optimizer_defaults(kind);
   const std::vector<std::string> reads = fovea::ops::optimizer_options(kind);
-  auto check = [&](CLI::Option* o) {
-    if (o->count() == 0) return false;
-    if (std::find(reads.begin(), reads.end(), o->get_name()) == reads.end()) {
-      std::string list;
-      for (const std::string& r : reads) list += (list.empty() ? "" : ", ") + r;
-      throw fovea::Error(o->get_name() + " does not apply to --optimizer " + name + " (it reads " + list + ")");
-    }
-    return true;
-  };
+  auto check = [&](CLI::Option* o) { return given_and_read(o, reads, "--optimizer " + name); };
   for (const OptimOption& o : options)
     if (check(o.option)) c.*o.field = given.*o.field;
   if (check(centered)) c.centered = given.centered;
@@ -154,38 +160,39 @@ const char* kAugmentHelp =
     "erase[:P] (RandomErasing, P default 0.5), mixup:ALPHA, cutmix:ALPHA (soft targets "
     "through the loss; train_acc counts the heavier label)";
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"Fovea: train neural networks with Vulkan compute (progressive sharpening)", "fovea"};
-  app.require_subcommand(1);
-  app.set_help_all_flag("--help-all", "Help for every subcommand");
-
-  auto* devices = app.add_subcommand("devices", "List Vulkan devices (duplicates removed), best marked");
-
+// The options of `fovea train`, also every option of `fovea cv`: each
+// subcommand binds its own TrainOptions (CLI11 keeps pointers into it, so it
+// must not move after add_train_options).
+struct TrainOptions {
   fovea::train::TrainConfig cfg;
   std::string device, val_split;
   bool validate = false;
   bool no_progress = false;
-  auto* train = app.add_subcommand("train", "Train a model on an IDX data set (Fashion-MNIST by default)");
-  train->add_option("--model", cfg.model_path, "Model spec JSON (e.g. assets/models/mlp.json)")->required();
-  train->add_option("--data", cfg.data_dir, "Directory with the IDX files (raw or .gz)")->capture_default_str();
-  train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
-  train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
-  auto* lr_option = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
   // Optimizer options: values the user gave land in `given`; resolve_optimizer
   // starts from the optimizer's defaults and takes only those (->count()).
   fovea::ops::OptimConfig given;
   std::string optimizer = "sgd";
   std::vector<OptimOption> optim_options;
+  std::string shuffle = "on";
+  CLI::Option *lr = nullptr, *centered = nullptr, *clip_norm = nullptr, *clip_value = nullptr;
+};
+
+void add_train_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
+  auto& given = o.given;
+  train->add_option("--model", cfg.model_path, "Model spec JSON (e.g. assets/models/mlp.json)")->required();
+  train->add_option("--data", cfg.data_dir, "Directory with the IDX files (raw or .gz)")->capture_default_str();
+  train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
+  train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
+  o.lr = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
   const char* optim_group = "Optimizer (torch.optim's rules; defaults in the table below)";
-  train->add_option("--optimizer", optimizer,
+  train->add_option("--optimizer", o.optimizer,
                     "sgd, nesterov, adagrad, rmsprop, adadelta, adam, adamw, adamax, nadam or amsgrad "
                     "(heavy-ball momentum is sgd with --momentum)")
       ->capture_default_str()
       ->group(optim_group);
   auto optim_option = [&](const char* name, double fovea::ops::OptimConfig::*field, const char* help) {
-    optim_options.push_back({train->add_option(name, given.*field, help)->group(optim_group), field});
+    o.optim_options.push_back({train->add_option(name, given.*field, help)->group(optim_group), field});
   };
   optim_option("--momentum", &fovea::ops::OptimConfig::momentum, "sgd, nesterov: momentum (dampening 0); rmsprop: momentum");
   optim_option("--weight-decay", &fovea::ops::OptimConfig::weight_decay,
@@ -196,7 +203,7 @@ int main(int argc, char** argv) {
   optim_option("--alpha", &fovea::ops::OptimConfig::alpha, "rmsprop: smoothing constant of the squared gradient");
   optim_option("--rho", &fovea::ops::OptimConfig::rho, "adadelta: decay of the running averages");
   optim_option("--momentum-decay", &fovea::ops::OptimConfig::momentum_decay, "nadam: momentum decay psi");
-  auto* centered_option = train->add_flag("--centered", given.centered,
+  o.centered = train->add_flag("--centered", given.centered,
                                           "rmsprop: normalise by the estimated variance of the gradient")
                               ->group(optim_group);
   train->footer(fovea::ops::optimizer_defaults_table() +
@@ -218,28 +225,27 @@ int main(int argc, char** argv) {
   train->add_flag("--penalize-biases", reg.penalize_biases,
                   "Also penalise biases and normalisation parameters")
       ->group(reg_group);
-  auto* clip_norm_option =
+  o.clip_norm =
       train->add_option("--clip-norm", reg.clip_norm,
                         "Scale all gradients by min(1, C / (norm + 1e-6)), norm their global L2 norm "
                         "(torch.nn.utils.clip_grad_norm_)")
           ->group(reg_group);
-  auto* clip_value_option =
+  o.clip_value =
       train->add_option("--clip-value", reg.clip_value,
                         "Clamp every gradient to [-V, V] (torch.nn.utils.clip_grad_value_)")
           ->group(reg_group);
   train->add_option("--seed", cfg.seed, "Seed for initialisation, holdout, shuffles and dropout masks")->capture_default_str();
   train->add_option("--limit", cfg.limit, "Use only the first N training images (0 = all)")->capture_default_str();
-  train->add_option("--val-split", val_split, "Validation holdout: a count N or a fraction in [0, 1) (default 1/12; 0 = none)");
+  train->add_option("--val-split", o.val_split, "Validation holdout: a count N or a fraction in [0, 1) (default 1/12; 0 = none)");
   train->add_option("--out", cfg.out_dir, "Run directory (default runs/<timestamp>)");
   train->add_option("--init", cfg.init, "Start from these weights (a safetensors file, e.g. a run's model.safetensors)");
-  std::string shuffle = "on";
-  train->add_option("--shuffle", shuffle, "on: a seeded shuffle every epoch; off: file order")
+  train->add_option("--shuffle", o.shuffle, "on: a seeded shuffle every epoch; off: file order")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
-  train->add_option("--device", device, "Device index or name substring (also FOVEA_DEVICE)");
-  train->add_flag("--validate", validate, "Enable the Khronos validation layer with synchronisation validation (also FOVEA_VALIDATION=1)");
+  train->add_option("--device", o.device, "Device index or name substring (also FOVEA_DEVICE)");
+  train->add_flag("--validate", o.validate, "Enable the Khronos validation layer with synchronisation validation (also FOVEA_VALIDATION=1)");
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
-  train->add_flag("--no-progress", no_progress, "No progress bar, even on a terminal");
+  train->add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
   train->add_flag("--print-plan", cfg.print_plan,
                   "Print the recorded training and evaluation steps (each op, its buffers and their sizes) and the memory, then exit");
   auto& lrs = cfg.lr_schedule;
@@ -330,6 +336,92 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->group("Robustness");
 
+  train->add_option("--config", "A run config: a JSON object of long option names and values, e.g. "
+                                "{\"lr\": 0.05, \"sharpen\": \"step\"}; options on the command line override it");
+}
+
+// Completes o.cfg after parsing: the optimizer and its defaults, checks of
+// the penalty options, the default run directory (runs/<dir_prefix><timestamp>),
+// the command line.
+void resolve_train_options(TrainOptions& o, int argc, char** argv, const std::string& dir_prefix) {
+  auto& cfg = o.cfg;
+  const auto& reg = cfg.regularize;
+  cfg.optim = resolve_optimizer(o.optimizer, o.given, o.optim_options, o.centered);
+  // 0 means "off" inside; given on the command line it must be positive.
+  for (auto [opt, v] : {std::pair{o.clip_norm, reg.clip_norm}, std::pair{o.clip_value, reg.clip_value}})
+    if (opt->count() > 0 && !(v > 0))
+      throw fovea::Error(opt->get_name() + " must be a positive number, got " + CLI::detail::to_string(v));
+  fovea::ops::validate_regularization(reg);
+  if (o.lr->count() == 0) cfg.lr = fovea::ops::default_lr(cfg.optim.kind);
+  if (cfg.out_dir.empty()) cfg.out_dir = timestamp_dir(dir_prefix);
+  cfg.val_split = o.val_split;
+  cfg.shuffle = o.shuffle == "on";
+  cfg.progress = !o.no_progress;
+  cfg.command_line = join_args(argc, argv);
+}
+
+// The device the options name, reported on stdout with the run directory.
+std::unique_ptr<fovea::gpu::Context> open_device(const TrainOptions& o) {
+  auto ctx = fovea::gpu::Context::create({o.device, o.validate});
+  std::printf("device: %s (%s)\n", ctx->info().name.c_str(), fovea::gpu::device_type_name(ctx->info().type));
+  if (!o.cfg.print_plan) std::printf("run: %s\n", o.cfg.out_dir.c_str());
+  std::fflush(stdout);
+  return ctx;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Fovea: train neural networks with Vulkan compute (progressive sharpening)", "fovea"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Help for every subcommand");
+
+  auto* devices = app.add_subcommand("devices", "List Vulkan devices (duplicates removed), best marked");
+
+  TrainOptions topts;
+  auto* train = app.add_subcommand("train", "Train a model on an IDX data set (Fashion-MNIST by default)");
+  add_train_options(train, topts);
+
+  // `fovea cv`: every train option, plus the protocol and its settings.
+  TrainOptions copts;
+  auto* cv = app.add_subcommand("cv", "Cross-validate: train a fresh model per split of the training images, "
+                                      "report each split and the mean and sample std");
+  add_train_options(cv, copts);
+  std::string protocol;
+  uint32_t folds = 5, repeats = 1, p = 1, max_splits = 0;
+  const char* cv_group = "Cross-validation";
+  cv->add_option("--protocol", protocol,
+                 "holdout, stratified-holdout, repeated-random (sub-sampling), kfold, stratified-kfold or leave-p-out")
+      ->required()
+      ->group(cv_group);
+  auto cv_option = [&](const char* name, uint32_t& value, const char* help) {
+    return cv->add_option(name, value, help)->capture_default_str()->group(cv_group);
+  };
+  auto* folds_option = cv_option("--folds", folds, "kfold, stratified-kfold: the number of folds K (2 <= K <= images)");
+  auto* repeats_option = cv_option("--repeats", repeats,
+                                   "repeated-random, stratified-holdout: holdouts drawn; kfold, stratified-kfold: "
+                                   "reshuffled k-fold repeats (repeated k-fold)");
+  auto* p_option = cv_option("--p", p, "leave-p-out: images left out per split (1 = leave-one-out)");
+  auto* max_splits_option = cv_option(
+      "--max-splits", max_splits,
+      "leave-p-out: train on a seeded sample of this many distinct p-subsets, at most 1000 (0 = every subset, "
+      "refused past 1000)");
+  CLI::Option* cv_val_split_option = cv->get_option("--val-split");
+  cv_val_split_option->description(
+      "holdout, stratified-holdout, repeated-random: the validation holdout, a count N or a fraction in (0, 1) "
+      "(default 1/12)");
+  cv->get_option("--out")->description("cv directory: cv.jsonl and a run directory split-<i> per split "
+                                       "(default runs/cv-<timestamp>)");
+  cv->get_option("--seed")->description("Seed for the splits, initialisation (the same in every split) and shuffles");
+  cv->footer("Protocols: holdout (one seeded --val-split holdout, the one `fovea train` uses), stratified-holdout\n"
+             "(each class's share of the holdout within one image), repeated-random (--repeats holdouts),\n"
+             "kfold and stratified-kfold (--folds folds, every fold's count of each class within one of\n"
+             "n_c/K; --repeats reshuffles), leave-p-out (every p-subset, at most 1000 splits, or\n"
+             "--max-splits sampled). --limit N keeps the first N images; each split trains a fresh model\n"
+             "with the same options and seed into DIR/split-<i>. DIR/cv.jsonl holds a line per split\n"
+             "(val_* of the epoch kept, test_*), then a summary line with the mean and sample std (n-1).\n\n" +
+             train->get_footer());
+
   fovea::train::BlurGridConfig grid;
   std::string blur_data = "/usr/share/datasets/fashion-mnist", blur_out, blur_split = "train", blur_device;
   auto* blur = app.add_subcommand("blur", "Write a PNG grid of sample images at each blur sigma (a row per sigma)");
@@ -365,12 +457,11 @@ int main(int argc, char** argv) {
   augment->add_option("--out", aug_out, "Output PNG file")->required();
   augment->add_option("--device", aug_device, "Device index or name substring (also FOVEA_DEVICE)");
 
-  train->add_option("--config", "A run config: a JSON object of long option names and values, e.g. "
-                                "{\"lr\": 0.05, \"sharpen\": \"step\"}; options on the command line override it");
   try {
     std::vector<std::string> args(argv, argv + argc);
     try {
-      if (std::find(args.begin(), args.end(), "train") != args.end()) args = expand_run_config(args, *train);
+      for (const CLI::App* sub : {train, cv})
+        if (args.size() > 1 && args[1] == sub->get_name()) args = expand_run_config(args, *sub);
     } catch (const fovea::Error& e) {
       std::fprintf(stderr, "fovea: %s\n", e.what());
       return 1;
@@ -440,23 +531,25 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*train) {
-      cfg.optim = resolve_optimizer(optimizer, given, optim_options, centered_option);
-      // 0 means "off" inside; given on the command line it must be positive.
-      for (auto [o, v] : {std::pair{clip_norm_option, reg.clip_norm}, std::pair{clip_value_option, reg.clip_value}})
-        if (o->count() > 0 && !(v > 0))
-          throw fovea::Error(o->get_name() + " must be a positive number, got " + CLI::detail::to_string(v));
-      fovea::ops::validate_regularization(reg);
-      if (lr_option->count() == 0) cfg.lr = fovea::ops::default_lr(cfg.optim.kind);
-      if (cfg.out_dir.empty()) cfg.out_dir = timestamp_dir();
-      cfg.val_split = val_split;
-      cfg.shuffle = shuffle == "on";
-      cfg.progress = !no_progress;
-      cfg.command_line = join_args(argc, argv);
-      auto ctx = fovea::gpu::Context::create({device, validate});
-      std::printf("device: %s (%s)\n", ctx->info().name.c_str(), fovea::gpu::device_type_name(ctx->info().type));
-      if (!cfg.print_plan) std::printf("run: %s\n", cfg.out_dir.c_str());
-      std::fflush(stdout);
-      fovea::train::train(*ctx, cfg);
+      resolve_train_options(topts, argc, argv, "");
+      auto ctx = open_device(topts);
+      fovea::train::train(*ctx, topts.cfg);
+      return finish_validation(*ctx);
+    }
+    if (*cv) {
+      fovea::train::CvConfig c;
+      c.cv.protocol = fovea::data::parse_protocol(protocol);
+      const std::vector<std::string> reads = fovea::data::protocol_options(c.cv.protocol);
+      for (CLI::Option* opt : {folds_option, repeats_option, p_option, max_splits_option, cv_val_split_option})
+        given_and_read(opt, reads, "--protocol " + protocol);
+      c.cv.folds = folds;
+      c.cv.repeats = repeats;
+      c.cv.p = p;
+      c.cv.max_splits = max_splits;
+      resolve_train_options(copts, argc, argv, "cv-");
+      c.train = copts.cfg;
+      auto ctx = open_device(copts);
+      fovea::train::cross_validate(*ctx, c);
       return finish_validation(*ctx);
     }
   } catch (const fovea::Error& e) {

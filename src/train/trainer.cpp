@@ -193,8 +193,18 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 std::to_string(ds.train.width) + "])");
   // Standardisation uses the whole training file, whatever --limit says.
   data::ChannelStats stats = data::channel_stats(ds.train);
-  data::ValSpec val = cfg.val_split.empty() ? data::ValSpec{} : data::parse_val_split(cfg.val_split);
-  data::Split split = data::make_split(ds.train.count, cfg.limit, val, cfg.seed);
+  data::Split split;
+  if (cfg.split) {
+    split = *cfg.split;
+    if (split.train.empty()) throw Error("internal: an explicit split with no training image");
+    for (const auto* list : {&split.train, &split.val})
+      if (!list->empty() && list->back() >= ds.train.count)
+        throw Error("internal: a split names image " + std::to_string(list->back()) + " of the " +
+                    std::to_string(ds.train.count) + " in " + ds.train.images_path);
+  } else {
+    data::ValSpec val = cfg.val_split.empty() ? data::ValSpec{} : data::parse_val_split(cfg.val_split);
+    split = data::make_split(ds.train.count, cfg.limit, val, cfg.seed);
+  }
   if ((cfg.early_stop > 0 || cfg.target_acc > 0) && split.val.empty())
     throw Error(std::string(cfg.early_stop > 0 ? "--early-stop" : "--target-acc") +
                 " watches the validation set, and --val-split 0 leaves none");

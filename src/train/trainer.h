@@ -2,10 +2,12 @@
 // summary.json. The CLI fills a TrainConfig; tests call train() directly.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data/sharpening.h"
+#include "data/split.h"
 #include "ops/optim.h"
 #include "train/lr_schedule.h"
 
@@ -26,6 +28,9 @@ struct TrainConfig {
   uint64_t seed = 0;
   uint32_t limit = 0;            // 0 = every training image
   std::string val_split = "";    // "" = 1/12 of the kept images
+  // An explicit (train, val) pair of training-file indices (cross-validation
+  // sets it); limit and val_split then choose nothing.
+  std::optional<data::Split> split;
   bool shuffle = true;           // false: every epoch visits the images in file order
   std::string init;              // a safetensors file to start from ("" = seeded init)
   data::SharpenConfig sharpen;   // the input blur curriculum (none by default)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <numeric>
@@ -243,4 +244,319 @@ TEST_CASE("split: epoch_order is a reproducible permutation that changes every e
   for (size_t i = 0; i < idx.size(); ++i) same += e0[i] == e1[i];
   CHECK(same < 10);
   CHECK(fovea::data::epoch_order({}, 1, 0).empty());
+}
+
+// ---- Cross-validation protocols -------------------------------------------
+
+namespace {
+
+using fovea::data::CvSettings;
+using fovea::data::CvSplit;
+using fovea::data::make_cv_splits;
+using fovea::data::Protocol;
+
+// Kept images as a real --limit would not give them: every third image from
+// 5, so a protocol that returned positions instead of indices would fail.
+std::vector<uint32_t> sparse_kept(uint32_t n) {
+  std::vector<uint32_t> v(n);
+  for (uint32_t i = 0; i < n; ++i) v[i] = 5 + 3 * i;
+  return v;
+}
+
+// Unbalanced random labels: class c is drawn with weight c + 1 (so class 0
+// is rare), over `classes` classes.
+std::vector<uint8_t> unbalanced_labels(uint32_t n, uint32_t classes, uint64_t seed) {
+  Rng r(seed);
+  const uint32_t total = classes * (classes + 1) / 2;
+  std::vector<uint8_t> labels(n);
+  for (auto& l : labels) {
+    uint32_t x = uint32_t(r.below(total)), c = 0;
+    while (x >= c + 1) x -= ++c;
+    l = uint8_t(c);
+  }
+  return labels;
+}
+
+CvSettings settings(Protocol p) {
+  CvSettings cv;
+  cv.protocol = p;
+  return cv;
+}
+
+// Every split: train and val ascend, are disjoint, and together are `kept`.
+void check_cover(const CvSplit& s, const std::vector<uint32_t>& kept) {
+  REQUIRE(std::is_sorted(s.split.train.begin(), s.split.train.end()));
+  REQUIRE(std::is_sorted(s.split.val.begin(), s.split.val.end()));
+  REQUIRE_FALSE(s.split.val.empty());
+  REQUIRE_FALSE(s.split.train.empty());
+  std::vector<uint32_t> all;
+  std::merge(s.split.train.begin(), s.split.train.end(), s.split.val.begin(), s.split.val.end(),
+             std::back_inserter(all));
+  REQUIRE(all == kept);
+}
+
+// How many of `idx` (values from kept) have each label.
+std::map<uint8_t, uint32_t> class_counts(const std::vector<uint32_t>& idx,
+                                         const std::vector<uint32_t>& kept,
+                                         const std::vector<uint8_t>& labels) {
+  std::map<uint8_t, uint32_t> m;
+  for (uint32_t v : idx) {
+    const size_t pos = size_t(std::lower_bound(kept.begin(), kept.end(), v) - kept.begin());
+    ++m[labels[pos]];
+  }
+  return m;
+}
+
+// The k folds of each repeat are disjoint and cover kept exactly once;
+// fold sizes differ by at most one.
+void check_folds(const std::vector<CvSplit>& splits, const std::vector<uint32_t>& kept,
+                 uint32_t folds, uint32_t repeats) {
+  REQUIRE(splits.size() == size_t(folds) * repeats);
+  for (uint32_t r = 0; r < repeats; ++r) {
+    std::vector<uint32_t> seen(kept.back() + 1, 0);
+    for (uint32_t f = 0; f < folds; ++f) {
+      const CvSplit& s = splits[r * folds + f];
+      CHECK(s.repeat == r);
+      CHECK(s.fold == f);
+      check_cover(s, kept);
+      CHECK(s.split.val.size() >= kept.size() / folds);
+      CHECK(s.split.val.size() <= kept.size() / folds + 1);
+      for (uint32_t v : s.split.val) ++seen[v];
+    }
+    for (uint32_t v : kept) REQUIRE(seen[v] == 1);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cv: protocol names parse, and a bad one names --protocol and the value", "[split]") {
+  for (const char* name : {"holdout", "stratified-holdout", "repeated-random", "kfold",
+                           "stratified-kfold", "leave-p-out"})
+    CHECK(fovea::data::protocol_name(fovea::data::parse_protocol(name)) == name);
+  CHECK_THROWS_WITH(fovea::data::parse_protocol("k-fold"),
+                    Contains("--protocol") && Contains("'k-fold'") && Contains("stratified-kfold"));
+  const auto opts = fovea::data::protocol_options(Protocol::leave_p_out);
+  CHECK(std::find(opts.begin(), opts.end(), "--p") != opts.end());
+  CHECK(std::find(opts.begin(), opts.end(), "--folds") == opts.end());
+}
+
+TEST_CASE("cv: holdout is train's split, and repeated-random draws a fresh one each repeat",
+          "[split]") {
+  const auto kept = iota_vec(997);
+  CvSettings cv = settings(Protocol::holdout);
+  cv.val = fraction(0.2);
+  const auto h = make_cv_splits(kept, {}, cv, 31);
+  REQUIRE(h.size() == 1);
+  check_cover(h[0], kept);
+  const auto t = make_split(997, 0, fraction(0.2), 31);
+  CHECK(h[0].split.val == t.val);
+  CHECK(h[0].split.val.size() == 199);
+
+  const auto sparse = sparse_kept(997);
+  cv.protocol = Protocol::repeated_random;
+  cv.repeats = 4;
+  const auto r = make_cv_splits(sparse, {}, cv, 31);
+  REQUIRE(r.size() == 4);
+  for (uint32_t i = 0; i < 4; ++i) {
+    check_cover(r[i], sparse);
+    CHECK(r[i].repeat == i);
+    CHECK(r[i].split.val.size() == 199);
+    for (uint32_t j = 0; j < i; ++j) CHECK(r[i].split.val != r[j].split.val);
+  }
+  // Repeat 0 is the plain holdout, mapped through kept.
+  for (size_t k = 0; k < t.val.size(); ++k) CHECK(r[0].split.val[k] == sparse[t.val[k]]);
+}
+
+TEST_CASE("cv: stratified-holdout keeps each class's share within one image", "[split]") {
+  const auto kept = sparse_kept(1003);
+  const auto labels = unbalanced_labels(1003, 7, 5);
+  const auto all = class_counts(kept, kept, labels);
+  REQUIRE(all.size() == 7);
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    CvSettings cv = settings(Protocol::stratified_holdout);
+    cv.val = fraction(0.3);  // 300 of 1003
+    cv.repeats = 3;
+    const auto splits = make_cv_splits(kept, labels, cv, seed);
+    REQUIRE(splits.size() == 3);
+    for (const auto& s : splits) {
+      check_cover(s, kept);
+      CHECK(s.split.val.size() == 300);
+      const auto in_val = class_counts(s.split.val, kept, labels);
+      for (const auto& [c, nc] : all) {
+        const double share = 300.0 * nc / 1003.0;
+        const uint32_t got = in_val.count(c) ? in_val.at(c) : 0;
+        INFO("class " << int(c) << ": " << nc << " images, " << got << " held out");
+        CHECK(std::abs(double(got) - share) < 1.0);
+      }
+    }
+    CHECK(splits[0].split.val != splits[1].split.val);
+  }
+}
+
+TEST_CASE("cv: kfold folds partition the kept images, repeats reshuffle", "[split]") {
+  const auto kept = sparse_kept(103);
+  for (uint32_t folds : {2u, 3u, 7u, 103u}) {
+    CvSettings cv = settings(Protocol::kfold);
+    cv.folds = folds;
+    cv.repeats = folds == 103 ? 1 : 2;
+    const auto s = make_cv_splits(kept, {}, cv, 8);
+    INFO("folds " << folds);
+    check_folds(s, kept, folds, cv.repeats);
+    if (cv.repeats == 2) CHECK(s[0].split.val != s[folds].split.val);
+  }
+}
+
+TEST_CASE("cv: stratified-kfold puts n_c / K of every class in every fold, within one",
+          "[split]") {
+  const auto kept = sparse_kept(1201);
+  const auto labels = unbalanced_labels(1201, 10, 17);
+  const auto all = class_counts(kept, kept, labels);
+  for (uint32_t folds : {3u, 5u, 11u}) {
+    CvSettings cv = settings(Protocol::stratified_kfold);
+    cv.folds = folds;
+    cv.repeats = 2;
+    const auto splits = make_cv_splits(kept, labels, cv, 99);
+    INFO("folds " << folds);
+    check_folds(splits, kept, folds, 2);
+    for (const auto& s : splits) {
+      const auto in_val = class_counts(s.split.val, kept, labels);
+      for (const auto& [c, nc] : all) {
+        const uint32_t got = in_val.count(c) ? in_val.at(c) : 0;
+        INFO("class " << int(c) << ": " << nc << " images, " << got << " in fold " << s.fold);
+        CHECK(std::abs(double(got) - double(nc) / folds) < 1.0);
+      }
+    }
+  }
+  // A plain kfold on the same labels is not stratified: some fold misses a
+  // class's share by more than one (class 0 is rare, the others are not).
+  CvSettings plain = settings(Protocol::kfold);
+  plain.folds = 5;
+  bool off = false;
+  for (const auto& s : make_cv_splits(kept, labels, plain, 99))
+    for (const auto& [c, got] : class_counts(s.split.val, kept, labels))
+      off = off || std::abs(double(got) - double(all.at(c)) / 5) >= 1.0;
+  CHECK(off);
+}
+
+TEST_CASE("cv: splits are seeded: the same seed repeats them, another changes them",
+          "[split]") {
+  const auto kept = sparse_kept(240);
+  const auto labels = unbalanced_labels(240, 4, 2);
+  for (Protocol p : {Protocol::holdout, Protocol::stratified_holdout, Protocol::repeated_random,
+                     Protocol::kfold, Protocol::stratified_kfold, Protocol::leave_p_out}) {
+    CvSettings cv = settings(p);
+    cv.val = fraction(0.25);
+    cv.folds = 4;
+    cv.p = 3;
+    cv.max_splits = 20;
+    INFO(fovea::data::protocol_name(p));
+    const auto a = make_cv_splits(kept, labels, cv, 1000);
+    const auto b = make_cv_splits(kept, labels, cv, 1000);
+    const auto c = make_cv_splits(kept, labels, cv, 1001);
+    REQUIRE(a.size() == b.size());
+    REQUIRE(a.size() == c.size());
+    bool differs = false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].split.val == b[i].split.val);
+      CHECK(a[i].split.train == b[i].split.train);
+      differs = differs || a[i].split.val != c[i].split.val;
+    }
+    CHECK(differs);
+  }
+}
+
+TEST_CASE("cv: leave-p-out enumerates every p-subset once under the guard", "[split]") {
+  CHECK(fovea::data::leave_p_out_count(600, 2) == 179700);
+  CHECK(fovea::data::leave_p_out_count(10, 3) == 120);
+  CHECK(fovea::data::leave_p_out_count(60000, 1) == 60000);
+  CHECK(fovea::data::leave_p_out_count(60000, 59999) == 60000);
+  CHECK(fovea::data::leave_p_out_count(52, 5) == 2598960);
+  CHECK(std::isinf(fovea::data::leave_p_out_count(60000, 30000)));
+  const auto kept = sparse_kept(10);
+  CvSettings cv = settings(Protocol::leave_p_out);
+  cv.p = 3;
+  const auto s = make_cv_splits(kept, {}, cv, 4);
+  REQUIRE(s.size() == 120);
+  std::set<std::vector<uint32_t>> seen;
+  for (const auto& x : s) {
+    check_cover(x, kept);
+    CHECK(x.split.val.size() == 3);
+    seen.insert(x.split.val);
+  }
+  CHECK(seen.size() == 120);
+  cv.p = 1;  // leave-one-out: each image is the validation set once
+  const auto loo = make_cv_splits(kept, {}, cv, 4);
+  REQUIRE(loo.size() == 10);
+  for (size_t i = 0; i < 10; ++i) CHECK(loo[i].split.val == std::vector<uint32_t>{kept[i]});
+}
+
+TEST_CASE("cv: the leave-p-out guard names n, p and the count, and --max-splits samples distinct subsets",
+          "[split]") {
+  const auto kept = iota_vec(600);
+  CvSettings cv = settings(Protocol::leave_p_out);
+  cv.p = 2;
+  CHECK_THROWS_WITH(make_cv_splits(kept, {}, cv, 1),
+                    Contains("n=600") && Contains("p=2") && Contains("179700 splits") &&
+                        Contains("--max-splits"));
+  cv.p = 300;
+  CHECK_THROWS_WITH(make_cv_splits(kept, {}, cv, 1), Contains("p=300") && Contains("e+") && Contains("--max-splits"));
+  for (uint32_t p : {2u, 300u, 599u}) {
+    cv.p = p;
+    cv.max_splits = 40;
+    const auto s = make_cv_splits(kept, {}, cv, 6);
+    INFO("p " << p);
+    REQUIRE(s.size() == 40);
+    std::set<std::vector<uint32_t>> seen;
+    for (const auto& x : s) {
+      check_cover(x, kept);
+      CHECK(x.split.val.size() == p);
+      seen.insert(x.split.val);
+    }
+    CHECK(seen.size() == 40);
+    const auto again = make_cv_splits(kept, {}, cv, 6);
+    CHECK(again[7].split.val == s[7].split.val);
+  }
+  // Sampling from a small enumeration (C(12, 2) = 66 < 4 x 40), and asking
+  // for more than there are.
+  const auto small = iota_vec(12);
+  cv.p = 2;
+  cv.max_splits = 40;
+  const auto s = make_cv_splits(small, {}, cv, 3);
+  std::set<std::vector<uint32_t>> seen;
+  for (const auto& x : s) seen.insert(x.split.val);
+  CHECK(s.size() == 40);
+  CHECK(seen.size() == 40);
+  cv.max_splits = 100;
+  CHECK(make_cv_splits(small, {}, cv, 3).size() == 66);
+}
+
+TEST_CASE("cv: impossible settings are errors naming the option and value", "[split]") {
+  const auto kept = iota_vec(50);
+  const auto labels = unbalanced_labels(50, 3, 1);
+  // Each case: the protocol, one field changed from the defaults, and two
+  // pieces the message must hold.
+  struct Case {
+    Protocol protocol;
+    void (*set)(CvSettings&);
+    const char *a, *b;
+  };
+  const Case cases[] = {
+      {Protocol::kfold, [](CvSettings& c) { c.folds = 1; }, "--folds 1", "at least 2"},
+      {Protocol::kfold, [](CvSettings& c) { c.folds = 51; }, "--folds 51", "50 images"},
+      {Protocol::kfold, [](CvSettings& c) { c.repeats = 0; }, "--repeats", "at least 1"},
+      {Protocol::kfold, [](CvSettings& c) { c.folds = 50; c.repeats = 21; }, "1050 splits", "--folds or --repeats"},
+      {Protocol::stratified_holdout, [](CvSettings& c) { c.val = count(0); }, "--val-split", "nothing to validate"},
+      {Protocol::stratified_holdout, [](CvSettings& c) { c.val = count(50); }, "--val-split", "none to train on"},
+      {Protocol::repeated_random, [](CvSettings& c) { c.repeats = 1001; }, "--repeats 1001", "1001 splits"},
+      {Protocol::leave_p_out, [](CvSettings& c) { c.p = 0; }, "--p", "at least 1"},
+      {Protocol::leave_p_out, [](CvSettings& c) { c.p = 50; }, "--p 50", "50 images"},
+      {Protocol::leave_p_out, [](CvSettings& c) { c.max_splits = 1001; }, "--max-splits 1001", "1000"},
+  };
+  for (const Case& c : cases) {
+    CvSettings cv = settings(c.protocol);
+    c.set(cv);
+    INFO(c.a << " / " << c.b);
+    CHECK_THROWS_WITH(make_cv_splits(kept, labels, cv, 1), Contains(c.a) && Contains(c.b));
+  }
+  CHECK_THROWS_WITH(make_cv_splits({}, {}, settings(Protocol::kfold), 1), Contains("no images"));
 }

@@ -85,3 +85,32 @@ TEST_CASE("the same seed gives the same run, another seed another", "[train]") {
   CHECK_THROWS_WITH(train::train(test::context(), a), Catch::Contains("already holds a run"));
   for (auto* cfg : {&a, &b, &c}) fs::remove_all(cfg->out_dir);
 }
+
+TEST_CASE("an explicit split is trained as given: train's own split reproduces the run", "[train]") {
+  if (!fs::exists(kData)) {
+    WARN("no Fashion-MNIST: skipped");
+    return;
+  }
+  auto implicit = small_run("split-implicit"), explicit_ = small_run("split-explicit"), other = small_run("split-other");
+  implicit.epochs = explicit_.epochs = other.epochs = 1;
+  explicit_.split = data::make_split(60000, 600, data::parse_val_split("100"), 0);
+  // A split the limit could not give: odd images past 600 train, even ones validate.
+  data::Split odd;
+  for (uint32_t i = 0; i < 500; ++i) odd.train.push_back(1001 + 2 * i);
+  for (uint32_t i = 0; i < 80; ++i) odd.val.push_back(2000 + 2 * i);
+  other.split = odd;
+  other.limit = 0;
+  auto ri = train::train(test::context(), implicit);
+  auto re = train::train(test::context(), explicit_);
+  auto ro = train::train(test::context(), other);
+  CHECK(re.epochs[0].train_loss == ri.epochs[0].train_loss);
+  CHECK(re.epochs[0].val_loss == ri.epochs[0].val_loss);
+  CHECK(re.test_loss == ri.test_loss);
+  CHECK(ro.epochs[0].train_images == 500);
+  CHECK(ro.epochs[0].val_images == 80);
+  CHECK(ro.epochs[0].train_loss != ri.epochs[0].train_loss);
+  for (const auto* c : {&implicit, &explicit_, &other}) fs::remove_all(c->out_dir);
+  other.split->val.push_back(60000);  // past the file
+  CHECK_THROWS_WITH(train::train(test::context(), other), Catch::Contains("image 60000"));
+  CHECK_FALSE(fs::exists(other.out_dir));
+}
