@@ -11,6 +11,8 @@ packages=(
   libglm-dev catch2 nlohmann-json3-dev zlib1g-dev libcli11-dev libstb-dev
   dataset-fashion-mnist
   python3 python3-numpy python3-torch
+  # ONNX export checks: onnx.checker and OpenCV's DNN module run the exported files.
+  python3-onnx python3-opencv
   # PyTorch, the benchmark peer, uses the system BLAS: give it an optimised one
   # (the reference libblas3 makes it ~20x slower and the comparison unfair).
   libopenblas0-pthread

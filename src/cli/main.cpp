@@ -1,4 +1,5 @@
-// The `fovea` command: `fovea devices`, `fovea train`, `fovea blur`. Every user error is
+// The `fovea` command: `fovea devices`, `fovea train`, `fovea blur`, `fovea eval`,
+// `fovea export`. Every user error is
 // one line on stderr and a non-zero exit: 2 for a bad command line, 1 for a
 // bad file, value or a failure while running, 3 when --validate saw messages.
 #include <CLI/CLI.hpp>
@@ -17,7 +18,11 @@
 
 #include "data/idx.h"
 #include "gpu/context.h"
+#include "io/atomic_file.h"
+#include "io/npy.h"
+#include "io/onnx_export.h"
 #include "io/png.h"
+#include "train/evaluate.h"
 #include "train/samples.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -334,6 +339,35 @@ int main(int argc, char** argv) {
   blur->add_option("--out", blur_out, "Output PNG file")->required();
   blur->add_option("--device", blur_device, "Device index or name substring (also FOVEA_DEVICE)");
 
+  // ---- fovea eval, fovea export: a finished run directory ----
+  fovea::train::EvalOptions eval_opts;
+  std::string eval_run, eval_json_path, eval_logits, eval_device;
+  bool eval_validate = false;
+  auto* eval = app.add_subcommand("eval", "Evaluate a run's final weights: loss, accuracy, per-class accuracy, confusion matrix");
+  eval->add_option("--run", eval_run, "Run directory (the --out of fovea train)")->required();
+  eval->add_option("--data", eval_opts.data_dir, "Directory with the IDX files (default: the run's)");
+  eval->add_option("--split", eval_opts.split,
+                   "test; val (the run's holdout, rebuilt from its seed, --limit and --val-split); "
+                   "train (the run's training images without the holdout)")
+      ->capture_default_str();
+  eval->add_option("--json", eval_json_path, "Write the results here (default RUN/eval-<split>.json; with "
+                                             "corruption RUN/eval-<split>-blur<S>-noise<STD>.json)");
+  eval->add_option("--logits", eval_logits, "Also write the logits as float32 .npy of shape [N, classes], in data-file order");
+  eval->add_option("--blur-sigma", eval_opts.blur_sigma, "Blur the images by this Gaussian sigma, pixels (robustness)")
+      ->capture_default_str();
+  eval->add_option("--noise", eval_opts.noise_std,
+                   "Add Gaussian noise of this std, [0, 1] pixel units, seeded as fovea train --test-noise (robustness)")
+      ->capture_default_str();
+  eval->add_option("--device", eval_device, "Device index or name substring (also FOVEA_DEVICE)");
+  eval->add_flag("--validate", eval_validate, "Enable the Khronos validation layer (also FOVEA_VALIDATION=1)");
+
+  std::string export_run, export_onnx;
+  auto* exporter = app.add_subcommand("export", "Export a run's model as ONNX (opset 13, evaluation mode)");
+  exporter->add_option("--run", export_run, "Run directory (the --out of fovea train)")->required();
+  exporter->add_option("--onnx", export_onnx,
+                       "Output .onnx file: input [batch, C, H, W] float32 already standardised, output logits [batch, classes]")
+      ->required();
+
   train->add_option("--config", "A run config: a JSON object of long option names and values, e.g. "
                                 "{\"lr\": 0.05, \"sharpen\": \"step\"}; options on the command line override it");
   try {
@@ -375,6 +409,40 @@ int main(int argc, char** argv) {
       std::printf("wrote %s: %zu rows (sigma %s%s) x %u images, %ux%u pixels\n", blur_out.c_str(),
                   grid.sigmas.size(), sig.c_str(), grid.pyramid ? ", pyramid" : "", grid.count, img.width,
                   img.height);
+      return 0;
+    }
+    if (*eval) {
+      eval_opts.logits = !eval_logits.empty();
+      const fovea::train::RunInfo run = fovea::train::load_run(eval_run);
+      auto ctx = fovea::gpu::Context::create({eval_device, eval_validate});
+      const fovea::train::EvalResult r = fovea::train::evaluate_run(*ctx, run, eval_opts);
+      if (eval_json_path.empty()) {
+        std::string name = "eval-" + eval_opts.split;
+        if (eval_opts.blur_sigma > 0 || eval_opts.noise_std > 0)
+          name += "-blur" + CLI::detail::to_string(eval_opts.blur_sigma) + "-noise" + CLI::detail::to_string(eval_opts.noise_std);
+        eval_json_path = run.dir + "/" + name + ".json";
+      }
+      std::printf("run %s (device: %s)\n%s", run.dir.c_str(), ctx->info().name.c_str(), fovea::train::eval_table(r).c_str());
+      fovea::io::write_file_atomically(eval_json_path, fovea::train::eval_json(run, eval_opts, r));
+      std::printf("wrote %s\n", eval_json_path.c_str());
+      if (!eval_logits.empty()) {
+        fovea::io::write_npy_f32(eval_logits, r.logits, r.images, r.classes);
+        std::printf("wrote %s: logits [%llu, %u] float32\n", eval_logits.c_str(), (unsigned long long)r.images, r.classes);
+      }
+      return finish_validation(*ctx);
+    }
+    if (*exporter) {
+      const fovea::train::RunInfo run = fovea::train::load_run(export_run);
+      if (run.feature_sigma > 0)
+        throw fovea::Error("cannot export " + export_run + ": its conv2d outputs are smoothed (--feature-smoothing, final sigma " +
+                           CLI::detail::to_string(run.feature_sigma) + "), which the ONNX graph does not include");
+      const fovea::io::onnx::Model m =
+          fovea::io::export_onnx({&run.spec, &run.weights, run.weights_path, run.mean, run.std, ""});
+      fovea::io::onnx::write_model(export_onnx, m);
+      std::printf("wrote %s: %zu nodes, %zu initializers, opset %lld; input [batch, %u, %u, %u] standardised "
+                  "per channel ((pixel / 255 - mean) / std, see its metadata), output logits [batch, %u]\n",
+                  export_onnx.c_str(), m.graph.nodes.size(), m.graph.initializers.size(), (long long)m.opset,
+                  run.spec.channels, run.spec.height, run.spec.width, run.spec.classes);
       return 0;
     }
     if (*train) {
