@@ -11,9 +11,10 @@ packages=(
   libglm-dev catch2 nlohmann-json3-dev zlib1g-dev libcli11-dev libstb-dev
   dataset-fashion-mnist
   python3 python3-numpy python3-torch
-  # The run report's test renders report.html in headless Chromium and
-  # reads the screenshot with OpenCV.
-  chromium python3-opencv
+  # The run report's test renders report.html in headless Chromium and reads
+  # the screenshot with OpenCV; the ONNX export checks run onnx.checker and
+  # OpenCV's DNN module on the exported files.
+  chromium python3-opencv python3-onnx
   # PyTorch, the benchmark peer, uses the system BLAS: give it an optimised one
   # (the reference libblas3 makes it ~20x slower and the comparison unfair).
   libopenblas0-pthread

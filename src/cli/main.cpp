@@ -1,5 +1,5 @@
 // The `fovea` command: `fovea devices`, `fovea train`, `fovea cv`, `fovea blur`, `fovea augment`,
-// `fovea report`. Every user error is
+// `fovea report`, `fovea eval`, `fovea export`. Every user error is
 // one line on stderr and a non-zero exit: 2 for a bad command line, 1 for a
 // bad file, value or a failure while running, 3 when --validate saw messages.
 #include <CLI/CLI.hpp>
@@ -18,8 +18,12 @@
 
 #include "data/idx.h"
 #include "gpu/context.h"
+#include "io/atomic_file.h"
+#include "io/npy.h"
+#include "io/onnx_export.h"
 #include "io/png.h"
 #include "train/cv.h"
+#include "train/evaluate.h"
 #include "train/samples.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -457,6 +461,35 @@ int main(int argc, char** argv) {
   augment->add_option("--out", aug_out, "Output PNG file")->required();
   augment->add_option("--device", aug_device, "Device index or name substring (also FOVEA_DEVICE)");
 
+  // ---- fovea eval, fovea export: a finished run directory ----
+  fovea::train::EvalOptions eval_opts;
+  std::string eval_run, eval_json_path, eval_logits, eval_device;
+  bool eval_validate = false;
+  auto* eval = app.add_subcommand("eval", "Evaluate a run's final weights: loss, accuracy, per-class accuracy, confusion matrix");
+  eval->add_option("--run", eval_run, "Run directory (the --out of fovea train)")->required();
+  eval->add_option("--data", eval_opts.data_dir, "Directory with the IDX files (default: the run's)");
+  eval->add_option("--split", eval_opts.split,
+                   "test; val (the run's holdout, rebuilt from its seed, --limit and --val-split); "
+                   "train (the run's training images without the holdout)")
+      ->capture_default_str();
+  eval->add_option("--json", eval_json_path, "Write the results here (default RUN/eval-<split>.json; with "
+                                             "corruption RUN/eval-<split>-blur<S>-noise<STD>.json)");
+  eval->add_option("--logits", eval_logits, "Also write the logits as float32 .npy of shape [N, classes], in data-file order");
+  eval->add_option("--blur-sigma", eval_opts.blur_sigma, "Blur the images by this Gaussian sigma, pixels (robustness)")
+      ->capture_default_str();
+  eval->add_option("--noise", eval_opts.noise_std,
+                   "Add Gaussian noise of this std, [0, 1] pixel units, seeded as fovea train --test-noise (robustness)")
+      ->capture_default_str();
+  eval->add_option("--device", eval_device, "Device index or name substring (also FOVEA_DEVICE)");
+  eval->add_flag("--validate", eval_validate, "Enable the Khronos validation layer (also FOVEA_VALIDATION=1)");
+
+  std::string export_run, export_onnx;
+  auto* exporter = app.add_subcommand("export", "Export a run's model as ONNX (opset 13, evaluation mode)");
+  exporter->add_option("--run", export_run, "Run directory (the --out of fovea train)")->required();
+  exporter->add_option("--onnx", export_onnx,
+                       "Output .onnx file: input [batch, C, H, W] float32 already standardised, output logits [batch, classes]")
+      ->required();
+
   try {
     std::vector<std::string> args(argv, argv + argc);
     try {
@@ -528,6 +561,40 @@ int main(int argc, char** argv) {
       std::printf("wrote %s: originals and %u augmented rows (%s) x %u images, %ux%u pixels\n",
                   aug_out.c_str(), aug_grid.rows, fovea::data::describe_augment(aug_grid.augment).c_str(),
                   aug_grid.count, img.width, img.height);
+      return 0;
+    }
+    if (*eval) {
+      eval_opts.logits = !eval_logits.empty();
+      const fovea::train::RunInfo run = fovea::train::load_run(eval_run);
+      auto ctx = fovea::gpu::Context::create({eval_device, eval_validate});
+      const fovea::train::EvalResult r = fovea::train::evaluate_run(*ctx, run, eval_opts);
+      if (eval_json_path.empty()) {
+        std::string name = "eval-" + eval_opts.split;
+        if (eval_opts.blur_sigma > 0 || eval_opts.noise_std > 0)
+          name += "-blur" + CLI::detail::to_string(eval_opts.blur_sigma) + "-noise" + CLI::detail::to_string(eval_opts.noise_std);
+        eval_json_path = run.dir + "/" + name + ".json";
+      }
+      std::printf("run %s (device: %s)\n%s", run.dir.c_str(), ctx->info().name.c_str(), fovea::train::eval_table(r).c_str());
+      fovea::io::write_file_atomically(eval_json_path, fovea::train::eval_json(run, eval_opts, r));
+      std::printf("wrote %s\n", eval_json_path.c_str());
+      if (!eval_logits.empty()) {
+        fovea::io::write_npy_f32(eval_logits, r.logits, r.images, r.classes);
+        std::printf("wrote %s: logits [%llu, %u] float32\n", eval_logits.c_str(), (unsigned long long)r.images, r.classes);
+      }
+      return finish_validation(*ctx);
+    }
+    if (*exporter) {
+      const fovea::train::RunInfo run = fovea::train::load_run(export_run);
+      if (run.feature_sigma > 0)
+        throw fovea::Error("cannot export " + export_run + ": its conv2d outputs are smoothed (--feature-smoothing, final sigma " +
+                           CLI::detail::to_string(run.feature_sigma) + "), which the ONNX graph does not include");
+      const fovea::io::onnx::Model m =
+          fovea::io::export_onnx({&run.spec, &run.weights, run.weights_path, run.mean, run.std, ""});
+      fovea::io::onnx::write_model(export_onnx, m);
+      std::printf("wrote %s: %zu nodes, %zu initializers, opset %lld; input [batch, %u, %u, %u] standardised "
+                  "per channel ((pixel / 255 - mean) / std, see its metadata), output logits [batch, %u]\n",
+                  export_onnx.c_str(), m.graph.nodes.size(), m.graph.initializers.size(), (long long)m.opset,
+                  run.spec.channels, run.spec.height, run.spec.width, run.spec.classes);
       return 0;
     }
     if (*train) {

@@ -6,12 +6,7 @@
 // and rejects everything else with a message naming the path and the entry.
 #include "io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -23,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/atomic_file.h"
 #include "util/error.h"
 
 namespace fovea::io {
@@ -74,75 +70,6 @@ void le_to_host(float* v, size_t n) {
   }
 }
 
-// ---- writing ---------------------------------------------------------------
-
-// Writes all of `n` bytes, retrying short writes and EINTR.
-bool write_all(int fd, const uint8_t* p, size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t(1) << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= size_t(w);
-  }
-  return true;
-}
-
-// The temporary file: created exclusively next to the target, removed again
-// unless release() was called after a successful rename.
-class TempFile {
- public:
-  TempFile(const fs::path& target) {
-    static std::atomic<uint64_t> counter{0};
-    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
-      // Built with += (GCC 12 warns falsely on "." + std::string).
-      std::string name = ".";
-      name += target.filename().string();
-      name += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-      path_ = dir / name;
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd_ < 0 && errno != EEXIST) break;
-    }
-    if (fd_ < 0)
-      fail(target.string(), "cannot create a temporary file in " + dir.string() + " (" +
-                                errno_text(errno) + ")");
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  int fd() const { return fd_; }
-  const fs::path& path() const { return path_; }
-  // Closes the descriptor; returns errno on failure, 0 on success.
-  int close() {
-    const int r = ::close(fd_);
-    fd_ = -1;
-    return r == 0 ? 0 : errno;
-  }
-  void release() { path_.clear(); }
-
- private:
-  fs::path path_;
-  int fd_ = -1;
-};
-
-// Makes the rename durable. Some filesystems refuse fsync on a directory
-// (EINVAL); the data itself is already on disk then, so that is not an error.
-void fsync_directory(const fs::path& dir, const std::string& path) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) fail(path, "cannot open directory " + dir.string() + " to sync it (" + errno_text(errno) + ")");
-  const int r = ::fsync(fd);
-  const int e = errno;
-  ::close(fd);
-  if (r != 0 && e != EINVAL && e != EROFS)
-    fail(path, "cannot sync directory " + dir.string() + " (" + errno_text(e) + ")");
-}
-
 }  // namespace
 
 const Tensor* SafetensorsFile::find(const std::string& name) const {
@@ -187,12 +114,8 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
   for (int b = 0; b < 8; ++b) head[size_t(b)] = uint8_t(n >> (8 * b));
   std::memcpy(head.data() + 8, text.data(), text.size());
 
-  const fs::path target(path);
-  TempFile tmp(target);
-  auto io_fail = [&](const char* what, int e) {
-    fail(path, std::string(what) + " temporary file " + tmp.path().string() + " (" + errno_text(e) + ")");
-  };
-  if (!write_all(tmp.fd(), head.data(), head.size())) io_fail("cannot write", errno);
+  AtomicFile out(path);
+  out.write(head.data(), head.size());
   std::vector<uint8_t> buf;
   for (const Tensor& t : file.tensors) {
     const auto* p = reinterpret_cast<const uint8_t*>(t.data.data());
@@ -201,15 +124,9 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
       floats_to_le(t.data.data(), t.data.size(), buf.data());
       p = buf.data();
     }
-    if (!write_all(tmp.fd(), p, t.data.size() * 4)) io_fail("cannot write", errno);
+    out.write(p, t.data.size() * 4);
   }
-  if (::fsync(tmp.fd()) != 0) io_fail("cannot sync", errno);
-  if (const int e = tmp.close()) io_fail("cannot close", e);
-  if (::rename(tmp.path().c_str(), target.c_str()) != 0)
-    fail(path, "cannot rename the temporary file " + tmp.path().string() + " over it (" +
-                   errno_text(errno) + ")");
-  tmp.release();
-  fsync_directory(target.has_parent_path() ? target.parent_path() : fs::path("."), path);
+  out.commit();
 }
 
 // ---- reading ---------------------------------------------------------------

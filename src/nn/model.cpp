@@ -43,12 +43,6 @@ Model::Model(gpu::Context& ctx, const ModelSpec& spec, const ModelOptions& opts)
 
 Model::~Model() = default;
 
-// Names like torch.nn.Sequential's state_dict for unnamed layers ("3.weight"),
-// the layer's own name otherwise.
-static std::string tensor_prefix(const LayerSpec& l, size_t index) {
-  return l.name == "layers." + std::to_string(index) ? std::to_string(index) : l.name;
-}
-
 void Model::plan_graph() {
   const uint32_t B = opts_.batch;
   const uint64_t align = ctx_.info().view_alignment / 4;
@@ -167,6 +161,8 @@ void Model::build() {
   step_params_ = upload_->reserve("step.params", sizeof(gpu::StepParams), opts_.slots);
   train_sums_ = readback_->reserve("metrics.train", sizeof(ops::MetricSums), opts_.slots);
   eval_sums_ = readback_->reserve("metrics.eval", sizeof(ops::MetricSums), opts_.slots);
+  if (opts_.read_logits)
+    logits_ring_ = readback_->reserve("logits.host", 4ull * B * spec_.classes, opts_.slots);
   device_->commit();
   upload_->commit();
   readback_->commit();
@@ -231,6 +227,10 @@ void Model::build() {
   ops::record_softmax_xent(*eval_, B, C, logits, labels_, dlogits, row_stats_, false, "loss");
   ops::record_metric_sums(*eval_, B, row_stats_, eval_sums_, "metrics");
   eval_->host_reads(eval_sums_);
+  if (opts_.read_logits) {
+    ops::record_copy(*eval_, uint64_t(B) * C, logits, logits_ring_, "logits.readback");
+    eval_->host_reads(logits_ring_);
+  }
 }
 
 void Model::record_forward(gpu::Program& p, bool training) {

@@ -11,6 +11,7 @@
 //          (opts.regularize) -> optimizer step (opts.optim)
 //   eval:  decode -> blur (P.blur_sigma) -> noise (P.noise_std) -> forward
 //          -> softmax-xent (no gradient) -> metric sums
+//          (-> a copy of the logits for the host, with opts.read_logits)
 // With feature smoothing, every conv2d's output is smoothed in place by the
 // 3x3 Gaussian of P.feature_sigma (and its gradient by the same operator).
 // All three sigmas are per-step parameters: 0 costs an empty dispatch.
@@ -41,6 +42,9 @@ struct ModelOptions {
   bool feature_smoothing = false;  // smooth conv2d outputs by P.feature_sigma
   uint32_t noise_seed = 2021;      // evaluation noise (fixed: the same corruption every run)
   data::AugmentConfig augment;     // training batches only (seeded by P.seed, P.step)
+  // The eval step also copies its logits [batch, classes] to logits_ring()
+  // for the host (`fovea eval`); training never pays for it.
+  bool read_logits = false;
 };
 
 // One parameter tensor: where it lives in the parameter block.
@@ -115,6 +119,7 @@ class Model {
   const gpu::View& params_ring() const { return step_params_; }
   const gpu::View& train_sums() const { return train_sums_; }  // ops::MetricSums per slot
   const gpu::View& eval_sums() const { return eval_sums_; }
+  const gpu::View& logits_ring() const { return logits_ring_; }  // f32 [batch, classes] per slot
 
   // The recorded step as text: each op with its buffers, then memory totals.
   std::string plan_text() const;
@@ -140,7 +145,7 @@ class Model {
   uint64_t batches_tracked_ = 0;
   gpu::View state_;
   gpu::View params_, grads_, optim_state_, stats_, x_, row_stats_, blur_scratch_, clip_norm_;
-  gpu::View images_, labels_, step_params_, train_sums_, eval_sums_;
+  gpu::View images_, labels_, step_params_, train_sums_, eval_sums_, logits_ring_;
   std::unique_ptr<gpu::Program> train_, eval_;
 };
 

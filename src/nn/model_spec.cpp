@@ -531,6 +531,10 @@ const char* layer_type_name(LayerType t) {
   return "unknown";
 }
 
+std::string tensor_prefix(const LayerSpec& l, size_t index) {
+  return l.name == "layers." + std::to_string(index) ? std::to_string(index) : l.name;
+}
+
 ModelSpec parse_model_spec_text(const std::string& text, const std::string& path) {
   const json root = parse_json(text, path);
   if (!root.is_object()) {

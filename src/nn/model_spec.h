@@ -165,4 +165,9 @@ ModelSpec load_model_spec(const std::string& path);
 
 const char* layer_type_name(LayerType t);
 
+// The prefix of layer `index`'s tensors in the weights file: like
+// torch.nn.Sequential's state_dict for unnamed layers ("3" of "3.weight"),
+// the layer's own name otherwise.
+std::string tensor_prefix(const LayerSpec& l, size_t index);
+
 }  // namespace fovea::nn

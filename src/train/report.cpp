@@ -388,8 +388,13 @@ std::optional<ConfusionMatrix> read_confusion(const std::string& path) {
       r.push_back(v.get<uint64_t>());
     }
   }
+  // `fovea eval` writes "classes" as the class count (the IDX files name no
+  // classes); an array gives the names.
   auto names = j->find("classes");
-  if (names != j->end() && !names->is_null()) {
+  if (names != j->end() && names->is_number_unsigned()) {
+    if (names->get<uint64_t>() != K) throw bad("'classes' is " + names->dump() + " but the matrix has " + std::to_string(K) + " rows");
+    for (size_t k = 0; k < K; ++k) cm.classes.push_back(std::to_string(k));
+  } else if (names != j->end() && !names->is_null()) {
     if (!names->is_array() || names->size() != K)
       throw bad("'classes' is not an array of " + std::to_string(K) + " names");
     for (const json& n : *names) cm.classes.push_back(value_text(n));

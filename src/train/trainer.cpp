@@ -18,6 +18,7 @@
 #include "gpu/recorder.h"
 #include "nn/model.h"
 #include "train/samples.h"
+#include "train/evaluate.h"
 #include "train/weights.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -31,48 +32,6 @@ namespace fs = std::filesystem;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-struct Totals {
-  double loss = 0;
-  uint64_t correct = 0, count = 0;
-  void add(const ops::MetricSums& s) {
-    loss += double(s.loss_sum) - double(s.loss_compensation);
-    correct += s.correct;
-    count += s.count;
-  }
-  double mean_loss() const { return count ? loss / double(count) : 0; }
-  double accuracy() const { return count ? double(correct) / double(count) : 0; }
-};
-
-// Copies the images and labels of one batch into ring slot `slot` and writes
-// the step's parameters. Rows past `rows` keep stale bytes; the decode kernel
-// zeroes them on the GPU.
-void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows,
-               uint32_t slot, const gpu::StepParams& params) {
-  const size_t bytes = set.image_bytes();
-  auto* images = static_cast<uint8_t*>(m.images_ring().host(slot));
-  auto* labels = static_cast<uint32_t*>(m.labels_ring().host(slot));
-  for (uint32_t r = 0; r < rows; ++r) {
-    std::memcpy(images + size_t(r) * bytes, set.pixels.data() + size_t(idx[r]) * bytes, bytes);
-    labels[r] = set.labels[idx[r]];
-  }
-  for (uint32_t r = rows; r < m.batch(); ++r) labels[r] = 0;
-  std::memcpy(m.params_ring().host(slot), &params, sizeof params);
-}
-
-void zero_sums(const gpu::View& v, uint32_t slots) {
-  for (uint32_t s = 0; s < slots; ++s) std::memset(v.host(s), 0, sizeof(ops::MetricSums));
-}
-
-Totals read_sums(const gpu::View& v, uint32_t slots) {
-  Totals t;
-  for (uint32_t s = 0; s < slots; ++s) {
-    ops::MetricSums m;
-    std::memcpy(&m, v.host(s), sizeof m);
-    t.add(m);
-  }
-  return t;
 }
 
 class Progress {
@@ -104,29 +63,6 @@ class Progress {
   uint64_t total_;
   Clock::time_point last_{};
 };
-
-// Runs the eval program over `indices` of `set`; returns loss and accuracy.
-// `base` carries the corruption (blur_sigma, noise_std) and the feature
-// smoothing sigma; rows, slot and first_image are set here.
-Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
-                const std::vector<uint32_t>& indices, const gpu::StepParams& base) {
-  Totals t;
-  if (indices.empty()) return t;
-  r.finish();
-  zero_sums(m.eval_sums(), m.slots());
-  for (size_t first = 0; first < indices.size(); first += m.batch()) {
-    uint32_t rows = uint32_t(std::min<size_t>(m.batch(), indices.size() - first));
-    uint32_t slot = r.acquire();
-    gpu::StepParams p = base;
-    p.rows = rows;
-    p.slot = slot;
-    p.first_image = uint32_t(first);
-    fill_slot(m, set, indices.data() + first, rows, slot, p);
-    r.submit(slot);
-  }
-  r.finish();
-  return read_sums(m.eval_sums(), m.slots());
-}
 
 std::string short_number(double v) {
   char buf[32];
@@ -448,12 +384,13 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       {"device_type", gpu::device_type_name(ctx.info().type)},
       {"command", cfg.command_line}, {"seed", cfg.seed}, {"model", cfg.model_path},
       {"data", cfg.data_dir}, {"epochs", cfg.epochs}, {"batch", cfg.batch}, {"lr", cfg.lr},
-      {"limit", cfg.limit}, {"shuffle", cfg.shuffle},
+      {"limit", cfg.limit}, {"val_split", cfg.val_split}, {"shuffle", cfg.shuffle},
       {"init", cfg.init},
       {"lr_schedule", {{"schedule", lc.schedule}, {"describe", lr_schedule.describe()}}},
       {"sharpen", {{"schedule", schedule.kind()}, {"describe", schedule.describe()},
                    {"sigma0", schedule.sigma0()}, {"span_epochs", schedule.span()},
-                   {"replay", cfg.sharpen_replay}, {"feature_smoothing", cfg.feature_smoothing}}},
+                   {"replay", cfg.sharpen_replay}, {"feature_smoothing", cfg.feature_smoothing},
+                   {"final_feature_sigma", eval_base.feature_sigma}}},
       {"parameters", model.parameter_count()},
       {"stop_reason", result.stop_reason}, {"best_epoch", result.best_epoch},
       {"epochs_run", result.epochs.size()},

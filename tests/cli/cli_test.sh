@@ -12,23 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 passes=0
 
-# expect CODE PATTERN -- ARGS...: exit code CODE, exactly one stderr line,
-# matching the extended regex PATTERN.
-expect() {
-  local code=$1 pattern=$2
-  shift 3
-  "$fovea" "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  local lines
-  lines=$(grep -c '' "$tmp/err")
-  if [ "$got" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -Eq -- "$pattern" "$tmp/err"; then
-    echo "FAIL: fovea $* -> exit $got (want $code), $lines stderr line(s), want /$pattern/:"
-    sed 's/^/    /' "$tmp/err"
-    fails=$((fails + 1))
-  else
-    passes=$((passes + 1))
-  fi
-}
+. "$src/tests/cli/expect.sh"  # expect CODE PATTERN -- ARGS...
 
 model=$src/assets/models/mlp.json
 expect 2 "subcommand" -- 

@@ -12,18 +12,9 @@ py=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
+passes=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-expect() {
-  local code=$1 pattern=$2
-  shift 3
-  "$fovea" "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$? lines
-  lines=$(grep -c '' "$tmp/err")
-  if [ "$got" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -Eq -- "$pattern" "$tmp/err"; then
-    fail "fovea $* -> exit $got (want $code), $lines stderr line(s), want /$pattern/: $(cat "$tmp/err")"
-  fi
-}
+. "$src/tests/cli/expect.sh"
 
 if [ ! -d "$data" ]; then
   echo "skipped: $data missing"

@@ -1,0 +1,258 @@
+#include "train/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "data/sharpening.h"
+#include "data/split.h"
+#include "gpu/context.h"
+#include "io/safetensors.h"
+#include "nn/model.h"
+#include "train/weights.h"
+#include "util/error.h"
+
+namespace fovea::train {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows,
+               uint32_t slot, const gpu::StepParams& params) {
+  const size_t bytes = set.image_bytes();
+  auto* images = static_cast<uint8_t*>(m.images_ring().host(slot));
+  auto* labels = static_cast<uint32_t*>(m.labels_ring().host(slot));
+  for (uint32_t r = 0; r < rows; ++r) {
+    std::memcpy(images + size_t(r) * bytes, set.pixels.data() + size_t(idx[r]) * bytes, bytes);
+    labels[r] = set.labels[idx[r]];
+  }
+  for (uint32_t r = rows; r < m.batch(); ++r) labels[r] = 0;
+  std::memcpy(m.params_ring().host(slot), &params, sizeof params);
+}
+
+void zero_sums(const gpu::View& v, uint32_t slots) {
+  for (uint32_t s = 0; s < slots; ++s) std::memset(v.host(s), 0, sizeof(ops::MetricSums));
+}
+
+Totals read_sums(const gpu::View& v, uint32_t slots) {
+  Totals t;
+  for (uint32_t s = 0; s < slots; ++s) {
+    ops::MetricSums m;
+    std::memcpy(&m, v.host(s), sizeof m);
+    t.add(m);
+  }
+  return t;
+}
+
+Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
+                const std::vector<uint32_t>& indices, const gpu::StepParams& base, const LogitsSink& sink) {
+  Totals t;
+  if (indices.empty()) return t;
+  if (sink && !m.logits_ring().valid()) throw Error("internal: logits requested from a model that does not read them");
+  r.finish();
+  zero_sums(m.eval_sums(), m.slots());
+  // The batch each slot last ran (first index, rows), not yet handed to the sink.
+  std::vector<std::pair<size_t, uint32_t>> pending(m.slots(), {0, 0});
+  auto drain = [&](uint32_t slot) {
+    if (!sink || pending[slot].second == 0) return;
+    sink(pending[slot].first, pending[slot].second, static_cast<const float*>(m.logits_ring().host(slot)));
+    pending[slot].second = 0;
+  };
+  for (size_t first = 0; first < indices.size(); first += m.batch()) {
+    uint32_t rows = uint32_t(std::min<size_t>(m.batch(), indices.size() - first));
+    uint32_t slot = r.acquire();  // waits for the slot's previous batch
+    drain(slot);
+    gpu::StepParams p = base;
+    p.rows = rows;
+    p.slot = slot;
+    p.first_image = uint32_t(first);
+    fill_slot(m, set, indices.data() + first, rows, slot, p);
+    r.submit(slot);
+    pending[slot] = {first, rows};
+  }
+  r.finish();
+  for (uint32_t s = 0; s < m.slots(); ++s) drain(s);
+  return read_sums(m.eval_sums(), m.slots());
+}
+
+// ---- run directories --------------------------------------------------------
+
+namespace {
+
+std::vector<double> metadata_numbers(const io::SafetensorsFile& f, const std::string& path, const char* key,
+                                     uint32_t channels) {
+  auto it = f.metadata.find(key);
+  json j;
+  if (it != f.metadata.end()) j = json::parse(it->second, nullptr, false);
+  if (!j.is_array() || j.size() != channels || !std::all_of(j.begin(), j.end(), [](const json& v) { return v.is_number(); }))
+    throw Error(path + ": metadata '" + key + "' must be a JSON array of " + std::to_string(channels) +
+                " numbers (the input standardisation)");
+  return j.get<std::vector<double>>();
+}
+
+// summary.json's field `key` (a path like "sharpen.feature_smoothing"), or
+// nullptr when absent.
+const json* summary_field(const json& s, const std::string& key) {
+  const json* j = &s;
+  std::stringstream parts(key);
+  for (std::string part; std::getline(parts, part, '.');) {
+    if (!j->is_object() || !j->contains(part)) return nullptr;
+    j = &(*j)[part];
+  }
+  return j;
+}
+
+template <class T>
+T summary_value(const json& s, const std::string& path, const std::string& key) {
+  const json* j = summary_field(s, key);
+  const bool ok = j && (std::is_same_v<T, std::string> ? j->is_string()
+                        : std::is_same_v<T, bool>      ? j->is_boolean()
+                        : std::is_floating_point_v<T>  ? j->is_number()
+                                                       : j->is_number_unsigned());
+  if (!ok) throw Error(path + ": field '" + key + "' is missing or has the wrong type");
+  return j->get<T>();
+}
+
+}  // namespace
+
+RunInfo load_run(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error("run directory " + dir + " does not exist");
+  RunInfo r;
+  r.dir = dir;
+  r.weights_path = (fs::path(dir) / "model.safetensors").string();
+  const std::string summary_path = (fs::path(dir) / "summary.json").string();
+  for (const std::string& f : {r.weights_path, summary_path})
+    if (!fs::exists(f, ec))
+      throw Error("run directory " + dir + " has no " + fs::path(f).filename().string() +
+                  " (is it the --out of a finished fovea train?)");
+  r.weights = io::read_safetensors(r.weights_path);
+  auto spec = r.weights.metadata.find("spec");
+  if (spec == r.weights.metadata.end())
+    throw Error(r.weights_path + ": no metadata 'spec' (the model spec); was it written by fovea train?");
+  r.spec = nn::parse_model_spec_text(spec->second, r.weights_path + " (metadata 'spec')");
+  r.mean = metadata_numbers(r.weights, r.weights_path, "mean", r.spec.channels);
+  r.std = metadata_numbers(r.weights, r.weights_path, "std", r.spec.channels);
+
+  std::ifstream f(summary_path);
+  const json s = json::parse(f, nullptr, false);
+  if (!s.is_object()) throw Error(summary_path + ": not a JSON object");
+  r.data_dir = summary_value<std::string>(s, summary_path, "data");
+  r.seed = summary_value<uint64_t>(s, summary_path, "seed");
+  r.limit = summary_value<uint32_t>(s, summary_path, "limit");
+  r.batch = summary_value<uint32_t>(s, summary_path, "batch");
+  if (summary_field(s, "val_split")) r.val_split = summary_value<std::string>(s, summary_path, "val_split");
+  if (summary_field(s, "sharpen.final_feature_sigma"))
+    r.feature_sigma = summary_value<double>(s, summary_path, "sharpen.final_feature_sigma");
+  else if (summary_field(s, "sharpen.feature_smoothing") &&
+           summary_value<bool>(s, summary_path, "sharpen.feature_smoothing"))
+    throw Error(summary_path + ": the run used --feature-smoothing but does not record its final sigma "
+                "(sharpen.final_feature_sigma; written by newer versions of fovea train)");
+  return r;
+}
+
+EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions& opts) {
+  if (opts.split != "test" && opts.split != "val" && opts.split != "train")
+    throw Error("--split must be test, val or train, got '" + opts.split + "'");
+  if (!(opts.blur_sigma >= 0 && opts.blur_sigma <= data::kMaxSharpenSigma))
+    throw Error("--blur-sigma " + std::to_string(opts.blur_sigma) + " is outside [0, 20] pixels");
+  if (!(opts.noise_std >= 0 && std::isfinite(opts.noise_std)))
+    throw Error("--noise " + std::to_string(opts.noise_std) + " is not a standard deviation >= 0");
+  EvalResult r;
+  r.split = opts.split;
+  r.data_dir = opts.data_dir.empty() ? run.data_dir : opts.data_dir;
+  r.classes = run.spec.classes;
+  const data::Dataset ds = data::load_mnist_dir(r.data_dir, run.spec.classes);
+  const data::ImageSet& set = opts.split == "test" ? ds.test : ds.train;
+  if (set.channels != run.spec.channels || set.height != run.spec.height || set.width != run.spec.width)
+    throw Error("the images in " + r.data_dir + " are not of the model's input shape " + run.spec.input().str());
+  std::vector<uint32_t> indices;
+  if (opts.split == "test") {
+    indices.resize(set.count);
+    for (uint32_t i = 0; i < set.count; ++i) indices[i] = i;
+  } else {
+    // The run's own holdout, rebuilt from its seed, --limit and --val-split.
+    if (!run.val_split)
+      throw Error("--split " + opts.split + ": " + run.dir + "/summary.json does not record the run's "
+                  "--val-split (written by newer versions of fovea train)");
+    const data::ValSpec val = run.val_split->empty() ? data::ValSpec{} : data::parse_val_split(*run.val_split);
+    data::Split split = data::make_split(ds.train.count, run.limit, val, run.seed);
+    indices = opts.split == "val" ? split.val : split.train;
+    if (indices.empty())
+      throw Error("--split val: the run " + run.dir + " held out no validation images (--val-split 0)");
+  }
+
+  nn::ModelOptions mo;
+  mo.batch = run.batch;
+  mo.channel_mean = run.mean;
+  mo.channel_std = run.std;
+  mo.feature_smoothing = run.feature_sigma > 0;
+  mo.read_logits = true;
+  nn::Model model(ctx, run.spec, mo);
+  load_weights(model, run.weights_path);
+  gpu::Replayer step(model.eval_program(), model.slots());
+  gpu::StepParams base;
+  base.seed = uint32_t(run.seed);  // the noise of fovea train --test-noise
+  base.feature_sigma = float(run.feature_sigma);
+  base.blur_sigma = float(opts.blur_sigma);
+  base.noise_std = float(opts.noise_std);
+  const uint32_t K = r.classes;
+  r.logits.assign(indices.size() * K, 0.0f);
+  const Totals t = evaluate(model, step, set, indices, base, [&](size_t first, uint32_t rows, const float* l) {
+    std::copy(l, l + size_t(rows) * K, r.logits.begin() + int64_t(first * K));
+  });
+  r.images = t.count;
+  r.loss = t.mean_loss();
+  r.accuracy = t.accuracy();
+  r.class_images.assign(K, 0);
+  r.confusion.assign(K, std::vector<uint64_t>(K, 0));
+  for (size_t i = 0; i < indices.size(); ++i) {
+    const float* row = &r.logits[i * K];
+    const uint32_t truth = set.labels[indices[i]];
+    r.class_images[truth]++;
+    r.confusion[truth][size_t(std::max_element(row, row + K) - row)]++;
+  }
+  if (!opts.logits) r.logits.clear();
+  return r;
+}
+
+std::string eval_json(const RunInfo& run, const EvalOptions& opts, const EvalResult& r) {
+  json per_class = json::array();
+  for (uint32_t k = 0; k < r.classes; ++k)
+    per_class.push_back({{"class", k}, {"images", r.class_images[k]}, {"accuracy", r.class_accuracy(k)}});
+  json j = {{"run", run.dir},        {"split", r.split},       {"data", r.data_dir},
+            {"images", r.images},    {"loss", r.loss},         {"accuracy", r.accuracy},
+            {"blur_sigma", opts.blur_sigma}, {"noise_std", opts.noise_std},
+            {"classes", r.classes},  {"per_class", per_class}, {"confusion", r.confusion}};
+  return j.dump(2) + "\n";
+}
+
+std::string eval_table(const EvalResult& r) {
+  std::ostringstream s;
+  char line[128];
+  std::snprintf(line, sizeof line, "%s: %llu images  loss %.4f  accuracy %.4f\n", r.split.c_str(),
+                (unsigned long long)r.images, r.loss, r.accuracy);
+  s << line << "\nclass  images  accuracy\n";
+  for (uint32_t k = 0; k < r.classes; ++k) {
+    std::snprintf(line, sizeof line, "%5u  %6llu  %8.4f\n", k, (unsigned long long)r.class_images[k],
+                  r.class_accuracy(k));
+    s << line;
+  }
+  s << "\nconfusion matrix (rows: true class, columns: predicted class)\n  true";
+  for (uint32_t k = 0; k < r.classes; ++k) s << std::setw(6) << k;
+  s << "\n";
+  for (uint32_t t = 0; t < r.classes; ++t) {
+    s << std::setw(6) << t;
+    for (uint32_t p = 0; p < r.classes; ++p) s << std::setw(6) << r.confusion[t][p];
+    s << "\n";
+  }
+  return s.str();
+}
+
+}  // namespace fovea::train

@@ -1,0 +1,106 @@
+// Evaluation: the loop that replays a model's eval program over a list of
+// images (shared by `fovea train` for validation, test and robustness, and
+// by `fovea eval`), and the evaluation of a finished run directory: loss,
+// accuracy, per-class accuracy, the confusion matrix and, on request, the
+// logits.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/idx.h"
+#include "gpu/recorder.h"
+#include "io/safetensors.h"
+#include "nn/model_spec.h"
+#include "ops/metrics.h"
+
+namespace fovea::nn { class Model; }
+namespace fovea::gpu { class Context; }
+
+namespace fovea::train {
+
+// Metric sums read back from the GPU, in double.
+struct Totals {
+  double loss = 0;
+  uint64_t correct = 0, count = 0;
+  void add(const ops::MetricSums& s) {
+    loss += double(s.loss_sum) - double(s.loss_compensation);
+    correct += s.correct;
+    count += s.count;
+  }
+  double mean_loss() const { return count ? loss / double(count) : 0; }
+  double accuracy() const { return count ? double(correct) / double(count) : 0; }
+};
+
+// Copies the images and labels of one batch into ring slot `slot` and writes
+// the step's parameters. Rows past `rows` keep stale bytes; the decode kernel
+// zeroes them on the GPU.
+void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows,
+               uint32_t slot, const gpu::StepParams& params);
+void zero_sums(const gpu::View& v, uint32_t slots);
+Totals read_sums(const gpu::View& v, uint32_t slots);
+
+// Receives the logits [rows, classes] of indices[first .. first + rows).
+using LogitsSink = std::function<void(size_t first, uint32_t rows, const float* logits)>;
+
+// Runs the eval program over `indices` of `set`; returns loss and accuracy.
+// `base` carries the corruption (blur_sigma, noise_std) and the feature
+// smoothing sigma; rows, slot and first_image are set here. With a sink (the
+// model must have been built with ModelOptions::read_logits), every batch's
+// logits go to it once the batch has run.
+Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
+                const std::vector<uint32_t>& indices, const gpu::StepParams& base,
+                const LogitsSink& sink = {});
+
+// What a run directory of `fovea train` holds that evaluation and export
+// need: the model spec, weights and input standardisation from
+// model.safetensors, and from summary.json the data, the split settings, the
+// batch and the final feature-smoothing sigma.
+struct RunInfo {
+  std::string dir, weights_path;
+  io::SafetensorsFile weights;
+  nn::ModelSpec spec;
+  std::vector<double> mean, std;
+  std::string data_dir;
+  uint64_t seed = 0;
+  uint32_t limit = 0, batch = 128;
+  std::optional<std::string> val_split;  // absent in runs of older versions
+  double feature_sigma = 0;              // conv2d output smoothing of the last step
+};
+
+// Throws fovea::Error naming the directory or file that is missing or bad.
+RunInfo load_run(const std::string& dir);
+
+struct EvalOptions {
+  std::string data_dir;  // "" = the run's
+  std::string split = "test";  // test, val (the run's holdout) or train (the run's training images)
+  double blur_sigma = 0;  // pixels, [0, 20]
+  double noise_std = 0;   // [0, 1] pixel units, the run's seed (as --test-noise)
+  bool logits = false;
+};
+
+struct EvalResult {
+  std::string split, data_dir;
+  uint32_t classes = 0;
+  uint64_t images = 0;
+  double loss = 0, accuracy = 0;
+  std::vector<uint64_t> class_images;             // [classes]
+  std::vector<std::vector<uint64_t>> confusion;  // [true][predicted]
+  std::vector<float> logits;                      // [images, classes], data-file order (when asked)
+  double class_accuracy(uint32_t k) const {
+    return class_images[k] ? double(confusion[k][k]) / double(class_images[k]) : 0;
+  }
+};
+
+// Evaluates the run's final weights on one split. Loss and accuracy are the
+// GPU's metric sums (as `fovea train` reports them); per-class counts and
+// the confusion matrix come from the logits' argmax (first maximum).
+EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions& opts);
+
+// The result as a JSON document and as the printed table.
+std::string eval_json(const RunInfo& run, const EvalOptions& opts, const EvalResult& r);
+std::string eval_table(const EvalResult& r);
+
+}  // namespace fovea::train
