@@ -368,6 +368,8 @@ TEST_CASE("model spec: bad fields of the random pooling layers name the layer, f
                     Contains("the output height 28 from the input height 28 makes the ratio alpha = 28/28, outside (1, 2]"));
   CHECK_THROWS_WITH(with_pool(R"({"type": "fractional_maxpool2d", "output_size": [20, 13]})"),
                     Contains("the output width 13 from the input width 28 makes the ratio alpha = 28/13, outside (1, 2]"));
+}
+
 TEST_CASE("model spec: dropout layers take a probability p below 1 with PyTorch's default 0.5", "[model_spec]") {
   const auto spec = parse_model_spec_text(spec_with_layers(R"([
       {"type": "conv2d", "out_channels": 3, "kernel": 3},

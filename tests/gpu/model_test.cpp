@@ -252,6 +252,7 @@ TEST_CASE("random pooling layers evaluate as their deterministic forms, bit for 
   const double a = eval_loss(random, 5, 1);
   CHECK(a == eval_loss(random, 6, 2));  // no randomness in evaluation
   CHECK(a == eval_loss(plain, 5, 1));
+}
 
 // The dropout family in one graph: DropConnect on a standardised conv, a
 // spectrally normalised conv and a dense layer; dropout2d; stochastic depth
