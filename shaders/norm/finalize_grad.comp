@@ -17,9 +17,13 @@
 // coef = [gamma copy (base floats) | alpha | beta | gamma0 | A | sum dy xhat],
 // R floats per row after the copy; the last two rows feed the parameter
 // gradients (dbeta = sum A, dgamma = sum dy xhat over the batch).
+// FROZEN (BatchNorm in evaluation mode): saved holds the running statistics
+// (mean, var), invstd = 1/sqrt(var + eps), and the statistics are constants,
+// so dx = invstd gamma dy: alpha = i gamma, beta = gamma0 = 0.
 #include "common.glsl"
 layout(constant_id = 0) const uint AFFINE = 1;
 layout(constant_id = 1) const uint GAMMA_IN_SUMS = 0;
+layout(constant_id = 2) const uint FROZEN = 0;
 layout(local_size_x = 64) in;
 
 layout(std430, set = 0, binding = 1) readonly buffer Partial { float part[]; };  // [R, K, 3]
@@ -31,6 +35,7 @@ layout(std430, set = 0, binding = 4) writeonly buffer Coef { float coef[]; };
 // per sample, so the channel of plane ci of group s is (s % G)*Cg + ci.
 layout(push_constant) uniform Push {
   uint S, K, Cg, G, count, per_sample, batch, R, base;
+  float eps;  // FROZEN only
 } pc;
 
 float plane_gamma(uint s, uint ci) {
@@ -44,7 +49,8 @@ void main() {
   for (uint s = gl_GlobalInvocationID.x; s < pc.S; s += stride) {
     const float n = pc.per_sample == 0u ? float(min(P.rows, pc.batch)) * float(pc.count)
                                         : (s / pc.per_sample < P.rows ? float(pc.count) : 0.0);
-    const float mu = saved[s], inv = saved[pc.S + s];
+    const float mu = saved[s];
+    const float inv = FROZEN != 0u ? inversesqrt(saved[pc.S + s] + pc.eps) : saved[pc.S + s];
     float sg = 0.0, sgx = 0.0;
     for (uint ci = 0; ci < pc.Cg; ++ci) {
       const uint r = s * pc.Cg + ci;
@@ -62,8 +68,8 @@ void main() {
       sgx += g * sx;
     }
     const float inv_n = n > 0.0 ? 1.0 / n : 0.0;
-    const float beta = -inv * inv * sgx * inv_n;
-    const float gamma0 = -inv * sg * inv_n - beta * mu;
+    const float beta = FROZEN != 0u ? 0.0 : -inv * inv * sgx * inv_n;
+    const float gamma0 = FROZEN != 0u ? 0.0 : -inv * sg * inv_n - beta * mu;
     for (uint ci = 0; ci < pc.Cg; ++ci) {
       const uint r = s * pc.Cg + ci;
       coef[pc.base + r] = n > 0.0 ? inv * plane_gamma(s, ci) : 0.0;

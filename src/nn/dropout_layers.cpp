@@ -30,9 +30,9 @@ class DropoutLayer final : public Layer {
     else
       ops::record_copy(p, count(io), io.in[0], io.out, io.label + ".forward");
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool training) override {
     if (!io.din[0].valid()) return;
-    if (spec_.p > 0)
+    if (training && spec_.p > 0)
       ops::record_dropout_backward(p, mask(io), count(io), io.dout, io.din[0], io.label + ".backward");
     else
       ops::record_copy(p, count(io), io.dout, io.din[0], io.label + ".backward");
@@ -60,8 +60,8 @@ void DropConnect::forward(gpu::Program& p, const Io& io, const View& w) const {
   if (active()) ops::record_dropout_forward(p, mask_, count_, w, w_d_, io.label + ".drop_connect");
 }
 
-void DropConnect::backward(gpu::Program& p, const Io& io, const View& dw) const {
-  if (active()) ops::record_dropout_backward(p, mask_, count_, dw_d_, dw, io.label + ".drop_connect.backward");
+void DropConnect::backward(gpu::Program& p, const Io& io, const View& dw, bool training) const {
+  if (active() && training) ops::record_dropout_backward(p, mask_, count_, dw_d_, dw, io.label + ".drop_connect.backward");
 }
 
 }  // namespace fovea::nn

@@ -29,12 +29,15 @@ class DropConnect {
   bool active() const { return mask_.p > 0; }
   // The weight the layer's op uses: W_d in training when active, else w.
   const gpu::View& weight(const gpu::View& w, bool training) const { return active() && training ? w_d_ : w; }
-  // Where the op writes its weight gradient: dL/dW_d when active, else dw.
-  const gpu::View& weight_grad(const gpu::View& dw) const { return active() ? dw_d_ : dw; }
+  // Where the op writes its weight gradient: dL/dW_d when active in
+  // training, else dw.
+  const gpu::View& weight_grad(const gpu::View& dw, bool training) const {
+    return active() && training ? dw_d_ : dw;
+  }
   // W_d = mask(w) (training forward only; nothing when inactive).
   void forward(gpu::Program& p, const Io& io, const gpu::View& w) const;
-  // dw = mask(dL/dW_d) (nothing when inactive).
-  void backward(gpu::Program& p, const Io& io, const gpu::View& dw) const;
+  // dw = mask(dL/dW_d) (nothing when inactive or in evaluation).
+  void backward(gpu::Program& p, const Io& io, const gpu::View& dw, bool training) const;
 
  private:
   ops::DropoutMask mask_{ops::DropoutKind::Dropout, 0.0f, 1, 0, 0};

@@ -27,7 +27,7 @@ class Alias final : public Layer {
   using Layer::Layer;
   bool aliases_input() const override { return true; }
   void forward(gpu::Program&, const Io&, bool) override {}
-  void backward(gpu::Program&, const Io&) override {}  // the model routes dout to the input
+  void backward(gpu::Program&, const Io&, bool) override {}  // the model routes dout to the input
 };
 
 // PyTorch's spectral_norm on a layer's weight viewed as [rows, cols]: the
@@ -94,14 +94,14 @@ class Dense final : public Layer {
     ops::record_dense_forward(p, shape(io), io.in[0], dc_.weight(weight(io), training),
                               spec_.bias ? io.params[1] : View{}, io.out, io.label + ".forward");
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool training) override {
     const View& dw = spec_.spectral_norm ? sn_.weight_grad() : io.grads[0];
-    ops::record_dense_backward_params(p, shape(io), io.in[0], io.dout, dc_.weight_grad(dw),
+    ops::record_dense_backward_params(p, shape(io), io.in[0], io.dout, dc_.weight_grad(dw, training),
                                       spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
-    dc_.backward(p, io, dw);
+    dc_.backward(p, io, dw, training);
     if (spec_.spectral_norm) sn_.backward(p, io);
     if (io.din[0].valid())
-      ops::record_dense_backward_input(p, shape(io), io.dout, dc_.weight(weight(io), true), io.din[0],
+      ops::record_dense_backward_input(p, shape(io), io.dout, dc_.weight(weight(io), training), io.din[0],
                                        io.label + ".backward.input");
   }
 
@@ -166,21 +166,21 @@ class Conv2d final : public Layer {
     ops::record_conv2d_forward(p, shape(io), io.in[0], dc_.weight(weight(io), training),
                                spec_.bias ? io.params[1] : View{}, io.out, cols_, io.label + ".forward");
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool training) override {
     // With standardisation the convolution's weight gradient is dL/dW_hat,
     // mapped back to dL/dW through the standardisation (after DropConnect's
     // mask, when it is on).
     const View& dw = spec_.spectral_norm ? sn_.weight_grad()
                      : spec_.weight_standardization ? dw_hat_ : io.grads[0];
-    ops::record_conv2d_backward_params(p, shape(io), cols_, io.dout, dc_.weight_grad(dw),
+    ops::record_conv2d_backward_params(p, shape(io), cols_, io.dout, dc_.weight_grad(dw, training),
                                        spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
-    dc_.backward(p, io, dw);
+    dc_.backward(p, io, dw, training);
     if (spec_.spectral_norm) sn_.backward(p, io);
     if (spec_.weight_standardization)
       ops::record_weight_standardize_backward(p, spec_.out_channels, fan_in(io), w_hat_, ws_saved_,
                                               dw_hat_, io.grads[0], io.label + ".standardize.backward");
     if (io.din[0].valid())
-      ops::record_conv2d_backward_input(p, shape(io), io.dout, dc_.weight(weight(io), true), io.din[0], dcols_,
+      ops::record_conv2d_backward_input(p, shape(io), io.dout, dc_.weight(weight(io), training), io.din[0], dcols_,
                                         io.label + ".backward.input");
   }
 
@@ -214,7 +214,7 @@ class ActivationLayer final : public Layer {
     ops::record_activation_forward(p, kind_, params_, count(io, io.out_shape), io.in[0], io.out,
                                    io.label + ".forward");
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool) override {
     if (!io.din[0].valid()) return;
     // tanh and sigmoid differentiate through their output, the rest through the input.
     const bool from_y = ops::activation_backward_uses_output(kind_);
@@ -261,7 +261,7 @@ class ConvTranspose2d final : public Layer {
                                          spec_.bias ? io.params[1] : View{}, io.out, cols_,
                                          io.label + ".forward");
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool) override {
     const auto s = shape(io);
     ops::record_conv_transpose2d_backward_cols(p, s, io.dout, cols_, io.label + ".backward.cols");
     ops::record_conv_transpose2d_backward_params(p, s, io.in[0], cols_, io.dout, io.grads[0],
@@ -307,13 +307,13 @@ class Pool2d final : public Layer {
     else
       ops::record_avgpool2d_forward(p, shape(io), spec_.count_include_pad, io.in[0], io.out, l);
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool training) override {
     if (!io.din[0].valid()) return;
     const std::string l = io.label + ".backward";
     const ops::PoolDropout drop{spec_.p, io.index};
-    if (dropout() && is_max())
+    if (dropout() && training && is_max())
       ops::record_maxpool_dropout_backward(p, shape(io), drop, argmax_, io.dout, io.din[0], l);
-    else if (dropout())
+    else if (dropout() && training)
       ops::record_avgpool_dropout_backward(p, shape(io), spec_.count_include_pad, drop, io.dout, io.din[0], l);
     else if (is_max())
       ops::record_maxpool2d_backward(p, shape(io), argmax_, io.dout, io.din[0], l);
@@ -344,10 +344,13 @@ class MaxDrop final : public Layer {
     else
       ops::record_copy(p, count(io, io.out_shape), io.in[0], io.out, io.label + ".forward");
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool training) override {
     if (!io.din[0].valid()) return;
-    ops::record_max_drop_backward(p, shape(io), spec_.p, io.index, io.in[0], maxima_, io.dout, io.din[0],
-                                  io.label + ".backward");
+    if (training)
+      ops::record_max_drop_backward(p, shape(io), spec_.p, io.index, io.in[0], maxima_, io.dout, io.din[0],
+                                    io.label + ".backward");
+    else
+      ops::record_copy(p, count(io, io.out_shape), io.dout, io.din[0], io.label + ".backward");
   }
 
  private:
@@ -373,7 +376,7 @@ class FractionalMaxPool2d final : public Layer {
     ops::record_fractional_maxpool_forward(p, shape(io), mode, io.index, io.in[0], regions_, io.out, argmax_,
                                            io.label + ".forward");
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool) override {
     if (!io.din[0].valid()) return;
     ops::record_fractional_maxpool_backward(p, shape(io), regions_, argmax_, io.dout, io.din[0],
                                             io.label + ".backward");
@@ -391,7 +394,7 @@ class GlobalAvgPool2d final : public Layer {
     ops::record_global_avgpool_forward(p, io.batch, in.c, in.h * in.w, io.in[0], io.out,
                                        io.label + ".forward");
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool) override {
     if (!io.din[0].valid()) return;
     const Shape& in = io.in_shapes[0];
     ops::record_global_avgpool_backward(p, io.batch, in.c, in.h * in.w, io.dout, io.din[0],
@@ -460,15 +463,18 @@ class Norm final : public Layer {
                                       io.out, saved_, l);
     }
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool training) override {
     const auto s = shape(io);
     const View& dx = io.din[0].valid() ? io.din[0] : unused_dx_;
     const std::string l = io.label + ".backward";
     switch (spec_.type) {
       case LayerType::BatchNorm2d:
       case LayerType::BatchNorm1d:
-        ops::record_batchnorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx,
-                                       io.grad_span, l);
+        if (training)
+          ops::record_batchnorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx, io.grad_span, l);
+        else
+          ops::record_batchnorm_backward_eval(p, s, spec_.eps, io.in[0], io.dout, io.param_span,
+                                              io.state_span, dx, io.grad_span, l);
         break;
       case LayerType::LayerNorm:
         ops::record_layernorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx, io.grad_span, l);
@@ -504,11 +510,11 @@ class Add final : public Layer {
       ops::record_dropout_add_forward(p, stochastic_depth_mask(spec_, io), n, last > 1 ? io.out : io.in[0],
                                       io.in[last], io.out, io.label + ".forward.stochastic_depth");
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool training) override {
     for (size_t i = 0; i < io.din.size(); ++i) {
       if (!io.din[i].valid()) continue;
       const std::string label = io.label + ".backward." + std::to_string(i);
-      if (i + 1 == io.din.size() && spec_.stochastic_depth_p > 0)
+      if (i + 1 == io.din.size() && spec_.stochastic_depth_p > 0 && training)
         ops::record_dropout_backward(p, stochastic_depth_mask(spec_, io), count(io, io.out_shape), io.dout,
                                      io.din[i], label);
       else
@@ -530,7 +536,7 @@ class Concat final : public Layer {
       off += s.c;
     }
   }
-  void backward(gpu::Program& p, const Io& io) override {
+  void backward(gpu::Program& p, const Io& io, bool) override {
     uint32_t off = 0;
     for (size_t i = 0; i < io.in.size(); ++i) {
       const Shape& s = io.in_shapes[i];

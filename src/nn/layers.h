@@ -68,8 +68,11 @@ class Layer {
   // Output = input 0, no copy (flatten, reshape).
   virtual bool aliases_input() const { return false; }
   virtual void forward(gpu::Program& p, const Io& io, bool training) = 0;
-  // Writes din[i] for every valid din[i], and the parameter gradients.
-  virtual void backward(gpu::Program& p, const Io& io) = 0;
+  // Writes din[i] for every valid din[i], and the parameter gradients, of
+  // the forward recorded with the same `training`: in evaluation mode random
+  // layers are the identity and BatchNorm's running statistics are constants
+  // (the sharpness probe differentiates the evaluation-mode loss).
+  virtual void backward(gpu::Program& p, const Io& io, bool training) = 0;
 
  protected:
   LayerSpec spec_;

@@ -48,9 +48,13 @@ void Model::plan_graph() {
   const uint64_t align = ctx_.info().view_alignment / 4;
   // Consumers of each node's output (the loss consumes the last node).
   std::vector<std::vector<std::pair<size_t, size_t>>> consumers(spec_.layers.size());
+  size_t input_readers = 0;
   for (size_t n = 0; n < spec_.layers.size(); ++n)
     for (size_t j = 0; j < spec_.layers[n].inputs.size(); ++j)
-      if (spec_.layers[n].inputs[j] >= 0) consumers[size_t(spec_.layers[n].inputs[j])].push_back({n, j});
+      if (spec_.layers[n].inputs[j] >= 0)
+        consumers[size_t(spec_.layers[n].inputs[j])].push_back({n, j});
+      else
+        ++input_readers;
 
   for (size_t n = 0; n < spec_.layers.size(); ++n) {
     const LayerSpec& ls = spec_.layers[n];
@@ -93,7 +97,8 @@ void Model::plan_graph() {
       state_tensors_.push_back(st);
     }
     node.requires_grad = !node.params.empty();
-    for (int32_t i : ls.inputs) node.requires_grad |= i >= 0 && nodes_[size_t(i)].requires_grad;
+    // A probe model differentiates the input too.
+    for (int32_t i : ls.inputs) node.requires_grad |= i >= 0 ? nodes_[size_t(i)].requires_grad : opts_.probe;
     nodes_.push_back(std::move(node));
   }
 
@@ -115,6 +120,13 @@ void Model::plan_graph() {
         } else {
           din = device_->reserve(base + ".grad_in." + std::to_string(j), 4ull * B * src.io.out_shape.size());
           src.grad_parts.push_back(din);
+        }
+      } else if (i < 0 && opts_.probe) {
+        if (input_readers == 1) {
+          din = x_grad_;
+        } else {
+          din = device_->reserve(base + ".grad_in." + std::to_string(j), x_grad_.size);
+          x_grad_parts_.push_back(din);
         }
       }
       node.io.din.push_back(din);
@@ -139,6 +151,7 @@ void Model::build() {
   const uint32_t B = opts_.batch;
   const uint64_t D = spec_.input_features();
   x_ = device_->reserve("input", 4ull * B * D);
+  if (opts_.probe) x_grad_ = device_->reserve("input.grad", 4ull * B * D);
   plan_graph();
   uint64_t scratch = uint64_t(B) * D;
   if (opts_.feature_smoothing)
@@ -163,6 +176,10 @@ void Model::build() {
   eval_sums_ = readback_->reserve("metrics.eval", sizeof(ops::MetricSums), opts_.slots);
   if (opts_.read_logits)
     logits_ring_ = readback_->reserve("logits.host", 4ull * B * spec_.classes, opts_.slots);
+  if (opts_.probe) {
+    probe_sums_ = readback_->reserve("metrics.probe", sizeof(ops::MetricSums), opts_.slots);
+    probe_vectors_ = upload_->reserve("probe.vectors", 4ull * B * spec_.classes, opts_.slots);
+  }
   device_->commit();
   upload_->commit();
   readback_->commit();
@@ -205,7 +222,7 @@ void Model::build() {
   else
     ops::record_softmax_xent(*train_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
   ops::record_metric_sums(*train_, B, row_stats_, train_sums_, "metrics");
-  record_backward(*train_);
+  record_backward(*train_, true);
   // Penalties, then clipping (the penalty is part of the loss whose gradient
   // is clipped), then the step. Alignment gaps between tensors hold zero
   // gradients, so clipping the whole block is clipping every tensor.
@@ -231,6 +248,36 @@ void Model::build() {
     ops::record_copy(*eval_, uint64_t(B) * C, logits, logits_ring_, "logits.readback");
     eval_->host_reads(logits_ring_);
   }
+  if (!opts_.probe) return;
+  probe_ = std::make_unique<gpu::Program>(ctx_, "probe");
+  probe_->set_params(step_params_);
+  record_forward(*probe_, false);
+  ops::record_softmax_xent(*probe_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
+  ops::record_metric_sums(*probe_, B, row_stats_, probe_sums_, "metrics");
+  record_backward(*probe_, false);
+  probe_->host_reads(probe_sums_);
+  jacobian_ = std::make_unique<gpu::Program>(ctx_, "jacobian");
+  jacobian_->set_params(step_params_);
+  record_forward(*jacobian_, false);
+  ops::record_copy(*jacobian_, uint64_t(B) * C, probe_vectors_, dlogits, "probe.vectors");
+  record_backward(*jacobian_, false);
+}
+
+gpu::Program& Model::probe_program() {
+  if (!probe_) throw Error("internal: the probe program of a model built without ModelOptions::probe");
+  return *probe_;
+}
+
+gpu::Program& Model::jacobian_program() {
+  if (!jacobian_) throw Error("internal: the jacobian program of a model built without ModelOptions::probe");
+  return *jacobian_;
+}
+
+std::vector<float> Model::download_input_gradient() const {
+  if (!x_grad_.valid()) throw Error("internal: the input gradient of a model built without ModelOptions::probe");
+  std::vector<float> v(x_grad_.size / 4);
+  gpu::download(ctx_, x_grad_, v.data(), x_grad_.size);
+  return v;
 }
 
 void Model::record_forward(gpu::Program& p, bool training) {
@@ -261,7 +308,7 @@ void Model::record_smoothing(gpu::Program& p, const Node& node, const gpu::View&
                    blur_scratch_, label);
 }
 
-void Model::record_backward(gpu::Program& p) {
+void Model::record_backward(gpu::Program& p, bool training) {
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
     Node& node = *it;
     if (!node.requires_grad) continue;
@@ -272,8 +319,12 @@ void Model::record_backward(gpu::Program& p) {
       ops::record_add(p, n, k == 1 ? parts[0] : node.io.dout, parts[k], node.io.dout,
                       node.io.label + ".grad_sum." + std::to_string(k));
     record_smoothing(p, node, node.io.dout, node.io.label + ".smooth.grad");
-    node.layer->backward(p, node.io);
+    node.layer->backward(p, node.io, training);
   }
+  // The input's gradient: the sum of its readers' (probe models only).
+  for (size_t k = 1; k < x_grad_parts_.size(); ++k)
+    ops::record_add(p, x_grad_.size / 4, k == 1 ? x_grad_parts_[0] : x_grad_, x_grad_parts_[k], x_grad_,
+                    "input.grad_sum." + std::to_string(k));
 }
 
 void Model::init_parameters(uint64_t seed) {
@@ -371,7 +422,8 @@ static std::string bytes_text(uint64_t b) {
 std::string Model::plan_text() const {
   std::ostringstream s;
   s.precision(3);
-  for (const gpu::Program* p : {train_.get(), eval_.get()}) {
+  for (const gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get()}) {
+    if (!p) continue;
     s << "program " << p->name() << " (batch " << opts_.batch << ", recorded once per slot, "
       << opts_.slots << " slots):\n";
     for (const auto& d : p->dispatches()) {

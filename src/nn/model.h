@@ -12,6 +12,15 @@
 //   eval:  decode -> blur (P.blur_sigma) -> noise (P.noise_std) -> forward
 //          -> softmax-xent (no gradient) -> metric sums
 //          (-> a copy of the logits for the host, with opts.read_logits)
+//   probe (ModelOptions::probe only; the sharpness probe, src/train/sharpness.h):
+//          decode -> blur -> noise -> forward (evaluation: BatchNorm on its
+//          running statistics, random layers the identity) -> softmax-xent
+//          (gradient of the batch's mean loss) -> metric sums -> backward in
+//          evaluation mode, down to the input -> parameter gradients
+//          (overwritten each step, no penalty, no optimizer)
+//   jacobian (probe only): the same forward -> dlogits = the host's vectors
+//          (probe_vectors_ring()) -> backward in evaluation mode -> input_grad
+//          = J^T v per image, J = d logits / d standardised input
 // With feature smoothing, every conv2d's output is smoothed in place by the
 // 3x3 Gaussian of P.feature_sigma (and its gradient by the same operator).
 // All three sigmas are per-step parameters: 0 costs an empty dispatch.
@@ -45,6 +54,9 @@ struct ModelOptions {
   // The eval step also copies its logits [batch, classes] to logits_ring()
   // for the host (`fovea eval`); training never pays for it.
   bool read_logits = false;
+  // Also record the probe and jacobian programs; every backward of this
+  // model then also computes the gradient of the standardised input.
+  bool probe = false;
 };
 
 // One parameter tensor: where it lives in the parameter block.
@@ -110,6 +122,10 @@ class Model {
 
   gpu::Program& train_program() { return *train_; }
   gpu::Program& eval_program() { return *eval_; }
+  gpu::Program& probe_program();     // ModelOptions::probe only
+  gpu::Program& jacobian_program();  // ModelOptions::probe only
+  // The input gradient of the last probe or jacobian step, [batch, C, H, W].
+  std::vector<float> download_input_gradient() const;
 
   // Ring views the host fills before each step (slot = Replayer::acquire()).
   const gpu::View& images_ring() const { return images_; }  // u8 [batch, C, H, W]
@@ -120,6 +136,8 @@ class Model {
   const gpu::View& train_sums() const { return train_sums_; }  // ops::MetricSums per slot
   const gpu::View& eval_sums() const { return eval_sums_; }
   const gpu::View& logits_ring() const { return logits_ring_; }  // f32 [batch, classes] per slot
+  const gpu::View& probe_sums() const { return probe_sums_; }     // the probe program's metric sums
+  const gpu::View& probe_vectors_ring() const { return probe_vectors_; }  // f32 [batch, classes]: dlogits
 
   // The recorded step as text: each op with its buffers, then memory totals.
   std::string plan_text() const;
@@ -129,7 +147,7 @@ class Model {
   void build();
   void plan_graph();
   void record_forward(gpu::Program& p, bool training);
-  void record_backward(gpu::Program& p);
+  void record_backward(gpu::Program& p, bool training);
   void record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v, const std::string& label);
 
   gpu::Context& ctx_;
@@ -146,7 +164,9 @@ class Model {
   gpu::View state_;
   gpu::View params_, grads_, optim_state_, stats_, x_, row_stats_, blur_scratch_, clip_norm_;
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_, logits_ring_;
-  std::unique_ptr<gpu::Program> train_, eval_;
+  gpu::View x_grad_, probe_sums_, probe_vectors_;  // probe only
+  std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several
+  std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_;
 };
 
 }  // namespace fovea::nn

@@ -200,9 +200,12 @@ void record_forward(Program& p, const NormShape& s, const Layout& l, float eps, 
 
 // Backward: reduce (plane sums), finalize_grad (coefficients), apply_backward
 // (dx), then the parameter gradients.
+// frozen (BatchNorm evaluation): saved is the running [mean, var] and eps
+// turns var into invstd; the statistics are constants of the backward.
 void record_backward(Program& p, const NormShape& s, const Layout& l, const View& x,
                      const View& dy, const View& affine, const View& saved, const View& dx,
-                     const View& daffine, const std::string& label) {
+                     const View& daffine, const std::string& label, bool frozen = false,
+                     float eps = 0.0f) {
   check_views(s, l, x, dx, saved, affine, label);
   require_floats(dy, total(s), label + " (dy)");
   if (l.affine != daffine.valid())
@@ -231,9 +234,10 @@ void record_backward(Program& p, const NormShape& s, const Layout& l, const View
                  label, "the backward coefficients");
     struct {
       uint32_t S, K, Cg, G, count, per_sample, batch, R, base;
+      float eps;
     } push{l.S, K, planes, l.G, uint32_t(l.per_sample ? l.Cg * plane(s) : plane(s)),
-           l.per_sample ? l.G : 0u, s.batch, R, base};
-    const uint32_t spec[] = {l.affine ? 1u : 0u, ln_gamma ? 1u : 0u};
+           l.per_sample ? l.G : 0u, s.batch, R, base, eps};
+    const uint32_t spec[] = {l.affine ? 1u : 0u, ln_gamma ? 1u : 0u, frozen ? 1u : 0u};
     p.dispatch(label + ".finalize_grad", p.context().kernels().get("norm/finalize_grad", spec),
                {gpu::in(partials), gpu::in(saved), gpu::in(l.affine ? affine : saved),
                 gpu::out(coef)},
@@ -317,6 +321,13 @@ void record_batchnorm_backward(Program& p, const NormShape& s, const View& x, co
   const Layout l = batch_layout(s, affine, label);
   check_training_batch(s, label);
   record_backward(p, s, l, x, dy, affine, saved, dx, daffine, label);
+}
+
+void record_batchnorm_backward_eval(Program& p, const NormShape& s, float eps, const View& x,
+                                    const View& dy, const View& affine, const View& running,
+                                    const View& dx, const View& daffine, const std::string& label) {
+  const Layout l = batch_layout(s, affine, label);
+  record_backward(p, s, l, x, dy, affine, running, dx, daffine, label, true, eps);
 }
 
 void record_layernorm_forward(Program& p, const NormShape& s, float eps, const View& x,

@@ -34,8 +34,9 @@
 // the parameter gradients of LayerNorm, InstanceNorm and GroupNorm sum over
 // the batch in one loop per lane, so batch <= 16,384 for them.
 //
-// BatchNorm's backward is the training-mode one (through the batch
-// statistics); there is no evaluation-mode backward with frozen statistics.
+// BatchNorm has two backwards: the training-mode one (through the batch
+// statistics) and the evaluation-mode one with the running statistics held
+// constant (the sharpness probe differentiates the evaluation-mode loss).
 //
 // Dispatches: forward = reduce, finalize, apply (BatchNorm evaluation: apply
 // only); backward = reduce, finalize, apply, parameter sums (none without
@@ -78,6 +79,14 @@ void record_batchnorm_forward_eval(Program& p, const NormShape& s, float eps, co
 void record_batchnorm_backward(Program& p, const NormShape& s, const View& x, const View& dy,
                                const View& affine, const View& saved, const View& dx,
                                const View& daffine, const std::string& label);
+// BatchNorm backward in evaluation mode (running statistics constant),
+// xhat = (x - running_mean) / sqrt(running_var + eps):
+//   dx = gamma dy / sqrt(running_var + eps),
+//   dgamma = sum dy xhat, dbeta = sum dy   (sums over valid rows and H*W)
+// Same dispatches as the training backward; any batch size (1 included).
+void record_batchnorm_backward_eval(Program& p, const NormShape& s, float eps, const View& x,
+                                    const View& dy, const View& affine, const View& running,
+                                    const View& dx, const View& daffine, const std::string& label);
 
 // LayerNorm over each sample's [C, H, W]; affine elementwise [2, C*H*W].
 void record_layernorm_forward(Program& p, const NormShape& s, float eps, const View& x,

@@ -312,6 +312,62 @@ TEST_CASE("batchnorm running statistics follow PyTorch over steps and evaluation
   }
 }
 
+// The evaluation-mode backward (the sharpness probe's): the running
+// statistics are constants, so dx = gamma dy invstd; checked against the
+// reference and against finite differences of the reference's evaluation
+// forward, scalar (odd H*W) and vec4 (H*W % 4 == 0) kernels, batch 1 included.
+TEST_CASE("batchnorm evaluation-mode backward matches the reference and finite differences",
+          "[norm][batchnorm]") {
+  struct Case { uint32_t N, C, H, W, rows; bool affine; };
+  uint64_t seed = 900;
+  for (const Case& k : {Case{5, 3, 7, 5, 4, true}, Case{3, 17, 4, 3, 3, true}, Case{1, 5, 1, 1, 1, true},
+                        Case{6, 4, 3, 3, 6, false}, Case{2, 3, 8, 1, 2, true}}) {
+    INFO("batchnorm eval backward " << k.N << "x" << k.C << "x" << k.H << "x" << k.W << ", rows " << k.rows
+                                    << (k.affine ? ", affine" : ", no affine"));
+    const uint64_t n = uint64_t(k.N) * k.C * k.H * k.W;
+    const auto xs = random_floats(n, ++seed, -1.0f, 2.0f), dys = random_floats(n, ++seed);
+    const auto affine = random_floats(2ull * k.C, ++seed, -1.5f, 1.5f);
+    const auto running = random_floats(2ull * k.C, ++seed, 0.5f, 2.0f);
+    OpRun run;
+    auto x = run.tensor("x", n), dy = run.tensor("dy", n), dx = run.tensor("dx", n);
+    auto a = run.tensor("affine", 2ull * k.C), da = run.tensor("daffine", 2ull * k.C);
+    auto r = run.tensor("running", 2ull * k.C);
+    run.commit();
+    run.set(x, xs), run.set(dy, dys), run.set(a, affine), run.set(r, running);
+    run.set(dx, garbage(n, seed)), run.set(da, garbage(2ull * k.C, seed));
+    const gpu::View av = k.affine ? a : gpu::View{}, dav = k.affine ? da : gpu::View{};
+    ops::record_batchnorm_backward_eval(run.program(), {k.N, k.C, k.H, k.W}, ops::kNormEps, x, dy, av, r, dx,
+                                        dav, "bn.backward_eval");
+    gpu::StepParams params;
+    params.rows = k.rows;
+    run.run(params);
+    const ref::NormSpec rs{NormKind::Batch, k.N, k.C, k.H, k.W, 1, k.rows};
+    const ref::Tensor gamma = k.affine ? ref::widen(row(affine, 0, k.C)) : ref::Tensor{};
+    const ref::Tensor beta = k.affine ? ref::widen(row(affine, 1, k.C)) : ref::Tensor{};
+    const ref::Tensor rm = ref::widen(row(running, 0, k.C)), rv = ref::widen(row(running, 1, k.C));
+    const auto want = ref::batchnorm_backward_eval(rs, ref::widen(xs), ref::widen(dys), gamma, rm, rv);
+    const auto got_dx = run.get(dx, n);
+    check_close(got_dx, want.dx, kOutAtol, kOutRtol, "dx");
+    const double atol = gemm_atol(uint64_t(k.rows) * k.H * k.W);
+    if (k.affine) {
+      const auto got = run.get(da, 2ull * k.C);
+      check_close(row(got, 0, k.C), want.dgamma, atol, kGemmRtol, "dgamma");
+      check_close(row(got, 1, k.C), want.dbeta, atol, kGemmRtol, "dbeta");
+    }
+    auto L = [&](const ref::Tensor& xv) {
+      return weighted_sum(ref::batchnorm_forward_eval(rs, xv, gamma, beta, rm, rv), dys);
+    };
+    check_finite_differences(got_dx, ref::widen(xs), L, 1e-3, 64, 1e-4, 1e-3, "dx");
+    if (k.affine) {
+      auto Lg = [&](const ref::Tensor& g) {
+        return weighted_sum(ref::batchnorm_forward_eval(rs, ref::widen(xs), g, beta, rm, rv), dys);
+      };
+      check_finite_differences(row(run.get(da, 2ull * k.C), 0, k.C), gamma, Lg, 1e-3, 64, 1e-4, 1e-3,
+                               "dgamma");
+    }
+  }
+}
+
 // lavapipe stops a loop silently after 65,535 iterations: these groups hold
 // more values than that (in the kernels' units: scalars for odd H*W, vec4s
 // where H*W is a multiple of 4), so only split reductions get them right.

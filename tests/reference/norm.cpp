@@ -117,6 +117,27 @@ Tensor batchnorm_forward_eval(const NormSpec& s, const Tensor& x, const Tensor& 
   return y;
 }
 
+NormGrads batchnorm_backward_eval(const NormSpec& s, const Tensor& x, const Tensor& dy,
+                                  const Tensor& gamma, const Tensor& running_mean,
+                                  const Tensor& running_var) {
+  const uint64_t hw = uint64_t(s.height) * s.width;
+  NormGrads g;
+  g.dx.assign(x.size(), 0.0);
+  if (!gamma.empty()) g.dgamma.assign(s.channels, 0.0), g.dbeta.assign(s.channels, 0.0);
+  for (uint64_t n = 0; n < s.rows; ++n)
+    for (uint64_t c = 0; c < s.channels; ++c) {
+      const double inv = 1.0 / std::sqrt(running_var[c] + s.eps);
+      for (uint64_t i = 0; i < hw; ++i) {
+        const uint64_t at = (n * s.channels + c) * hw + i;
+        g.dx[at] = dy[at] * inv * (gamma.empty() ? 1.0 : gamma[c]);
+        if (gamma.empty()) continue;
+        g.dgamma[c] += dy[at] * (x[at] - running_mean[c]) * inv;
+        g.dbeta[c] += dy[at];
+      }
+    }
+  return g;
+}
+
 void batchnorm_update_running(const NormForward& f, double momentum, Tensor& running_mean,
                               Tensor& running_var) {
   for (uint64_t c = 0; c < running_mean.size(); ++c) {

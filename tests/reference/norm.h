@@ -52,6 +52,12 @@ Tensor batchnorm_forward_eval(const NormSpec& s, const Tensor& x, const Tensor& 
                               const Tensor& beta, const Tensor& running_mean,
                               const Tensor& running_var);
 
+// Its backward (running statistics constant), xhat as above, over valid rows:
+//   dx = gamma dy / sqrt(running_var + eps), dgamma = sum dy xhat, dbeta = sum dy
+NormGrads batchnorm_backward_eval(const NormSpec& s, const Tensor& x, const Tensor& dy,
+                                  const Tensor& gamma, const Tensor& running_mean,
+                                  const Tensor& running_var);
+
 // PyTorch's update after a training forward with n = rows*H*W values per channel:
 //   running_mean = (1 - m) running_mean + m mean,
 //   running_var  = (1 - m) running_var  + m var n / (n - 1)

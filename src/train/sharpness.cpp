@@ -1,0 +1,194 @@
+#include "train/sharpness.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "data/idx.h"
+#include "gpu/recorder.h"
+#include "nn/model.h"
+#include "train/evaluate.h"
+#include "train/weights.h"
+#include "util/error.h"
+
+namespace fovea::train {
+
+HessianProbe::HessianProbe(nn::Model& model, const data::ImageSet& set, std::vector<uint32_t> indices,
+                           const gpu::StepParams& base)
+    : model_(model), set_(set), indices_(std::move(indices)), base_(base) {
+  if (indices_.empty()) throw Error("the sharpness probe needs at least 1 image");
+  theta_float_ = model_.download_parameters();
+  theta_.assign(theta_float_.begin(), theta_float_.end());
+  theta_norm_ = std::sqrt(dot(theta_, theta_));
+}
+
+HessianProbe::~HessianProbe() = default;
+
+Vec HessianProbe::gradient(const Vec& delta) {
+  if (!delta.empty()) {
+    std::vector<float> shifted(theta_.size());
+    for (size_t i = 0; i < shifted.size(); ++i) shifted[i] = float(theta_[i] + delta[i]);
+    model_.upload_parameters(shifted);
+  }
+  if (!probe_step_) probe_step_ = std::make_unique<gpu::Replayer>(model_.probe_program(), model_.slots());
+  gpu::Replayer& step = *probe_step_;
+  zero_sums(model_.probe_sums(), model_.slots());
+  Vec g(theta_.size(), 0.0);
+  const double n = double(indices_.size());
+  for (size_t first = 0; first < indices_.size(); first += model_.batch()) {
+    const uint32_t rows = uint32_t(std::min<size_t>(model_.batch(), indices_.size() - first));
+    const uint32_t slot = step.acquire();
+    gpu::StepParams p = base_;
+    p.rows = rows, p.slot = slot, p.first_image = uint32_t(first);
+    fill_slot(model_, set_, indices_.data() + first, rows, slot, p);
+    step.submit(slot);
+    step.finish();
+    // The batch's gradient is of its mean loss: weight it by rows / N.
+    const std::vector<float> part = model_.download_gradients();
+    const double w = rows / n;
+    for (size_t i = 0; i < g.size(); ++i) g[i] += w * part[i];
+  }
+  loss_ = read_sums(model_.probe_sums(), model_.slots()).mean_loss();
+  if (!delta.empty()) model_.upload_parameters(theta_float_);
+  return g;
+}
+
+void HessianProbe::hvp(const Vec& v, Vec& out) {
+  const double vn = std::sqrt(dot(v, v));
+  out.assign(v.size(), 0.0);
+  if (vn == 0) return;
+  const double eps = kProbeStep * std::max(1.0, theta_norm_) / vn;
+  Vec d(v.size());
+  for (size_t i = 0; i < d.size(); ++i) d[i] = eps * v[i];
+  const Vec up = gradient(d);
+  for (double& x : d) x = -x;
+  const Vec down = gradient(d);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = (up[i] - down[i]) / (2 * eps);
+  ++products_;
+}
+
+std::vector<double> HessianProbe::jacobian_sq_norms(uint32_t probes, uint64_t seed) {
+  const uint32_t C = model_.spec().classes;
+  const size_t D = model_.spec().input_features();
+  std::vector<double> sq(indices_.size(), 0.0);
+  if (!jacobian_step_)
+    jacobian_step_ = std::make_unique<gpu::Replayer>(model_.jacobian_program(), model_.slots());
+  gpu::Replayer& step = *jacobian_step_;
+  for (size_t first = 0; first < indices_.size(); first += model_.batch()) {
+    const uint32_t rows = uint32_t(std::min<size_t>(model_.batch(), indices_.size() - first));
+    for (uint32_t k = 0; k < probes; ++k) {
+      const uint32_t slot = step.acquire();
+      gpu::StepParams p = base_;
+      p.rows = rows, p.slot = slot, p.first_image = uint32_t(first);
+      fill_slot(model_, set_, indices_.data() + first, rows, slot, p);
+      // u: +-1 per logit of the valid rows (image i, probe k: its own stream).
+      auto* u = static_cast<float*>(model_.probe_vectors_ring().host(slot));
+      std::memset(u, 0, size_t(model_.batch()) * C * 4);
+      for (uint32_t r = 0; r < rows; ++r) {
+        const Vec z = rademacher(C, seed + (uint64_t(first) + r) * probes + k);
+        for (uint32_t c = 0; c < C; ++c) u[size_t(r) * C + c] = float(z[c]);
+      }
+      step.submit(slot);
+      step.finish();
+      const std::vector<float> dx = model_.download_input_gradient();
+      for (uint32_t r = 0; r < rows; ++r) {
+        double s = 0;
+        for (size_t j = 0; j < D; ++j) s += double(dx[r * D + j]) * dx[r * D + j];
+        sq[first + r] += s / probes;
+      }
+    }
+  }
+  return sq;
+}
+
+void validate_sharpness_options(const SharpnessOptions& o) {
+  if (o.images == 0) throw Error("--images must be at least 1");
+  if (o.method != "lanczos" && o.method != "power")
+    throw Error("--method must be lanczos or power, got '" + o.method + "'");
+  if (o.top == 0) throw Error("--top must be at least 1");
+  if (o.method == "power" && o.top != 1) throw Error("--top " + std::to_string(o.top) + " needs --method lanczos");
+  if (o.top > o.max_iterations)
+    throw Error("--top " + std::to_string(o.top) + " is more than the " + std::to_string(o.max_iterations) +
+                " iterations allowed (--max-iterations)");
+  if (!(o.tolerance > 0 && o.tolerance < 1))
+    throw Error("--tolerance " + std::to_string(o.tolerance) + " is not in (0, 1)");
+  if (o.max_iterations == 0 || o.max_iterations > 1000) throw Error("--max-iterations must be in [1, 1000]");
+}
+
+SharpnessResult probe_sharpness(nn::Model& model, const data::ImageSet& set, const gpu::StepParams& base,
+                                const SharpnessOptions& o) {
+  validate_sharpness_options(o);
+  if (o.images > set.count)
+    throw Error("--images " + std::to_string(o.images) + " is more than the " + std::to_string(set.count) +
+                " training images in " + set.images_path);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<uint32_t> indices(o.images);
+  for (uint32_t i = 0; i < o.images; ++i) indices[i] = i;
+  HessianProbe h(model, set, indices, base);
+  SharpnessResult r;
+  r.images = o.images;
+  h.gradient();
+  r.loss = h.loss();
+  const SpectrumOptions so{o.top, o.tolerance, o.max_iterations, o.seed};
+  const SpectrumResult s = o.method == "power" ? power_iteration(h.size(), h.as_operator(), so)
+                                               : lanczos(h.size(), h.as_operator(), so);
+  r.top = s.values;
+  r.lambda_max = s.values.front();
+  r.iterations = s.iterations;
+  r.converged = s.converged;
+  if (o.trace_probes > 0) {
+    const TraceEstimate t = hutchinson_trace(h.size(), h.as_operator(), o.trace_probes, o.seed + 1000003);
+    r.trace = t.mean;
+    r.trace_se = t.standard_error;
+  }
+  if (o.jacobian_probes > 0) {
+    double mean = 0;
+    for (double x : h.jacobian_sq_norms(o.jacobian_probes, o.seed + 2000003)) mean += x / o.images;
+    r.jacobian_fro = std::sqrt(mean);
+  }
+  r.hvps = h.products();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+SharpnessResult sharpness_of_run(gpu::Context& ctx, const RunInfo& run, const std::string& data_dir,
+                                 const SharpnessOptions& o) {
+  validate_sharpness_options(o);
+  const std::string dir = data_dir.empty() ? run.data_dir : data_dir;
+  const data::Dataset ds = data::load_mnist_dir(dir, run.spec.classes);
+  if (ds.train.channels != run.spec.channels || ds.train.height != run.spec.height ||
+      ds.train.width != run.spec.width)
+    throw Error("the images in " + dir + " are not of the model's input shape " + run.spec.input().str());
+  nn::ModelOptions mo;
+  mo.batch = run.batch;
+  mo.slots = 1;
+  mo.channel_mean = run.mean;
+  mo.channel_std = run.std;
+  mo.feature_smoothing = run.feature_sigma > 0;
+  mo.probe = true;
+  nn::Model model(ctx, run.spec, mo);
+  load_weights(model, run.weights_path);
+  gpu::StepParams base;
+  base.seed = uint32_t(run.seed);
+  base.feature_sigma = float(run.feature_sigma);
+  return probe_sharpness(model, ds.train, base, o);
+}
+
+std::string sharpness_json(const SharpnessResult& r, const SharpnessOptions& o) {
+  nlohmann::json j = {{"lambda_max", r.lambda_max},
+                      {"top", r.top},
+                      {"trace", o.trace_probes ? nlohmann::json(r.trace) : nlohmann::json()},
+                      {"trace_se", o.trace_probes ? nlohmann::json(r.trace_se) : nlohmann::json()},
+                      {"jacobian_fro", o.jacobian_probes ? nlohmann::json(r.jacobian_fro) : nlohmann::json()},
+                      {"iterations", r.iterations},
+                      {"converged", r.converged},
+                      {"hvps", r.hvps},
+                      {"loss", r.loss},
+                      {"images", r.images},
+                      {"method", o.method},
+                      {"seconds", r.seconds}};
+  return j.dump() + "\n";
+}
+
+}  // namespace fovea::train
