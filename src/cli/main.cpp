@@ -1,5 +1,5 @@
 // The `fovea` command: `fovea devices`, `fovea train`, `fovea cv`, `fovea blur`, `fovea augment`,
-// `fovea report`, `fovea eval`, `fovea export`. Every user error is
+// `fovea report`, `fovea eval`, `fovea export`, `fovea sharpness`. Every user error is
 // one line on stderr and a non-zero exit: 2 for a bad command line, 1 for a
 // bad file, value or a failure while running, 3 when --validate saw messages.
 #include <CLI/CLI.hpp>
@@ -25,6 +25,7 @@
 #include "train/cv.h"
 #include "train/evaluate.h"
 #include "train/samples.h"
+#include "train/sharpness.h"
 #include "train/trainer.h"
 #include "util/error.h"
 
@@ -490,6 +491,44 @@ int main(int argc, char** argv) {
                        "Output .onnx file: input [batch, C, H, W] float32 already standardised, output logits [batch, classes]")
       ->required();
 
+  // ---- fovea sharpness: the loss Hessian and Jacobian of a run's weights ----
+  fovea::train::SharpnessOptions sharp_opts;
+  std::string sharp_run, sharp_data, sharp_device;
+  bool sharp_validate = false;
+  auto* sharpness = app.add_subcommand(
+      "sharpness", "Probe a run's final weights: top Hessian eigenvalues, Hessian trace and input-output Jacobian "
+                   "norm of the mean loss over the first N training images; one JSON object on stdout");
+  sharpness->add_option("--run", sharp_run, "Run directory (the --out of fovea train)")->required();
+  sharpness->add_option("--data", sharp_data, "Directory with the IDX files (default: the run's)");
+  sharpness->add_option("--images", sharp_opts.images, "The first N training images, in file order")
+      ->capture_default_str();
+  sharpness->add_option("--method", sharp_opts.method, "Top eigenvalue by lanczos (full reorthogonalisation) or power iteration")
+      ->capture_default_str();
+  sharpness->add_option("--top", sharp_opts.top, "Eigenvalues reported in 'top' (Lanczos)")->capture_default_str();
+  sharpness->add_option("--tolerance", sharp_opts.tolerance,
+                        "Stop when the top eigenvalue(s) moved by less than this, relative, in one iteration")
+      ->capture_default_str();
+  sharpness->add_option("--max-iterations", sharp_opts.max_iterations, "Cap on Lanczos steps or power iterations")
+      ->capture_default_str();
+  sharpness->add_option("--trace-probes", sharp_opts.trace_probes,
+                        "Rademacher probes of Hutchinson's trace estimate (0 = no trace)")
+      ->capture_default_str();
+  sharpness->add_option("--jacobian-probes", sharp_opts.jacobian_probes,
+                        "Rademacher probes per image of the Jacobian norm (0 = none)")
+      ->capture_default_str();
+  sharpness->add_option("--seed", sharp_opts.seed, "Seed of the start vector and the probes")->capture_default_str();
+  sharpness->add_option("--step", sharp_opts.step,
+                        "Finite-difference step of the Hessian-vector products, relative to max(1, |weights|)")
+      ->capture_default_str();
+  sharpness->add_option("--device", sharp_device, "Device index or name substring (also FOVEA_DEVICE)");
+  sharpness->add_flag("--validate", sharp_validate, "Enable the Khronos validation layer (also FOVEA_VALIDATION=1)");
+  sharpness->footer(
+      "Prints one JSON object on stdout (logs go to stderr): lambda_max, top, trace, trace_se, jacobian_fro,\n"
+      "iterations, converged, hvps, loss, images, method, seconds. BatchNorm runs on its running statistics,\n"
+      "random layers are off. Hessian-vector products are central differences of float32 GPU gradients\n"
+      "(docs/study-sharpening.md gives their measured error); jacobian_fro is sqrt(mean over images of\n"
+      "||d logits / d standardised input||_F^2).");
+
   try {
     std::vector<std::string> args(argv, argv + argc);
     try {
@@ -596,6 +635,16 @@ int main(int argc, char** argv) {
                   export_onnx.c_str(), m.graph.nodes.size(), m.graph.initializers.size(), (long long)m.opset,
                   run.spec.channels, run.spec.height, run.spec.width, run.spec.classes);
       return 0;
+    }
+    if (*sharpness) {
+      fovea::train::validate_sharpness_options(sharp_opts);
+      const fovea::train::RunInfo run = fovea::train::load_run(sharp_run);
+      auto ctx = fovea::gpu::Context::create({sharp_device, sharp_validate});
+      std::fprintf(stderr, "sharpness of %s on the first %u training images (device: %s)\n", run.dir.c_str(),
+                   sharp_opts.images, ctx->info().name.c_str());
+      const fovea::train::SharpnessResult r = fovea::train::sharpness_of_run(*ctx, run, sharp_data, sharp_opts);
+      std::fputs(fovea::train::sharpness_json(r, sharp_opts).c_str(), stdout);
+      return finish_validation(*ctx);
     }
     if (*train) {
       resolve_train_options(topts, argc, argv, "");

@@ -214,6 +214,26 @@ class ActivationLayer final : public Layer {
     ops::record_activation_forward(p, kind_, params_, count(io, io.out_shape), io.in[0], io.out,
                                    io.label + ".forward");
   }
+  // relu, leaky_relu: f(x) = x f'(x0) with the pattern x0 of the base
+  // weights, which is f's backward applied to x; its gradient the same.
+  bool has_pattern() const override {
+    return kind_ == ops::Activation::Relu || kind_ == ops::Activation::LeakyRelu;
+  }
+  void reserve(gpu::Arena& device, const Io& io) override {
+    if (io.probe && has_pattern()) pattern_ = device.reserve(io.label + ".pattern", 4 * count(io, io.out_shape));
+  }
+  void keep_pattern(gpu::Program& p, const Io& io) override {
+    ops::record_copy(p, count(io, io.out_shape), io.in[0], pattern_, io.label + ".keep_pattern");
+  }
+  void forward_frozen(gpu::Program& p, const Io& io) override {
+    ops::record_activation_backward(p, kind_, params_, count(io, io.out_shape), pattern_, View{}, io.in[0],
+                                    io.out, io.label + ".forward_frozen");
+  }
+  void backward_frozen(gpu::Program& p, const Io& io) override {
+    if (!io.din[0].valid()) return;
+    ops::record_activation_backward(p, kind_, params_, count(io, io.out_shape), pattern_, View{}, io.dout,
+                                    io.din[0], io.label + ".backward_frozen");
+  }
   void backward(gpu::Program& p, const Io& io, bool) override {
     if (!io.din[0].valid()) return;
     // tanh and sigmoid differentiate through their output, the rest through the input.
@@ -226,6 +246,7 @@ class ActivationLayer final : public Layer {
  private:
   ops::Activation kind_ = ops::Activation::Relu;
   ops::ActivationParams params_;
+  View pattern_;  // the base forward's input (probe models)
 };
 
 // PyTorch's ConvTranspose2d; weight [C_in, C_out/groups, KH, KW].
@@ -295,6 +316,13 @@ class Pool2d final : public Layer {
   void reserve(gpu::Arena& device, const Io& io) override {
     if (is_max()) argmax_ = device.reserve(io.label + ".argmax", 4 * count(io, io.out_shape));
   }
+  // Max pooling: the base forward's argmax stays; the perturbed forward
+  // gathers through it, the backward scatters through it as always.
+  bool has_pattern() const override { return is_max(); }
+  void forward_frozen(gpu::Program& p, const Io& io) override {
+    ops::record_maxpool2d_gather(p, shape(io), io.in[0], argmax_, io.out, io.label + ".forward_frozen");
+  }
+  void backward_frozen(gpu::Program& p, const Io& io) override { backward(p, io, false); }
   void forward(gpu::Program& p, const Io& io, bool training) override {
     const std::string l = io.label + ".forward";
     const ops::PoolDropout drop{spec_.p, io.index};

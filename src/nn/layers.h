@@ -53,6 +53,7 @@ struct Io {
   gpu::View state_span;                  // the layer's device state (packed)
   std::string label;                     // "layers.3.conv2d"
   uint32_t index = 0;                    // the node's index in the spec: its random stream
+  bool probe = false;                    // the model records the probe programs (reserve patterns)
 };
 
 class Layer {
@@ -73,6 +74,21 @@ class Layer {
   // layers are the identity and BatchNorm's running statistics are constants
   // (the sharpness probe differentiates the evaluation-mode loss).
   virtual void backward(gpu::Program& p, const Io& io, bool training) = 0;
+
+  // The sharpness probe (src/train/sharpness.h) takes finite differences of
+  // evaluation-mode gradients between nearby weights. Across a kink (relu's
+  // 0, a max-pooling tie) those see jumps that the Hessian does not have, so
+  // a probe step first runs the evaluation forward at the base weights and
+  // layers with a pattern (relu, leaky_relu: which inputs are > 0; max
+  // pooling: the winners) keep it (keep_pattern) and then run the forward
+  // at the perturbed weights and the backward with it (forward_frozen,
+  // backward_frozen). The loss is then smooth near the base weights and its
+  // Hessian there is the one autograd computes (which differentiates kinks
+  // as constant patterns).
+  virtual bool has_pattern() const { return false; }
+  virtual void keep_pattern(gpu::Program& p, const Io& io) { (void)p; (void)io; }
+  virtual void forward_frozen(gpu::Program& p, const Io& io) { (void)p; (void)io; }
+  virtual void backward_frozen(gpu::Program& p, const Io& io) { (void)p; (void)io; }
 
  protected:
   LayerSpec spec_;

@@ -64,6 +64,7 @@ void Model::plan_graph() {
     node.io.out_shape = ls.out;
     node.io.label = "layers." + std::to_string(n) + "." + layer_type_name(ls.type);
     node.io.index = uint32_t(n);
+    node.io.probe = opts_.probe;
     for (int32_t i : ls.inputs) node.io.in_shapes.push_back(spec_.shape_of(i));
     for (const ParamDecl& d : node.layer->params(node.io.in_shapes)) {
       uint64_t count = 1;
@@ -159,6 +160,7 @@ void Model::build() {
       if (l.type == LayerType::Conv2d) scratch = std::max(scratch, uint64_t(B) * l.out.size());
   blur_scratch_ = device_->reserve("blur.scratch", 4 * scratch);
   params_ = device_->reserve("parameters", param_floats_ * 4);
+  if (opts_.probe) base_params_ = device_->reserve("parameters.base", param_floats_ * 4);
   state_ = device_->reserve("state", std::max<uint64_t>(state_floats_, 1) * 4);
   grads_ = device_->reserve("gradients", param_floats_ * 4);
   if (opts_.regularize.clip_norm > 0) clip_norm_ = device_->reserve("clip.norm_scale", 8);
@@ -251,10 +253,10 @@ void Model::build() {
   if (!opts_.probe) return;
   probe_ = std::make_unique<gpu::Program>(ctx_, "probe");
   probe_->set_params(step_params_);
-  record_forward(*probe_, false);
+  record_probe(*probe_);
   ops::record_softmax_xent(*probe_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
   ops::record_metric_sums(*probe_, B, row_stats_, probe_sums_, "metrics");
-  record_backward(*probe_, false);
+  record_backward(*probe_, false, true);
   probe_->host_reads(probe_sums_);
   jacobian_ = std::make_unique<gpu::Program>(ctx_, "jacobian");
   jacobian_->set_params(step_params_);
@@ -273,6 +275,12 @@ gpu::Program& Model::jacobian_program() {
   return *jacobian_;
 }
 
+void Model::upload_base_parameters(const std::vector<float>& values) {
+  if (!base_params_.valid()) throw Error("internal: base parameters of a model built without ModelOptions::probe");
+  if (values.size() != param_floats_) throw Error("parameter count mismatch");
+  gpu::upload(ctx_, base_params_, values.data(), values.size() * 4);
+}
+
 std::vector<float> Model::download_input_gradient() const {
   if (!x_grad_.valid()) throw Error("internal: the input gradient of a model built without ModelOptions::probe");
   std::vector<float> v(x_grad_.size / 4);
@@ -280,7 +288,7 @@ std::vector<float> Model::download_input_gradient() const {
   return v;
 }
 
-void Model::record_forward(gpu::Program& p, bool training) {
+void Model::record_input(gpu::Program& p, bool training) {
   const uint32_t B = opts_.batch;
   ops::DecodeShape ds{B, spec_.channels, spec_.height, spec_.width};
   ops::record_decode(p, ds, images_, stats_, x_, "input.decode");
@@ -290,8 +298,39 @@ void Model::record_forward(gpu::Program& p, bool training) {
   ops::record_blur(p, bs, ops::BlurKind::Image, training ? opts_.blur_replay : 0.0, x_, blur_scratch_,
                    "input.blur");
   if (!training) ops::record_gaussian_noise(p, bs, opts_.noise_seed, x_, stats_, "input.noise");
+}
+
+void Model::record_forward(gpu::Program& p, bool training) {
+  record_input(p, training);
   for (Node& node : nodes_) {
     node.layer->forward(p, node.io, training);
+    record_smoothing(p, node, node.io.out, node.io.label + ".smooth");
+  }
+}
+
+// The probe's two forwards: at the base parameters (each layer's Io with
+// its parameter views moved to the base block, same offsets), keeping the
+// patterns; then at the parameters with the patterns frozen.
+void Model::record_probe(gpu::Program& p) {
+  record_input(p, false);
+  for (Node& node : nodes_) {
+    Io base = node.io;
+    for (size_t k = 0; k < node.params.size(); ++k) {
+      const ParamTensor& pt = tensors_[node.params[k]];
+      base.params[k] = base_params_.sub(pt.offset * 4, pt.count * 4, pt.name + ".base");
+    }
+    if (base.param_span.valid())
+      base.param_span = base_params_.sub(node.io.param_span.offset - params_.offset, node.io.param_span.size,
+                                         node.io.label + ".params.base");
+    node.layer->forward(p, base, false);
+    record_smoothing(p, node, node.io.out, node.io.label + ".base.smooth");
+    if (node.layer->has_pattern()) node.layer->keep_pattern(p, node.io);
+  }
+  for (Node& node : nodes_) {
+    if (node.layer->has_pattern())
+      node.layer->forward_frozen(p, node.io);
+    else
+      node.layer->forward(p, node.io, false);
     record_smoothing(p, node, node.io.out, node.io.label + ".smooth");
   }
 }
@@ -308,7 +347,7 @@ void Model::record_smoothing(gpu::Program& p, const Node& node, const gpu::View&
                    blur_scratch_, label);
 }
 
-void Model::record_backward(gpu::Program& p, bool training) {
+void Model::record_backward(gpu::Program& p, bool training, bool frozen) {
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
     Node& node = *it;
     if (!node.requires_grad) continue;
@@ -319,7 +358,10 @@ void Model::record_backward(gpu::Program& p, bool training) {
       ops::record_add(p, n, k == 1 ? parts[0] : node.io.dout, parts[k], node.io.dout,
                       node.io.label + ".grad_sum." + std::to_string(k));
     record_smoothing(p, node, node.io.dout, node.io.label + ".smooth.grad");
-    node.layer->backward(p, node.io, training);
+    if (frozen && node.layer->has_pattern())
+      node.layer->backward_frozen(p, node.io);
+    else
+      node.layer->backward(p, node.io, training);
   }
   // The input's gradient: the sum of its readers' (probe models only).
   for (size_t k = 1; k < x_grad_parts_.size(); ++k)

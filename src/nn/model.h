@@ -13,11 +13,14 @@
 //          -> softmax-xent (no gradient) -> metric sums
 //          (-> a copy of the logits for the host, with opts.read_logits)
 //   probe (ModelOptions::probe only; the sharpness probe, src/train/sharpness.h):
-//          decode -> blur -> noise -> forward (evaluation: BatchNorm on its
-//          running statistics, random layers the identity) -> softmax-xent
-//          (gradient of the batch's mean loss) -> metric sums -> backward in
-//          evaluation mode, down to the input -> parameter gradients
-//          (overwritten each step, no penalty, no optimizer)
+//          decode -> blur -> noise -> forward at the base parameters
+//          (evaluation: BatchNorm on its running statistics, random layers
+//          the identity), keeping the patterns of relu and max pooling (see
+//          Layer::has_pattern) -> forward at the parameters with those
+//          patterns -> softmax-xent (gradient of the batch's mean loss) ->
+//          metric sums -> backward in evaluation mode with the patterns,
+//          down to the input -> parameter gradients (overwritten each step,
+//          no penalty, no optimizer)
 //   jacobian (probe only): the same forward -> dlogits = the host's vectors
 //          (probe_vectors_ring()) -> backward in evaluation mode -> input_grad
 //          = J^T v per image, J = d logits / d standardised input
@@ -126,6 +129,8 @@ class Model {
   gpu::Program& jacobian_program();  // ModelOptions::probe only
   // The input gradient of the last probe or jacobian step, [batch, C, H, W].
   std::vector<float> download_input_gradient() const;
+  // The probe program's base parameters (where the patterns are taken).
+  void upload_base_parameters(const std::vector<float>& values);
 
   // Ring views the host fills before each step (slot = Replayer::acquire()).
   const gpu::View& images_ring() const { return images_; }  // u8 [batch, C, H, W]
@@ -146,8 +151,10 @@ class Model {
   struct Node;
   void build();
   void plan_graph();
+  void record_input(gpu::Program& p, bool training);
   void record_forward(gpu::Program& p, bool training);
-  void record_backward(gpu::Program& p, bool training);
+  void record_probe(gpu::Program& p);
+  void record_backward(gpu::Program& p, bool training, bool frozen = false);
   void record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v, const std::string& label);
 
   gpu::Context& ctx_;
@@ -164,7 +171,7 @@ class Model {
   gpu::View state_;
   gpu::View params_, grads_, optim_state_, stats_, x_, row_stats_, blur_scratch_, clip_norm_;
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_, logits_ring_;
-  gpu::View x_grad_, probe_sums_, probe_vectors_;  // probe only
+  gpu::View x_grad_, probe_sums_, probe_vectors_, base_params_;  // probe only
   std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several
   std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_;
 };

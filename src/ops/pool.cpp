@@ -244,6 +244,15 @@ void record_maxpool2d_backward(Program& p, const Pool2dShape& s, const View& arg
   maxpool_backward(p, s, argmax, dy, dx, label, nullptr);
 }
 
+void record_maxpool2d_gather(Program& p, const Pool2dShape& s, const View& x, const View& argmax,
+                             const View& y, const std::string& label) {
+  const Pool2dPush push = checked(s, true, label);
+  require_floats(x, in_count(s), label + " (x)");
+  require_floats(argmax, out_count(s), label + " (argmax)");
+  require_floats(y, out_count(s), label + " (y)");
+  record_forward(p, "pool/maxpool2d_gather", push, s, {gpu::in(x), gpu::in(argmax), gpu::out(y)}, label);
+}
+
 void record_avgpool2d_forward(Program& p, const Pool2dShape& s, bool count_include_pad,
                               const View& x, const View& y, const std::string& label) {
   avgpool_forward(p, s, count_include_pad, x, y, label, nullptr);

@@ -43,6 +43,12 @@ void record_maxpool2d_forward(Program& p, const Pool2dShape& s, const View& x, c
 // element of dx is written (0 where no window chose it).
 void record_maxpool2d_backward(Program& p, const Pool2dShape& s, const View& argmax,
                                const View& dy, const View& dx, const std::string& label);
+// Max pooling with a fixed argmax (from an earlier forward): y[n, c, oh, ow]
+// = x[n, c, argmax / W, argmax % W]. Linear in x; record_maxpool2d_backward
+// with the same argmax is its adjoint. The sharpness probe freezes the
+// winners this way (src/nn/layers.h).
+void record_maxpool2d_gather(Program& p, const Pool2dShape& s, const View& x, const View& argmax,
+                             const View& y, const std::string& label);
 
 // Average pooling (s.dh = s.dw = 1). y = sum over the window's real
 // positions / divisor, with PyTorch's divisor: count_include_pad (its

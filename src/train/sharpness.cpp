@@ -15,10 +15,11 @@
 namespace fovea::train {
 
 HessianProbe::HessianProbe(nn::Model& model, const data::ImageSet& set, std::vector<uint32_t> indices,
-                           const gpu::StepParams& base)
-    : model_(model), set_(set), indices_(std::move(indices)), base_(base) {
+                           const gpu::StepParams& base, double step)
+    : model_(model), set_(set), indices_(std::move(indices)), base_(base), step_(step) {
   if (indices_.empty()) throw Error("the sharpness probe needs at least 1 image");
   theta_float_ = model_.download_parameters();
+  model_.upload_base_parameters(theta_float_);  // the patterns of relu and max pooling: at theta
   theta_.assign(theta_float_.begin(), theta_float_.end());
   theta_norm_ = std::sqrt(dot(theta_, theta_));
 }
@@ -58,7 +59,7 @@ void HessianProbe::hvp(const Vec& v, Vec& out) {
   const double vn = std::sqrt(dot(v, v));
   out.assign(v.size(), 0.0);
   if (vn == 0) return;
-  const double eps = kProbeStep * std::max(1.0, theta_norm_) / vn;
+  const double eps = step_ * std::max(1.0, theta_norm_) / vn;
   Vec d(v.size());
   for (size_t i = 0; i < d.size(); ++i) d[i] = eps * v[i];
   const Vec up = gradient(d);
@@ -114,6 +115,7 @@ void validate_sharpness_options(const SharpnessOptions& o) {
   if (!(o.tolerance > 0 && o.tolerance < 1))
     throw Error("--tolerance " + std::to_string(o.tolerance) + " is not in (0, 1)");
   if (o.max_iterations == 0 || o.max_iterations > 1000) throw Error("--max-iterations must be in [1, 1000]");
+  if (!(o.step > 0 && o.step <= 0.1)) throw Error("--step " + std::to_string(o.step) + " is not in (0, 0.1]");
 }
 
 SharpnessResult probe_sharpness(nn::Model& model, const data::ImageSet& set, const gpu::StepParams& base,
@@ -125,7 +127,7 @@ SharpnessResult probe_sharpness(nn::Model& model, const data::ImageSet& set, con
   const auto start = std::chrono::steady_clock::now();
   std::vector<uint32_t> indices(o.images);
   for (uint32_t i = 0; i < o.images; ++i) indices[i] = i;
-  HessianProbe h(model, set, indices, base);
+  HessianProbe h(model, set, indices, base, o.step);
   SharpnessResult r;
   r.images = o.images;
   h.gradient();

@@ -6,13 +6,20 @@
 //
 // Hessian-vector products by central differences of GPU gradients:
 //   H v ~ (g(theta + eps v) - g(theta - eps v)) / (2 eps),
-//   eps = kProbeStep * max(1, |theta|) / |v|,
+//   eps = step * max(1, |theta|) / |v|,  step = kProbeStep by default,
 // g the gradient of the mean loss over the images (the sum over batches of
 // each batch's mean-loss gradient weighted by rows / N), computed in float32
-// on the GPU, accumulated and differenced in double on the host. The error:
-// O(eps^2) from the third derivative, plus float32 rounding of g amplified
-// by 1 / (2 eps), plus ReLU / max-pool kinks crossed inside the step (see
-// docs/study-sharpening.md for the figures measured against exact products).
+// on the GPU, accumulated and differenced in double on the host. relu,
+// leaky_relu and max pooling keep the pattern of theta in both gradients
+// (Layer::has_pattern): without it every unit that crosses a kink inside the
+// step adds a jump / (2 eps) and fashion_cnn's lambda_max came out 3.2x
+// autograd's at step 1e-3 and 23x at 1e-5. With it the error is O(eps^2)
+// from the third derivative plus float32 rounding of g over 2 eps: measured
+// 6e-5 to 9e-5 relative on a small model against the exact Hessian
+// (tests/gpu/sharpness_test.cpp), and lambda_max within 1e-4 of PyTorch's
+// double backward on fashion_cnn (tools/sharpness_check.py). Kinks of
+// other layers (elu/selu's derivative at 0, fractional max pooling's
+// winners) are not frozen.
 // All vector arithmetic (Lanczos, reorthogonalisation) is in double on the
 // host: src/train/spectrum.h.
 #pragma once
@@ -44,6 +51,7 @@ struct SharpnessOptions {
   uint32_t trace_probes = 10;      // Hutchinson's Rademacher probes (0 = no trace)
   uint32_t jacobian_probes = 8;    // Rademacher probes over the logits per image (0 = no Jacobian)
   uint64_t seed = 0;               // start vector and probes
+  double step = kProbeStep;        // relative finite-difference step (see above)
 };
 
 struct SharpnessResult {
@@ -67,7 +75,7 @@ struct SharpnessResult {
 class HessianProbe {
  public:
   HessianProbe(nn::Model& model, const data::ImageSet& set, std::vector<uint32_t> indices,
-               const gpu::StepParams& base);
+               const gpu::StepParams& base, double step = kProbeStep);
   ~HessianProbe();
   size_t size() const { return theta_.size(); }
   // The gradient of the mean loss at theta + delta (delta empty: at theta).
@@ -87,7 +95,7 @@ class HessianProbe {
   gpu::StepParams base_;
   std::vector<float> theta_float_;
   Vec theta_;
-  double theta_norm_ = 0, loss_ = 0;
+  double theta_norm_ = 0, loss_ = 0, step_ = kProbeStep;
   uint64_t products_ = 0;
   std::unique_ptr<gpu::Replayer> probe_step_, jacobian_step_;  // recorded on first use
 };
