@@ -640,9 +640,10 @@ int main(int argc, char** argv) {
       fovea::train::validate_sharpness_options(sharp_opts);
       const fovea::train::RunInfo run = fovea::train::load_run(sharp_run);
       auto ctx = fovea::gpu::Context::create({sharp_device, sharp_validate});
-      std::fprintf(stderr, "sharpness of %s on the first %u training images (device: %s)\n", run.dir.c_str(),
-                   sharp_opts.images, ctx->info().name.c_str());
       const fovea::train::SharpnessResult r = fovea::train::sharpness_of_run(*ctx, run, sharp_data, sharp_opts);
+      std::fprintf(stderr, "sharpness of %s on the first %u training images: %llu Hessian-vector products, %.1f s "
+                   "(device: %s)\n", run.dir.c_str(), sharp_opts.images, (unsigned long long)r.hvps, r.seconds,
+                   ctx->info().name.c_str());
       std::fputs(fovea::train::sharpness_json(r, sharp_opts).c_str(), stdout);
       return finish_validation(*ctx);
     }

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# `fovea sharpness`: stdout is exactly one JSON object with every field;
+# bad options and run directories are one-line errors; and on fashion_cnn and
+# fashion_resnet (each trained briefly) the top eigenvalues agree with
+# PyTorch's autograd double backward within 2 % and the Jacobian norm within
+# 10 % (tools/sharpness_check.py; 64 images). Skips the PyTorch part (not the
+# rest) when /usr/bin/python3 cannot import torch.
+# Usage: sharpness_test.sh FOVEA_BINARY SOURCE_DIR
+. "$(dirname "$0")/common.sh"
+
+# The training files as they are, the first 500 test images (the end-of-run
+# evaluation then takes seconds on lavapipe).
+mkdir -p "$tmp/data"
+ln -s "$data"/train-* "$tmp/data/"
+"$py" - "$data" "$tmp/data" <<'PY'
+import gzip, sys
+src, dst = sys.argv[1:3]
+for name, header, size in (("t10k-images-idx3-ubyte", 16, 784), ("t10k-labels-idx1-ubyte", 8, 1)):
+    raw = gzip.open(src + "/" + name + ".gz").read()
+    head = bytearray(raw[:header])
+    head[4:8] = (500).to_bytes(4, "big")
+    gzip.open(dst + "/" + name + ".gz", "wb").write(bytes(head) + raw[header:header + 500 * size])
+PY
+data=$tmp/data
+
+train() {  # train NAME MODEL ARGS...
+  local name=$1 model=$2
+  shift 2
+  if ! "$fovea" train --model "$model" --data "$data" --epochs 1 --no-progress --val-split 0 --out "$tmp/$name" \
+       "$@" >"$tmp/$name.log" 2>&1; then
+    echo "FAIL: training $name"; sed 's/^/    /' "$tmp/$name.log"; fails=$((fails + 1)); return 1
+  fi
+}
+train cnn "$src/assets/models/fashion_cnn.json" --limit 512 --batch 64 --lr 0.05
+train resnet "$src/assets/models/fashion_resnet.json" --limit 256 --batch 64 --lr 0.05
+
+# Errors: one line naming the option or the directory, exit 1 (2 for the command line).
+expect 2 "--run is required" -- sharpness
+expect 1 "run directory $tmp/none does not exist" -- sharpness --run "$tmp/none"
+expect 1 "--method must be lanczos or power, got 'qr'" -- sharpness --run "$tmp/cnn" --method qr
+expect 1 "--images must be at least 1" -- sharpness --run "$tmp/cnn" --images 0
+expect 1 "--top 2 needs --method lanczos" -- sharpness --run "$tmp/cnn" --method power --top 2
+expect 1 "--tolerance .* is not in \(0, 1\)" -- sharpness --run "$tmp/cnn" --tolerance 0
+expect 1 "--step .* is not in \(0, 0.1\]" -- sharpness --run "$tmp/cnn" --step -1
+expect 1 "--images 70000 is more than the 60000 training images" -- sharpness --run "$tmp/cnn" --images 70000
+
+# stdout: one JSON object with every field, and nothing else; power
+# iteration agrees with Lanczos on the top eigenvalue.
+if "$fovea" sharpness --run "$tmp/cnn" --images 32 --top 2 --trace-probes 3 --jacobian-probes 2 \
+     >"$tmp/lanczos.json" 2>"$tmp/lanczos.err" &&
+   "$fovea" sharpness --run "$tmp/cnn" --images 32 --method power --max-iterations 100 --trace-probes 0 \
+     --jacobian-probes 0 >"$tmp/power.json" 2>"$tmp/power.err"; then
+  if "$py" - "$tmp/lanczos.json" "$tmp/power.json" <<'PY'
+import json, sys
+texts = [open(p).read() for p in sys.argv[1:3]]
+for t in texts:
+    assert t.count("\n") == 1 and t.endswith("\n"), f"stdout is not one line: {t!r}"
+l, p = (json.loads(t) for t in texts)
+want = {"lambda_max", "top", "trace", "trace_se", "jacobian_fro", "iterations", "converged", "hvps", "loss",
+        "images", "method", "seconds"}
+assert set(l) == want and set(p) == want, f"fields {sorted(l)} / {sorted(p)}"
+assert l["method"] == "lanczos" and p["method"] == "power" and l["images"] == 32
+assert len(l["top"]) == 2 and l["top"][0] >= l["top"][1] > 0 and l["top"][0] == l["lambda_max"]
+assert l["trace"] > 0 and l["trace_se"] > 0 and l["jacobian_fro"] > 0 and l["hvps"] == l["iterations"] + 3
+assert p["trace"] is None and p["jacobian_fro"] is None and p["converged"]
+rel = abs(l["lambda_max"] - p["lambda_max"]) / l["lambda_max"]
+assert rel < 1e-2, f"lanczos {l['lambda_max']} vs power {p['lambda_max']}"
+print(f"lanczos {l['lambda_max']:.5g} ({l['iterations']} steps), power {p['lambda_max']:.5g} "
+      f"({p['iterations']} iterations), trace {l['trace']:.4g} +- {l['trace_se']:.3g}, "
+      f"jacobian_fro {l['jacobian_fro']:.4g}")
+PY
+  then passes=$((passes + 1)); else fail "sharpness output"; fi
+else
+  fail "fovea sharpness failed:"; cat "$tmp/lanczos.err" "$tmp/power.err"
+fi
+
+if "$py" -c "import torch" >/dev/null 2>&1; then
+  for run in cnn resnet; do
+    echo "== $run against PyTorch"
+    if "$py" "$src/tools/sharpness_check.py" --fovea "$fovea" --run "$tmp/$run" --images 64 --top 2; then
+      passes=$((passes + 1))
+    else
+      fail "sharpness_check.py on $run"
+    fi
+  done
+else
+  echo "skipped the PyTorch comparison: $py cannot import torch"
+fi
+
+echo "sharpness: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
