@@ -22,6 +22,7 @@
 #include "io/npy.h"
 #include "io/onnx_export.h"
 #include "io/png.h"
+#include "train/checkpoint.h"
 #include "train/cv.h"
 #include "train/evaluate.h"
 #include "train/samples.h"
@@ -113,6 +114,64 @@ std::vector<std::string> expand_run_config(const std::vector<std::string>& args,
   return out;
 }
 
+// Options that change how a run is watched, not what it computes: a resumed
+// run may set them afresh, and a checkpoint's settings leave them out.
+const std::vector<std::pair<std::string, bool>> kRuntimeOptions = {
+    {"--device", true}, {"--validate", false}, {"--no-progress", false}, {"--profile", false}};
+
+// Whether args[i] is option `name` ("--name" or "--name=value"), and how many
+// arguments it spans.
+size_t option_span(const std::vector<std::string>& args, size_t i, const std::string& name, bool takes_value) {
+  if (args[i] == name) return takes_value ? 2 : 1;
+  if (takes_value && args[i].rfind(name + "=", 0) == 0) return 1;
+  return 0;
+}
+
+// The settings a checkpoint records: the arguments after the subcommand
+// (args[1]; --config expanded) without --out, --resume and the runtime options.
+std::vector<std::string> run_settings(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (size_t i = 2; i < args.size();) {
+    size_t skip = option_span(args, i, "--out", true) + option_span(args, i, "--resume", true);
+    for (const auto& [name, value] : kRuntimeOptions) skip += option_span(args, i, name, value);
+    if (skip) {
+      i += skip;
+      continue;
+    }
+    out.push_back(args[i++]);
+  }
+  return out;
+}
+
+// `fovea train --resume DIR`: the run's own settings from DIR's checkpoint,
+// plus --out DIR and the runtime options the command line gives; any other
+// option is an error (the run must continue as it started).
+std::vector<std::string> expand_resume(const std::vector<std::string>& args) {
+  auto it = args.begin() + 1;  // "train"
+  size_t at = 0;
+  std::string dir;
+  for (size_t i = 0; i < args.size(); ++i)
+    if (option_span(args, i, "--resume", true)) {
+      at = i;
+      dir = args[i] == "--resume" ? (i + 1 < args.size() ? args[i + 1] : "") : args[i].substr(9);
+    }
+  if (at == 0) return args;
+  if (dir.empty()) throw fovea::Error("--resume needs the run directory to continue");
+  std::vector<std::string> out(args.begin(), it + 1);
+  for (const std::string& a : fovea::train::checkpoint_args(dir)) out.push_back(a);
+  for (size_t i = size_t(it - args.begin()) + 1; i < args.size();) {
+    size_t n = option_span(args, i, "--resume", true);
+    for (const auto& [name, value] : kRuntimeOptions) n += option_span(args, i, name, value);
+    if (n == 0)
+      throw fovea::Error("--resume continues " + dir + " with its own settings; '" + args[i] +
+                         "' cannot be given with it (only --device, --validate, --no-progress, --profile)");
+    if (option_span(args, i, "--resume", true) == 0) out.insert(out.end(), args.begin() + i, args.begin() + i + n);
+    i += n;
+  }
+  for (const std::string& a : {std::string("--out"), dir, std::string("--resume"), dir}) out.push_back(a);
+  return out;
+}
+
 int finish_validation(fovea::gpu::Context& ctx) {
   if (!ctx.validating()) return 0;
   uint64_t n = ctx.validation().count();
@@ -179,6 +238,7 @@ struct TrainOptions {
   std::string optimizer = "sgd";
   std::vector<OptimOption> optim_options;
   std::string shuffle = "on";
+  std::string resume_dir;  // --resume DIR
   CLI::Option *lr = nullptr, *centered = nullptr, *clip_norm = nullptr, *clip_value = nullptr;
 };
 
@@ -251,6 +311,13 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   train->add_flag("--validate", o.validate, "Enable the Khronos validation layer with synchronisation validation (also FOVEA_VALIDATION=1)");
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
   train->add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
+  train->add_option("--resume", o.resume_dir,
+                    "Continue the run in DIR from its last checkpoint, with its own settings (only --device, "
+                    "--validate, --no-progress and --profile may be given with it)");
+  train->add_option("--checkpoint-every", cfg.checkpoint_every,
+                    "Write DIR/checkpoint.safetensors (weights, optimizer state, counters, settings) every N "
+                    "epochs, besides at the start and the end")
+      ->capture_default_str();
   train->add_flag("--print-plan", cfg.print_plan,
                   "Print the recorded training and evaluation steps (each op, its buffers and their sizes) and the memory, then exit");
   auto& lrs = cfg.lr_schedule;
@@ -363,6 +430,9 @@ void resolve_train_options(TrainOptions& o, int argc, char** argv, const std::st
   cfg.shuffle = o.shuffle == "on";
   cfg.progress = !o.no_progress;
   cfg.command_line = join_args(argc, argv);
+  cfg.resume = !o.resume_dir.empty();
+  if (cfg.resume && dir_prefix == "cv-") throw fovea::Error("--resume continues a fovea train run, not a cross-validation");
+  if (cfg.resume && cfg.print_plan) throw fovea::Error("--print-plan does not go with --resume");
 }
 
 // The device the options name, reported on stdout with the run directory.
@@ -533,7 +603,12 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv, argv + argc);
     try {
       for (const CLI::App* sub : {train, cv})
-        if (args.size() > 1 && args[1] == sub->get_name()) args = expand_run_config(args, *sub);
+        if (args.size() > 1 && args[1] == sub->get_name()) {
+          if (sub == train) args = expand_resume(args);
+          args = expand_run_config(args, *sub);
+          // A cv split's checkpoint records no settings: --resume cannot rebuild its split.
+          if (sub == train) topts.cfg.args = run_settings(args);
+        }
     } catch (const fovea::Error& e) {
       std::fprintf(stderr, "fovea: %s\n", e.what());
       return 1;

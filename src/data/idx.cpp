@@ -279,22 +279,26 @@ ChannelStats channel_stats(const ImageSet& set) {
   if (set.pixels.size() != size_t(set.count) * set.channels * plane) {
     throw Error(set.images_path + ": pixel buffer size does not match count x channels x H x W");
   }
+  return channel_stats(set.pixels.data(), set.count, set.channels, plane);
+}
+
+ChannelStats channel_stats(const uint8_t* pixels, uint64_t count, uint32_t channels, uint64_t plane) {
   // Sums of bytes and squared bytes are exact in uint64 up to 2^64 / 255^2
   // ~ 2.8e14 pixels per channel (far beyond anything that fits in memory), so
   // the only rounding is in the final divisions.
   ChannelStats st;
-  st.mean.assign(set.channels, 0.0);
-  st.std.assign(set.channels, 0.0);
-  for (uint32_t c = 0; c < set.channels; ++c) {
+  st.mean.assign(channels, 0.0);
+  st.std.assign(channels, 0.0);
+  for (uint32_t c = 0; c < channels; ++c) {
     uint64_t s = 0, s2 = 0;
-    for (uint32_t i = 0; i < set.count; ++i) {
-      const uint8_t* p = set.pixels.data() + (size_t(i) * set.channels + c) * plane;
+    for (uint64_t i = 0; i < count; ++i) {
+      const uint8_t* p = pixels + (i * channels + c) * plane;
       for (size_t k = 0; k < plane; ++k) {
         s += p[k];
         s2 += uint64_t(p[k]) * p[k];
       }
     }
-    const double n = double(set.count) * double(plane);
+    const double n = double(count) * double(plane);
     const double mean = double(s) / n;                    // in bytes
     const double var = double(s2) / n - mean * mean;      // population variance
     st.mean[c] = mean / 255.0;

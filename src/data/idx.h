@@ -52,5 +52,8 @@ struct ChannelStats {
   std::vector<double> std;
 };
 ChannelStats channel_stats(const ImageSet& set);
+// The same over `count` images u8 [count, channels, plane] (count, channels,
+// plane >= 1; the caller checks).
+ChannelStats channel_stats(const uint8_t* pixels, uint64_t count, uint32_t channels, uint64_t plane);
 
 }  // namespace fovea::data

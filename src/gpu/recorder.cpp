@@ -271,6 +271,7 @@ void Replayer::submit(uint32_t slot) {
 
 void Replayer::finish() {
   for (uint32_t s = 0; s < slots(); ++s) wait(s);
+  next_ = 0;
 }
 
 std::vector<ProfileEntry> Replayer::profile() const {

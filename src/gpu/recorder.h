@@ -108,7 +108,10 @@ class Replayer {
   // host-read views).
   uint32_t acquire();
   void submit(uint32_t slot);
-  // Waits for every submitted step.
+  // Waits for every submitted step. The next acquire() returns slot 0, so
+  // a pass over the data lands its batches in the same slots (and its
+  // per-slot sums add up in the same order) whatever ran before it: a
+  // resumed run repeats an uninterrupted one bit for bit.
   void finish();
   uint32_t slots() const { return uint32_t(cmds_.size()); }
 

@@ -427,6 +427,17 @@ void Model::upload_state(const std::vector<float>& values) {
   if (!values.empty()) gpu::upload(ctx_, state_, values.data(), values.size() * 4);
 }
 
+std::vector<float> Model::download_optimizer_state() const {
+  std::vector<float> v(optim_state_.size / 4);
+  if (!v.empty()) gpu::download(ctx_, optim_state_, v.data(), v.size() * 4);
+  return v;
+}
+
+void Model::upload_optimizer_state(const std::vector<float>& values) {
+  if (values.size() != optim_state_.size / 4) throw Error("optimizer state size mismatch");
+  if (!values.empty()) gpu::upload(ctx_, optim_state_, values.data(), values.size() * 4);
+}
+
 double Model::penalty(const std::vector<float>& params) const {
   if (params.size() != param_floats_) throw Error("parameter count mismatch");
   double sum = 0;

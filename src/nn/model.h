@@ -110,6 +110,9 @@ class Model {
   const std::vector<StateTensor>& state_tensors() const { return state_tensors_; }
   std::vector<float> download_state() const;
   void upload_state(const std::vector<float>& values);
+  // The optimizer's state block (moments, accumulators), for checkpoints.
+  std::vector<float> download_optimizer_state() const;
+  void upload_optimizer_state(const std::vector<float>& values);
   // Training steps taken (BatchNorm's num_batches_tracked), counting those of
   // the weights the model started from.
   uint64_t batches_tracked() const { return batches_tracked_; }

@@ -63,6 +63,15 @@ class LrSchedule {
   std::string describe() const;
   const LrConfig& config() const { return c_; }
 
+  // What end_epoch() has accumulated (plateau), for checkpoints.
+  struct State {
+    double best = 0, factor = 1;
+    bool has_best = false;
+    uint32_t bad_epochs = 0;
+  };
+  State state() const { return {best_, factor_, has_best_, bad_epochs_}; }
+  void set_state(const State& s) { best_ = s.best, factor_ = s.factor, has_best_ = s.has_best, bad_epochs_ = s.bad_epochs; }
+
  private:
   double decayed(uint32_t e) const;  // the decay's rate at its epoch e (after warm-up)
   LrConfig c_;

@@ -17,6 +17,7 @@
 #include "gpu/context.h"
 #include "gpu/recorder.h"
 #include "nn/model.h"
+#include "train/checkpoint.h"
 #include "train/samples.h"
 #include "train/evaluate.h"
 #include "train/weights.h"
@@ -92,6 +93,57 @@ struct Snapshot {
   }
 };
 
+// One metrics.jsonl line, and back (for a resumed run's earlier epochs).
+nlohmann::json epoch_json(const EpochResult& e, bool has_val) {
+  nlohmann::json line = {{"epoch", e.epoch},           {"train_loss", e.train_loss},
+                         {"train_acc", e.train_acc},   {"val_loss", e.val_loss},
+                         {"val_acc", e.val_acc},       {"lr", e.lr},
+                         {"blur_sigma", e.blur_sigma},          {"seconds", e.seconds},
+                         {"images_per_second", e.images_per_second},
+                         {"train_images", e.train_images}, {"val_images", e.val_images},
+                         {"penalty", e.penalty}};
+  if (!has_val) line["val_loss"] = line["val_acc"] = nullptr;
+  return line;
+}
+
+EpochResult epoch_from_json(const nlohmann::json& j) {
+  auto num = [&](const char* k) { return j.at(k).is_null() ? 0.0 : j.at(k).get<double>(); };
+  EpochResult e;
+  e.epoch = j.at("epoch").get<uint32_t>();
+  e.train_loss = num("train_loss"), e.train_acc = num("train_acc");
+  e.val_loss = num("val_loss"), e.val_acc = num("val_acc");
+  e.lr = num("lr"), e.blur_sigma = num("blur_sigma"), e.seconds = num("seconds");
+  e.images_per_second = num("images_per_second"), e.penalty = num("penalty");
+  e.train_images = j.at("train_images").get<uint64_t>(), e.val_images = j.at("val_images").get<uint64_t>();
+  return e;
+}
+
+// A resumed run's metrics.jsonl cut back to its first `epochs` lines (the
+// rest belong to epochs the checkpoint does not hold); returns them.
+std::vector<EpochResult> cut_metrics(const fs::path& path, uint32_t epochs) {
+  std::vector<EpochResult> kept;
+  std::string text;
+  std::ifstream f(path);
+  std::string line;
+  while (kept.size() < epochs && std::getline(f, line)) {
+    try {
+      kept.push_back(epoch_from_json(nlohmann::json::parse(line)));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(path.string() + ": line " + std::to_string(kept.size() + 1) + " is not a metrics line (" +
+                  e.what() + ")");
+    }
+    if (kept.back().epoch != kept.size())
+      throw Error(path.string() + ": line " + std::to_string(kept.size()) + " is of epoch " +
+                  std::to_string(kept.back().epoch));
+    text += line + "\n";
+  }
+  if (kept.size() < epochs)
+    throw Error(path.string() + " has " + std::to_string(kept.size()) + " epoch lines but the checkpoint is of epoch " +
+                std::to_string(epochs));
+  write_atomically(path, text);
+  return kept;
+}
+
 }  // namespace
 
 RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
@@ -148,9 +200,14 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   for (uint32_t i = 0; i < ds.test.count; ++i) test_idx[i] = i;
 
   fs::path out(cfg.out_dir);
-  if (fs::exists(out / "metrics.jsonl"))
+  const fs::path checkpoint_path = out / "checkpoint.safetensors";
+  if (cfg.resume) {
+    if (!fs::exists(checkpoint_path)) throw Error("--resume: " + out.string() + " holds no checkpoint.safetensors");
+  } else if (fs::exists(out / "metrics.jsonl")) {
     throw Error("output directory " + out.string() +
                 " already holds a run (metrics.jsonl); choose another --out");
+  }
+  if (cfg.checkpoint_every == 0) throw Error("--checkpoint-every must be at least 1 (epochs)");
 
   nn::ModelOptions mo;
   mo.batch = cfg.batch;
@@ -168,17 +225,26 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     std::fputs(model.plan_text().c_str(), stdout);
     return {};
   }
+  RunResult result;
+  CheckpointState resumed;
+  if (cfg.resume) {
+    resumed = read_checkpoint(checkpoint_path.string(), model);
+    if (!resumed.stop_reason.empty() && fs::exists(out / "summary.json"))
+      throw Error("--resume: the run in " + out.string() + " is finished (" + resumed.stop_reason +
+                  " after epoch " + std::to_string(resumed.epoch) + "); nothing to resume");
+    result.epochs = cut_metrics(out / "metrics.jsonl", resumed.epoch);
+    result.resumed_at = resumed.epoch;
+  }
   // Only now, with data, model and weights in place, does the run directory
   // get its files: a bad input leaves nothing behind.
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) throw Error("cannot create output directory " + out.string() + ": " + ec.message());
-  std::ofstream metrics(out / "metrics.jsonl");
+  std::ofstream metrics(out / "metrics.jsonl", cfg.resume ? std::ios::app : std::ios::trunc);
   if (!metrics) throw Error("cannot write " + (out / "metrics.jsonl").string());
   gpu::Replayer train_step(model.train_program(), model.slots(), cfg.profile);
   gpu::Replayer eval_step(model.eval_program(), model.slots());
 
-  RunResult result;
   result.device = ctx.info().name;
   std::printf("optimizer: %s\n", ops::describe_optimizer(cfg.optim).c_str());
   const bool penalised = !model.penalty_terms().empty();
@@ -194,31 +260,70 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 cfg.sharpen_replay > 0 ? (", replay " + std::to_string(cfg.sharpen_replay)).c_str() : "",
                 cfg.feature_smoothing ? ", feature smoothing" : "");
   if (augment.any()) std::printf("augment: %s\n", data::describe_augment(augment).c_str());
-  uint32_t step = 0;
-  // The optimizer's step count is step + 1: its state (never saved) starts
-  // at zeros in every run, --init or not, as a fresh torch.optim optimizer.
+  uint32_t step = resumed.step;
+  // The optimizer's step count is step + 1: its state starts at zeros in
+  // every run, --init or not, as a fresh torch.optim optimizer (a resumed
+  // run takes it from the checkpoint).
   ops::OptimCoefficients optim_coefficients(cfg.optim);
   // The schedule drives the input blur and, with --feature-smoothing, the
   // conv feature maps too; evaluation keeps the last step's feature sigma
   // (the network as trained) and never blurs its images.
   gpu::StepParams eval_base;
   eval_base.seed = uint32_t(cfg.seed);
+  eval_base.feature_sigma = float(resumed.feature_sigma);
   // The last weights known good (divergence falls back to them) and the
   // best ones (early stopping ends with them).
   Snapshot good, best;
-  good.take(model, 0);
-  double best_metric = 0;
+  good.take(model, resumed.epoch);
+  if (resumed.has_best) {
+    best.params = resumed.best_params;
+    best.state = resumed.best_state;
+    best.batches_tracked = resumed.best_batches_tracked;
+    best.epoch = resumed.best_epoch;
+  }
+  double best_metric = resumed.best_metric;
+  uint32_t since_best = resumed.since_best;
+  lr_schedule.set_state(resumed.lr);
   // The starting loss, for the divergence rule: the initial weights on the
   // first (up to) 1024 images of the first epoch, evaluation mode.
-  double first_loss;
-  {
+  double first_loss = resumed.first_loss;
+  if (!cfg.resume) {
     std::vector<uint32_t> order0 = cfg.shuffle ? data::epoch_order(split.train, cfg.seed, 0) : split.train;
     order0.resize(std::min<size_t>(order0.size(), 1024));
     first_loss = evaluate(model, eval_step, ds.train, order0, eval_base).mean_loss();
   }
-  uint32_t since_best = 0;
+  // A checkpoint of the run as it stands after `epochs` epochs; model.safetensors
+  // gets the same weights. Both are written atomically.
+  auto save_checkpoint = [&](uint32_t epochs, const std::string& stop_reason, uint32_t final_epoch) {
+    CheckpointState c;
+    c.epoch = epochs;
+    c.step = step;
+    c.batches_tracked = model.batches_tracked();
+    c.first_loss = first_loss;
+    c.feature_sigma = eval_base.feature_sigma;
+    c.lr = lr_schedule.state();
+    c.has_best = stop_reason.empty() && !best.params.empty();
+    c.best_epoch = stop_reason.empty() ? best.epoch : final_epoch;
+    if (c.has_best) c.best_params = best.params, c.best_state = best.state;
+    c.best_batches_tracked = best.batches_tracked;
+    c.best_metric = best_metric;
+    c.since_best = since_best;
+    c.stop_reason = stop_reason;
+    c.args = cfg.args;
+    c.command = cfg.command_line;
+    write_checkpoint(checkpoint_path.string(), model, stats.mean, stats.std, c);
+    save_weights(model, stats.mean, stats.std, (out / "model.safetensors").string());
+  };
+  if (!cfg.resume) save_checkpoint(0, "", 0);
   std::string diverged;
-  for (uint32_t epoch = 0; epoch < cfg.epochs; ++epoch) {
+  const bool finished = !resumed.stop_reason.empty();
+  if (finished) {
+    result.stop_reason = resumed.stop_reason;
+    result.best_epoch = resumed.best_epoch;
+  } else if (cfg.resume) {
+    result.best_epoch = resumed.epoch;
+  }
+  for (uint32_t epoch = resumed.epoch; epoch < cfg.epochs && !finished; ++epoch) {
     std::vector<uint32_t> order =
         cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch) : split.train;
     zero_sums(model.train_sums(), model.slots());
@@ -291,16 +396,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     else if (e.train_loss > cfg.divergence_factor * first_loss)
       diverged = "the training loss " + short_number(e.train_loss) + " exceeds " +
                  short_number(cfg.divergence_factor) + " x the starting loss " + short_number(first_loss);
-    nlohmann::json line = {{"epoch", e.epoch},           {"train_loss", e.train_loss},
-                           {"train_acc", e.train_acc},   {"val_loss", e.val_loss},
-                           {"val_acc", e.val_acc},       {"lr", e.lr},
-                           {"blur_sigma", e.blur_sigma},          {"seconds", e.seconds},
-                           {"images_per_second", e.images_per_second},
-                           {"train_images", e.train_images}, {"val_images", e.val_images},
-                           {"penalty", e.penalty}};
-    if (split.val.empty()) line["val_loss"] = line["val_acc"] = nullptr;
     lr_schedule.end_epoch(split.val.empty() ? e.train_loss : e.val_loss);
-    metrics << line.dump() << "\n";
+    metrics << epoch_json(e, !split.val.empty()).dump() << "\n";
     metrics.flush();
     std::printf("epoch %u/%u  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f  lr %g  blur %.3g  %.1f s  %.0f img/s%s\n",
                 e.epoch, cfg.epochs, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr,
@@ -332,10 +429,14 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       result.stop_reason = "target_accuracy";
       break;
     }
+    if (e.epoch % cfg.checkpoint_every == 0 && e.epoch < cfg.epochs) save_checkpoint(e.epoch, "", 0);
   }
-  if (cfg.early_stop > 0 && result.stop_reason != "diverged" && best.epoch != good.epoch) {
-    best.restore(model);
-    result.best_epoch = best.epoch;
+  if (!finished) {
+    if (cfg.early_stop > 0 && result.stop_reason != "diverged" && best.epoch != good.epoch) {
+      best.restore(model);
+      result.best_epoch = best.epoch;
+    }
+    save_checkpoint(uint32_t(result.epochs.size()), result.stop_reason, result.best_epoch);
   }
   if (result.stop_reason != "max_epochs")
     std::printf("stopped: %s; the run ends with %s\n", result.stop_reason.c_str(),
@@ -394,7 +495,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       {"parameters", model.parameter_count()},
       {"stop_reason", result.stop_reason}, {"best_epoch", result.best_epoch},
       {"epochs_run", result.epochs.size()},
-      {"train_images", split.train.size()}, {"val_images", split.val.size()}};
+      {"train_images", split.train.size()}, {"val_images", split.val.size()},
+      {"checkpoint_every", cfg.checkpoint_every}};
+  if (cfg.resume) summary["resumed_at_epoch"] = result.resumed_at;
   if (!result.epochs.empty()) {
     summary["final_val_acc"] = split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_acc);
     summary["images_per_second"] = result.epochs.back().images_per_second;
@@ -411,7 +514,6 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   for (const auto& c : result.corrupted)
     corr.push_back({{"corruption", c.corruption}, {"value", c.value}, {"loss", c.loss}, {"acc", c.acc}});
   summary["test_corrupted"] = corr;
-  save_weights(model, stats.mean, stats.std, (out / "model.safetensors").string());
   write_atomically(out / "summary.json", summary.dump(2) + "\n");
   std::printf("report: %s\n", write_report(out.string(), report_samples(ctx, ds.train, out.string())).c_str());
   if (!diverged.empty())

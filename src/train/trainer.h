@@ -50,6 +50,16 @@ struct TrainConfig {
   bool print_plan = false;       // print the recorded programs and memory, then return (no run directory)
   bool progress = true;          // a progress bar when stderr is a terminal
   std::string command_line;      // recorded in summary.json
+  // Checkpoints: DIR/checkpoint.safetensors at the start, after every
+  // `checkpoint_every` epochs and when the epochs are over (see
+  // train/checkpoint.h). `args` are the settings it records (the train
+  // command's arguments), which `fovea train --resume DIR` runs again with.
+  uint32_t checkpoint_every = 1;
+  std::vector<std::string> args;
+  // Continue the run in out_dir from its checkpoint: the same settings give
+  // the same tensors and metrics.jsonl lines (timing fields aside) as a run
+  // never interrupted; metrics.jsonl is cut back to the checkpoint's epoch.
+  bool resume = false;
 };
 
 struct EpochResult {
@@ -75,14 +85,16 @@ struct RunResult {
   double test_loss = 0, test_acc = 0;
   uint64_t test_images = 0;
   std::string device;
+  uint32_t resumed_at = 0;  // the checkpoint's epoch when the run was resumed
 };
 
 // Trains on `ctx` and writes out_dir/metrics.jsonl (one line per epoch,
-// flushed at the epoch's end), out_dir/summary.json and, at the end,
-// out_dir/model.safetensors (the weights) and out_dir/report.html (see
-// train/report.h; its sample grid blurs training images on `ctx`). Throws
-// fovea::Error; a run that diverges first writes its files (with the last
-// good weights and stop_reason "diverged"), then throws.
+// flushed at the epoch's end), out_dir/checkpoint.safetensors and
+// out_dir/model.safetensors (the weights) with every checkpoint and at the
+// end, and out_dir/summary.json and out_dir/report.html (see
+// train/report.h; its sample grid blurs training images on `ctx`) at the
+// end. Throws fovea::Error; a run that diverges first writes its files
+// (with the last good weights and stop_reason "diverged"), then throws.
 RunResult train(gpu::Context& ctx, const TrainConfig& cfg);
 
 }  // namespace fovea::train

@@ -1,7 +1,6 @@
 #include "train/weights.h"
 
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "io/safetensors.h"
 #include "nn/model.h"
@@ -30,8 +29,8 @@ static const io::Tensor& find_checked(const io::SafetensorsFile& f, const std::s
   return *src;
 }
 
-void save_weights(const nn::Model& model, const std::vector<double>& mean,
-                  const std::vector<double>& std, const std::string& path) {
+io::SafetensorsFile weights_file(const nn::Model& model, const std::vector<double>& mean,
+                                 const std::vector<double>& std) {
   const std::vector<float> values = model.download_parameters();
   io::SafetensorsFile f;
   for (const nn::ParamTensor& t : model.tensors()) {
@@ -55,11 +54,20 @@ void save_weights(const nn::Model& model, const std::vector<double>& mean,
   f.metadata["mean"] = nlohmann::json(mean).dump();
   f.metadata["std"] = nlohmann::json(std).dump();
   f.metadata["spec"] = model.spec().json;
-  io::write_safetensors(path, f);
+  return f;
+}
+
+void save_weights(const nn::Model& model, const std::vector<double>& mean,
+                  const std::vector<double>& std, const std::string& path) {
+  io::write_safetensors(path, weights_file(model, mean, std));
 }
 
 void load_weights(nn::Model& model, const std::string& path) {
-  const io::SafetensorsFile f = io::read_safetensors(path);
+  load_weights(model, io::read_safetensors(path), path, {});
+}
+
+void load_weights(nn::Model& model, const io::SafetensorsFile& f, const std::string& path,
+                  const std::set<std::string>& others) {
   std::vector<float> values = model.download_parameters();
   std::set<std::string> used;
   for (const nn::ParamTensor& t : model.tensors()) {
@@ -81,7 +89,7 @@ void load_weights(nn::Model& model, const std::string& path) {
   }
   model.upload_state(state);
   for (const io::Tensor& t : f.tensors)
-    if (!used.count(t.name))
+    if (!used.count(t.name) && !others.count(t.name))
       throw Error(path + ": tensor '" + t.name + "' is not a parameter of the model " +
                   model.spec().path);
   model.upload_parameters(values);

@@ -6,10 +6,12 @@
 // as JSON arrays in strings, "spec" the model spec), so two identical runs
 // write identical files and PyTorch loads them with load_state_dict.
 #pragma once
+#include <set>
 #include <string>
 #include <vector>
 
 namespace fovea::nn { class Model; }
+namespace fovea::io { struct SafetensorsFile; }
 
 namespace fovea::train {
 
@@ -21,5 +23,14 @@ void save_weights(const nn::Model& model, const std::vector<double>& mean,
 // model must be in the file with the same shape, and the file may hold no
 // tensor the model lacks; otherwise fovea::Error names the file and tensor.
 void load_weights(nn::Model& model, const std::string& path);
+
+// The same on a file already read (`path` for messages); tensors named in
+// `others` may be in the file besides the model's own.
+void load_weights(nn::Model& model, const io::SafetensorsFile& f, const std::string& path,
+                  const std::set<std::string>& others);
+
+// The tensors and metadata save_weights writes.
+io::SafetensorsFile weights_file(const nn::Model& model, const std::vector<double>& mean,
+                                 const std::vector<double>& std);
 
 }  // namespace fovea::train

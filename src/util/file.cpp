@@ -1,6 +1,9 @@
 #include "util/file.h"
 
-#include <fstream>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "util/error.h"
 
@@ -10,21 +13,26 @@ void write_atomically(const std::filesystem::path& path, const std::string& byte
   std::filesystem::path tmp = path;
   tmp += ".tmp";
   std::error_code ec;
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), std::streamsize(bytes.size()));
-    f.flush();
-    if (!f) {
-      f.close();
-      std::filesystem::remove(tmp, ec);
-      throw Error("cannot write " + path.string() + " (is the directory there and writable?)");
-    }
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  bool ok = f && std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
+            ::fsync(fileno(f)) == 0;
+  if (f && std::fclose(f) != 0) ok = false;
+  if (!ok) {
+    std::filesystem::remove(tmp, ec);
+    throw Error("cannot write " + path.string() + " (is the directory there and writable?)");
   }
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::error_code ignored;
     std::filesystem::remove(tmp, ignored);
     throw Error("cannot write " + path.string() + ": " + ec.message());
+  }
+  // The rename itself reaches the disk with the directory.
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
   }
 }
 

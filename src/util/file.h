@@ -1,5 +1,6 @@
 // Whole-file writes that never leave a half-written file under the final
-// name: the bytes go to PATH.tmp, which is then renamed over PATH.
+// name: the bytes go to PATH.tmp, flushed to disk (fsync), which is then
+// renamed over PATH (and the directory fsynced).
 #pragma once
 #include <filesystem>
 #include <string>

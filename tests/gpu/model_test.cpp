@@ -71,8 +71,8 @@ static void check_model_gradients(const char* text, float feature_sigma = 0, boo
   sp.lr = 0.0f;  // the SGD step leaves the parameters as they are
   sp.rows = 4;
   sp.feature_sigma = feature_sigma;
-  sp.step = 6;
-  sp.seed = 2024;
+  sp.step = 12;
+  sp.seed = 77;
   std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
 
   const std::vector<float> state = h.model.download_state();

@@ -1,0 +1,88 @@
+/**
+ * @file fovea.h
+ * @brief A C binding of fovea.hpp for engines that bind from C or C#
+ * (P/Invoke): opaque handles, int status codes (0 = success, else a
+ * fovea::api::ErrorCode: 1 invalid argument, 2 I/O, 3 Vulkan, 4 internal)
+ * and the last error's message per handle, never global.
+ *
+ * Creation functions, which have no handle yet, write their message into
+ * the caller's buffer. Semantics, contracts and threading are those of the
+ * C++ API (docs/embedding.md).
+ */
+#ifndef FOVEA_FOVEA_H
+#define FOVEA_FOVEA_H
+#include <stddef.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief An adopted device (fovea::api::Device). */
+typedef struct fovea_device fovea_device;
+/** @brief A trainer (fovea::api::Trainer). */
+typedef struct fovea_trainer fovea_trainer;
+
+/** @brief Loss and accuracy over some images. */
+typedef struct fovea_metrics {
+  double loss;      /**< mean softmax cross-entropy */
+  double accuracy;  /**< fraction whose largest logit is the label */
+  uint64_t images;  /**< images the figures cover */
+} fovea_metrics;
+
+/**
+ * @brief Adopts the application's device (see fovea::api::Device::adopt).
+ * @param out receives the handle on success
+ * @param error receives the message on failure (may be NULL)
+ * @param error_size bytes of @p error
+ * @return 0 or an error code
+ */
+int fovea_device_adopt(VkInstance instance, VkPhysicalDevice physical, VkDevice device, uint32_t queue_family,
+                       uint32_t queue_index, fovea_device** out, char* error, size_t error_size);
+/** @brief Releases the handle (the device lives on while a trainer uses it). NULL is ignored. */
+void fovea_device_destroy(fovea_device* device);
+
+/**
+ * @brief Creates a trainer (see fovea::api::Trainer::create and TrainerOptions).
+ * @param spec_path a model spec file, or NULL to use @p spec_json
+ * @param mean per-channel means of pixels / 255, or NULL (with @p std) for 0
+ * @param std per-channel standard deviations, or NULL for 1
+ * @param channels entries in @p mean and @p std
+ * @param out receives the handle on success
+ * @param error receives the message on failure (may be NULL)
+ * @param error_size bytes of @p error
+ * @return 0 or an error code
+ */
+int fovea_trainer_create(fovea_device* device, const char* spec_path, const char* spec_json, uint32_t batch,
+                         const char* optimizer, double lr, uint64_t seed, const double* mean, const double* std,
+                         uint32_t channels, fovea_trainer** out, char* error, size_t error_size);
+/** @brief Destroys the trainer. NULL is ignored. */
+void fovea_trainer_destroy(fovea_trainer* trainer);
+/** @return the message of the trainer's last failed call ("" when none failed). */
+const char* fovea_trainer_last_error(const fovea_trainer* trainer);
+/** @return bytes per image, C * H * W. */
+uint64_t fovea_trainer_image_bytes(const fovea_trainer* trainer);
+/** @return the number of classes. */
+uint32_t fovea_trainer_classes(const fovea_trainer* trainer);
+
+/** @brief One step on @p rows images u8 [rows, C, H, W] and labels from host memory. @return 0 or an error code */
+int fovea_trainer_step(fovea_trainer* trainer, const uint8_t* images, const uint32_t* labels, uint32_t rows,
+                       fovea_metrics* out);
+/** @brief One step from the caller's VkBuffers (contract: Trainer::step_from_buffer). @return 0 or an error code */
+int fovea_trainer_step_from_buffer(fovea_trainer* trainer, VkBuffer images, VkDeviceSize images_offset,
+                                   VkBuffer labels, VkDeviceSize labels_offset, uint32_t rows, fovea_metrics* out);
+/** @brief Loss and accuracy on @p count images and labels. @return 0 or an error code */
+int fovea_trainer_evaluate(fovea_trainer* trainer, const uint8_t* images, const uint32_t* labels, uint64_t count,
+                           fovea_metrics* out);
+/** @brief Writes logits f32 [count, classes] to @p logits. @return 0 or an error code */
+int fovea_trainer_predict(fovea_trainer* trainer, const uint8_t* images, uint64_t count, float* logits);
+/** @brief Saves the weights as safetensors. @return 0 or an error code */
+int fovea_trainer_save(fovea_trainer* trainer, const char* path);
+/** @brief Loads weights of the same model. @return 0 or an error code */
+int fovea_trainer_load(fovea_trainer* trainer, const char* path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

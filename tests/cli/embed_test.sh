@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Installation and embedding: `cmake --install` into a temporary prefix,
+# then examples/embed built against it with find_package(Fovea) as another
+# project would, run on its own Vulkan instance and device (validation layer
+# on) with training images in its own VkBuffer: it must learn, its
+# predictions must agree with evaluate, and the validation layer stay silent.
+# Usage: embed_test.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$1
+src=$2
+data=/usr/share/datasets/fashion-mnist
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+prefix="$tmp/prefix"
+
+cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; echo "FAIL: install"; exit 1; }
+for f in include/fovea/fovea.hpp include/fovea/fovea.h bin/fovea; do
+  [ -f "$prefix/$f" ] || fail "not installed: $f"
+done
+for f in libfovea.a libfovea_core.a cmake/Fovea/FoveaConfig.cmake cmake/Fovea/FoveaConfigVersion.cmake \
+         cmake/Fovea/FoveaTargets.cmake; do
+  [ -n "$(find "$prefix" -path "*/$f" -print -quit)" ] || fail "not installed: */$f"
+done
+# The public headers stand alone: only <vulkan/vulkan.h> and the standard library.
+if grep -n '#include "' "$prefix"/include/fovea/*; then fail "an installed header includes a project header"; fi
+
+# The C header is C: a C99 compiler takes it without a warning.
+if command -v cc >/dev/null; then
+  printf '#include <fovea/fovea.h>\nint main(void) { return fovea_trainer_classes(0) != 0; }\n' >"$tmp/c_api.c"
+  cc -std=c99 -Wall -Wextra -Werror -fsyntax-only -I"$prefix/include" "$tmp/c_api.c" || fail "fovea.h is not C99"
+fi
+
+cmake -S "$src/examples/embed" -B "$tmp/embed" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
+  >"$tmp/configure.log" 2>&1 || { cat "$tmp/configure.log"; echo "FAIL: configure examples/embed"; exit 1; }
+nice cmake --build "$tmp/embed" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; echo "FAIL: build examples/embed"; exit 1; }
+grep -q "warning" "$tmp/build.log" && fail "examples/embed builds with warnings: $(grep warning "$tmp/build.log")"
+example="$tmp/embed/fovea_embed"
+
+if [ ! -d "$data" ]; then
+  echo "skipped the run: $data missing"
+  exit $((fails > 0))
+fi
+
+# A model spec that does not exist: one line naming it, exit 1, no crash.
+"$example" "$data" "$tmp/missing.json" >"$tmp/out" 2>"$tmp/err"
+code=$?
+[ "$code" -eq 1 ] || fail "missing spec: exit $code"
+grep -q "Trainer::create: .*missing.json" "$tmp/err" || fail "missing spec message: $(cat "$tmp/err")"
+
+# 2,000 training images, 3 epochs of the MLP; 1,000 test images.
+"$example" "$data" "$src/assets/models/mlp.json" 3 2000 1000 "$tmp/w.safetensors" >"$tmp/out" 2>"$tmp/err"
+code=$?
+cat "$tmp/out"
+[ "$code" -eq 0 ] || fail "fovea_embed exited $code: $(cat "$tmp/err")"
+grep -q "validation" "$tmp/err" && fail "validation messages: $(cat "$tmp/err")"
+[ "$(grep -c '^epoch ' "$tmp/out")" -eq 3 ] || fail "expected 3 epoch lines"
+"$py" - "$tmp/out" "$tmp/w.safetensors" <<'PY' || fail "learning and prediction checks"
+import json, re, struct, sys
+out = open(sys.argv[1]).read()
+losses = [float(m) for m in re.findall(r"^epoch \d+  train_loss (\S+)", out, re.M)]
+acc = float(re.search(r"^test  loss \S+  acc (\S+)  \(evaluate, 1000 images\)", out, re.M).group(1))
+right = int(re.search(r"^predictions: (\d+) of 1000 right", out, re.M).group(1))
+assert losses[-1] < losses[0], f"training loss did not fall: {losses}"
+assert acc > 0.6, f"test accuracy {acc}: chance is 0.1"
+# The host's argmax of the logits and the GPU's count agree (ties aside).
+assert abs(right / 1000 - acc) <= 0.002, (right, acc)
+raw = open(sys.argv[2], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+assert set(header) >= {"1.weight", "1.bias", "3.weight", "3.bias", "__metadata__"}, header.keys()
+assert header["1.weight"]["shape"] == [256, 784]
+print(f"losses {losses}, test accuracy {acc}, predictions right {right}")
+PY
+
+[ "$fails" -eq 0 ] && echo "all passed"
+exit $((fails > 0))

@@ -1,0 +1,73 @@
+// The C binding (include/fovea/fovea.h): status codes, messages per handle,
+// and the same numbers as the C++ API it wraps.
+#include <fovea/fovea.h>
+
+#include <catch2/catch.hpp>
+#include <fovea/fovea.hpp>
+#include <random>
+#include <string>
+
+#include "gpu/harness.h"
+
+using namespace fovea;
+
+TEST_CASE("c api: status codes, per-handle messages, the C++ API's numbers", "[api]") {
+  gpu::Context& c = test::context();
+  char error[256] = "untouched";
+  fovea_device* device = nullptr;
+  CHECK(fovea_device_adopt(c.instance(), c.physical(), c.device(), 77, 0, &device, error, sizeof error) == 1);
+  CHECK(device == nullptr);
+  CHECK(std::string(error).find("queue family 77") != std::string::npos);
+  REQUIRE(fovea_device_adopt(c.instance(), c.physical(), c.device(), c.queue_family(), 0, &device, error,
+                             sizeof error) == 0);
+
+  const char* spec = R"({"input": [1, 5, 7], "classes": 3, "layers": [{"type": "flatten"},
+    {"type": "dense", "units": 6}, {"type": "tanh"}, {"type": "dense", "units": 3}]})";
+  fovea_trainer* t = nullptr;
+  char tiny[12];
+  CHECK(fovea_trainer_create(device, "/nonexistent/spec.json", nullptr, 8, "sgd", 0.1, 5, nullptr, nullptr, 0, &t,
+                             tiny, sizeof tiny) == 1);
+  CHECK(std::string(tiny).size() == sizeof tiny - 1);  // truncated, terminated
+  CHECK(t == nullptr);
+  const double mean = 0.5, std = 0.25;
+  REQUIRE(fovea_trainer_create(device, nullptr, spec, 8, "sgd", 0.1, 5, &mean, &std, 1, &t, error, sizeof error) == 0);
+  fovea_device_destroy(device);  // the trainer keeps the device alive
+  REQUIRE(fovea_trainer_image_bytes(t) == 35);
+  REQUIRE(fovea_trainer_classes(t) == 3);
+
+  std::mt19937 rng(4);
+  std::vector<uint8_t> images(11 * 35);
+  for (auto& p : images) p = uint8_t(1 + rng() % 255);
+  std::vector<uint32_t> labels(11);
+  for (auto& l : labels) l = rng() % 3;
+  fovea_metrics m{};
+  CHECK(fovea_trainer_step(t, images.data(), labels.data(), 11, &m) == 1);  // more than the batch of 8
+  CHECK(std::string(fovea_trainer_last_error(t)).find("batch of 8") != std::string::npos);
+  REQUIRE(fovea_trainer_step(t, images.data(), labels.data(), 8, &m) == 0);
+  CHECK(std::string(fovea_trainer_last_error(t)).empty());
+  CHECK(m.images == 8);
+  CHECK(fovea_trainer_save(t, "/nonexistent/dir/w.safetensors") == 2);
+
+  // The C++ API on the same spec, seed and batch gives the same numbers.
+  auto d = api::Device::adopt(c.instance(), c.physical(), c.device(), c.queue_family());
+  api::TrainerOptions o;
+  o.spec_json = spec;
+  o.batch = 8;
+  o.lr = 0.1;
+  o.seed = 5;
+  o.mean = {mean};
+  o.std = {std};
+  auto cpp = api::Trainer::create(d.value(), o);
+  REQUIRE(cpp.ok());
+  auto cm = cpp.value().step(std::span(images).first(8 * 35), std::span(labels).first(8));
+  REQUIRE(cm.ok());
+  CHECK(cm.value().loss == m.loss);
+  std::vector<float> logits(11 * 3);
+  REQUIRE(fovea_trainer_predict(t, images.data(), 11, logits.data()) == 0);
+  CHECK(logits == cpp.value().predict(images).value());
+  fovea_metrics e{};
+  REQUIRE(fovea_trainer_evaluate(t, images.data(), labels.data(), 11, &e) == 0);
+  CHECK(e.images == 11);
+  CHECK(e.loss == cpp.value().evaluate(images, labels).value().loss);
+  fovea_trainer_destroy(t);
+}
