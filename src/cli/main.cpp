@@ -318,6 +318,13 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
                     "Write DIR/checkpoint.safetensors (weights, optimizer state, counters, settings) every N "
                     "epochs, besides at the start and the end")
       ->capture_default_str();
+  train->add_option("--sharpness-every", cfg.sharpness_every,
+                    "After every E epochs probe the top Hessian eigenvalue (fovea sharpness, Lanczos) and log "
+                    "'sharpness' and 'two_over_lr' (2 / lr) in metrics.jsonl (0 = off)")
+      ->capture_default_str();
+  train->add_option("--sharpness-images", cfg.sharpness_images,
+                    "Images the sharpness probe uses: the first N training images in file order")
+      ->capture_default_str();
   train->add_flag("--print-plan", cfg.print_plan,
                   "Print the recorded training and evaluation steps (each op, its buffers and their sizes) and the memory, then exit");
   auto& lrs = cfg.lr_schedule;

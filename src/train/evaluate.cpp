@@ -157,6 +157,20 @@ RunInfo load_run(const std::string& dir) {
   return r;
 }
 
+std::unique_ptr<nn::Model> load_run_model(gpu::Context& ctx, const RunInfo& run, nn::ModelOptions mo,
+                                          gpu::StepParams& base) {
+  mo.batch = run.batch;
+  mo.channel_mean = run.mean;
+  mo.channel_std = run.std;
+  mo.feature_smoothing = run.feature_sigma > 0;
+  auto model = std::make_unique<nn::Model>(ctx, run.spec, mo);
+  load_weights(*model, run.weights_path);
+  base = {};
+  base.seed = uint32_t(run.seed);  // the noise of fovea train --test-noise
+  base.feature_sigma = float(run.feature_sigma);
+  return model;
+}
+
 EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions& opts) {
   if (opts.split != "test" && opts.split != "val" && opts.split != "train")
     throw Error("--split must be test, val or train, got '" + opts.split + "'");
@@ -189,17 +203,11 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
   }
 
   nn::ModelOptions mo;
-  mo.batch = run.batch;
-  mo.channel_mean = run.mean;
-  mo.channel_std = run.std;
-  mo.feature_smoothing = run.feature_sigma > 0;
   mo.read_logits = true;
-  nn::Model model(ctx, run.spec, mo);
-  load_weights(model, run.weights_path);
-  gpu::Replayer step(model.eval_program(), model.slots());
   gpu::StepParams base;
-  base.seed = uint32_t(run.seed);  // the noise of fovea train --test-noise
-  base.feature_sigma = float(run.feature_sigma);
+  const std::unique_ptr<nn::Model> loaded = load_run_model(ctx, run, mo, base);
+  nn::Model& model = *loaded;
+  gpu::Replayer step(model.eval_program(), model.slots());
   base.blur_sigma = float(opts.blur_sigma);
   base.noise_std = float(opts.noise_std);
   const uint32_t K = r.classes;

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,10 +14,10 @@
 #include "data/idx.h"
 #include "gpu/recorder.h"
 #include "io/safetensors.h"
+#include "nn/model.h"
 #include "nn/model_spec.h"
 #include "ops/metrics.h"
 
-namespace fovea::nn { class Model; }
 namespace fovea::gpu { class Context; }
 
 namespace fovea::train {
@@ -72,6 +73,12 @@ struct RunInfo {
 
 // Throws fovea::Error naming the directory or file that is missing or bad.
 RunInfo load_run(const std::string& dir);
+
+// The model of a run with its final weights loaded (the run's batch,
+// standardisation and feature smoothing; `mo` gives the rest), and the
+// evaluation step parameters of the run (its seed and final feature sigma).
+std::unique_ptr<nn::Model> load_run_model(gpu::Context& ctx, const RunInfo& run, nn::ModelOptions mo,
+                                          gpu::StepParams& base);
 
 struct EvalOptions {
   std::string data_dir;  // "" = the run's

@@ -23,9 +23,11 @@ using nlohmann::json;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // The per-epoch numbers of metrics.jsonl the report reads; any other field
-// is ignored. "sharpness" comes from the Hessian probe when it ran.
-const char* const kMetricFields[] = {"epoch",  "train_loss", "train_acc", "val_loss", "val_acc", "lr",
-                                     "blur_sigma", "seconds", "images_per_second", "penalty", "sharpness"};
+// is ignored. "sharpness" (the top Hessian eigenvalue) and "two_over_lr"
+// (2 / lr, the edge of stability) come from the probe when it ran.
+const char* const kMetricFields[] = {"epoch",      "train_loss", "train_acc",         "val_loss",
+                                     "val_acc",    "lr",         "blur_sigma",        "seconds",
+                                     "images_per_second", "penalty", "sharpness", "two_over_lr"};
 
 // metrics.jsonl as columns: field -> one value per line (NaN when the line
 // lacks the field or holds null).
@@ -235,7 +237,8 @@ std::string curves_section(const Metrics& m) {
   s += "</div>\n<h2>Sharpness</h2>\n";
   if (m.any("sharpness"))
     s += "<div class=\"charts\">\n" +
-         chart(m, "Sharpness (top Hessian eigenvalue)", "eigenvalue", {{"sharpness", m["sharpness"], "#8c564b"}},
+         chart(m, "Sharpness (top Hessian eigenvalue) and 2 / lr", "eigenvalue",
+               {{"sharpness", m["sharpness"], "#8c564b"}, {"2 / lr", m["two_over_lr"], "#7f7f7f"}},
                YAxis::log_if_wide) +
          "</div>\n";
   else
@@ -253,7 +256,8 @@ std::string epochs_table(const Metrics& m) {
   const bool sharpness = m.any("sharpness");
   std::string s = "<h2>Epochs</h2>\n<table class=\"grid\"><tr><th>epoch</th><th>train loss</th><th>train acc</th>"
                   "<th>val loss</th><th>val acc</th><th>lr</th><th>blur \u03c3</th><th>seconds</th><th>images/s</th>";
-  s += std::string(penalty ? "<th>penalty</th>" : "") + (sharpness ? "<th>sharpness</th>" : "") + "</tr>\n";
+  s += std::string(penalty ? "<th>penalty</th>" : "") + (sharpness ? "<th>sharpness</th><th>2 / lr</th>" : "") +
+       "</tr>\n";
   for (size_t i = 0; i < m.lines; ++i) {
     s += "<tr><td>" + number_text(m["epoch"][i], "%.0f") + "</td>";
     for (const char* f : {"train_loss", "train_acc", "val_loss", "val_acc", "lr", "blur_sigma"})
@@ -261,7 +265,7 @@ std::string epochs_table(const Metrics& m) {
     s += "<td>" + number_text(m["seconds"][i], "%.1f") + "</td><td>" + number_text(m["images_per_second"][i], "%.0f") +
          "</td>";
     if (penalty) s += "<td>" + number_text(m["penalty"][i]) + "</td>";
-    if (sharpness) s += "<td>" + number_text(m["sharpness"][i]) + "</td>";
+    if (sharpness) s += "<td>" + number_text(m["sharpness"][i]) + "</td><td>" + number_text(m["two_over_lr"][i]) + "</td>";
     s += "</tr>\n";
   }
   return s + "</table>\n";

@@ -9,7 +9,6 @@
 #include "gpu/recorder.h"
 #include "nn/model.h"
 #include "train/evaluate.h"
-#include "train/weights.h"
 #include "util/error.h"
 
 namespace fovea::train {
@@ -163,18 +162,11 @@ SharpnessResult sharpness_of_run(gpu::Context& ctx, const RunInfo& run, const st
       ds.train.width != run.spec.width)
     throw Error("the images in " + dir + " are not of the model's input shape " + run.spec.input().str());
   nn::ModelOptions mo;
-  mo.batch = run.batch;
   mo.slots = 1;
-  mo.channel_mean = run.mean;
-  mo.channel_std = run.std;
-  mo.feature_smoothing = run.feature_sigma > 0;
   mo.probe = true;
-  nn::Model model(ctx, run.spec, mo);
-  load_weights(model, run.weights_path);
   gpu::StepParams base;
-  base.seed = uint32_t(run.seed);
-  base.feature_sigma = float(run.feature_sigma);
-  return probe_sharpness(model, ds.train, base, o);
+  const std::unique_ptr<nn::Model> model = load_run_model(ctx, run, mo, base);
+  return probe_sharpness(*model, ds.train, base, o);
 }
 
 std::string sharpness_json(const SharpnessResult& r, const SharpnessOptions& o) {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "data/augment.h"
@@ -19,6 +20,7 @@
 #include "nn/model.h"
 #include "train/checkpoint.h"
 #include "train/samples.h"
+#include "train/sharpness.h"
 #include "train/evaluate.h"
 #include "train/weights.h"
 #include "util/error.h"
@@ -103,6 +105,7 @@ nlohmann::json epoch_json(const EpochResult& e, bool has_val) {
                          {"train_images", e.train_images}, {"val_images", e.val_images},
                          {"penalty", e.penalty}};
   if (!has_val) line["val_loss"] = line["val_acc"] = nullptr;
+  if (e.probed) line["sharpness"] = e.sharpness, line["two_over_lr"] = e.two_over_lr;
   return line;
 }
 
@@ -115,6 +118,8 @@ EpochResult epoch_from_json(const nlohmann::json& j) {
   e.lr = num("lr"), e.blur_sigma = num("blur_sigma"), e.seconds = num("seconds");
   e.images_per_second = num("images_per_second"), e.penalty = num("penalty");
   e.train_images = j.at("train_images").get<uint64_t>(), e.val_images = j.at("val_images").get<uint64_t>();
+  e.probed = j.contains("sharpness") && !j.at("sharpness").is_null();
+  if (e.probed) e.sharpness = num("sharpness"), e.two_over_lr = num("two_over_lr");
   return e;
 }
 
@@ -208,6 +213,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 " already holds a run (metrics.jsonl); choose another --out");
   }
   if (cfg.checkpoint_every == 0) throw Error("--checkpoint-every must be at least 1 (epochs)");
+  if (cfg.sharpness_every > 0 && (cfg.sharpness_images == 0 || cfg.sharpness_images > ds.train.count))
+    throw Error("--sharpness-images " + std::to_string(cfg.sharpness_images) + " is not in [1, " +
+                std::to_string(ds.train.count) + "] (the training images in " + ds.train.images_path + ")");
 
   nn::ModelOptions mo;
   mo.batch = cfg.batch;
@@ -244,6 +252,16 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   if (!metrics) throw Error("cannot write " + (out / "metrics.jsonl").string());
   gpu::Replayer train_step(model.train_program(), model.slots(), cfg.profile);
   gpu::Replayer eval_step(model.eval_program(), model.slots());
+  // The sharpness probe runs on a model of its own (the probe programs),
+  // given the epoch's weights; training records and pays nothing for it.
+  std::unique_ptr<nn::Model> probe_model;
+  if (cfg.sharpness_every > 0) {
+    nn::ModelOptions pmo = mo;
+    pmo.slots = 1;
+    pmo.augment = {};
+    pmo.probe = true;
+    probe_model = std::make_unique<nn::Model>(ctx, spec, pmo);
+  }
 
   result.device = ctx.info().name;
   std::printf("optimizer: %s\n", ops::describe_optimizer(cfg.optim).c_str());
@@ -396,6 +414,20 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     else if (e.train_loss > cfg.divergence_factor * first_loss)
       diverged = "the training loss " + short_number(e.train_loss) + " exceeds " +
                  short_number(cfg.divergence_factor) + " x the starting loss " + short_number(first_loss);
+    if (probe_model && diverged.empty() && e.epoch % cfg.sharpness_every == 0) {
+      probe_model->upload_parameters(now.params);
+      probe_model->upload_state(now.state);
+      SharpnessOptions so;
+      so.images = cfg.sharpness_images;
+      so.trace_probes = so.jacobian_probes = 0;
+      so.seed = cfg.seed;
+      const SharpnessResult s = probe_sharpness(*probe_model, ds.train, eval_base, so);
+      e.probed = true;
+      e.sharpness = s.lambda_max;
+      e.two_over_lr = 2.0 / e.lr;
+      std::printf("sharpness %.4g  2/lr %.4g  (%u images, %llu Hessian-vector products, %.1f s)\n", e.sharpness,
+                  e.two_over_lr, so.images, (unsigned long long)s.hvps, s.seconds);
+    }
     lr_schedule.end_epoch(split.val.empty() ? e.train_loss : e.val_loss);
     metrics << epoch_json(e, !split.val.empty()).dump() << "\n";
     metrics.flush();

@@ -46,6 +46,10 @@ struct TrainConfig {
   double early_stop_delta = 0;           // smallest change that counts as an improvement
   double target_acc = 0;                 // stop once val_acc reaches it (0 = off)
   double divergence_factor = 10;         // stop when an epoch's train loss > factor x the starting loss
+  // The sharpness probe (train/sharpness.h) after epochs E, 2E, ... (0 = off):
+  // lambda_max on the first sharpness_images training images, Lanczos, top 1.
+  uint32_t sharpness_every = 0;
+  uint32_t sharpness_images = 256;
   bool profile = false;
   bool print_plan = false;       // print the recorded programs and memory, then return (no run directory)
   bool progress = true;          // a progress bar when stderr is a terminal
@@ -67,6 +71,10 @@ struct EpochResult {
   double train_loss = 0, train_acc = 0, val_loss = 0, val_acc = 0;
   double lr = 0, blur_sigma = 0, seconds = 0, images_per_second = 0;
   double penalty = 0;  // the weight penalty of the epoch's final weights (not part of train_loss)
+  // The top Hessian eigenvalue of the epoch's final weights and 2 / lr
+  // (the edge of stability of plain gradient descent), when probed.
+  bool probed = false;
+  double sharpness = 0, two_over_lr = 0;
   uint64_t train_images = 0, val_images = 0;
 };
 

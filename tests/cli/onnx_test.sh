@@ -30,20 +30,9 @@ check() {  # check NAME STATUS: count a pass or a failure
 
 . "$src/tests/cli/expect.sh"  # expect CODE PATTERN -- ARGS...
 
-# The data: the training files as they are, the first 1000 test images (the
-# evaluations below then take seconds, not minutes, on lavapipe).
-mkdir -p "$tmp/data"
-ln -s "$data"/train-* "$tmp/data/"
-"$py" - "$data" "$tmp/data" <<'PY'
-import gzip, sys
-src, dst = sys.argv[1:3]
-for name, header, size in (("t10k-images-idx3-ubyte", 16, 784), ("t10k-labels-idx1-ubyte", 8, 1)):
-    raw = gzip.open(src + "/" + name + ".gz").read()
-    head = bytearray(raw[:header])
-    head[4:8] = (1000).to_bytes(4, "big")
-    gzip.open(dst + "/" + name + ".gz", "wb").write(bytes(head) + raw[header:header + 1000 * size])
-PY
-data=$tmp/data
+# The data: the training files as they are, the first 1000 test images.
+. "$src/tests/cli/few_test_images.sh"
+few_test_images 1000
 
 train() {  # train NAME MODEL ARGS...
   local name=$1 model=$2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `fovea sharpness`: stdout is exactly one JSON object with every field;
-# bad options and run directories are one-line errors; and on fashion_cnn and
+# bad options and run directories are one-line errors; `fovea train
+# --sharpness-every` logs the same figure per epoch; and on fashion_cnn and
 # fashion_resnet (each trained briefly) the top eigenvalues agree with
 # PyTorch's autograd double backward within 2 % and the Jacobian norm within
 # 10 % (tools/sharpness_check.py; 64 images). Skips the PyTorch part (not the
@@ -8,20 +9,9 @@
 # Usage: sharpness_test.sh FOVEA_BINARY SOURCE_DIR
 . "$(dirname "$0")/common.sh"
 
-# The training files as they are, the first 500 test images (the end-of-run
-# evaluation then takes seconds on lavapipe).
-mkdir -p "$tmp/data"
-ln -s "$data"/train-* "$tmp/data/"
-"$py" - "$data" "$tmp/data" <<'PY'
-import gzip, sys
-src, dst = sys.argv[1:3]
-for name, header, size in (("t10k-images-idx3-ubyte", 16, 784), ("t10k-labels-idx1-ubyte", 8, 1)):
-    raw = gzip.open(src + "/" + name + ".gz").read()
-    head = bytearray(raw[:header])
-    head[4:8] = (500).to_bytes(4, "big")
-    gzip.open(dst + "/" + name + ".gz", "wb").write(bytes(head) + raw[header:header + 500 * size])
-PY
-data=$tmp/data
+# The training files as they are, the first 500 test images.
+. "$src/tests/cli/few_test_images.sh"
+few_test_images 500
 
 train() {  # train NAME MODEL ARGS...
   local name=$1 model=$2
@@ -72,6 +62,32 @@ PY
   then passes=$((passes + 1)); else fail "sharpness output"; fi
 else
   fail "fovea sharpness failed:"; cat "$tmp/lanczos.err" "$tmp/power.err"
+fi
+
+# fovea train --sharpness-every 2: epochs 2 and 4 log sharpness and 2 / lr,
+# the others neither; the probe's figure is fovea sharpness's on the same
+# weights (the final ones, epoch 4), and the report plots both.
+expect 1 "--sharpness-images 0 is not in \[1, 60000\]" -- train --model "$src/assets/models/mlp.json" --data "$data" \
+  --sharpness-every 1 --sharpness-images 0 --out "$tmp/bad"
+if "$fovea" train --model "$src/assets/models/mlp.json" --data "$data" --epochs 4 --limit 256 --batch 64 --val-split 0 \
+     --lr 0.1 --lr-schedule step --lr-step-size 3 --lr-gamma 0.5 --sharpness-every 2 --sharpness-images 48 \
+     --no-progress --out "$tmp/every" >"$tmp/every.log" 2>&1 &&
+   "$fovea" sharpness --run "$tmp/every" --images 48 --trace-probes 0 --jacobian-probes 0 >"$tmp/every.json" 2>/dev/null; then
+  if "$py" - "$tmp/every/metrics.jsonl" "$tmp/every.json" "$tmp/every/report.html" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+probe = json.loads(open(sys.argv[2]).read())
+assert [("sharpness" in l, "two_over_lr" in l) for l in lines] == [(False, False), (True, True)] * 2, lines
+assert [l["two_over_lr"] for l in lines[1::2]] == [2 / 0.1, 2 / 0.05], lines
+rel = abs(lines[3]["sharpness"] - probe["lambda_max"]) / probe["lambda_max"]
+assert rel < 1e-3, (lines[3]["sharpness"], probe["lambda_max"])
+page = open(sys.argv[3]).read()
+assert "2 / lr" in page and "not measured" not in page
+print(f"sharpness after epochs 2, 4: {lines[1]['sharpness']:.4g}, {lines[3]['sharpness']:.4g}; fovea sharpness {probe['lambda_max']:.4g}")
+PY
+  then passes=$((passes + 1)); else fail "train --sharpness-every"; fi
+else
+  fail "train --sharpness-every failed:"; cat "$tmp/every.log"
 fi
 
 if "$py" -c "import torch" >/dev/null 2>&1; then

@@ -236,14 +236,15 @@ TEST_CASE("report: render_report: settings, curves and notes from a fixture run"
 }
 
 TEST_CASE("report: render_report: sharpness, an unfinished run, a sample grid", "[report]") {
-  Run sharp(R"({"epoch": 1, "train_loss": 1, "sharpness": 12.5}
-{"epoch": 2, "train_loss": 0.5, "sharpness": 30.25}
+  Run sharp(R"({"epoch": 1, "train_loss": 1, "sharpness": 12.5, "two_over_lr": 40}
+{"epoch": 2, "train_loss": 0.5, "sharpness": 30.25, "two_over_lr": 39.5}
 )",
             nullptr);
   const std::string page = sharp.page();
   CHECK(count(page, "<svg") == 6);
   CHECK(count(page, "not measured") == 0);
-  CHECK_THAT(page, Contains("<td>30.25</td>"));
+  CHECK_THAT(page, Contains("<td>30.25</td><td>39.5</td>"));
+  CHECK_THAT(page, Contains("2 / lr"));  // the edge of stability next to the sharpness
   CHECK_THAT(page, Contains("summary.json is missing"));
   CHECK(count(page, "<h2>Settings and device</h2>") == 0);
 
