@@ -373,12 +373,12 @@ std::string report_data_dir(const std::string& run_dir) {
   return text_field(summary, "data", (fs::path(run_dir) / "summary.json").string());
 }
 
-std::optional<ConfusionMatrix> read_confusion(const std::string& path) {
-  std::optional<json> j = read_json_file(path, false);
-  if (!j) return std::nullopt;
+// The object `j` (from `path`) holds the matrix under `key` (rows: true
+// class) and, optionally, "classes": names or the class count.
+ConfusionMatrix parse_confusion(const json* j, const std::string& path, const std::string& key) {
   auto bad = [&](const std::string& what) { return Error(path + ": " + what); };
-  if (!j->is_object() || !j->contains("confusion")) throw bad("expected an object with a 'confusion' matrix");
-  const json& rows = (*j)["confusion"];
+  if (!j->is_object() || !j->contains(key)) throw bad("expected an object with a '" + key + "' matrix");
+  const json& rows = (*j)[key];
   if (!rows.is_array() || rows.empty()) throw bad("'confusion' is not a non-empty array of rows");
   ConfusionMatrix cm;
   const size_t K = rows.size();
@@ -408,13 +408,23 @@ std::optional<ConfusionMatrix> read_confusion(const std::string& path) {
   return cm;
 }
 
+std::optional<ConfusionMatrix> read_confusion(const std::string& path) {
+  std::optional<json> j = read_json_file(path, false);
+  if (!j) return std::nullopt;
+  return parse_confusion(&*j, path, "confusion");
+}
+
 std::string render_report(const std::string& run_dir, const ReportExtras& extras) {
   const fs::path dir(run_dir);
   const Metrics m = read_metrics(dir);
   const json summary = read_summary(dir);
   const std::string where = (dir / "summary.json").string();
+  // The caller's matrix, else `fovea eval`'s, else the one the run computed
+  // on the test set (summary.json "test_confusion").
   std::optional<ConfusionMatrix> cm =
       extras.confusion ? extras.confusion : read_confusion((dir / "eval-test.json").string());
+  if (!cm && summary.is_object() && summary.contains("test_confusion"))
+    cm = parse_confusion(&summary, where, "test_confusion");
   fs::path full = fs::absolute(dir).lexically_normal();
   if (full.filename().empty()) full = full.parent_path();  // "DIR/"
   const std::string name = full.filename().string();

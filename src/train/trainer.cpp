@@ -219,6 +219,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
 
   nn::ModelOptions mo;
   mo.batch = cfg.batch;
+  mo.read_logits = true;  // the test pass counts the confusion matrix
   mo.optim = cfg.optim;
   mo.regularize = cfg.regularize;
   mo.channel_mean = stats.mean;
@@ -474,7 +475,17 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     std::printf("stopped: %s; the run ends with %s\n", result.stop_reason.c_str(),
                 weights_name(result.best_epoch).c_str());
 
-  Totals te = evaluate(model, eval_step, ds.test, test_idx, eval_base);
+  // The test pass also counts the confusion matrix (rows: true class,
+  // columns: the argmax of the logits) for summary.json and the report.
+  const uint32_t K = spec.classes;
+  std::vector<std::vector<uint64_t>> confusion(K, std::vector<uint64_t>(K, 0));
+  Totals te = evaluate(model, eval_step, ds.test, test_idx, eval_base,
+                       [&](size_t first, uint32_t rows, const float* logits) {
+                         for (uint32_t r = 0; r < rows; ++r) {
+                           const float* row = logits + size_t(r) * K;
+                           confusion[ds.test.labels[test_idx[first + r]]][size_t(std::max_element(row, row + K) - row)]++;
+                         }
+                       });
   result.test_loss = te.mean_loss();
   result.test_acc = te.accuracy();
   result.test_images = te.count;
@@ -546,6 +557,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   for (const auto& c : result.corrupted)
     corr.push_back({{"corruption", c.corruption}, {"value", c.value}, {"loss", c.loss}, {"acc", c.acc}});
   summary["test_corrupted"] = corr;
+  summary["test_confusion"] = confusion;
   write_atomically(out / "summary.json", summary.dump(2) + "\n");
   std::printf("report: %s\n", write_report(out.string(), report_samples(ctx, ds.train, out.string())).c_str());
   if (!diverged.empty())

@@ -4,18 +4,7 @@
 # the stdout table, a run directory per split), --config, and refused
 # settings: one clear line, exit code, no directory left behind.
 # Usage: cv_test.sh FOVEA_BINARY SOURCE_DIR
-set -u
-fovea=$1
-src=$2
-py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-if [ ! -d /usr/share/datasets/fashion-mnist ]; then
-  echo "skipped: /usr/share/datasets/fashion-mnist missing"
-  exit 0
-fi
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh" "$@"
 model="$src/assets/models/mlp.json"
 
 # A validated run: 300 images in 3 stratified folds of 100.

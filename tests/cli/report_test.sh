@@ -45,6 +45,19 @@ if [ $code -ne 0 ] || ! grep -q "validation: no messages" "$tmp/err" || ! grep -
 fi
 ls "$run" | grep -q '\.tmp$' && fail "a temporary file was left in $run: $(ls "$run")"
 cp "$run/report.html" "$tmp/first.html"
+# The run counts the test set's confusion matrix: 10 x 10, every test image
+# once, its diagonal the images test_acc counts; the page shows it.
+"$py" - "$run" <<'EOF' || fail "summary.json test_confusion"
+import json, sys
+s = json.load(open(sys.argv[1] + "/summary.json"))
+c = s["test_confusion"]
+assert len(c) == 10 and all(len(r) == 10 for r in c), c
+assert sum(map(sum, c)) == s["test_images"], (sum(map(sum, c)), s["test_images"])
+diag = sum(c[k][k] for k in range(10))
+assert abs(diag / s["test_images"] - s["test_acc"]) <= 2 / s["test_images"], (diag, s["test_acc"])
+page = open(sys.argv[1] + "/report.html", encoding="utf-8").read()
+assert "fovea eval --run DIR" not in page and ">%d<" % c[3][3] in page, "no confusion table"
+EOF
 
 # Regenerated from the files: the same bytes (the grid is blurred again on
 # the same device, by the same kernel, from the same images).
@@ -66,7 +79,7 @@ assert "\u03c3 = 0, 2 px" in page, "grid rows"
 assert "data:image/png;base64," in page
 assert "<td>%.4g</td>" % summary["test_acc"] in page, "test accuracy"
 assert "<td>%.4g</td>" % lines[1]["val_loss"] in page, "epoch table"
-assert "Sharpness: not measured" in page and "fovea eval --run DIR" in page
+assert "Sharpness: not measured" in page and "fovea eval --run DIR" not in page
 assert "<script" not in page and not re.search(r'(src|href)="(?!data:)', page), "external resources"
 EOF
 
