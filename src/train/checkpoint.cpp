@@ -76,9 +76,11 @@ std::vector<std::string> parse_args(const std::string& text, const std::string& 
 
 }  // namespace
 
-void write_checkpoint(const std::string& path, const nn::Model& model, const std::vector<double>& mean,
-                      const std::vector<double>& std, const CheckpointState& s) {
+void write_checkpoint(const std::string& path, const std::string& weights_path, const nn::Model& model,
+                      const std::vector<double>& mean, const std::vector<double>& std,
+                      const CheckpointState& s) {
   io::SafetensorsFile f = weights_file(model, mean, std);
+  io::write_safetensors(weights_path, f);
   f.tensors.push_back(flat("optimizer.state", model.download_optimizer_state()));
   if (s.has_best) {
     f.tensors.push_back(flat("best.params", s.best_params));

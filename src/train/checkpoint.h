@@ -45,10 +45,12 @@ struct CheckpointState {
   std::string command;
 };
 
-// Writes the model's weights, state and optimizer state with `s`
-// atomically (temporary file, fsync, rename).
-void write_checkpoint(const std::string& path, const nn::Model& model, const std::vector<double>& mean,
-                      const std::vector<double>& std, const CheckpointState& s);
+// Writes the model's weights, state and optimizer state with `s` to `path`,
+// and the same weights alone (as save_weights) to `weights_path`, each
+// atomically (temporary file, fsync, rename), from one download.
+void write_checkpoint(const std::string& path, const std::string& weights_path, const nn::Model& model,
+                      const std::vector<double>& mean, const std::vector<double>& std,
+                      const CheckpointState& s);
 
 // Loads a checkpoint into `model` (which must have been built from the same
 // spec) and returns its state. Throws fovea::Error naming the file and the

@@ -330,8 +330,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     c.stop_reason = stop_reason;
     c.args = cfg.args;
     c.command = cfg.command_line;
-    write_checkpoint(checkpoint_path.string(), model, stats.mean, stats.std, c);
-    save_weights(model, stats.mean, stats.std, (out / "model.safetensors").string());
+    write_checkpoint(checkpoint_path.string(), (out / "model.safetensors").string(), model, stats.mean,
+                     stats.std, c);
   };
   if (!cfg.resume) save_checkpoint(0, "", 0);
   std::string diverged;
