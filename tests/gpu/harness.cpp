@@ -26,6 +26,8 @@ uint64_t validation_messages() {
   return ctx ? ctx->validation().count() : 0;
 }
 
+void release_context() { context_slot().reset(); }
+
 OpRun::OpRun() : ctx_(context()), program_(context(), "test") {
   device_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Device, "test.device");
   upload_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Upload, "test.upload");

@@ -17,6 +17,10 @@ namespace fovea::test {
 gpu::Context& context();
 // Validation messages so far in this process (main() fails the run if > 0).
 uint64_t validation_messages();
+// Destroys the shared context. main() calls it before returning: a device
+// left to static destruction can outlive the driver's own teardown (the
+// test binary crashed at exit on NVIDIA's driver that way).
+void release_context();
 
 class OpRun {
  public:
