@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Data-parallel training (mpirun -np 2, two lavapipe devices on one machine):
-# the same run with one process and with two ends with the same weights (to
-# 1e-5 relative, per tensor: the gradient sums differ only in summation
-# order), the same training losses, and only one set of files with
-# world_size recorded; a global batch that does not divide, --sync-bn, a
-# resume with another number of ranks and a bad device on one rank all stop
-# every rank with a clear line (and never hang: each run has a timeout).
+# Data-parallel training (mpirun -np 2 on one machine, both ranks on
+# lavapipe): the same run with one process and with two ends with the same
+# weights (to 1e-5 relative, per tensor: the gradient sums differ only in
+# summation order) and training losses, with one set of files recording
+# world_size; a two-rank run stopped and resumed with two ranks ends
+# bit-identical to the uninterrupted one; a global batch that does not
+# divide, --sync-bn, a resume with another number of ranks and a bad device
+# on one rank stop every rank with a clear line (and never hang: every
+# mpirun has a timeout).
 # Usage: mpi_test.sh FOVEA_BINARY SOURCE_DIR
 . "$(dirname "$0")/common.sh"
 # The tests run as root (CI); OpenMPI refuses root unless told. Shared memory
@@ -22,11 +24,11 @@ cat >"$tmp/model.json" <<'JSON'
   {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"},
   {"type": "dense", "units": 24}, {"type": "relu"}, {"type": "dense", "units": 10}]}
 JSON
-args=(train --model "$tmp/model.json" --limit 1091 --val-split 100 --batch 64 --epochs 2 --seed 5
+args=(train --model "$tmp/model.json" --limit 1091 --val-split 100 --epochs 2 --seed 5
       --optimizer adam --lr 0.003 --validate --no-progress)
 
-timeout 300 "$fovea" "${args[@]}" --out "$tmp/one" >"$tmp/one.out" 2>&1 || fail "one process: $(cat "$tmp/one.out")"
-mpi -np 2 "$fovea" "${args[@]}" --out "$tmp/two" >"$tmp/two.out" 2>&1 || fail "two ranks: $(cat "$tmp/two.out")"
+timeout 300 "$fovea" "${args[@]}" --batch 64 --out "$tmp/one" >"$tmp/one.out" 2>&1 || fail "one process: $(cat "$tmp/one.out")"
+mpi -np 2 "$fovea" "${args[@]}" --batch 64 --out "$tmp/two" >"$tmp/two.out" 2>&1 || fail "two ranks: $(cat "$tmp/two.out")"
 grep -q "validation: no messages" "$tmp/two.out" || fail "two ranks: no clean validation report"
 "$py" - "$tmp/one" "$tmp/two" <<'PY' || fail "two ranks differ from one process"
 import json, struct, sys
@@ -64,6 +66,40 @@ PY
 # Rank 1 printed nothing: one line per epoch.
 [ "$(grep -c '^epoch ' "$tmp/two.out")" -eq 2 ] || fail "two ranks: not one progress line per epoch: $(cat "$tmp/two.out")"
 
+# Resume with the same number of ranks: the two-rank run killed (timeout,
+# mpirun and both ranks, SIGKILL) after epoch 1's checkpoint and resumed with
+# -np 2 ends with the uninterrupted run's weights, bit for bit.
+timeout 300 mpirun --oversubscribe -np 2 "$fovea" "${args[@]}" --batch 64 --out "$tmp/cut" >"$tmp/cut.out" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  [ "$(grep -c '' "$tmp/cut/metrics.jsonl" 2>/dev/null)" = 1 ] && break
+  sleep 0.1
+done
+# The process and its descendants, children first.
+tree() {
+  local c
+  for c in $(pgrep -P "$1"); do tree "$c"; done
+  echo "$1"
+}
+pids=$(tree "$pid")
+kill -KILL $pids 2>/dev/null
+wait "$pid" 2>/dev/null
+# Gone (or a zombie) before the resume starts: a rank still running would write on.
+for p in $pids; do
+  for _ in $(seq 100); do
+    case "$(ps -o stat= -p "$p" 2>/dev/null)" in "" | Z*) break ;; esac
+    sleep 0.1
+  done
+done
+if [ -e "$tmp/cut/summary.json" ]; then
+  fail "the run to resume finished before it was stopped"
+else
+  mpi -np 2 "$fovea" train --resume "$tmp/cut" --validate --no-progress >"$tmp/resume.out" 2>&1 ||
+    fail "resume with two ranks: $(cat "$tmp/resume.out")"
+  cmp -s "$tmp/cut/model.safetensors" "$tmp/two/model.safetensors" ||
+    fail "the resumed two-rank run ends with other weights than the uninterrupted one"
+fi
+
 # mpi_expect PATTERN -- MPIRUN-ARGS: a non-zero exit within the timeout, with
 # a stderr line matching PATTERN.
 mpi_expect() {
@@ -83,10 +119,10 @@ mpi_expect "--batch 63 is the global batch and must divide evenly among the 2 ra
   -np 2 "$fovea" "${args[@]}" --batch 63 --out "$tmp/odd"
 [ -e "$tmp/odd" ] && fail "a refused run left $tmp/odd behind"
 mpi_expect "--sync-bn: synchronised BatchNorm statistics are not implemented" -- \
-  -np 2 "$fovea" "${args[@]}" --sync-bn --out "$tmp/sync"
+  -np 2 "$fovea" "${args[@]}" --batch 64 --sync-bn --out "$tmp/sync"
 # Rank 1 cannot open its device; rank 0 would wait in the all-reduce for ever.
 mpi_expect "rank 1 of 2: device 7 does not exist" -- \
-  -np 1 "$fovea" "${args[@]}" --out "$tmp/bad" : -np 1 "$fovea" "${args[@]}" --device 7 --out "$tmp/bad"
+  -np 1 "$fovea" "${args[@]}" --batch 64 --out "$tmp/bad" : -np 1 "$fovea" "${args[@]}" --batch 64 --device 7 --out "$tmp/bad"
 expect 1 "trained by 2 rank\(s\); resume it with as many \(mpirun -np 2\), not 1" -- train --resume "$tmp/two"
 
 echo "mpi_test: $passes checks passed, $fails failed"
