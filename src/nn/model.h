@@ -9,8 +9,9 @@
 //             tensor read by several layers gets the sum of their
 //             gradients) -> penalty gradients -> gradient clipping
 //          (opts.regularize) -> optimizer step (opts.optim); data-parallel
-//          (opts.data_parallel): split after the backward into train and
-//          update, the gradient summed over the ranks by the host between
+//          (opts.data_parallel): split after the backward into train (...
+//          -> backward -> gradients to the host) and update (the summed
+//          gradients back -> penalties -> clipping -> optimizer step)
 //   eval:  decode -> blur (P.blur_sigma) -> noise (P.noise_std) -> forward
 //          -> softmax-xent (no gradient) -> metric sums
 //          (-> a copy of the logits for the host, with opts.read_logits)
