@@ -75,10 +75,10 @@ for _ in $(seq 600); do
   [ "$(grep -c '' "$tmp/cut/metrics.jsonl" 2>/dev/null)" = 1 ] && break
   sleep 0.1
 done
-# The process and its descendants, children first.
+# The process and its descendants, children first (from /proc: no procps needed).
 tree() {
   local c
-  for c in $(pgrep -P "$1"); do tree "$c"; done
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do tree "$c"; done
   echo "$1"
 }
 pids=$(tree "$pid")
@@ -87,7 +87,8 @@ wait "$pid" 2>/dev/null
 # Gone (or a zombie) before the resume starts: a rank still running would write on.
 for p in $pids; do
   for _ in $(seq 100); do
-    case "$(ps -o stat= -p "$p" 2>/dev/null)" in "" | Z*) break ;; esac
+    [ -r /proc/"$p"/stat ] || break
+    [ "$(cut -d' ' -f3 /proc/"$p"/stat 2>/dev/null)" = Z ] && break
     sleep 0.1
   done
 done
