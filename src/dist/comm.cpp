@@ -8,6 +8,9 @@
 #include "util/error.h"
 
 #ifdef FOVEA_MPI
+// MPI's C API only (no C++ bindings, whose headers warn).
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 #endif
 
