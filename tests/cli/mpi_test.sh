@@ -5,9 +5,9 @@
 # summation order) and training losses, with one set of files recording
 # world_size; a two-rank run stopped and resumed with two ranks ends
 # bit-identical to the uninterrupted one; a global batch that does not
-# divide, --sync-bn, a resume with another number of ranks and a bad device
-# on one rank stop every rank with a clear line (and never hang: every
-# mpirun has a timeout).
+# divide, --sync-bn, fovea cv, a resume with another number of ranks and a
+# bad device on one rank stop every rank with a clear line (and never hang:
+# every mpirun has a timeout).
 # Usage: mpi_test.sh FOVEA_BINARY SOURCE_DIR
 . "$(dirname "$0")/common.sh"
 # The tests run as root (CI); OpenMPI refuses root unless told. Shared memory
@@ -124,6 +124,8 @@ mpi_expect "--sync-bn: synchronised BatchNorm statistics are not implemented" --
 # Rank 1 cannot open its device; rank 0 would wait in the all-reduce for ever.
 mpi_expect "rank 1 of 2: device 7 does not exist" -- \
   -np 1 "$fovea" "${args[@]}" --batch 64 --out "$tmp/bad" : -np 1 "$fovea" "${args[@]}" --batch 64 --device 7 --out "$tmp/bad"
+mpi_expect "fovea cv does not run data-parallel" -- \
+  -np 2 "$fovea" cv --model "$tmp/model.json" --protocol kfold --limit 100 --out "$tmp/cv"
 expect 1 "trained by 2 rank\(s\); resume it with as many \(mpirun -np 2\), not 1" -- train --resume "$tmp/two"
 
 echo "mpi_test: $passes checks passed, $fails failed"
