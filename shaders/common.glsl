@@ -23,8 +23,14 @@ layout(std140, set = 0, binding = 0) uniform StepParams {
   float feature_sigma;  // 3x3 Gaussian on the feature maps after each conv
   float noise_std;      // Gaussian noise on the inputs, [0, 1] pixel units
   uint first_image;     // index of the batch's first image in its pass
-  // (3 unused words: std140 puts the vec4 at byte 48)
+  uint loss_rows;       // rows a mean loss divides by (0: rows; data-parallel: the global batch's)
+  // (2 unused words: std140 puts the vec4 at byte 48)
   vec4 optim;           // optimizer's per-step scalars (ops::OptimCoefficients)
 } P;
 
 #define FOVEA_MAX_ITERATIONS 65535u
+
+// The divisor of a mean loss over the batch's rows: this batch's valid rows,
+// or, when the batch is one rank's shard of a global batch, the global
+// batch's (so the ranks' gradients sum to the global batch's).
+float loss_divisor() { return float(P.loss_rows > 0u ? P.loss_rows : P.rows); }

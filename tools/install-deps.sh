@@ -10,6 +10,8 @@ packages=(
   glslc spirv-tools
   libglm-dev catch2 nlohmann-json3-dev zlib1g-dev libcli11-dev libstb-dev
   dataset-fashion-mnist
+  # Data-parallel training (mpirun -np N fovea train): OpenMPI, headers and launcher.
+  libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-torch
   # The run report's test renders report.html in headless Chromium and reads
   # the screenshot with OpenCV; the ONNX export checks run onnx.checker and

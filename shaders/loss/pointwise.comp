@@ -1,7 +1,7 @@
 #version 450
 // Element-wise losses with a float target t of the prediction's shape
 // [B, F], PyTorch's mean reduction over the P.rows valid rows and all F
-// features (N = P.rows * F):
+// features (N = loss_divisor() * F, common.glsl: P.rows unless data-parallel):
 //   KIND 0, MSELoss:           l = (y - t)^2,  dL/dy = 2 (y - t) / N
 //   KIND 1, BCEWithLogitsLoss: l = max(z, 0) - z t + log(1 + exp(-|z|)),
 //                              dL/dz = (sigmoid(z) - t) / N
@@ -31,7 +31,7 @@ void main() {
   uint b = gl_GlobalInvocationID.x;
   if (b >= pc.batch) return;
   bool valid = b < P.rows;
-  float scale = valid ? 1.0 / (float(P.rows) * float(pc.F)) : 0.0;
+  float scale = valid ? 1.0 / (loss_divisor() * float(pc.F)) : 0.0;
   uint slice = gl_WorkGroupID.y;
   // Every lane of the group has the same slice, hence the same trip count.
   uint first = b * pc.F + slice * pc.chunk;

@@ -6,7 +6,8 @@
 //              = log(s) - (1 - e)(z_y - m) - e mean_k(z_k - m)
 //                (three non-negative terms: no cancellation)
 //   correct[b] = argmax_k z_k == y (first maximum wins, like torch.argmax)
-//   dz[b, k]   = (softmax(z)_k - q_k) / P.rows   (mean reduction)
+//   dz[b, k]   = (softmax(z)_k - q_k) / P.rows   (mean reduction; loss_divisor()
+//                in common.glsl: P.loss_rows when data-parallel)
 // Padding rows get loss 0, correct 0 and dz 0. stats = [loss, correct] per
 // row. Three loops over the K classes run in one invocation, so K <= 16384
 // (the model spec enforces it) keeps them under lavapipe's 65,535-iteration
@@ -68,7 +69,7 @@ void main() {
   stats[2 * b + 1] = valid && arg == heavier ? 1.0 : 0.0;
   if (WRITE_GRAD != 0u) {
     float inv_s = 1.0 / s;
-    float scale = valid ? 1.0 / float(P.rows) : 0.0;
+    float scale = valid ? 1.0 / loss_divisor() : 0.0;
     float q_other = e / float(pc.K);
     float q_label = (1.0 - e) + q_other;
     for (uint k = 0; k < pc.K; ++k) {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <exception>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "data/idx.h"
+#include "dist/comm.h"
 #include "gpu/context.h"
 #include "io/atomic_file.h"
 #include "io/npy.h"
@@ -311,6 +313,9 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   train->add_flag("--validate", o.validate, "Enable the Khronos validation layer with synchronisation validation (also FOVEA_VALIDATION=1)");
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
   train->add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
+  train->add_flag("--sync-bn", cfg.sync_bn,
+                  "Data-parallel runs (mpirun -np N): synchronise BatchNorm statistics across the ranks "
+                  "(not implemented yet: refused with N > 1; without it each rank normalises by its shard's)");
   train->add_option("--resume", o.resume_dir,
                     "Continue the run in DIR from its last checkpoint, with its own settings (only --device, "
                     "--validate, --no-progress and --profile may be given with it)");
@@ -440,6 +445,34 @@ void resolve_train_options(TrainOptions& o, int argc, char** argv, const std::st
   cfg.resume = !o.resume_dir.empty();
   if (cfg.resume && dir_prefix == "cv-") throw fovea::Error("--resume continues a fovea train run, not a cross-validation");
   if (cfg.resume && cfg.print_plan) throw fovea::Error("--print-plan does not go with --resume");
+}
+
+// A data-parallel rank's device when none is named: with several devices
+// of the best kind on its machine, the local_rank-th of them (round robin);
+// else the best one, shared by the machine's ranks.
+std::string rank_device(int local_rank) {
+  const auto list = fovea::gpu::list_devices();
+  if (list.empty()) return "";
+  const size_t best = fovea::gpu::best_device(list);
+  std::vector<uint32_t> same;
+  for (const auto& d : list)
+    if (d.type == list[best].type) same.push_back(d.index);
+  return same.size() > 1 ? std::to_string(same[size_t(local_rank) % same.size()]) : std::to_string(list[best].index);
+}
+
+// `fovea train` as one rank of a data-parallel run (mpirun): every rank
+// takes rank 0's run directory, ranks above 0 print nothing on stdout and
+// draw no progress bar, and an unnamed device is chosen by local rank.
+void join_ranks(TrainOptions& o, fovea::dist::Comm& comm) {
+  if (!comm.distributed()) return;
+  comm.broadcast(o.cfg.out_dir);
+  o.cfg.comm = &comm;
+  if (comm.rank() != 0) {
+    o.cfg.progress = false;
+    if (!std::freopen("/dev/null", "w", stdout)) throw fovea::Error("cannot silence stdout of rank " + std::to_string(comm.rank()));
+  }
+  const char* env = std::getenv("FOVEA_DEVICE");
+  if (o.device.empty() && !(env && *env)) o.device = rank_device(comm.local_rank());
 }
 
 // The device the options name, reported on stdout with the run directory.
@@ -730,10 +763,21 @@ int main(int argc, char** argv) {
       return finish_validation(*ctx);
     }
     if (*train) {
-      resolve_train_options(topts, argc, argv, "");
-      auto ctx = open_device(topts);
-      fovea::train::train(*ctx, topts.cfg);
-      return finish_validation(*ctx);
+      fovea::dist::Comm comm;  // MPI when an MPI launcher started this process
+      try {
+        resolve_train_options(topts, argc, argv, "");
+        join_ranks(topts, comm);
+        auto ctx = open_device(topts);
+        fovea::train::train(*ctx, topts.cfg);
+        return finish_validation(*ctx);
+      } catch (const fovea::Error& e) {
+        // One rank's failure stops them all (MPI_Abort), never a hang.
+        if (comm.distributed()) comm.abort(e.what());
+        throw;
+      } catch (const std::exception& e) {
+        if (comm.distributed()) comm.abort(std::string("unexpected error: ") + e.what());
+        throw;
+      }
     }
     if (*cv) {
       fovea::train::CvConfig c;
@@ -745,6 +789,8 @@ int main(int argc, char** argv) {
       c.cv.repeats = repeats;
       c.cv.p = p;
       c.cv.max_splits = max_splits;
+      if (fovea::dist::Comm::launched_size() > 1)
+        throw fovea::Error("fovea cv does not run data-parallel; start it without mpirun (fovea train does)");
       resolve_train_options(copts, argc, argv, "cv-");
       c.train = copts.cfg;
       auto ctx = open_device(copts);

@@ -64,7 +64,10 @@ struct StepParams {
   float feature_sigma = 0;  // 3x3 Gaussian on the feature maps after each conv (0 = none)
   float noise_std = 0;      // Gaussian noise on the inputs, [0, 1] pixel units (evaluation)
   uint32_t first_image = 0; // index of the batch's first image in its pass (noise keys)
-  uint32_t pad[3] = {0, 0, 0};
+  // Rows a mean loss divides by (0: rows). A data-parallel rank's batch is
+  // its shard of the global batch: this is the global batch's valid rows.
+  uint32_t loss_rows = 0;
+  uint32_t pad[2] = {0, 0};
   // The optimizer's per-step scalars (bias corrections, NAdam's momentum
   // schedule), computed on the host in double: ops::OptimCoefficients. A
   // vec4 in std140, so it starts at byte 48.

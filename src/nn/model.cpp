@@ -175,6 +175,10 @@ void Model::build() {
                              opts_.slots);
   step_params_ = upload_->reserve("step.params", sizeof(gpu::StepParams), opts_.slots);
   train_sums_ = readback_->reserve("metrics.train", sizeof(ops::MetricSums), opts_.slots);
+  if (opts_.data_parallel) {
+    grads_out_ = readback_->reserve("gradients.host", param_floats_ * 4, opts_.slots);
+    grads_in_ = upload_->reserve("gradients.summed", param_floats_ * 4, opts_.slots);
+  }
   eval_sums_ = readback_->reserve("metrics.eval", sizeof(ops::MetricSums), opts_.slots);
   if (opts_.read_logits)
     logits_ring_ = readback_->reserve("logits.host", 4ull * B * spec_.classes, opts_.slots);
@@ -225,18 +229,30 @@ void Model::build() {
     ops::record_softmax_xent(*train_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
   ops::record_metric_sums(*train_, B, row_stats_, train_sums_, "metrics");
   record_backward(*train_, true);
+  // Data-parallel: the step ends at the gradient, which goes to the host to
+  // be summed over the ranks; the update program brings the sum back and
+  // goes on from here.
+  gpu::Program* update = train_.get();
+  if (opts_.data_parallel) {
+    ops::record_copy(*train_, param_floats_, grads_, grads_out_, "gradients.readback");
+    train_->host_reads(grads_out_);
+    update_ = std::make_unique<gpu::Program>(ctx_, "update");
+    update_->set_params(step_params_);
+    update = update_.get();
+    ops::record_copy(*update, param_floats_, grads_in_, grads_, "gradients.upload");
+  }
   // Penalties, then clipping (the penalty is part of the loss whose gradient
   // is clipped), then the step. Alignment gaps between tensors hold zero
   // gradients, so clipping the whole block is clipping every tensor.
   for (const PenaltyTerm& t : penalty_terms_) {
     const ParamTensor& pt = tensors_[t.tensor];
-    ops::record_penalty_grad(*train_, params_, grads_, pt.offset, pt.count, t.l1, t.l2, "penalty." + pt.name);
+    ops::record_penalty_grad(*update, params_, grads_, pt.offset, pt.count, t.l1, t.l2, "penalty." + pt.name);
   }
   if (opts_.regularize.clip_value > 0)
-    ops::record_clip_value(*train_, grads_, param_floats_, opts_.regularize.clip_value, "clip_value");
+    ops::record_clip_value(*update, grads_, param_floats_, opts_.regularize.clip_value, "clip_value");
   if (opts_.regularize.clip_norm > 0)
-    ops::record_clip_norm(*train_, grads_, param_floats_, opts_.regularize.clip_norm, clip_norm_, "clip_norm");
-  ops::record_optimizer(*train_, param_floats_, opts_.optim, params_, grads_, optim_state_,
+    ops::record_clip_norm(*update, grads_, param_floats_, opts_.regularize.clip_norm, clip_norm_, "clip_norm");
+  ops::record_optimizer(*update, param_floats_, opts_.optim, params_, grads_, optim_state_,
                         ops::optimizer_name(opts_.optim.kind));
   train_->host_reads(train_sums_);
 
@@ -263,6 +279,11 @@ void Model::build() {
   record_forward(*jacobian_, false);
   ops::record_copy(*jacobian_, uint64_t(B) * C, probe_vectors_, dlogits, "probe.vectors");
   record_backward(*jacobian_, false);
+}
+
+gpu::Program& Model::update_program() {
+  if (!update_) throw Error("internal: the update program of a model built without ModelOptions::data_parallel");
+  return *update_;
 }
 
 gpu::Program& Model::probe_program() {
@@ -475,7 +496,7 @@ static std::string bytes_text(uint64_t b) {
 std::string Model::plan_text() const {
   std::ostringstream s;
   s.precision(3);
-  for (const gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get()}) {
+  for (const gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get(), update_.get()}) {
     if (!p) continue;
     s << "program " << p->name() << " (batch " << opts_.batch << ", recorded once per slot, "
       << opts_.slots << " slots):\n";

@@ -8,7 +8,10 @@
 //          -> softmax-xent (with mixup / cutmix: mixed targets) -> metric sums -> backward (reverse order; a
 //             tensor read by several layers gets the sum of their
 //             gradients) -> penalty gradients -> gradient clipping
-//          (opts.regularize) -> optimizer step (opts.optim)
+//          (opts.regularize) -> optimizer step (opts.optim); data-parallel
+//          (opts.data_parallel): split after the backward into train (...
+//          -> backward -> gradients to the host) and update (the summed
+//          gradients back -> penalties -> clipping -> optimizer step)
 //   eval:  decode -> blur (P.blur_sigma) -> noise (P.noise_std) -> forward
 //          -> softmax-xent (no gradient) -> metric sums
 //          (-> a copy of the logits for the host, with opts.read_logits)
@@ -60,6 +63,12 @@ struct ModelOptions {
   // Also record the probe and jacobian programs; every backward of this
   // model then also computes the gradient of the standardised input.
   bool probe = false;
+  // Data-parallel training (src/dist): the training step is recorded as two
+  // programs split at the gradient. train: ... -> backward -> a copy of the
+  // gradients to gradients_out() (host-visible); the host sums them over the
+  // ranks into gradients_in(); update: gradients_in() -> gradients ->
+  // penalties -> clipping -> optimizer step.
+  bool data_parallel = false;
 };
 
 // One parameter tensor: where it lives in the parameter block.
@@ -128,6 +137,12 @@ class Model {
 
   gpu::Program& train_program() { return *train_; }
   gpu::Program& eval_program() { return *eval_; }
+  gpu::Program& update_program();  // ModelOptions::data_parallel only
+  // f32 [parameter_count()] per slot (ModelOptions::data_parallel only): this
+  // rank's gradients after the train program, and their sum over the ranks
+  // before the update program.
+  const gpu::View& gradients_out() const { return grads_out_; }
+  const gpu::View& gradients_in() const { return grads_in_; }
   gpu::Program& probe_program();     // ModelOptions::probe only
   gpu::Program& jacobian_program();  // ModelOptions::probe only
   // The input gradient of the last probe or jacobian step, [batch, C, H, W].
@@ -175,8 +190,9 @@ class Model {
   gpu::View params_, grads_, optim_state_, stats_, x_, row_stats_, blur_scratch_, clip_norm_;
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_, logits_ring_;
   gpu::View x_grad_, probe_sums_, probe_vectors_, base_params_;  // probe only
+  gpu::View grads_out_, grads_in_;                                  // data_parallel only
   std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several
-  std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_;
+  std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_, update_;
 };
 
 }  // namespace fovea::nn

@@ -105,6 +105,7 @@ void write_checkpoint(const std::string& path, const std::string& weights_path, 
   m["best.since"] = std::to_string(s.since_best);
   m["has_best"] = s.has_best ? "1" : "0";
   m["stop_reason"] = s.stop_reason;
+  m["world_size"] = std::to_string(s.world_size);
   io::write_safetensors(path, f);
 }
 
@@ -142,6 +143,8 @@ CheckpointState read_checkpoint(const std::string& path, nn::Model& model) {
   s.best_metric = in.number("best.metric");
   s.since_best = uint32_t(in.count("best.since"));
   s.stop_reason = in.text("stop_reason");
+  // Checkpoints from before data-parallel training are of one process.
+  s.world_size = f.metadata.count("world_size") ? uint32_t(in.count("world_size")) : 1;
   return s;
 }
 

@@ -6,7 +6,8 @@
 // and, with early stopping, "best.params" / "best.state" (the best epoch's
 // weights, in the model's flat layout). Metadata (strings): "format"
 // ("fovea-checkpoint-1"), "spec", "mean", "std" (as in model.safetensors),
-// "args" (the run's settings: the train command's arguments as a JSON array,
+// "world_size" (the data-parallel processes, see CheckpointState), "args"
+// (the run's settings: the train command's arguments as a JSON array,
 // --config already expanded), "command", and the counters of State (doubles
 // in hexadecimal floating point, so they round-trip exactly).
 //
@@ -43,6 +44,9 @@ struct CheckpointState {
   std::string stop_reason;
   std::vector<std::string> args;
   std::string command;
+  // The processes that trained it (mpirun -np N; "world_size", 1 when absent):
+  // a resumed run must have as many, or its batches would split differently.
+  uint32_t world_size = 1;
 };
 
 // Writes the model's weights, state and optimizer state with `s` to `path`,

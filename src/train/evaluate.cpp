@@ -71,7 +71,7 @@ Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
     gpu::StepParams p = base;
     p.rows = rows;
     p.slot = slot;
-    p.first_image = uint32_t(first);
+    p.first_image = base.first_image + uint32_t(first);
     fill_slot(m, set, indices.data() + first, rows, slot, p);
     r.submit(slot);
     pending[slot] = {first, rows};

@@ -48,7 +48,9 @@ using LogitsSink = std::function<void(size_t first, uint32_t rows, const float* 
 
 // Runs the eval program over `indices` of `set`; returns loss and accuracy.
 // `base` carries the corruption (blur_sigma, noise_std) and the feature
-// smoothing sigma; rows, slot and first_image are set here. With a sink (the
+// smoothing sigma; rows and slot are set here, first_image to
+// base.first_image + the batch's position in `indices` (a data-parallel
+// rank's share of a pass starts at its offset). With a sink (the
 // model must have been built with ModelOptions::read_logits), every batch's
 // logits go to it once the batch has run.
 Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,

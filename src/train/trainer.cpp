@@ -15,6 +15,7 @@
 #include "data/augment.h"
 #include "data/idx.h"
 #include "data/split.h"
+#include "dist/comm.h"
 #include "gpu/context.h"
 #include "gpu/recorder.h"
 #include "nn/model.h"
@@ -106,6 +107,7 @@ nlohmann::json epoch_json(const EpochResult& e, bool has_val) {
                          {"penalty", e.penalty}};
   if (!has_val) line["val_loss"] = line["val_acc"] = nullptr;
   if (e.probed) line["sharpness"] = e.sharpness, line["two_over_lr"] = e.two_over_lr;
+  if (e.allreduce_seconds > 0) line["allreduce_seconds"] = e.allreduce_seconds;
   return line;
 }
 
@@ -124,8 +126,9 @@ EpochResult epoch_from_json(const nlohmann::json& j) {
 }
 
 // A resumed run's metrics.jsonl cut back to its first `epochs` lines (the
-// rest belong to epochs the checkpoint does not hold); returns them.
-std::vector<EpochResult> cut_metrics(const fs::path& path, uint32_t epochs) {
+// rest belong to epochs the checkpoint does not hold; only when `write`);
+// returns them.
+std::vector<EpochResult> cut_metrics(const fs::path& path, uint32_t epochs, bool write) {
   std::vector<EpochResult> kept;
   std::string text;
   std::ifstream f(path);
@@ -145,9 +148,30 @@ std::vector<EpochResult> cut_metrics(const fs::path& path, uint32_t epochs) {
   if (kept.size() < epochs)
     throw Error(path.string() + " has " + std::to_string(kept.size()) + " epoch lines but the checkpoint is of epoch " +
                 std::to_string(epochs));
-  write_atomically(path, text);
+  if (write) write_atomically(path, text);
   return kept;
 }
+
+// The ranks of a data-parallel run (one process when comm is null): rank r
+// takes rows [r n / size, (r + 1) n / size) of every n rows it shares, and
+// sums reduce over the ranks.
+struct Ranks {
+  dist::Comm* comm = nullptr;
+  uint32_t rank = 0, size = 1;
+  explicit Ranks(dist::Comm* c) : comm(c) {
+    if (c) rank = uint32_t(c->rank()), size = uint32_t(c->size());
+  }
+  bool writer() const { return rank == 0; }
+  size_t begin(size_t n) const { return n * rank / size; }
+  size_t end(size_t n) const { return n * (rank + 1) / size; }
+  Totals reduce(Totals t) const {
+    if (size == 1) return t;
+    double v[3] = {t.loss, double(t.correct), double(t.count)};
+    comm->allreduce_sum(v, 3);
+    t.loss = v[0], t.correct = uint64_t(v[1]), t.count = uint64_t(v[2]);
+    return t;
+  }
+};
 
 }  // namespace
 
@@ -174,6 +198,17 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   if (!(cfg.target_acc >= 0 && cfg.target_acc <= 1)) throw Error("--target-acc must be in [0, 1]");
   if (!(cfg.divergence_factor > 1)) throw Error("--divergence-factor must be greater than 1");
   const data::AugmentConfig augment = data::parse_augment(cfg.augment);
+  const Ranks ranks(cfg.comm);
+  if (ranks.size > 1) {
+    const std::string np = "mpirun -np " + std::to_string(ranks.size);
+    if (cfg.batch % ranks.size != 0)
+      throw Error("--batch " + std::to_string(cfg.batch) + " is the global batch and must divide evenly among the " +
+                  std::to_string(ranks.size) + " ranks (" + np + "); give a multiple of " +
+                  std::to_string(ranks.size));
+    if (cfg.sync_bn)
+      throw Error("--sync-bn: synchronised BatchNorm statistics are not implemented yet; leave it out (" + np +
+                  " then normalises each rank's shard by its own statistics, see README)");
+  }
 
   nn::ModelSpec spec = nn::load_model_spec(cfg.model_path);
   data::Dataset ds = data::load_mnist_dir(cfg.data_dir, spec.classes);
@@ -208,7 +243,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   const fs::path checkpoint_path = out / "checkpoint.safetensors";
   if (cfg.resume) {
     if (!fs::exists(checkpoint_path)) throw Error("--resume: " + out.string() + " holds no checkpoint.safetensors");
-  } else if (fs::exists(out / "metrics.jsonl")) {
+  } else if (ranks.writer() && fs::exists(out / "metrics.jsonl")) {
     throw Error("output directory " + out.string() +
                 " already holds a run (metrics.jsonl); choose another --out");
   }
@@ -218,7 +253,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 std::to_string(ds.train.count) + "] (the training images in " + ds.train.images_path + ")");
 
   nn::ModelOptions mo;
-  mo.batch = cfg.batch;
+  mo.batch = cfg.batch / ranks.size;  // this rank's shard of the global batch
+  mo.data_parallel = ranks.size > 1;
   mo.read_logits = true;  // the test pass counts the confusion matrix
   mo.optim = cfg.optim;
   mo.regularize = cfg.regularize;
@@ -238,21 +274,43 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   CheckpointState resumed;
   if (cfg.resume) {
     resumed = read_checkpoint(checkpoint_path.string(), model);
+    if (resumed.world_size != ranks.size)
+      throw Error("--resume: the run in " + out.string() + " was trained by " + std::to_string(resumed.world_size) +
+                  " rank(s); resume it with as many (mpirun -np " + std::to_string(resumed.world_size) +
+                  "), not " + std::to_string(ranks.size));
     if (!resumed.stop_reason.empty() && fs::exists(out / "summary.json"))
       throw Error("--resume: the run in " + out.string() + " is finished (" + resumed.stop_reason +
                   " after epoch " + std::to_string(resumed.epoch) + "); nothing to resume");
-    result.epochs = cut_metrics(out / "metrics.jsonl", resumed.epoch);
+    result.epochs = cut_metrics(out / "metrics.jsonl", resumed.epoch, ranks.writer());
     result.resumed_at = resumed.epoch;
   }
   // Only now, with data, model and weights in place, does the run directory
   // get its files: a bad input leaves nothing behind.
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  if (ec) throw Error("cannot create output directory " + out.string() + ": " + ec.message());
-  std::ofstream metrics(out / "metrics.jsonl", cfg.resume ? std::ios::app : std::ios::trunc);
-  if (!metrics) throw Error("cannot write " + (out / "metrics.jsonl").string());
+  // Only rank 0 writes.
+  std::ofstream metrics;
+  if (ranks.writer()) {
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    if (ec) throw Error("cannot create output directory " + out.string() + ": " + ec.message());
+    metrics.open(out / "metrics.jsonl", cfg.resume ? std::ios::app : std::ios::trunc);
+    if (!metrics) throw Error("cannot write " + (out / "metrics.jsonl").string());
+  }
   gpu::Replayer train_step(model.train_program(), model.slots(), cfg.profile);
   gpu::Replayer eval_step(model.eval_program(), model.slots());
+  std::unique_ptr<gpu::Replayer> update_step;  // data-parallel: the step after the all-reduce
+  if (mo.data_parallel) update_step = std::make_unique<gpu::Replayer>(model.update_program(), model.slots(), cfg.profile);
+  // Evaluation is sharded like training: each rank runs its share of the
+  // images (noise keyed by their position in the whole pass), the sums are
+  // reduced over the ranks.
+  auto evaluate_all = [&](const data::ImageSet& set, const std::vector<uint32_t>& indices, gpu::StepParams base,
+                          const LogitsSink& sink = {}) {
+    const size_t a = ranks.begin(indices.size()), b = ranks.end(indices.size());
+    const std::vector<uint32_t> mine(indices.begin() + a, indices.begin() + b);
+    base.first_image += uint32_t(a);
+    LogitsSink shifted;
+    if (sink) shifted = [&](size_t first, uint32_t rows, const float* logits) { sink(a + first, rows, logits); };
+    return ranks.reduce(evaluate(model, eval_step, set, mine, base, shifted));
+  };
   // The sharpness probe runs on a model of its own (the probe programs),
   // given the epoch's weights; training records and pays nothing for it.
   std::unique_ptr<nn::Model> probe_model;
@@ -261,6 +319,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     pmo.slots = 1;
     pmo.augment = {};
     pmo.probe = true;
+    pmo.data_parallel = false;  // every rank probes the same weights alike
     probe_model = std::make_unique<nn::Model>(ctx, spec, pmo);
   }
 
@@ -309,12 +368,14 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   if (!cfg.resume) {
     std::vector<uint32_t> order0 = cfg.shuffle ? data::epoch_order(split.train, cfg.seed, 0) : split.train;
     order0.resize(std::min<size_t>(order0.size(), 1024));
-    first_loss = evaluate(model, eval_step, ds.train, order0, eval_base).mean_loss();
+    first_loss = evaluate_all(ds.train, order0, eval_base).mean_loss();
   }
   // A checkpoint of the run as it stands after `epochs` epochs; model.safetensors
   // gets the same weights. Both are written atomically.
   auto save_checkpoint = [&](uint32_t epochs, const std::string& stop_reason, uint32_t final_epoch) {
+    if (!ranks.writer()) return;
     CheckpointState c;
+    c.world_size = ranks.size;
     c.epoch = epochs;
     c.step = step;
     c.batches_tracked = model.batches_tracked();
@@ -342,14 +403,19 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   } else if (cfg.resume) {
     result.best_epoch = resumed.epoch;
   }
+  double allreduce_total = 0;  // seconds, this process's run
   for (uint32_t epoch = resumed.epoch; epoch < cfg.epochs && !finished; ++epoch) {
     std::vector<uint32_t> order =
         cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch) : split.train;
     zero_sums(model.train_sums(), model.slots());
     Progress bar(cfg.progress, epoch + 1, cfg.epochs, order.size());
     auto t0 = Clock::now();
+    double allreduce_seconds = 0;
     for (size_t first = 0; first < order.size(); first += cfg.batch) {
-      uint32_t rows = uint32_t(std::min<size_t>(cfg.batch, order.size() - first));
+      const uint32_t global_rows = uint32_t(std::min<size_t>(cfg.batch, order.size() - first));
+      // This rank's shard of the global batch (all of it with one process).
+      const uint32_t skip = uint32_t(ranks.begin(global_rows));
+      const uint32_t rows = uint32_t(ranks.end(global_rows)) - skip;
       uint32_t slot = train_step.acquire();
       if (bar.due(first)) {
         // This slot's sums are complete here (its fence was waited on); they
@@ -372,24 +438,43 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       p.blur_sigma = float(sigma);
       p.feature_sigma = cfg.feature_smoothing ? float(sigma) : 0.0f;
       eval_base.feature_sigma = p.feature_sigma;
-      fill_slot(model, ds.train, order.data() + first, rows, slot, p);
+      if (ranks.size > 1) {
+        // The loss divides by the global batch, so the gradients sum to its
+        // gradient; random layers draw independent streams per rank.
+        p.loss_rows = global_rows;
+        p.seed ^= 0x9E3779B9u * ranks.rank;
+      }
+      fill_slot(model, ds.train, order.data() + first + skip, rows, slot, p);
       if (augment.mixing()) {
         // This step's mixup / cutmix draw, after the labels (the GPU reads it there).
         const data::MixDraw mix = data::draw_mix(augment, cfg.seed, p.step, rows, spec.height, spec.width);
         std::memcpy(static_cast<uint32_t*>(model.labels_ring().host(slot)) + model.batch(), &mix, sizeof mix);
       }
       train_step.submit(slot);
+      if (update_step) {
+        // Wait for this rank's gradient, sum it over the ranks (in the
+        // readback slot), hand the sum back and take the step.
+        train_step.finish();
+        const auto ta = Clock::now();
+        float* grads = static_cast<float*>(model.gradients_out().host(slot));
+        ranks.comm->allreduce_sum(grads, model.parameter_count());
+        std::memcpy(model.gradients_in().host(slot), grads, model.parameter_count() * sizeof(float));
+        allreduce_seconds += seconds_since(ta);
+        if (update_step->acquire() != slot) throw Error("internal: the update step's slot is not the step's");
+        update_step->submit(slot);
+        update_step->finish();
+      }
       model.set_batches_tracked(model.batches_tracked() + 1);
     }
     train_step.finish();
     double train_seconds = seconds_since(t0);
-    Totals tr = read_sums(model.train_sums(), model.slots());
+    Totals tr = ranks.reduce(read_sums(model.train_sums(), model.slots()));
     if (tr.count != order.size())
       throw Error("internal: the GPU counted " + std::to_string(tr.count) + " training images, expected " +
                   std::to_string(order.size()));
     bar.update(order.size(), train_seconds, tr.mean_loss(), tr.accuracy());
     bar.done();
-    Totals va = evaluate(model, eval_step, ds.train, split.val, eval_base);
+    Totals va = evaluate_all(ds.train, split.val, eval_base);
 
     EpochResult e;
     e.epoch = epoch + 1;
@@ -403,6 +488,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     e.images_per_second = double(order.size()) / train_seconds;
     e.train_images = order.size();
     e.val_images = split.val.size();
+    e.allreduce_seconds = allreduce_seconds;
+    allreduce_total += allreduce_seconds;
     // The penalty is computed on the host in double from the epoch's final
     // weights; train_loss stays the data loss alone.
     // One download of the epoch's weights serves the penalty and, if the
@@ -430,12 +517,17 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                   e.two_over_lr, so.images, (unsigned long long)s.hvps, s.seconds);
     }
     lr_schedule.end_epoch(split.val.empty() ? e.train_loss : e.val_loss);
-    metrics << epoch_json(e, !split.val.empty()).dump() << "\n";
-    metrics.flush();
-    std::printf("epoch %u/%u  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f  lr %g  blur %.3g  %.1f s  %.0f img/s%s\n",
+    if (ranks.writer()) {
+      metrics << epoch_json(e, !split.val.empty()).dump() << "\n";
+      metrics.flush();
+    }
+    char reduce_share[64] = "";
+    if (ranks.size > 1)
+      std::snprintf(reduce_share, sizeof reduce_share, "  all-reduce %.1f%%", 100.0 * allreduce_seconds / train_seconds);
+    std::printf("epoch %u/%u  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f  lr %g  blur %.3g  %.1f s  %.0f img/s%s%s\n",
                 e.epoch, cfg.epochs, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr,
                 e.blur_sigma, e.seconds, e.images_per_second,
-                penalised ? ("  penalty " + short_number(e.penalty)).c_str() : "");
+                penalised ? ("  penalty " + short_number(e.penalty)).c_str() : "", reduce_share);
     std::fflush(stdout);
     result.epochs.push_back(e);
     if (!diverged.empty()) {
@@ -479,13 +571,18 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   // columns: the argmax of the logits) for summary.json and the report.
   const uint32_t K = spec.classes;
   std::vector<std::vector<uint64_t>> confusion(K, std::vector<uint64_t>(K, 0));
-  Totals te = evaluate(model, eval_step, ds.test, test_idx, eval_base,
-                       [&](size_t first, uint32_t rows, const float* logits) {
-                         for (uint32_t r = 0; r < rows; ++r) {
-                           const float* row = logits + size_t(r) * K;
-                           confusion[ds.test.labels[test_idx[first + r]]][size_t(std::max_element(row, row + K) - row)]++;
-                         }
-                       });
+  Totals te = evaluate_all(ds.test, test_idx, eval_base, [&](size_t first, uint32_t rows, const float* logits) {
+    for (uint32_t r = 0; r < rows; ++r) {
+      const float* row = logits + size_t(r) * K;
+      confusion[ds.test.labels[test_idx[first + r]]][size_t(std::max_element(row, row + K) - row)]++;
+    }
+  });
+  if (ranks.size > 1) {
+    std::vector<double> counts;
+    for (const auto& row : confusion) counts.insert(counts.end(), row.begin(), row.end());
+    ranks.comm->allreduce_sum(counts.data(), counts.size());
+    for (size_t i = 0; i < counts.size(); ++i) confusion[i / K][i % K] = uint64_t(counts[i]);
+  }
   result.test_loss = te.mean_loss();
   result.test_acc = te.accuracy();
   result.test_images = te.count;
@@ -494,7 +591,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   // Robustness: the same test images blurred, or with seeded noise (the
   // same noise in every run: the model's noise seed is fixed).
   auto corrupted = [&](const char* kind, double value, gpu::StepParams p) {
-    Totals t = evaluate(model, eval_step, ds.test, test_idx, p);
+    Totals t = evaluate_all(ds.test, test_idx, p);
     result.corrupted.push_back({kind, value, t.mean_loss(), t.accuracy()});
     std::printf("test  %s %g  loss %.4f  acc %.4f\n", kind, value, t.mean_loss(), t.accuracy());
   };
@@ -511,6 +608,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
 
   if (cfg.profile) {
     auto prof = train_step.profile();
+    if (update_step)
+      for (const auto& p : update_step->profile()) prof.push_back(p);
     double total = 0;
     for (const auto& p : prof) total += p.total_ms;
     uint64_t n = std::max<uint64_t>(train_step.profiled_steps(), 1);
@@ -520,6 +619,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       std::printf("  %-40s %9.3f ms  %5.1f%%\n", p.label.c_str(), p.total_ms / double(n),
                   total > 0 ? 100.0 * p.total_ms / total : 0.0);
     std::printf("  %-40s %9.3f ms\n", "total", total / double(n));
+    if (update_step)
+      std::printf("  %-40s %9.3f ms  (host wall time between the two programs: MPI_Allreduce of %llu floats and copies)\n",
+                  "all-reduce", 1000.0 * allreduce_total / double(n), (unsigned long long)model.parameter_count());
   }
 
   nlohmann::json summary = {
@@ -539,7 +641,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       {"stop_reason", result.stop_reason}, {"best_epoch", result.best_epoch},
       {"epochs_run", result.epochs.size()},
       {"train_images", split.train.size()}, {"val_images", split.val.size()},
-      {"checkpoint_every", cfg.checkpoint_every}};
+      {"checkpoint_every", cfg.checkpoint_every}, {"world_size", ranks.size}};
   if (cfg.resume) summary["resumed_at_epoch"] = result.resumed_at;
   if (!result.epochs.empty()) {
     summary["final_val_acc"] = split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_acc);
@@ -558,6 +660,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     corr.push_back({{"corruption", c.corruption}, {"value", c.value}, {"loss", c.loss}, {"acc", c.acc}});
   summary["test_corrupted"] = corr;
   summary["test_confusion"] = confusion;
+  if (!ranks.writer()) return result;  // rank 0 writes the summary and the report, and reports a divergence
   write_atomically(out / "summary.json", summary.dump(2) + "\n");
   std::printf("report: %s\n", write_report(out.string(), report_samples(ctx, ds.train, out.string())).c_str());
   if (!diverged.empty())

@@ -12,6 +12,7 @@
 #include "train/lr_schedule.h"
 
 namespace fovea::gpu { class Context; }
+namespace fovea::dist { class Comm; }
 
 namespace fovea::train {
 
@@ -64,6 +65,14 @@ struct TrainConfig {
   // the same tensors and metrics.jsonl lines (timing fields aside) as a run
   // never interrupted; metrics.jsonl is cut back to the checkpoint's epoch.
   bool resume = false;
+  // Data-parallel training (src/dist): the processes of this run; null or
+  // size 1 = one process. Every rank gets its shard of each global batch
+  // (batch / size rows), the gradients are summed over the ranks, every rank
+  // takes the same step; only rank 0 writes files.
+  dist::Comm* comm = nullptr;
+  // Synchronised BatchNorm statistics across the ranks (not implemented:
+  // refused when the run has several ranks; BatchNorm uses each rank's shard).
+  bool sync_bn = false;
 };
 
 struct EpochResult {
@@ -76,6 +85,9 @@ struct EpochResult {
   bool probed = false;
   double sharpness = 0, two_over_lr = 0;
   uint64_t train_images = 0, val_images = 0;
+  // Data-parallel runs: wall seconds this rank spent in the gradient
+  // all-reduce (host copy out, MPI_Allreduce, copy in) during the epoch.
+  double allreduce_seconds = 0;
 };
 
 // The test set under one corruption ("blur" sigma or "noise" std).

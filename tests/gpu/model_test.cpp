@@ -335,3 +335,88 @@ TEST_CASE("dropout layers are the identity in evaluation and active in training"
   CHECK(a.first == b.first);    // evaluation: bit for bit
   CHECK(a.second != b.second);  // training: the masks change the loss
 }
+
+// Data-parallel training (ModelOptions::data_parallel): the step split at
+// the gradient. Two shards of 3 rows of a 6-row batch, each run by the train
+// program with loss_rows 6, their gradients summed on the host (as
+// MPI_Allreduce does) and handed to the update program (L2 penalty, clipping,
+// SGD with momentum), take the step the whole program takes on the batch.
+TEST_CASE("a data-parallel model's split step with summed shard gradients equals the whole step", "[model]") {
+  const nn::ModelSpec spec = nn::parse_model_spec_text(kGraph, "graph.json");
+  nn::ModelOptions o;
+  o.slots = 1;
+  o.optim.momentum = 0.9;
+  o.regularize.l2 = 0.05;
+  o.regularize.clip_norm = 5.0;
+  o.channel_mean = {0.4, 0.6};
+  o.channel_std = {0.3, 0.2};
+  const uint32_t rows = 6, shard = 3, features = uint32_t(spec.input_features());
+  o.batch = rows;
+  nn::Model whole(test::context(), spec, o);
+  o.batch = shard;
+  o.data_parallel = true;
+  nn::Model split(test::context(), spec, o);
+  whole.init_parameters(3);
+  split.upload_parameters(whole.download_parameters());
+  split.upload_optimizer_state(whole.download_optimizer_state());
+  gpu::Replayer whole_step(whole.train_program(), 1), train(split.train_program(), 1),
+      update(split.update_program(), 1);
+
+  data::Rng rng(9);
+  std::vector<uint8_t> images(size_t(rows) * features);
+  for (auto& p : images) p = uint8_t(rng.below(256));
+  std::vector<uint32_t> labels(rows);
+  for (auto& l : labels) l = uint32_t(rng.below(spec.classes));
+  gpu::StepParams sp;
+  sp.lr = 0.05f;
+  sp.step = 3;
+  sp.seed = 5;
+  // Two steps, so the momentum buffer carries the first into the second.
+  for (int step = 0; step < 2; ++step) {
+    sp.rows = rows;
+    sp.loss_rows = 0;
+    std::memcpy(whole.images_ring().host(0), images.data(), images.size());
+    std::memcpy(whole.labels_ring().host(0), labels.data(), rows * 4);
+    std::memcpy(whole.params_ring().host(0), &sp, sizeof sp);
+    whole_step.submit(whole_step.acquire());
+    whole_step.finish();
+
+    const uint64_t n = split.parameter_count();
+    std::vector<float> sum(n, 0.0f);
+    for (uint32_t s = 0; s < rows / shard; ++s) {
+      gpu::StepParams p = sp;
+      p.rows = shard;
+      p.loss_rows = rows;
+      std::memcpy(split.images_ring().host(0), images.data() + size_t(s) * shard * features, shard * features);
+      std::memcpy(split.labels_ring().host(0), labels.data() + s * shard, shard * 4);
+      std::memcpy(split.params_ring().host(0), &p, sizeof p);
+      train.submit(train.acquire());
+      train.finish();
+      const auto* g = static_cast<const float*>(split.gradients_out().host(0));
+      for (uint64_t i = 0; i < n; ++i) sum[i] += g[i];
+    }
+    std::memcpy(split.gradients_in().host(0), sum.data(), n * 4);
+    update.submit(update.acquire());
+    update.finish();
+    sp.step++;
+  }
+  const std::vector<float> want = whole.download_parameters(), got = split.download_parameters();
+  REQUIRE(got.size() == want.size());
+  double scale = 0, worst = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    scale = std::max(scale, double(std::fabs(want[i])));
+    worst = std::max(worst, double(std::fabs(got[i] - want[i])));
+  }
+  INFO("largest difference " << worst << " of the largest weight " << scale);
+  CHECK(worst <= 1e-5 * scale);
+  // The step moved the weights (lr 0.05, two steps), so the comparison is not of the initial ones.
+  std::vector<float> initial;
+  {
+    nn::Model fresh(test::context(), spec, o);
+    fresh.init_parameters(3);
+    initial = fresh.download_parameters();
+  }
+  double moved = 0;
+  for (size_t i = 0; i < want.size(); ++i) moved = std::max(moved, double(std::fabs(want[i] - initial[i])));
+  CHECK(moved > 1e-3);
+}

@@ -26,7 +26,8 @@ struct XentResult {
 // mix: the mixing variant, with this block after the labels.
 XentResult run_xent(uint32_t batch, uint32_t classes, uint32_t rows,
                     const std::vector<float>& logits, const std::vector<uint32_t>& labels,
-                    bool gradient, float smoothing = -1.0f, const data::MixDraw* mix = nullptr) {
+                    bool gradient, float smoothing = -1.0f, const data::MixDraw* mix = nullptr,
+                    uint32_t loss_rows = 0) {
   const uint64_t n = uint64_t(batch) * classes;
   OpRun run;
   auto z = run.tensor("logits", n), y = run.tensor("labels", batch + (mix ? data::kMixWords : 0));
@@ -53,6 +54,7 @@ XentResult run_xent(uint32_t batch, uint32_t classes, uint32_t rows,
                              "xent");
   gpu::StepParams params;
   params.rows = rows;
+  params.loss_rows = loss_rows;
   run.run(params);
   const auto s = run.get(stats, 2ull * batch);
   for (uint32_t b = 0; b < batch; ++b) {
@@ -324,7 +326,8 @@ struct PwResult {
 
 // y (or logits) and target [batch, features] -> per-row stats and gradient.
 PwResult run_pointwise(Pw kind, uint32_t batch, uint32_t features, uint32_t rows,
-                       const std::vector<float>& y, const std::vector<float>& t, bool gradient) {
+                       const std::vector<float>& y, const std::vector<float>& t, bool gradient,
+                       uint32_t loss_rows = 0) {
   const uint64_t n = uint64_t(batch) * features;
   OpRun run;
   auto vy = run.tensor("y", n), vt = run.tensor("t", n), vg = run.tensor("dy", n);
@@ -342,6 +345,7 @@ PwResult run_pointwise(Pw kind, uint32_t batch, uint32_t features, uint32_t rows
     ops::record_bce_with_logits(run.program(), batch, features, vy, vt, vg, stats, gradient, "bce");
   gpu::StepParams params;
   params.rows = rows;
+  params.loss_rows = loss_rows;
   run.run(params);
   const auto s = run.get(stats, 2ull * batch);
   for (uint32_t b = 0; b < batch; ++b) {
@@ -485,6 +489,49 @@ TEST_CASE("mse and bce reject empty shapes and rows past 2^28 features", "[loss]
                     Catch::Contains("bce2") && Catch::Contains("more than 2^28"));
   CHECK_THROWS_WITH(ops::record_mse_loss(p, 2, 9, v, v, v, st, true, "mse3"),
                     Catch::Contains("mse3") && Catch::Contains("needs 18"));
+}
+
+// Data-parallel training (src/dist): a rank's batch is its shard of the
+// global batch, and with P.loss_rows = the global batch's rows its loss
+// gradient is the global mean's gradient on its rows, so the ranks'
+// gradients sum to the global batch's. Shards of 20 and 21 rows of a 41-row
+// batch, each run as a 23-row batch with padding, against the reference of
+// the whole batch.
+TEST_CASE("a shard's loss gradient divides by the global batch's rows (loss_rows)", "[loss][data-parallel]") {
+  const uint32_t global = 41, padded = 23, classes = 13, features = 29;
+  const uint32_t shards[2][2] = {{0, 20}, {20, 41}};  // [first, end) rows of the global batch
+  const auto logits = random_floats(uint64_t(global) * classes, 61, -4, 4);
+  const auto labels = random_labels(global, classes, 62);
+  const ref::SoftmaxXent want = ref::softmax_xent(global, classes, global, ref::widen(logits), labels);
+  for (const auto& sh : shards) {
+    const uint32_t rows = sh[1] - sh[0];
+    INFO("cross-entropy shard [" << sh[0] << ", " << sh[1] << ")");
+    std::vector<float> z(uint64_t(padded) * classes, 0.5f);
+    std::copy(logits.begin() + sh[0] * classes, logits.begin() + sh[1] * classes, z.begin());
+    std::vector<uint32_t> y(padded, 1);
+    std::copy(labels.begin() + sh[0], labels.begin() + sh[1], y.begin());
+    const XentResult r = run_xent(padded, classes, rows, z, y, true, -1.0f, nullptr, global);
+    const std::vector<double> want_dz(want.dlogits.begin() + sh[0] * classes, want.dlogits.begin() + sh[1] * classes);
+    check_close(std::vector<float>(r.dlogits.begin(), r.dlogits.begin() + rows * classes), want_dz, 1e-6 / global,
+                1e-5, "dlogits");
+    for (uint32_t k = rows * classes; k < padded * classes; ++k) CHECK(r.dlogits[k] == 0.0f);
+  }
+  for (Pw kind : {Pw::Mse, Pw::Bce}) {
+    const PwInputs in = pointwise_inputs(kind, uint64_t(global) * features, 63);
+    const ref::PointwiseLoss whole = ref_pointwise(kind, global, features, global, in.y, in.t);
+    for (const auto& sh : shards) {
+      const uint32_t rows = sh[1] - sh[0];
+      INFO((kind == Pw::Mse ? "mse" : "bce") << " shard [" << sh[0] << ", " << sh[1] << ")");
+      std::vector<float> y(uint64_t(padded) * features, 0.25f), t(y.size(), 0.75f);
+      std::copy(in.y.begin() + sh[0] * features, in.y.begin() + sh[1] * features, y.begin());
+      std::copy(in.t.begin() + sh[0] * features, in.t.begin() + sh[1] * features, t.begin());
+      const PwResult r = run_pointwise(kind, padded, features, rows, y, t, true, global);
+      const std::vector<double> want_g(whole.grad.begin() + sh[0] * features, whole.grad.begin() + sh[1] * features);
+      check_close(std::vector<float>(r.grad.begin(), r.grad.begin() + rows * features), want_g,
+                  2e-7 / (double(global) * features), 1e-5, "gradient");
+      for (uint32_t k = rows * features; k < padded * features; ++k) CHECK(r.grad[k] == 0.0f);
+    }
+  }
 }
 
 }  // namespace fovea::test
