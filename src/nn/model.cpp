@@ -1,5 +1,6 @@
 #include "nn/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -497,7 +498,64 @@ std::string Model::plan_text() const {
     << bytes_text(device_->size() - std::min(fixed, device_->size())) << "\n  upload ring "
     << bytes_text(upload_->size()) << ", readback " << bytes_text(readback_->size()) << "\n  total "
     << bytes_text(device_->size() + upload_->size() + readback_->size()) << "\n";
+  s << memory_text(memory_figures());
   return s.str();
+}
+
+std::string memory_text(const MemoryFigures& m) {
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(2);
+  s << "device memory of a training step: " << bytes_text(m.total()) << " (arena " << bytes_text(m.device)
+    << ", scratch " << bytes_text(m.scratch) << ") = " << m.ratio() << " x the "
+    << bytes_text(m.needed()) << " training needs (parameters " << bytes_text(m.parameters)
+    << ", gradients " << bytes_text(m.gradients) << ", optimizer state " << bytes_text(m.optimizer_state)
+    << ", activations backward reads " << bytes_text(m.saved_activations) << ")\n";
+  return s.str();
+}
+
+MemoryFigures Model::memory_figures() const {
+  MemoryFigures m;
+  m.parameters = params_.size;
+  m.gradients = grads_.size;
+  m.optimizer_state = optim_state_.size;
+  m.layer_state = state_.size;
+  m.device = device_->size();
+  m.upload = upload_->size();
+  m.readback = readback_->size();
+  for (const gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get()})
+    if (p) m.scratch += p->scratch_bytes();
+  // Forward: the dispatches before the loss; backward: those after it.
+  const auto& ds = train_->dispatches();
+  auto is_loss = [](const gpu::Dispatch& d) { return d.label.rfind("loss", 0) == 0; };
+  const size_t first = size_t(std::find_if(ds.begin(), ds.end(), is_loss) - ds.begin());
+  const size_t last = ds.size() - size_t(std::find_if(ds.rbegin(), ds.rend(), is_loss) - ds.rbegin());
+  auto in_block = [&](const gpu::View& v) {
+    for (const gpu::View* b : {&params_, &grads_, &optim_state_, &state_})
+      if (b->size && v.offset >= b->offset && v.offset < b->offset + b->size) return true;
+    return false;
+  };
+  std::vector<std::pair<uint64_t, uint64_t>> written, saved;
+  for (size_t i = 0; i < first; ++i)
+    for (const gpu::Binding& b : ds[i].bindings)
+      if (b.access != gpu::Access::Read && b.view.arena == device_.get() && !in_block(b.view))
+        written.push_back({b.view.offset, b.view.offset + b.view.size});
+  for (size_t j = last; j < ds.size(); ++j)
+    for (const gpu::Binding& b : ds[j].bindings) {
+      if (b.access == gpu::Access::Write || b.view.arena != device_.get()) continue;
+      for (const auto& [lo, hi] : written) {
+        const uint64_t a = std::max(lo, b.view.offset), e = std::min(hi, b.view.offset + b.view.size);
+        if (a < e) saved.push_back({a, e});
+      }
+    }
+  std::sort(saved.begin(), saved.end());
+  uint64_t end = 0;
+  for (const auto& [lo, hi] : saved) {
+    if (hi <= end) continue;
+    m.saved_activations += hi - std::max(lo, end);
+    end = hi;
+  }
+  return m;
 }
 
 }  // namespace fovea::nn

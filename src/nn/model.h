@@ -93,6 +93,23 @@ struct StateTensor {
   bool unit_normal = false;   // initialised as normalize(randn(count))
 };
 
+// The training step's device memory against what training cannot do
+// without: parameters, their gradients, the optimizer's state and the
+// activations backward reads (device ranges written before the loss and read
+// after it, overlaps counted once; with im2col that includes the columns).
+struct MemoryFigures {
+  uint64_t parameters = 0, gradients = 0, optimizer_state = 0, layer_state = 0;
+  uint64_t saved_activations = 0;
+  uint64_t device = 0;   // the device arena: everything above, activations, their gradients, workspaces
+  uint64_t scratch = 0;  // the programs' own scratch (split-K partials)
+  uint64_t upload = 0, readback = 0;  // host-visible rings
+  uint64_t needed() const { return parameters + gradients + optimizer_state + saved_activations; }
+  uint64_t total() const { return device + scratch; }
+  double ratio() const { return needed() ? double(total()) / double(needed()) : 0.0; }
+};
+// One line: the total, its parts, and the ratio to what training needs.
+std::string memory_text(const MemoryFigures& m);
+
 class Model {
  public:
   Model(gpu::Context& ctx, const ModelSpec& spec, const ModelOptions& opts);
@@ -149,6 +166,7 @@ class Model {
 
   // The recorded step as text: each op with its buffers, then memory totals.
   std::string plan_text() const;
+  MemoryFigures memory_figures() const;
 
  private:
   struct Node;
