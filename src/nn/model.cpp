@@ -296,8 +296,9 @@ void Model::record_input(gpu::Program& p, bool training) {
   const ops::BlurShape bs{B, spec_.channels, spec_.height, spec_.width};
   // The blur's scratch is free until the blur: augmentation works through it.
   if (training) ops::record_augment(p, bs, opts_.augment, x_, blur_scratch_, stats_, labels_, "input.augment");
-  ops::record_blur(p, bs, ops::BlurKind::Image, training ? opts_.blur_replay : 0.0, x_, blur_scratch_,
-                   "input.blur");
+  if (!training || opts_.train_blur)
+    ops::record_blur(p, bs, ops::BlurKind::Image, training ? opts_.blur_replay : 0.0, x_, blur_scratch_,
+                     "input.blur");
   if (!training) ops::record_gaussian_noise(p, bs, opts_.noise_seed, x_, stats_, "input.noise");
 }
 

@@ -4,7 +4,7 @@
 // evaluation step.
 //
 //   train: decode -> augment (opts.augment; none by default) -> blur
-//          (P.blur_sigma) -> forward (graph order)
+//          (P.blur_sigma; opts.train_blur) -> forward (graph order)
 //          -> softmax-xent (with mixup / cutmix: mixed targets) -> metric sums -> backward (reverse order; a
 //             tensor read by several layers gets the sum of their
 //             gradients) -> penalty gradients -> gradient clipping
@@ -51,6 +51,10 @@ struct ModelOptions {
   std::vector<double> channel_mean;  // per input channel, of pixels / 255
   std::vector<double> channel_std;
   double blur_replay = 0;          // fraction of each training batch left unblurred
+  // The training step records the input blur (two passes over the batch,
+  // empty at sigma 0); the trainer turns it off when no sharpening schedule
+  // is active, so a plain run pays nothing for it. Evaluation always has it.
+  bool train_blur = true;
   bool feature_smoothing = false;  // smooth conv2d outputs by P.feature_sigma
   uint32_t noise_seed = 2021;      // evaluation noise (fixed: the same corruption every run)
   data::AugmentConfig augment;     // training batches only (seeded by P.seed, P.step)

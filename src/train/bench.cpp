@@ -78,6 +78,7 @@ BenchResult run_bench(gpu::Context& ctx, const BenchConfig& cfg) {
   mo.batch = cfg.batch;
   mo.channel_mean.assign(spec.channels, 0.5);
   mo.channel_std.assign(spec.channels, 0.25);
+  mo.train_blur = false;  // as `fovea train` without a sharpening schedule
   nn::Model model(ctx, spec, mo);
   model.init_parameters(cfg.seed);
 
