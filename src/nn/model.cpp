@@ -104,6 +104,10 @@ void Model::plan_graph() {
     nodes_.push_back(std::move(node));
   }
 
+  const std::vector<uint64_t> grad_offsets = plan_activation_gradients(consumers);
+  const uint64_t pool_bytes = grad_offsets.empty() ? 0 : grad_offsets.back();
+  const gpu::View grad_pool = pool_bytes ? device_->reserve("activation_gradients", pool_bytes) : gpu::View{};
+
   // Activations and gradients. A node read by several layers gets one
   // gradient buffer per reader, summed into its own before its backward.
   for (size_t n = 0; n < nodes_.size(); ++n) {
@@ -138,12 +142,68 @@ void Model::plan_graph() {
       node.io.dout = node.io.din[0];  // the gradient goes straight to the input's target
     } else {
       node.io.out = device_->reserve(base + ".out", bytes);
-      if (node.requires_grad) node.io.dout = device_->reserve(base + ".grad", bytes);
+      if (node.requires_grad) node.io.dout = grad_pool.sub(grad_offsets[n], bytes, base + ".grad");
     }
     node.layer->reserve(*device_, node.io);
   }
   if (!nodes_.back().requires_grad)
     throw Error("model " + spec_.path + ": no layer has parameters to train");
+}
+
+// Node n's own gradient buffer (its .grad; not a per-reader part, not the
+// input's) is live from the backward of its last reader (the loss, for the
+// last node; through layers that alias their input, their readers) down to
+// n's own backward. Buffers whose spans of node indices do not overlap share
+// bytes of one pool, placed first-fit. Returns each node's byte offset in
+// the pool (unused for nodes without an own buffer), then the pool's size.
+std::vector<uint64_t> Model::plan_activation_gradients(
+    const std::vector<std::vector<std::pair<size_t, size_t>>>& consumers) const {
+  const size_t L = nodes_.size();
+  const uint64_t align = std::max<uint64_t>(256, ctx_.info().view_alignment);
+  constexpr size_t kNone = SIZE_MAX;
+  std::vector<size_t> owner(L, kNone);  // the node whose buffer node n's gradient is
+  auto single_reader = [&](int32_t i) {
+    return i >= 0 && nodes_[size_t(i)].requires_grad && consumers[size_t(i)].size() == 1;
+  };
+  for (size_t n = 0; n < L; ++n) {
+    if (!nodes_[n].requires_grad) continue;
+    const int32_t i = spec_.layers[n].inputs.empty() ? -1 : spec_.layers[n].inputs[0];
+    if (!nodes_[n].layer->aliases_input())
+      owner[n] = n;
+    else if (single_reader(i))
+      owner[n] = owner[size_t(i)];
+  }
+  std::vector<size_t> first(L, kNone), last(L, 0);
+  auto touch = [&](size_t b, size_t t) {
+    if (b == kNone) return;
+    first[b] = std::min(first[b], t);
+    last[b] = std::max(last[b], t);
+  };
+  for (size_t n = 0; n < L; ++n) {
+    touch(owner[n], n);
+    for (int32_t i : spec_.layers[n].inputs)
+      if (single_reader(i)) touch(owner[size_t(i)], n);
+  }
+  if (L) touch(owner[L - 1], L);  // the loss writes the logits' gradient
+  std::vector<uint64_t> offset(L + 1, 0), size(L, 0);
+  std::vector<size_t> placed;
+  for (size_t n = 0; n < L; ++n) {
+    if (owner[n] != n) continue;
+    size[n] = (4ull * opts_.batch * spec_.layers[n].out.size() + align - 1) / align * align;
+    uint64_t at = 0;
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (size_t q : placed)
+        if (first[q] <= last[n] && first[n] <= last[q] && at < offset[q] + size[q] && offset[q] < at + size[n]) {
+          at = offset[q] + size[q];
+          moved = true;
+        }
+    }
+    offset[n] = at;
+    offset[L] = std::max(offset[L], at + size[n]);
+    placed.push_back(n);
+  }
+  return offset;
 }
 
 void Model::build() {

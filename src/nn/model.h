@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/augment.h"
@@ -176,6 +177,8 @@ class Model {
   struct Node;
   void build();
   void plan_graph();
+  std::vector<uint64_t> plan_activation_gradients(
+      const std::vector<std::vector<std::pair<size_t, size_t>>>& consumers) const;
   void record_input(gpu::Program& p, bool training);
   void record_forward(gpu::Program& p, bool training);
   void record_probe(gpu::Program& p);
