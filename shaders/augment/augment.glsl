@@ -19,3 +19,14 @@ vec4 aug_uniforms(uint kind, uint purpose, uint row) {
 // An integer uniform in 0..n-1 from u in [0, 1) (float rounding of u n
 // can reach n: clamped).
 int aug_below(float u, int n) { return min(int(floor(u * float(n))), n - 1); }
+
+// The per-image draws buffer (augment/draws.comp writes it; geometry and
+// pixel read it): words of row b at header + AUGMENT_DRAW_WORDS * b. Keep
+// in step with ops::kAugmentDrawWords and ops::augment_draws_header().
+const uint AUGMENT_DRAW_WORDS = 20u, AUGMENT_MIX_WORDS = 8u;
+const uint AUGMENT_DRAW_COS = 0u, AUGMENT_DRAW_SIN = 1u, AUGMENT_DRAW_SHEAR = 2u, AUGMENT_DRAW_TX = 3u,
+           AUGMENT_DRAW_TY = 4u, AUGMENT_DRAW_SCALE = 5u, AUGMENT_DRAW_HFLIP = 6u, AUGMENT_DRAW_VFLIP = 7u,
+           AUGMENT_DRAW_CROP_X = 8u, AUGMENT_DRAW_CROP_Y = 9u, AUGMENT_DRAW_BRIGHTNESS = 10u,
+           AUGMENT_DRAW_CONTRAST = 11u, AUGMENT_DRAW_CUTOUT_Y = 12u, AUGMENT_DRAW_CUTOUT_X = 13u,
+           AUGMENT_DRAW_ERASE_TOP = 14u, AUGMENT_DRAW_ERASE_LEFT = 15u, AUGMENT_DRAW_ERASE_H = 16u,
+           AUGMENT_DRAW_ERASE_W = 17u;

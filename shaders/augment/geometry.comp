@@ -15,46 +15,43 @@
 // (the decode statistics). Without the affine part q is a whole pixel and
 // dst is an exact copy of that pixel. Draws per image (augment.glsl):
 // affine (purpose 0: theta, tx, ty, s; purpose 1: phi), hflip, vflip,
-// crop (ox, oy). One grid-stride loop, no inner loops.
+// crop (ox, oy), made once per image by augment/draws.comp and read here
+// from its buffer (which also holds the statistics). One grid-stride loop,
+// no inner loops.
 #include "common.glsl"
 #include "augment/augment.glsl"
 layout(local_size_x = 64) in;
 
 layout(std430, set = 0, binding = 1) readonly buffer Src { float src[]; };        // [B, C, H, W]
 layout(std430, set = 0, binding = 2) writeonly buffer Dst { float dst[]; };       // [B, C, H, W]
-layout(std430, set = 0, binding = 3) readonly buffer Stats { float mean_std[]; }; // [mean C][1/std C]
+layout(std430, set = 0, binding = 3) readonly buffer Draws { uint draws[]; };    // augment/draws.comp
 
 layout(push_constant) uniform Push {
   uint features, plane, width, height, channels;
-  float hflip, vflip;  // probabilities
-  uint pad;            // crop padding, pixels
-  uint affine;         // 1 when any of the next five is not the identity
-  float rotate, translate, scale_lo, scale_hi, shear;  // degrees, fraction, factors, degrees
+  uint header;  // first word of row 0's draws
+  uint pad;     // crop padding, pixels (0 = no crop)
+  uint affine;  // 1 when rotate, translate, scale or shear is not the identity
 } pc;
+
+float draw(uint row, uint k) { return uintBitsToFloat(draws[pc.header + row * AUGMENT_DRAW_WORDS + k]); }
 
 vec2 source_point(uint row, vec2 p) {
   vec2 size = vec2(pc.width, pc.height);
   vec2 ctr = (size - 1.0) * 0.5;
   vec2 q = p;
   if (pc.affine != 0u) {
-    vec4 u = aug_uniforms(AUG_AFFINE, 0u, row);
-    float theta = radians((2.0 * u.x - 1.0) * pc.rotate);
-    vec2 t = (2.0 * u.yz - 1.0) * pc.translate * size;
-    float s = pc.scale_lo + u.w * (pc.scale_hi - pc.scale_lo);
-    float k = tan(radians((2.0 * aug_uniforms(AUG_AFFINE, 1u, row).x - 1.0) * pc.shear));
+    vec2 t = vec2(draw(row, AUGMENT_DRAW_TX), draw(row, AUGMENT_DRAW_TY));
+    float s = draw(row, AUGMENT_DRAW_SCALE), k = draw(row, AUGMENT_DRAW_SHEAR);
     vec2 d = q - ctr - t;
-    float co = cos(theta), si = sin(theta);
+    float co = draw(row, AUGMENT_DRAW_COS), si = draw(row, AUGMENT_DRAW_SIN);
     d = vec2(co * d.x + si * d.y, co * d.y - si * d.x);  // R(-theta)
     d.x -= k * d.y;                                       // Sh^-1
     q = ctr + d / s;
   }
-  if (pc.hflip > 0.0 && aug_uniforms(AUG_HFLIP, 0u, row).x < pc.hflip) q.x = size.x - 1.0 - q.x;
-  if (pc.vflip > 0.0 && aug_uniforms(AUG_VFLIP, 0u, row).x < pc.vflip) q.y = size.y - 1.0 - q.y;
-  if (pc.pad > 0u) {
-    vec2 u = aug_uniforms(AUG_CROP, 0u, row).xy;
-    int n = 2 * int(pc.pad) + 1;
-    q += vec2(aug_below(u.x, n), aug_below(u.y, n)) - float(pc.pad);
-  }
+  uint flags = pc.header + row * AUGMENT_DRAW_WORDS;
+  if (draws[flags + AUGMENT_DRAW_HFLIP] != 0u) q.x = size.x - 1.0 - q.x;
+  if (draws[flags + AUGMENT_DRAW_VFLIP] != 0u) q.y = size.y - 1.0 - q.y;
+  if (pc.pad > 0u) q += vec2(draw(row, AUGMENT_DRAW_CROP_X), draw(row, AUGMENT_DRAW_CROP_Y));
   return q;
 }
 
@@ -80,7 +77,7 @@ void main() {
     vec2 f = floor(q), w = q - f;
     int x0 = int(f.x), y0 = int(f.y);
     uint base = b * pc.features + c * pc.plane;
-    float fill = -mean_std[c] * mean_std[pc.channels + c];
+    float fill = -uintBitsToFloat(draws[c]) * uintBitsToFloat(draws[pc.channels + c]);
     float top = mix(tap(base, x0, y0, fill), tap(base, x0 + 1, y0, fill), w.x);
     float bottom = mix(tap(base, x0, y0 + 1, fill), tap(base, x0 + 1, y0 + 1, fill), w.x);
     dst[e] = mix(top, bottom, w.y);

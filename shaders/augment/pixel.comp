@@ -21,64 +21,51 @@
 // the partner's value after its own pixel ops (recomputed here: they are a
 // function of (row, element) only). Draws per image (augment.glsl):
 // brightness, contrast, cutout (cy, cx), erase (purpose 0: apply; purpose
-// 1 + t: try t's area, aspect, top, left); noise per element (stream of
-// AUG_NOISE, purposes 0 and 1). The erase loop runs at most 10 times per
-// value, far inside the 65,535-iteration budget.
+// 1 + t: try t's area, aspect, top, left), made once per image by
+// augment/draws.comp and read here from its buffer, which also holds the
+// statistics and the mix block; noise per element (stream of AUG_NOISE,
+// purposes 0 and 1), drawn here.
 #include "common.glsl"
 #include "augment/augment.glsl"
 layout(local_size_x = 64) in;
 
 layout(std430, set = 0, binding = 1) readonly buffer Src { float src[]; };        // [B, C, H, W]
 layout(std430, set = 0, binding = 2) writeonly buffer Dst { float dst[]; };       // [B, C, H, W]
-layout(std430, set = 0, binding = 3) readonly buffer Stats { float mean_std[]; }; // [mean C][1/std C]
-layout(std430, set = 0, binding = 4) readonly buffer Labels { uint labels[]; };   // [B] + MixDraw
+layout(std430, set = 0, binding = 3) readonly buffer Draws { uint draws[]; };    // augment/draws.comp
 
 layout(push_constant) uniform Push {
-  uint features, plane, width, height, channels, batch;
+  uint features, plane, width, height, channels;
+  uint header;  // first word of row 0's draws
   float brightness, contrast, noise;
   uint cutout;  // square side, pixels (0 = off)
   float erase;  // probability (0 = off)
-  uint mix;     // 1: read the mix block at labels[batch]
+  uint mix;     // 1: read the mix block at draws[2 channels]
 } pc;
 
-float jitter(uint kind, uint row, float v) {
-  float lo = max(0.0, 1.0 - v);
-  return lo + aug_uniforms(kind, 0u, row).x * (1.0 + v - lo);
-}
+uint word(uint row, uint k) { return draws[pc.header + row * AUGMENT_DRAW_WORDS + k]; }
 
 bool in_cutout(uint row, int x, int y) {
-  vec4 u = aug_uniforms(AUG_CUTOUT, 0u, row);
   int s = int(pc.cutout);
-  int y0 = aug_below(u.x, int(pc.height)) - s / 2, x0 = aug_below(u.y, int(pc.width)) - s / 2;
+  int y0 = int(word(row, AUGMENT_DRAW_CUTOUT_Y)), x0 = int(word(row, AUGMENT_DRAW_CUTOUT_X));
   return y >= y0 && y < y0 + s && x >= x0 && x < x0 + s;
 }
 
+// The erase box (h = 0: none this step).
 bool in_erase(uint row, int x, int y) {
-  if (!(aug_uniforms(AUG_ERASE, 0u, row).x < pc.erase)) return false;
-  int H = int(pc.height), W = int(pc.width);
-  float area = float(H * W);
-  for (uint t = 0u; t < AUG_ERASE_TRIES; ++t) {
-    vec4 u = aug_uniforms(AUG_ERASE, 1u + t, row);
-    float target = area * (0.02 + u.x * (0.33 - 0.02));
-    float aspect = exp(log(0.3) + u.y * (log(3.3) - log(0.3)));
-    int h = int(floor(sqrt(target * aspect) + 0.5)), w = int(floor(sqrt(target / aspect) + 0.5));
-    if (h < H && w < W) {
-      int top = aug_below(u.z, H - h + 1), left = aug_below(u.w, W - w + 1);
-      return y >= top && y < top + h && x >= left && x < left + w;
-    }
-  }
-  return false;
+  int top = int(word(row, AUGMENT_DRAW_ERASE_TOP)), left = int(word(row, AUGMENT_DRAW_ERASE_LEFT));
+  int h = int(word(row, AUGMENT_DRAW_ERASE_H)), w = int(word(row, AUGMENT_DRAW_ERASE_W));
+  return y >= top && y < top + h && x >= left && x < left + w;
 }
 
 float pixel_value(uint row, uint i, uint c, int x, int y) {
   float v = src[row * pc.features + i];
   bool jittered = pc.brightness > 0.0 || pc.contrast > 0.0;
   if (!jittered && !(pc.noise > 0.0) && pc.cutout == 0u && !(pc.erase > 0.0)) return v;
-  float mean = mean_std[c], inv_std = mean_std[pc.channels + c];
+  float mean = uintBitsToFloat(draws[c]), inv_std = uintBitsToFloat(draws[pc.channels + c]);
   float p = v / inv_std + mean;
-  if (pc.brightness > 0.0) p *= jitter(AUG_BRIGHTNESS, row, pc.brightness);
+  if (pc.brightness > 0.0) p *= uintBitsToFloat(word(row, AUGMENT_DRAW_BRIGHTNESS));
   if (pc.contrast > 0.0) {
-    float f = jitter(AUG_CONTRAST, row, pc.contrast);
+    float f = uintBitsToFloat(word(row, AUGMENT_DRAW_CONTRAST));
     p = f * p + (1.0 - f) * mean;
   }
   if (jittered) p = clamp(p, 0.0, 1.0);
@@ -97,14 +84,15 @@ void main() {
     uint c = i / pc.plane, ip = i - c * pc.plane;
     int y = int(ip / pc.width), x = int(ip % pc.width);
     float v = pixel_value(b, i, c, x, y);
-    uint mode = pc.mix != 0u ? labels[pc.batch] : 0u;
+    uint m = 2u * pc.channels;  // the mix block
+    uint mode = pc.mix != 0u ? draws[m] : 0u;
     if (mode != 0u) {
-      uint j = (b + labels[pc.batch + 1u]) % P.rows;
-      float lam = uintBitsToFloat(labels[pc.batch + 2u]);
+      uint j = (b + draws[m + 1u]) % P.rows;
+      float lam = uintBitsToFloat(draws[m + 2u]);
       if (mode == 1u)
         v = lam * v + (1.0 - lam) * pixel_value(j, i, c, x, y);
-      else if (uint(x) >= labels[pc.batch + 3u] && uint(y) >= labels[pc.batch + 4u] &&
-               uint(x) < labels[pc.batch + 5u] && uint(y) < labels[pc.batch + 6u])
+      else if (uint(x) >= draws[m + 3u] && uint(y) >= draws[m + 4u] &&
+               uint(x) < draws[m + 5u] && uint(y) < draws[m + 6u])
         v = pixel_value(j, i, c, x, y);
     }
     dst[e] = v;

@@ -1,5 +1,5 @@
 // The `fovea` command: `fovea devices`, `fovea train`, `fovea cv`, `fovea blur`, `fovea augment`,
-// `fovea report`, `fovea eval`, `fovea export`, `fovea sharpness`. Every user error is
+// `fovea report`, `fovea eval`, `fovea export`, `fovea sharpness`, `fovea bench`. Every user error is
 // one line on stderr and a non-zero exit: 2 for a bad command line, 1 for a
 // bad file, value or a failure while running, 3 when --validate saw messages.
 #include <CLI/CLI.hpp>
@@ -24,6 +24,7 @@
 #include "io/npy.h"
 #include "io/onnx_export.h"
 #include "io/png.h"
+#include "train/bench.h"
 #include "train/checkpoint.h"
 #include "train/cv.h"
 #include "train/evaluate.h"
@@ -639,6 +640,31 @@ int main(int argc, char** argv) {
       "(docs/study-sharpening.md gives their measured error); jacobian_fro is sqrt(mean over images of\n"
       "||d logits / d standardised input||_F^2).");
 
+  // ---- fovea bench: the training step on synthetic data, per-kernel time and roofline ----
+  fovea::train::BenchConfig bench_cfg;
+  std::string bench_device, bench_json_path;
+  bool bench_validate = false;
+  auto* bench = app.add_subcommand(
+      "bench", "Time a model's training step on synthetic data (no data set): images/s, GPU time per kernel, "
+               "device memory; with --roofline each kernel's FLOPs, bytes and fraction of the device's roofline");
+  bench->add_option("--model", bench_cfg.model_path, "Model spec (JSON)")->required();
+  bench->add_option("--batch", bench_cfg.batch, "Batch size")->capture_default_str();
+  bench->add_option("--steps", bench_cfg.steps, "Timed training steps")->capture_default_str();
+  bench->add_option("--warmup", bench_cfg.warmup, "Untimed steps first (kernels compile at their first use)")
+      ->capture_default_str();
+  bench->add_flag("--roofline", bench_cfg.roofline,
+                  "Per kernel: FLOPs and bytes per step, GFLOP/s, GB/s, FLOP/byte and the fraction of "
+                  "min(peak FLOP/s, FLOP/byte x peak bandwidth) it reaches");
+  bench->add_option("--peak-gflops", bench_cfg.peak_gflops,
+                    "The device's arithmetic peak, GFLOP/s (with --peak-gbps; default: measured by an FMA loop)");
+  bench->add_option("--peak-gbps", bench_cfg.peak_gbps,
+                    "The device's memory bandwidth, GB/s (with --peak-gflops; default: measured by a streaming copy)");
+  bench->add_option("--json", bench_json_path, "Also write the figures as JSON to this file");
+  bench->add_option("--seed", bench_cfg.seed, "Seed of the initial weights and the synthetic batches")
+      ->capture_default_str();
+  bench->add_option("--device", bench_device, "Device index or name substring (also FOVEA_DEVICE)");
+  bench->add_flag("--validate", bench_validate, "Enable the Khronos validation layer (also FOVEA_VALIDATION=1)");
+
   try {
     std::vector<std::string> args(argv, argv + argc);
     try {
@@ -760,6 +786,18 @@ int main(int argc, char** argv) {
                    "(device: %s)\n", run.dir.c_str(), sharp_opts.images, (unsigned long long)r.hvps, r.seconds,
                    ctx->info().name.c_str());
       std::fputs(fovea::train::sharpness_json(r, sharp_opts).c_str(), stdout);
+      return finish_validation(*ctx);
+    }
+    if (*bench) {
+      auto ctx = fovea::gpu::Context::create({bench_device, bench_validate});
+      std::printf("device: %s (%s)\n", ctx->info().name.c_str(), fovea::gpu::device_type_name(ctx->info().type));
+      std::fflush(stdout);
+      const fovea::train::BenchResult r = fovea::train::run_bench(*ctx, bench_cfg);
+      std::fputs(fovea::train::bench_text(r).c_str(), stdout);
+      if (!bench_json_path.empty()) {
+        fovea::io::write_file_atomically(bench_json_path, fovea::train::bench_json(r));
+        std::printf("wrote %s\n", bench_json_path.c_str());
+      }
       return finish_validation(*ctx);
     }
     if (*train) {

@@ -39,6 +39,25 @@ void Program::add(std::string label, const Kernel& k, std::initializer_list<Bind
   dispatches_.push_back(std::move(d));
 }
 
+void Program::cost(double flops, double bytes) {
+  if (dispatches_.empty()) throw Error("program " + name_ + ": a cost with no dispatch");
+  Dispatch& d = dispatches_.back();
+  d.flops = flops;
+  d.bytes = bytes;
+  d.exact_cost = true;
+}
+
+DispatchCost cost_of(const Dispatch& d) {
+  if (d.exact_cost) return {d.flops, d.bytes, true};
+  DispatchCost c;
+  for (const Binding& b : d.bindings) {
+    const double n = double(b.view.size);
+    c.bytes += b.access == Access::ReadWrite ? 2 * n : n;
+    if (b.access != Access::Read) c.flops += n / 4;
+  }
+  return c;
+}
+
 static std::vector<Use> uses_of(const Dispatch& d, uint32_t slot) {
   std::vector<Use> uses;
   for (const Binding& b : d.bindings) uses.push_back({b.view.range(slot), b.access});
@@ -49,6 +68,8 @@ View Program::scratch(const std::string& name, uint64_t bytes) {
   if (!scratch_) scratch_ = std::make_unique<Arena>(ctx_, MemoryKind::Device, name_ + ".scratch");
   return scratch_->reserve(name, bytes);
 }
+
+uint64_t Program::scratch_bytes() const { return scratch_ ? scratch_->size() : 0; }
 
 void Program::commit_scratch() {
   if (scratch_) scratch_->commit();
@@ -272,6 +293,11 @@ void Replayer::submit(uint32_t slot) {
 void Replayer::finish() {
   for (uint32_t s = 0; s < slots(); ++s) wait(s);
   next_ = 0;
+}
+
+void Replayer::reset_profile() {
+  op_ms_.assign(op_ms_.size(), 0.0);
+  profiled_steps_ = 0;
 }
 
 std::vector<ProfileEntry> Replayer::profile() const {

@@ -37,7 +37,21 @@ struct Dispatch {
   std::array<uint8_t, kPushConstantBytes> push{};
   uint32_t push_size = 0;
   uint32_t groups[3] = {1, 1, 1};
+  // Work per step for the roofline (`fovea bench --roofline`): floating-point
+  // operations and bytes read + written. Exact when the op set them
+  // (Program::cost); otherwise cost_of() estimates them from the bindings.
+  double flops = 0, bytes = 0;
+  bool exact_cost = false;
 };
+
+// A dispatch's FLOPs and bytes per step: the op's own figures, or an estimate
+// from its bound views (each read view read once, each written view written
+// once, an updated one both; one operation per value written).
+struct DispatchCost {
+  double flops = 0, bytes = 0;
+  bool exact = false;
+};
+DispatchCost cost_of(const Dispatch& d);
 
 class Program {
  public:
@@ -55,12 +69,15 @@ class Program {
   }
   void add(std::string label, const Kernel& k, std::initializer_list<Binding> b,
            const void* push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz);
+  // The exact work of the last dispatch added (FLOPs, bytes read + written).
+  void cost(double flops, double bytes);
 
   // Device memory owned by the program for intermediate results (split-K
   // partials). Planned while ops are recorded, allocated before the first
   // recording; never shared with another program.
   View scratch(const std::string& name, uint64_t bytes);
   void commit_scratch();
+  uint64_t scratch_bytes() const;
 
   // Views the host reads after a step completes (metric sums): the step
   // ends with a barrier that makes their writes visible to the host.
@@ -117,6 +134,8 @@ class Replayer {
 
   std::vector<ProfileEntry> profile() const;
   uint64_t profiled_steps() const { return profiled_steps_; }
+  // Forgets the timings so far (a benchmark's warm-up steps); call after finish().
+  void reset_profile();
 
  private:
   void record(uint32_t slot);

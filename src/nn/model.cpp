@@ -1,5 +1,6 @@
 #include "nn/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -103,6 +104,10 @@ void Model::plan_graph() {
     nodes_.push_back(std::move(node));
   }
 
+  const std::vector<uint64_t> grad_offsets = plan_activation_gradients(consumers);
+  const uint64_t pool_bytes = grad_offsets.empty() ? 0 : grad_offsets.back();
+  const gpu::View grad_pool = pool_bytes ? device_->reserve("activation_gradients", pool_bytes) : gpu::View{};
+
   // Activations and gradients. A node read by several layers gets one
   // gradient buffer per reader, summed into its own before its backward.
   for (size_t n = 0; n < nodes_.size(); ++n) {
@@ -137,12 +142,68 @@ void Model::plan_graph() {
       node.io.dout = node.io.din[0];  // the gradient goes straight to the input's target
     } else {
       node.io.out = device_->reserve(base + ".out", bytes);
-      if (node.requires_grad) node.io.dout = device_->reserve(base + ".grad", bytes);
+      if (node.requires_grad) node.io.dout = grad_pool.sub(grad_offsets[n], bytes, base + ".grad");
     }
     node.layer->reserve(*device_, node.io);
   }
   if (!nodes_.back().requires_grad)
     throw Error("model " + spec_.path + ": no layer has parameters to train");
+}
+
+// Node n's own gradient buffer (its .grad; not a per-reader part, not the
+// input's) is live from the backward of its last reader (the loss, for the
+// last node; through layers that alias their input, their readers) down to
+// n's own backward. Buffers whose spans of node indices do not overlap share
+// bytes of one pool, placed first-fit. Returns each node's byte offset in
+// the pool (unused for nodes without an own buffer), then the pool's size.
+std::vector<uint64_t> Model::plan_activation_gradients(
+    const std::vector<std::vector<std::pair<size_t, size_t>>>& consumers) const {
+  const size_t L = nodes_.size();
+  const uint64_t align = std::max<uint64_t>(256, ctx_.info().view_alignment);
+  constexpr size_t kNone = SIZE_MAX;
+  std::vector<size_t> owner(L, kNone);  // the node whose buffer node n's gradient is
+  auto single_reader = [&](int32_t i) {
+    return i >= 0 && nodes_[size_t(i)].requires_grad && consumers[size_t(i)].size() == 1;
+  };
+  for (size_t n = 0; n < L; ++n) {
+    if (!nodes_[n].requires_grad) continue;
+    const int32_t i = spec_.layers[n].inputs.empty() ? -1 : spec_.layers[n].inputs[0];
+    if (!nodes_[n].layer->aliases_input())
+      owner[n] = n;
+    else if (single_reader(i))
+      owner[n] = owner[size_t(i)];
+  }
+  std::vector<size_t> first(L, kNone), last(L, 0);
+  auto touch = [&](size_t b, size_t t) {
+    if (b == kNone) return;
+    first[b] = std::min(first[b], t);
+    last[b] = std::max(last[b], t);
+  };
+  for (size_t n = 0; n < L; ++n) {
+    touch(owner[n], n);
+    for (int32_t i : spec_.layers[n].inputs)
+      if (single_reader(i)) touch(owner[size_t(i)], n);
+  }
+  if (L) touch(owner[L - 1], L);  // the loss writes the logits' gradient
+  std::vector<uint64_t> offset(L + 1, 0), size(L, 0);
+  std::vector<size_t> placed;
+  for (size_t n = 0; n < L; ++n) {
+    if (owner[n] != n) continue;
+    size[n] = (4ull * opts_.batch * spec_.layers[n].out.size() + align - 1) / align * align;
+    uint64_t at = 0;
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (size_t q : placed)
+        if (first[q] <= last[n] && first[n] <= last[q] && at < offset[q] + size[q] && offset[q] < at + size[n]) {
+          at = offset[q] + size[q];
+          moved = true;
+        }
+    }
+    offset[n] = at;
+    offset[L] = std::max(offset[L], at + size[n]);
+    placed.push_back(n);
+  }
+  return offset;
 }
 
 void Model::build() {
@@ -316,8 +377,9 @@ void Model::record_input(gpu::Program& p, bool training) {
   const ops::BlurShape bs{B, spec_.channels, spec_.height, spec_.width};
   // The blur's scratch is free until the blur: augmentation works through it.
   if (training) ops::record_augment(p, bs, opts_.augment, x_, blur_scratch_, stats_, labels_, "input.augment");
-  ops::record_blur(p, bs, ops::BlurKind::Image, training ? opts_.blur_replay : 0.0, x_, blur_scratch_,
-                   "input.blur");
+  if (!training || opts_.train_blur)
+    ops::record_blur(p, bs, ops::BlurKind::Image, training ? opts_.blur_replay : 0.0, x_, blur_scratch_,
+                     "input.blur");
   if (!training) ops::record_gaussian_noise(p, bs, opts_.noise_seed, x_, stats_, "input.noise");
 }
 
@@ -518,7 +580,64 @@ std::string Model::plan_text() const {
     << bytes_text(device_->size() - std::min(fixed, device_->size())) << "\n  upload ring "
     << bytes_text(upload_->size()) << ", readback " << bytes_text(readback_->size()) << "\n  total "
     << bytes_text(device_->size() + upload_->size() + readback_->size()) << "\n";
+  s << memory_text(memory_figures());
   return s.str();
+}
+
+std::string memory_text(const MemoryFigures& m) {
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(2);
+  s << "device memory of a training step: " << bytes_text(m.total()) << " (arena " << bytes_text(m.device)
+    << ", scratch " << bytes_text(m.scratch) << ") = " << m.ratio() << " x the "
+    << bytes_text(m.needed()) << " training needs (parameters " << bytes_text(m.parameters)
+    << ", gradients " << bytes_text(m.gradients) << ", optimizer state " << bytes_text(m.optimizer_state)
+    << ", activations backward reads " << bytes_text(m.saved_activations) << ")\n";
+  return s.str();
+}
+
+MemoryFigures Model::memory_figures() const {
+  MemoryFigures m;
+  m.parameters = params_.size;
+  m.gradients = grads_.size;
+  m.optimizer_state = optim_state_.size;
+  m.layer_state = state_.size;
+  m.device = device_->size();
+  m.upload = upload_->size();
+  m.readback = readback_->size();
+  for (const gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get()})
+    if (p) m.scratch += p->scratch_bytes();
+  // Forward: the dispatches before the loss; backward: those after it.
+  const auto& ds = train_->dispatches();
+  auto is_loss = [](const gpu::Dispatch& d) { return d.label.rfind("loss", 0) == 0; };
+  const size_t first = size_t(std::find_if(ds.begin(), ds.end(), is_loss) - ds.begin());
+  const size_t last = ds.size() - size_t(std::find_if(ds.rbegin(), ds.rend(), is_loss) - ds.rbegin());
+  auto in_block = [&](const gpu::View& v) {
+    for (const gpu::View* b : {&params_, &grads_, &optim_state_, &state_})
+      if (b->size && v.offset >= b->offset && v.offset < b->offset + b->size) return true;
+    return false;
+  };
+  std::vector<std::pair<uint64_t, uint64_t>> written, saved;
+  for (size_t i = 0; i < first; ++i)
+    for (const gpu::Binding& b : ds[i].bindings)
+      if (b.access != gpu::Access::Read && b.view.arena == device_.get() && !in_block(b.view))
+        written.push_back({b.view.offset, b.view.offset + b.view.size});
+  for (size_t j = last; j < ds.size(); ++j)
+    for (const gpu::Binding& b : ds[j].bindings) {
+      if (b.access == gpu::Access::Write || b.view.arena != device_.get()) continue;
+      for (const auto& [lo, hi] : written) {
+        const uint64_t a = std::max(lo, b.view.offset), e = std::min(hi, b.view.offset + b.view.size);
+        if (a < e) saved.push_back({a, e});
+      }
+    }
+  std::sort(saved.begin(), saved.end());
+  uint64_t end = 0;
+  for (const auto& [lo, hi] : saved) {
+    if (hi <= end) continue;
+    m.saved_activations += hi - std::max(lo, end);
+    end = hi;
+  }
+  return m;
 }
 
 }  // namespace fovea::nn

@@ -4,7 +4,7 @@
 // evaluation step.
 //
 //   train: decode -> augment (opts.augment; none by default) -> blur
-//          (P.blur_sigma) -> forward (graph order)
+//          (P.blur_sigma; opts.train_blur) -> forward (graph order)
 //          -> softmax-xent (with mixup / cutmix: mixed targets) -> metric sums -> backward (reverse order; a
 //             tensor read by several layers gets the sum of their
 //             gradients) -> penalty gradients -> gradient clipping
@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/augment.h"
@@ -54,6 +55,10 @@ struct ModelOptions {
   std::vector<double> channel_mean;  // per input channel, of pixels / 255
   std::vector<double> channel_std;
   double blur_replay = 0;          // fraction of each training batch left unblurred
+  // The training step records the input blur (two passes over the batch,
+  // empty at sigma 0); the trainer turns it off when no sharpening schedule
+  // is active, so a plain run pays nothing for it. Evaluation always has it.
+  bool train_blur = true;
   bool feature_smoothing = false;  // smooth conv2d outputs by P.feature_sigma
   uint32_t noise_seed = 2021;      // evaluation noise (fixed: the same corruption every run)
   data::AugmentConfig augment;     // training batches only (seeded by P.seed, P.step)
@@ -101,6 +106,23 @@ struct StateTensor {
   bool host_counter = false;  // num_batches_tracked: the model's training steps
   bool unit_normal = false;   // initialised as normalize(randn(count))
 };
+
+// The training step's device memory against what training cannot do
+// without: parameters, their gradients, the optimizer's state and the
+// activations backward reads (device ranges written before the loss and read
+// after it, overlaps counted once; with im2col that includes the columns).
+struct MemoryFigures {
+  uint64_t parameters = 0, gradients = 0, optimizer_state = 0, layer_state = 0;
+  uint64_t saved_activations = 0;
+  uint64_t device = 0;   // the device arena: everything above, activations, their gradients, workspaces
+  uint64_t scratch = 0;  // the programs' own scratch (split-K partials)
+  uint64_t upload = 0, readback = 0;  // host-visible rings
+  uint64_t needed() const { return parameters + gradients + optimizer_state + saved_activations; }
+  uint64_t total() const { return device + scratch; }
+  double ratio() const { return needed() ? double(total()) / double(needed()) : 0.0; }
+};
+// One line: the total, its parts, and the ratio to what training needs.
+std::string memory_text(const MemoryFigures& m);
 
 class Model {
  public:
@@ -164,11 +186,14 @@ class Model {
 
   // The recorded step as text: each op with its buffers, then memory totals.
   std::string plan_text() const;
+  MemoryFigures memory_figures() const;
 
  private:
   struct Node;
   void build();
   void plan_graph();
+  std::vector<uint64_t> plan_activation_gradients(
+      const std::vector<std::vector<std::pair<size_t, size_t>>>& consumers) const;
   void record_input(gpu::Program& p, bool training);
   void record_forward(gpu::Program& p, bool training);
   void record_probe(gpu::Program& p);

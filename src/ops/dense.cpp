@@ -39,6 +39,14 @@ static const char* texel_kernel(const gpu::Context& ctx, const GemmShape& g, con
   return nullptr;
 }
 
+// The roofline's figures of one GEMM dispatch: 2 M N K FLOPs per product,
+// each operand read once (A or B shared by the batch when its stride is 0),
+// C (or the partial products) written once.
+static void gemm_cost(Program& p, const GemmShape& g, uint64_t c_blocks) {
+  const double a = double(g.M) * g.K * (g.a_bs ? g.batch : 1), b = double(g.K) * g.N * (g.b_bs ? g.batch : 1);
+  p.cost(2.0 * g.batch * g.M * g.N * g.K, 4.0 * (a + b + double(g.M) * g.N * c_blocks));
+}
+
 void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, const View& bias,
                  const View& c, const std::string& label) {
   if (g.M == 0 || g.N == 0 || g.K == 0 || g.batch == 0) throw Error(label + ": empty GEMM");
@@ -98,6 +106,7 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
     p.dispatch(label, k, {gpu::texel_in(a), gpu::texel_in(b), gpu::in(bias_or_a), gpu::out(target)},
                push, ceil_div(g.N, kWGX * rn * cols), ceil_div(g.M, kWGY * rm * rows),
                uint32_t(groups_z));
+    gemm_cost(p, g, partial ? groups_z : g.batch);
     finish();
     return;
   }
@@ -105,6 +114,7 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
   const auto& k = p.context().kernels().get("dense/gemm", spec);
   p.dispatch(label, k, {gpu::in(a), gpu::in(b), gpu::in(bias_or_a), gpu::out(target)}, push,
              ceil_div(g.N, kWGX * kTN), ceil_div(g.M, kWGY * kTM), uint32_t(groups_z));
+  gemm_cost(p, g, partial ? groups_z : g.batch);
   finish();
 }
 

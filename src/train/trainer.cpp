@@ -261,6 +261,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   mo.channel_mean = stats.mean;
   mo.channel_std = stats.std;
   mo.blur_replay = cfg.sharpen_replay;
+  mo.train_blur = schedule.active();  // sigma 0 throughout: no blur passes at all
   mo.feature_smoothing = cfg.feature_smoothing;
   mo.augment = augment;
   nn::Model model(ctx, spec, mo);

@@ -130,6 +130,75 @@ TEST_CASE("mixup and cutmix mix each row with its partner as the reference does"
   }
 }
 
+TEST_CASE("the per-image draws pass makes each image's parameters as the reference draws them", "[augment][draws]") {
+  // 70 rows: two workgroups, the second partly idle.
+  const ops::AugmentShape s{70, 2, 19, 23};
+  const data::AugmentConfig cfg =
+      data::parse_augment("rotate:25,translate:0.15,scale:0.7-1.3,shear:12,flip,vflip:0.3,crop:3,brightness:0.4,"
+                          "contrast:0.5,cutout:7,erase:0.8,mixup:0.3");
+  const uint32_t seed = 17, step = 5;
+  const data::MixDraw mix = data::draw_mix(cfg, seed, step, s.batch, s.height, s.width);
+  OpRun run;
+  auto stats = run.tensor("stats", 2ull * s.channels);
+  auto labels = run.tensor("labels", s.batch + data::kMixWords);
+  auto draws = run.tensor("draws", ops::augment_draws_words(s));
+  run.commit();
+  const std::vector<float> ms = {0.3f, 0.4f, 1.0f / 0.25f, 1.0f / 0.3f};
+  run.set(stats, ms);
+  std::vector<uint32_t> words(s.batch + data::kMixWords, 7);
+  std::memcpy(words.data() + s.batch, &mix, sizeof mix);
+  run.set_u32(labels, words);
+  run.set(draws, garbage(ops::augment_draws_words(s), 4));
+  ops::record_augment_draws(run.program(), s, cfg, stats, labels, draws, "draws");
+  gpu::StepParams p;
+  p.rows = s.batch;
+  p.seed = seed;
+  p.step = step;
+  run.run(p);
+  const std::vector<float> got = run.get(draws, ops::augment_draws_words(s));
+  auto word = [&](uint64_t i) {
+    uint32_t w;
+    std::memcpy(&w, &got[i], 4);
+    return w;
+  };
+  for (uint32_t c = 0; c < 2 * s.channels; ++c) CHECK(got[c] == ms[c]);
+  for (uint32_t k = 0; k < data::kMixWords; ++k) CHECK(word(2 * s.channels + k) == words[s.batch + k]);
+  const double pi = 3.14159265358979323846;
+  uint32_t erased = 0, flipped = 0;
+  for (uint32_t row = 0; row < s.batch; ++row) {
+    INFO("row " << row);
+    const ref::ImageDraw want = ref::image_draw(cfg, seed, step, row, s.height, s.width);
+    const uint64_t d = ops::augment_draws_header(s) + uint64_t(row) * ops::kAugmentDrawWords;
+    const double theta = want.theta_deg * pi / 180;
+    CHECK(std::fabs(got[d + 0] - std::cos(theta)) < 1e-5);
+    CHECK(std::fabs(got[d + 1] - std::sin(theta)) < 1e-5);
+    CHECK(std::fabs(got[d + 2] - std::tan(want.shear_deg * pi / 180)) < 1e-5);
+    CHECK(std::fabs(got[d + 3] - want.tx) < 1e-5);
+    CHECK(std::fabs(got[d + 4] - want.ty) < 1e-5);
+    CHECK(std::fabs(got[d + 5] - want.scale) < 1e-6);
+    CHECK(word(d + 6) == uint32_t(want.hflip));
+    CHECK(word(d + 7) == uint32_t(want.vflip));
+    CHECK(got[d + 8] == float(want.crop_dx));
+    CHECK(got[d + 9] == float(want.crop_dy));
+    CHECK(std::fabs(got[d + 10] - want.brightness) < 1e-6);
+    CHECK(std::fabs(got[d + 11] - want.contrast) < 1e-6);
+    CHECK(int32_t(word(d + 12)) == want.cutout_y0);
+    CHECK(int32_t(word(d + 13)) == want.cutout_x0);
+    const bool erase = want.erase;
+    CHECK(int32_t(word(d + 14)) == (erase ? want.erase_top : 0));
+    CHECK(int32_t(word(d + 15)) == (erase ? want.erase_left : 0));
+    CHECK(int32_t(word(d + 16)) == (erase ? want.erase_h : 0));
+    CHECK(int32_t(word(d + 17)) == (erase ? want.erase_w : 0));
+    erased += erase;
+    flipped += want.hflip;
+  }
+  // The draws vary across rows (the comparison above is not vacuous).
+  CHECK(erased > 0);
+  CHECK(erased < s.batch);
+  CHECK(flipped > 0);
+  CHECK(flipped < s.batch);
+}
+
 TEST_CASE("augmentation is the same for the same seed and step and differs otherwise", "[augment]") {
   const Batch b = make_batch({5, 1, 13, 11}, 5, 31);
   const data::AugmentConfig cfg = data::parse_augment("rotate:20,crop:2,flip,noise:0.05,erase:0.8");
