@@ -41,9 +41,11 @@ vec2 source_point(uint row, vec2 p) {
     float theta = radians((2.0 * u.x - 1.0) * pc.rotate);
     vec2 t = (2.0 * u.yz - 1.0) * pc.translate * size;
     float s = pc.scale_lo + u.w * (pc.scale_hi - pc.scale_lo);
-    float k = tan(radians((2.0 * aug_uniforms(AUG_AFFINE, 1u, row).x - 1.0) * pc.shear));
+    const vec2 shear = fv_cos_sin(radians((2.0 * aug_uniforms(AUG_AFFINE, 1u, row).x - 1.0) * pc.shear));
+    float k = shear.y / shear.x;
     vec2 d = q - ctr - t;
-    float co = cos(theta), si = sin(theta);
+    const vec2 cs = fv_cos_sin(theta);
+    float co = cs.x, si = cs.y;
     d = vec2(co * d.x + si * d.y, co * d.y - si * d.x);  // R(-theta)
     d.x -= k * d.y;                                       // Sh^-1
     q = ctr + d / s;

@@ -21,6 +21,8 @@ gpu::Context& context() {
   return *ctx;
 }
 
+void release_context() { context_slot().reset(); }
+
 uint64_t validation_messages() {
   auto& ctx = context_slot();
   return ctx ? ctx->validation().count() : 0;

@@ -17,6 +17,9 @@ namespace fovea::test {
 gpu::Context& context();
 // Validation messages so far in this process (main() fails the run if > 0).
 uint64_t validation_messages();
+// Destroys the shared context before static destruction: SwiftShader's
+// driver crashes when a device outlives its own statics at exit.
+void release_context();
 
 class OpRun {
  public:

@@ -9,7 +9,9 @@
 
 int main(int argc, char** argv) {
   int result = Catch::Session().run(argc, argv);
-  if (uint64_t n = fovea::test::validation_messages(); n > 0) {
+  const uint64_t n = fovea::test::validation_messages();
+  fovea::test::release_context();
+  if (n > 0) {
     std::fprintf(stderr, "FAILED: the Vulkan validation layer reported %llu message(s)\n",
                  (unsigned long long)n);
     return result ? result : 1;
