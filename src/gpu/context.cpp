@@ -75,7 +75,10 @@ static std::string subgroup_ops_string(VkSubgroupFeatureFlags f) {
   };
   std::string s;
   for (const auto& [bit, name] : names)
-    if (f & bit) s += (s.empty() ? "" : ",") + std::string(name);
+    if (f & bit) {
+      if (!s.empty()) s += ',';
+      s += name;
+    }
   return s.empty() ? "none" : s;
 }
 

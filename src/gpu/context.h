@@ -128,6 +128,14 @@ class Context {
   // the two, force the portable kernels that run within the Vulkan 1.1
   // minimum limits everywhere.
   bool portable_kernels = false;
+  // Whether reductions may add lanes with subgroup arithmetic (the fast
+  // path of norm/reduce): the model has basic and arithmetic subgroup
+  // operations in compute shaders and portable kernels are not forced.
+  bool subgroup_reductions() const {
+    const VkSubgroupFeatureFlags need =
+        VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    return !portable_kernels && (info_.subgroup_ops & need) == need;
+  }
 
   // The embedded-shader pipeline cache and the kernel table (src/gpu/kernel).
   struct KernelTable;
