@@ -55,9 +55,13 @@ void main() {
     float theta = radians((2.0 * u.x - 1.0) * pc.rotate);
     vec2 t = (2.0 * u.yz - 1.0) * pc.translate * size;
     float s = pc.scale_lo + u.w * (pc.scale_hi - pc.scale_lo);
-    float k = tan(radians((2.0 * aug_uniforms(AUG_AFFINE, 1u, row).x - 1.0) * pc.shear));
-    put(d + AUGMENT_DRAW_COS, cos(theta));
-    put(d + AUGMENT_DRAW_SIN, sin(theta));
+    // fv_cos_sin, not the built-ins: the same pixels on every implementation
+    // (portable_math.glsl).
+    const vec2 shear = fv_cos_sin(radians((2.0 * aug_uniforms(AUG_AFFINE, 1u, row).x - 1.0) * pc.shear));
+    float k = shear.y / shear.x;
+    const vec2 cs = fv_cos_sin(theta);
+    put(d + AUGMENT_DRAW_COS, cs.x);
+    put(d + AUGMENT_DRAW_SIN, cs.y);
     put(d + AUGMENT_DRAW_SHEAR, k);
     put(d + AUGMENT_DRAW_TX, t.x);
     put(d + AUGMENT_DRAW_TY, t.y);

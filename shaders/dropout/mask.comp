@@ -56,7 +56,7 @@ vec4 apply(uint q, vec4 v) {
   vec4 u = uniforms(q, pc.purpose);
   if (KIND == 1u) {
     vec4 u2 = uniforms(q, pc.purpose + 1u);
-    vec4 z = sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * u2);
+    vec4 z = sqrt(-2.0 * fv_log(1.0 - u)) * fv_cos_turns(u2);
     return v * (1.0 + pc.sigma * z);
   }
   bvec4 keep = greaterThanEqual(u, vec4(pc.p));

@@ -1,3 +1,5 @@
+#include "portable_math.glsl"
+
 // A counter-based standard normal sample for (seed, image, index): two
 // 32-bit hashes (lowbias32, a xorshift-multiply mixer) give two uniforms
 // for Box-Muller. tests/reference/noise.cpp computes the same integers.
@@ -12,5 +14,5 @@ float normal_sample(uint seed, uint image, uint index) {
   uint h2 = mix32(h1 ^ 0x9e3779b9u);
   float u1 = (float(h1 >> 8) + 1.0) * (1.0 / 16777216.0);  // (0, 1]
   float u2 = float(h2 >> 8) * (1.0 / 16777216.0);          // [0, 1)
-  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+  return sqrt(-2.0 * fv_log(u1)) * fv_cos_turns(u2);
 }

@@ -73,11 +73,22 @@ void main() {
     pos -= wrap ? pc.L : 0u;
     seg += wrap ? 1u : 0u;
   }
+#ifdef FOVEA_SUBGROUP_REDUCE
+  // Fast path: each subgroup adds its lanes (subgroupAdd), then lane 0 adds
+  // the subgroup sums in subgroup order. Any subgroup size works; the order
+  // of the additions, so the rounding, follows it (docs/portability.md).
+  const vec2 sg = subgroupAdd(vec2(hsum(a), hsum(b)));
+  if (subgroupElect()) lane_sums[gl_SubgroupID] = sg;
+  barrier();
+  if (lane == 0u)
+    for (uint i = 1u; i < gl_NumSubgroups; ++i) lane_sums[0] += lane_sums[i];
+#else
   lane_sums[lane] = vec2(hsum(a), hsum(b));
   for (uint h = 32u; h > 0u; h >>= 1) {
     barrier();
     if (lane < h) lane_sums[lane] += lane_sums[lane + h];
   }
+#endif
   if (lane == 0u) {
     part[wg * 3u] = lane_sums[0].x;
     part[wg * 3u + 1u] = lane_sums[0].y;

@@ -14,6 +14,8 @@
 // uniform, ...). The rounds are written out: lavapipe's loop cap counts loop
 // iterations, not instructions.
 
+#include "portable_math.glsl"
+
 const uint PHILOX_M0 = 0xD2511F53u, PHILOX_M1 = 0xCD9E8D57u;
 const uint PHILOX_W0 = 0x9E3779B9u, PHILOX_W1 = 0xBB67AE85u;
 
@@ -56,5 +58,5 @@ float philox_uniform(uint seed, uint stream, uint step, uint purpose, uint eleme
 float philox_normal(uint seed, uint stream, uint step, uint purpose, uint element) {
   float u1 = float(philox_bits(seed, stream, step, purpose, element) >> 8) * (1.0 / 16777216.0);
   float u2 = float(philox_bits(seed, stream, step, purpose + 1u, element) >> 8) * (1.0 / 16777216.0);
-  return sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2);  // 1 - u1 in (0, 1]
+  return sqrt(-2.0 * fv_log(1.0 - u1)) * fv_cos_turns(u2);  // 1 - u1 in (0, 1]
 }

@@ -492,7 +492,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every subcommand");
 
-  auto* devices = app.add_subcommand("devices", "List Vulkan devices (duplicates removed), best marked");
+  auto* devices = app.add_subcommand("devices", "List Vulkan devices (duplicates removed), best marked, with the limits and features kernels are chosen from (FOVEA_LIMITS=vulkan11-min clamps them; FOVEA_FAST=0 forces the portable kernels; see docs/portability.md)");
 
   TrainOptions topts;
   auto* train = app.add_subcommand("train", "Train a model on an IDX data set (Fashion-MNIST by default)");

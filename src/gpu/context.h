@@ -23,11 +23,23 @@ struct DeviceInfo {
   std::string driver;  // driver name and info, when the device reports them
   uint32_t api_version = 0;
   uint64_t device_local_bytes = 0;  // the largest DEVICE_LOCAL heap
+  // The device model: every limit and feature a kernel variant depends on
+  // (docs/portability.md has the table). FOVEA_LIMITS clamps it (see
+  // apply_limits); kernels choose variants from these fields only.
   uint32_t subgroup_size = 0;
+  VkSubgroupFeatureFlags subgroup_ops = 0;  // 0 unless compute shaders have them
   uint32_t max_invocations = 0;
+  std::array<uint32_t, 3> max_workgroup_size{};
   uint32_t max_shared_bytes = 0;
+  uint32_t max_storage_buffers = 0;  // maxPerStageDescriptorStorageBuffers
+  uint32_t max_push_constants = 0;   // bytes
   uint32_t max_storage_range = 0;
   uint32_t max_group_count_x = 0;
+  std::array<uint32_t, 3> max_group_count{};
+  bool shader_float16 = false, shader_int8 = false;      // arithmetic
+  bool storage_16bit = false, storage_8bit = false;      // storage-buffer access
+  bool coop_matrix_khr = false, coop_matrix_nv = false;  // extensions present
+  bool vulkan11_min = false;  // clamped by FOVEA_LIMITS=vulkan11-min
   uint64_t storage_alignment = 0;
   // Every view offset is a multiple of this: the largest of the storage,
   // uniform and texel-buffer offset alignments (and at least 16 bytes).
@@ -40,7 +52,20 @@ struct DeviceInfo {
 };
 
 const char* device_type_name(VkPhysicalDeviceType t);
-std::string describe(const DeviceInfo& d);  // one line for `fovea devices`
+std::string describe(const DeviceInfo& d);  // one entry for `fovea devices`
+
+// The limits a Fovea kernel set needs at least (the Vulkan 1.1 required
+// minimums the kernels are written for). Throws fovea::Error naming the
+// device and the first limit it misses.
+void require_minimums(const DeviceInfo& d);
+
+// Clamps the model by a FOVEA_LIMITS value: "" (nothing), "vulkan11-min"
+// (the Vulkan 1.1 required minimums: 128 invocations, 16 KiB shared memory,
+// 4 storage buffers, 128-byte push constants, 128 MiB storage range, 64 Ki
+// texel elements, no subgroup operations, no fp16/int8, no cooperative
+// matrix), "storage_range=N" (bytes, for tests of split buffers), or several
+// separated by commas. Throws fovea::Error naming an unknown value.
+void apply_limits(DeviceInfo& d, const std::string& limits);
 
 struct ContextOptions {
   std::string device;     // "" = best; else an index or a name substring
@@ -98,10 +123,19 @@ class Context {
   }
 
   // Which kernel variants ops may choose. Fast paths (texel-buffer GEMM)
-  // are taken when the device's limits allow; FOVEA_KERNELS=portable, or
-  // tests comparing the two, force the portable kernels that run within the
-  // Vulkan 1.1 minimum limits everywhere.
+  // are taken when the device model allows; FOVEA_FAST=0 (or the older
+  // FOVEA_KERNELS=portable), FOVEA_LIMITS=vulkan11-min, or tests comparing
+  // the two, force the portable kernels that run within the Vulkan 1.1
+  // minimum limits everywhere.
   bool portable_kernels = false;
+  // Whether reductions may add lanes with subgroup arithmetic (the fast
+  // path of norm/reduce): the model has basic and arithmetic subgroup
+  // operations in compute shaders and portable kernels are not forced.
+  bool subgroup_reductions() const {
+    const VkSubgroupFeatureFlags need =
+        VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    return !portable_kernels && (info_.subgroup_ops & need) == need;
+  }
 
   // The embedded-shader pipeline cache and the kernel table (src/gpu/kernel).
   struct KernelTable;

@@ -141,7 +141,8 @@ View record_reduce(Program& p, const NormShape& s, const Layout& l, uint32_t vec
   uint32_t width = 64;
   while (width > 1 && width > p.context().info().subgroup_size) width /= 2;
   const uint32_t spec[] = {grad ? 1u : 0u, ln_gamma ? 1u : 0u, width};
-  const auto& k = p.context().kernels().get(kernel_name("reduce", vec), spec);
+  const char* stem = p.context().subgroup_reductions() ? "reduce_subgroup" : "reduce";
+  const auto& k = p.context().kernels().get(kernel_name(stem, vec), spec);
   // Unused bindings of the variant still need a buffer: x stands in (read).
   p.dispatch(label + (grad ? ".reduce_grad" : ".reduce"), k,
              {gpu::in(x), gpu::in(grad ? dy : x), gpu::in(ln_gamma ? affine : x),

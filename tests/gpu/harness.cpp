@@ -21,12 +21,12 @@ gpu::Context& context() {
   return *ctx;
 }
 
+void release_context() { context_slot().reset(); }
+
 uint64_t validation_messages() {
   auto& ctx = context_slot();
   return ctx ? ctx->validation().count() : 0;
 }
-
-void release_context() { context_slot().reset(); }
 
 OpRun::OpRun() : ctx_(context()), program_(context(), "test") {
   device_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Device, "test.device");

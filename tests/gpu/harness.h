@@ -17,9 +17,8 @@ namespace fovea::test {
 gpu::Context& context();
 // Validation messages so far in this process (main() fails the run if > 0).
 uint64_t validation_messages();
-// Destroys the shared context. main() calls it before returning: a device
-// left to static destruction can outlive the driver's own teardown (the
-// test binary crashed at exit on NVIDIA's driver that way).
+// Destroys the shared context before static destruction: SwiftShader's and
+// NVIDIA's drivers crash when a device outlives their own statics at exit.
 void release_context();
 
 class OpRun {

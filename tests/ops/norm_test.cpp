@@ -367,6 +367,42 @@ TEST_CASE("batchnorm evaluation-mode backward matches the reference and finite d
     }
   }
 }
+// The subgroup fast path of norm/reduce (taken where the device model has
+// subgroup arithmetic and FOVEA_FAST is not 0) against the portable shared-
+// memory tree: both match the reference, and each other to the rounding of
+// a reordered 64-lane sum. On a device without subgroup arithmetic (or under
+// FOVEA_LIMITS=vulkan11-min) both runs must take the portable kernel.
+TEST_CASE("norm reductions with subgroup arithmetic match the portable ones", "[norm][fast]") {
+  const NormCase cases[] = {
+      {NormKind::Batch, 7, 3, 8, 6, 5},          {NormKind::Batch, 65, 3, 1, 1, 64},
+      {NormKind::Layer, 4, 17, 4, 2, 3},         {NormKind::Instance, 3, 5, 3, 7, 3},
+      {NormKind::Group, 4, 15, 4, 3, 3, true, 5}, {NormKind::Batch, 90, 2, 29, 29, 89},
+  };
+  gpu::Context& ctx = context();
+  const bool old = ctx.portable_kernels;
+  uint64_t seed = 1200;
+  for (const NormCase& c : cases) {
+    seed += 10;
+    NormRun runs[2];
+    for (int portable = 0; portable < 2; ++portable) {
+      ctx.portable_kernels = portable == 1;
+      runs[portable] = run_norm(c, seed);
+      ctx.portable_kernels = old;
+      std::string kernels;
+      for (const auto& k : runs[portable].kernels) kernels += " " + k;
+      INFO(describe(c) << (portable ? "; portable" : "; fast") << "; kernels:" << kernels);
+      const bool subgroup = kernels.find("reduce_subgroup") != std::string::npos;
+      const VkSubgroupFeatureFlags need =
+          VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+      REQUIRE(subgroup == (!portable && (ctx.info().subgroup_ops & need) == need));
+      check_norm(c, runs[portable]);
+    }
+    INFO(describe(c) << ": fast against portable");
+    check_close(runs[0].y, ref::widen(runs[1].y), 1e-5, 1e-5, "y");
+    check_close(runs[0].dx, ref::widen(runs[1].dx), 1e-5, 1e-5, "dx");
+    check_close(runs[0].daffine, ref::widen(runs[1].daffine), 1e-4, 1e-5, "daffine");
+  }
+}
 
 // lavapipe stops a loop silently after 65,535 iterations: these groups hold
 // more values than that (in the kernels' units: scalars for odd H*W, vec4s
