@@ -139,7 +139,8 @@ class Conv2d final : public Layer {
     const auto s = shape(io);
     s.validate(io.label);
     cols_ = device.reserve(io.label + ".cols", s.cols_floats() * 4);
-    if (io.din[0].valid()) dcols_ = device.reserve(io.label + ".dcols", s.cols_floats() * 4);
+    if (io.din[0].valid() && !ops::conv2d_direct_input_gradient(device.context(), s))
+      dcols_ = device.reserve(io.label + ".dcols", s.cols_floats() * 4);
     if (spec_.spectral_norm) sn_.reserve(device, io.label, spec_.out_channels, fan_in(io), spec_.power_iterations);
     if (spec_.weight_standardization) {
       const uint64_t n = 4ull * spec_.out_channels * fan_in(io);
