@@ -69,15 +69,23 @@ void main() {
   for (uint u = 0; u < RC; ++u)
     for (uint r = 0; r < RP; ++r) acc[u][r] = 0.0;
 
+  int i = 0, j = 0;  // tap t = i*KW + j
   for (uint t = 0; t < kk; ++t) {
-    int i = int(t / pc.KW), j = int(t) - int(t / pc.KW) * int(pc.KW);
     int off[RP];
     bool ok[RP];
+    // Integer division is emulated lane by lane on CPUs: skip it where
+    // div = 1 (the forward pass, and stride-1 input gradients).
+    const bool divide = pc.div_h != 1u || pc.div_w != 1u;
     for (uint r = 0; r < RP; ++r) {
       int ny = nh[r] + i * pc.step_h, nx = nw[r] + j * pc.step_w;
-      int sy = max(ny, 0) / int(pc.div_h), sx = max(nx, 0) / int(pc.div_w);
-      ok[r] = ny >= 0 && nx >= 0 && sy * int(pc.div_h) == ny && sx * int(pc.div_w) == nx &&
-              sy < int(pc.IH) && sx < int(pc.IW);
+      int sy = ny, sx = nx;
+      bool exact = true;
+      if (divide) {
+        sy = max(ny, 0) / int(pc.div_h);
+        sx = max(nx, 0) / int(pc.div_w);
+        exact = sy * int(pc.div_h) == ny && sx * int(pc.div_w) == nx;
+      }
+      ok[r] = ny >= 0 && nx >= 0 && exact && sy < int(pc.IH) && sx < int(pc.IW);
       off[r] = in0 + (ok[r] ? sy * int(pc.IW) + sx : 0);
     }
     for (int k = 0; k < int(kg); ++k) {
@@ -94,6 +102,7 @@ void main() {
         for (uint r = 0; r < RP; ++r) acc[u][r] += wv * v[r];
       }
     }
+    if (++j == int(pc.KW)) j = 0, ++i;
   }
   for (uint u = 0; u < RC; ++u) {
     if (m0 + u >= mg) break;

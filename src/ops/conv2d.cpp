@@ -153,8 +153,21 @@ void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, cons
   }
   require_floats(cols, s.cols_floats(), label + " (cols)");
   Geometry geo = geometry(s);
-  p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col"),
-             {gpu::in(x), gpu::out(cols)}, geo, ceil_div(plane, 64), ckk, s.batch);
+  const auto& info = p.context().info();
+  if (!p.context().portable_kernels && plane % 4 == 0 && cols.offset % 16 == 0 &&
+      x.offset % info.view_alignment == 0 && x.size / 4 <= info.max_texel_elements) {
+    // x through a texel buffer, 4 positions per lane (binding 1 unused).
+    p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col_texel"),
+               {gpu::in(x), gpu::out(cols), gpu::texel_scalar_in(x)}, geo, ceil_div(plane, 256), ckk,
+               s.batch);
+  } else {
+    p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col"),
+               {gpu::in(x), gpu::out(cols)}, geo, ceil_div(plane, 64), ckk, s.batch);
+  }
+  // The texel GEMM needs gk and the plane to be multiples of 4; where they
+  // are not (conv1 of fashion_cnn: gk = 9) the implicit GEMM beats the
+  // portable GEMM by far. cols is still written for the weight gradient.
+  if ((gk % 4 || plane % 4) && record_implicit(p, s, true, x, w, b, y, label)) return;
   for (uint32_t g = 0; g < s.groups; ++g) {
     // y[b, g*og + o, p] = sum_k W[g*og + o, k] * cols[b, g*gk + k, p] (+ bias[g*og + o])
     GemmShape gs{og, plane, gk, gk, 1, plane, 1, plane};

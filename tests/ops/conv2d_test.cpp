@@ -103,6 +103,12 @@ void check_conv(const ConvCase& c, uint64_t seed) {
   }
 }
 
+bool uses(const ConvRun& r, const std::string& kernel) {
+  for (const auto& k : r.kernels)
+    if (k.rfind(kernel, 0) == 0) return true;
+  return false;
+}
+
 ops::Conv2dShape shape(uint32_t B, uint32_t C, uint32_t H, uint32_t W, uint32_t O, uint32_t kh,
                        uint32_t kw, uint32_t stride, uint32_t ph, uint32_t pw, uint32_t dil = 1,
                        uint32_t groups = 1) {
@@ -142,13 +148,8 @@ TEST_CASE("conv2d on shapes the texel GEMMs accept, and 1x1 without bias", "[con
   bool texel = false;
   for (const auto& k : r.kernels) texel |= k.rfind("dense/gemm_", 0) == 0;
   CHECK(texel);
+  CHECK(uses(r, "conv2d/im2col_texel"));  // plane 144: 4 positions per lane
   check_conv({shape(3, 16, 5, 5, 7, 1, 1, 1, 0, 0), false}, 52);
-}
-
-bool uses(const ConvRun& r, const std::string& kernel) {
-  for (const auto& k : r.kernels)
-    if (k.rfind(kernel, 0) == 0) return true;
-  return false;
 }
 
 TEST_CASE("conv2d input gradient as an implicit GEMM on shapes off its tiles", "[conv2d]") {
