@@ -3,7 +3,8 @@
 // forward, input gradient and weight gradient, and the dense layer. Each op
 // is recorded once as its own program and replayed; the time is the sum of
 // its dispatches' GPU timestamps (median of the replays, after warm-up).
-// Also the optimizer step (sgd with momentum 0.9, adam) over fashion_cnn's
+// Also the GEMM kernels alone at 1024^3 (gemm.nt.1024, gemm.nn.1024), and
+// the optimizer step (sgd with momentum 0.9, adam) over fashion_cnn's
 // 421,642 parameters: there "gflops" is billions of parameters updated per
 // second. Prints one JSON object per line for tools/bench to pair with PyTorch.
 //
@@ -136,6 +137,17 @@ int main(int argc, char** argv) {
                               dw = alloc(uint64_t(d.out) * d.in), db = alloc(d.out);
                          ops::record_dense_backward_params(p, d, x, dy, dw, db, "dense");
                        }});
+    // The GEMM kernels alone at 1024^3, against OpenBLAS SGEMM (torch.mm) in
+    // tools/bench_ops_torch.py: "nt" is the dense forward's form (both
+    // operands k-contiguous), "nn" the input gradient's.
+    for (bool nt : {true, false}) {
+      const uint32_t n = 1024;
+      ops::GemmShape g{n, n, n, n, 1, nt ? 1u : n, nt ? n : 1u, n};
+      benches.push_back({nt ? "gemm.nt.1024" : "gemm.nn.1024", 2.0 * n * n * n, [g, n](auto& p, auto alloc) {
+                           auto a = alloc(uint64_t(n) * n), b = alloc(uint64_t(n) * n), c = alloc(uint64_t(n) * n);
+                           ops::record_gemm(p, g, a, b, gpu::View{}, c, "gemm");
+                         }});
+    }
     const uint64_t np = 421642;  // fashion_cnn's parameters (tools/bench_ops_torch.py: the same tensors)
     for (ops::Optimizer kind : {ops::Optimizer::Sgd, ops::Optimizer::Adam}) {
       const ops::OptimConfig c = ops::optimizer_defaults(kind);  // sgd: momentum 0.9
