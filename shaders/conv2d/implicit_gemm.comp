@@ -24,7 +24,7 @@
 #extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_KHR_shader_subgroup_basic : require
 
-layout(constant_id = 0) const uint RC = 8;   // output channels per lane
+layout(constant_id = 0) const uint RC = 8;   // output channels per lane, a multiple of 8
 layout(constant_id = 1) const uint RP = 4;   // output positions per lane
 layout(constant_id = 2) const uint WG = 64;  // lanes per workgroup
 layout(local_size_x_id = 2) in;
@@ -63,7 +63,9 @@ void main() {
   }
   int in0 = int((b * pc.IC + g * kg) * plane_in);
   int wk = int(pc.w_ks), pk = int(plane_in);
-  int wmine = int(g * mg * kg * kk + min(m0 + gl_SubgroupInvocationID % RC, mg - 1u) * pc.w_ms);
+  int wmine[RC / 8u];
+  for (uint q = 0; q < RC / 8u; ++q)
+    wmine[q] = int(g * mg * kg * kk + min(m0 + 8u * q + gl_SubgroupInvocationID % 8u, mg - 1u) * pc.w_ms);
 
   float acc[RC][RP];
   for (uint u = 0; u < RC; ++u)
@@ -94,11 +96,12 @@ void main() {
         float x = texelFetch(In, off[r] + k * pk).x;  // unconditional: a select, not a branch
         v[r] = ok[r] ? x : 0.0;
       }
-      // One load per lane (lane l: channel m0 + l), then each lane-uniform
-      // weight broadcast by a constant-index shuffle.
-      float wl = texelFetch(Wt, wmine + k * wk + int(t)).x;
+      // RC/8 loads per lane (lane l: channels m0 + 8q + l%8), then each
+      // lane-uniform weight broadcast by a constant-index shuffle.
+      float wl[RC / 8u];
+      for (uint q = 0; q < RC / 8u; ++q) wl[q] = texelFetch(Wt, wmine[q] + k * wk + int(t)).x;
       for (uint u = 0; u < RC; ++u) {
-        float wv = subgroupShuffle(wl, u);
+        float wv = subgroupShuffle(wl[u / 8u], u % 8u);
         for (uint r = 0; r < RP; ++r) acc[u][r] += wv * v[r];
       }
     }

@@ -28,14 +28,15 @@ Geometry geometry(const Conv2dShape& s) {
 // Variants of shaders/conv2d/implicit_gemm.comp, {output channels,
 // positions} per lane and lanes per workgroup; the tuner picks one per shape.
 // All add each output's terms in the same order (bit-identical results).
-// The channel block is broadcast by subgroup shuffles: at most the subgroup.
+// Channel blocks are multiples of 8, broadcast by shuffles from 8 lanes.
 struct ImplicitVariant {
   uint32_t channels, positions, lanes;
 };
-constexpr ImplicitVariant kImplicitVariants[] = {{8, 4, 64}, {8, 8, 32}, {8, 4, 32}, {8, 2, 64}};
+constexpr ImplicitVariant kImplicitVariants[] = {{8, 4, 32}, {8, 4, 64}, {8, 8, 32}, {8, 4, 16},
+                                                  {8, 8, 16}, {8, 4, 8},  {16, 4, 16}, {16, 4, 8}};
 constexpr uint32_t kImplicitChannels = 8, kImplicitMaxLanes = 64, kImplicitMinBlock = 64;
 // Smaller convolutions take variant 0 untimed (unless the tuning file has a choice).
-constexpr double kTuneMinFlops = 1e8;
+constexpr double kTuneMinFlops = 2e7;
 
 }  // namespace
 
@@ -67,7 +68,7 @@ bool conv2d_implicit_gemm(const gpu::Context& ctx, const Conv2dShape& s, bool fo
   const uint64_t in_floats = s.batch * in_c * (forward ? uint64_t(s.height) * s.width : s.out_plane());
   const uint64_t out_plane = forward ? s.out_plane() : uint64_t(s.height) * s.width;
   const uint64_t w_floats = uint64_t(s.out_channels) * (s.in_channels / groups) * s.taps();
-  return !ctx.portable_kernels && info.subgroup_size >= kImplicitChannels &&
+  return !ctx.portable_kernels && info.subgroup_size >= 8 &&
          gpu::subgroup_shuffle(ctx) && (in_c / groups + 1) * s.taps() <= kSplitK &&
          in_floats <= info.max_texel_elements && w_floats <= info.max_texel_elements &&
          ceil_div(out_plane, kImplicitMinBlock) <= info.max_group_count_x &&
@@ -82,8 +83,8 @@ bool conv2d_direct_input_gradient(const gpu::Context& ctx, const Conv2dShape& s)
 uint32_t conv2d_implicit_variants() { return uint32_t(std::size(kImplicitVariants)); }
 
 std::string conv2d_implicit_key(const Conv2dShape& s, bool forward, bool bias) {
-  // ".v1": the variant table's version; a changed table must not reuse old choices.
-  std::string key = forward ? "conv2d/implicit_gemm.v1/fwd" : "conv2d/implicit_gemm.v1/bwd";
+  // ".v3": the variant table's version; a changed table must not reuse old choices.
+  std::string key = forward ? "conv2d/implicit_gemm.v3/fwd" : "conv2d/implicit_gemm.v3/bwd";
   for (uint32_t v : {s.batch, s.in_channels, s.height, s.width, s.out_channels, s.kh, s.kw, s.sh,
                      s.sw, s.ph, s.pw, s.dh, s.dw, s.groups, bias ? 1u : 0u})
     key += '_', key += std::to_string(v);
