@@ -11,6 +11,7 @@
 
 #include "gpu/context.h"
 #include "gpu/memory.h"
+#include "util/file.h"
 
 namespace fovea::gpu {
 
@@ -24,33 +25,32 @@ bool subgroup_shuffle(const Context& ctx) {
 }
 
 std::filesystem::path tuning_file(const Context& ctx) {
-  std::filesystem::path base;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
-    base = x;
-  else if (const char* h = std::getenv("HOME"); h && *h)
-    base = std::filesystem::path(h) / ".cache";
-  else
-    return {};
+  const std::filesystem::path dir = cache_dir();
+  if (dir.empty()) return {};
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties(ctx.info().handle, &props);
   char name[64];
   int n = std::snprintf(name, sizeof name, "tuning-");
   for (uint8_t b : ctx.info().uuid) n += std::snprintf(name + n, sizeof name - n, "%02x", b);
   std::snprintf(name + n, sizeof name - n, "-%u.txt", props.driverVersion);
-  return base / "fovea" / name;
+  return dir / name;
 }
 
 namespace {
 
-// Median GPU time (ms) of one variant over a few replays, after warm-up.
-double time_variant(Context& ctx, uint32_t v, const TuneRecord& record) {
-  Arena device(ctx, MemoryKind::Device, "tune");
-  Arena upload(ctx, MemoryKind::Upload, "tune.upload");
-  View params = upload.reserve("params", sizeof(StepParams));
+}  // namespace
+
+double median_replay_ms(Context& ctx, const StepParams& params, int repeat,
+                        const std::function<void(Program&, const std::function<View(uint64_t)>&)>& record) {
+  Arena device(ctx, MemoryKind::Device, "timing");
+  Arena upload(ctx, MemoryKind::Upload, "timing.upload");
+  View step = upload.reserve("params", sizeof(StepParams));
   std::vector<View> views;
-  Program p(ctx, "tune");
-  p.set_params(params);
-  record(p, v, [&](uint64_t floats) {
+  Program p(ctx, "timing");
+  p.set_params(step);
+  // Views are planned while the op records; their buffer is resolved when
+  // the replayer records the command buffer, after the arena is committed.
+  record(p, [&](uint64_t floats) {
     std::string name = "t";  // (not "t" + to_string: GCC 12's -Wrestrict false positive)
     name += std::to_string(views.size());
     views.push_back(device.reserve(name, floats * 4));
@@ -58,8 +58,8 @@ double time_variant(Context& ctx, uint32_t v, const TuneRecord& record) {
   });
   device.commit();
   upload.commit();
-  StepParams sp;
-  std::memcpy(params.host(), &sp, sizeof sp);
+  std::memcpy(step.host(), &params, sizeof params);
+  // Deterministic non-zero contents, so no shortcut applies.
   for (const View& view : views) {
     std::vector<float> data(view.size / 4);
     for (size_t i = 0; i < data.size(); ++i) data[i] = float((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
@@ -72,7 +72,7 @@ double time_variant(Context& ctx, uint32_t v, const TuneRecord& record) {
     return t;
   };
   std::vector<double> ms;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < repeat + 2; ++i) {
     const double before = total();
     r.submit(r.acquire());
     r.finish();
@@ -81,8 +81,6 @@ double time_variant(Context& ctx, uint32_t v, const TuneRecord& record) {
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
 }
-
-}  // namespace
 
 uint32_t tuned_variant(Context& ctx, const std::string& key, uint32_t variants, bool worth,
                        const TuneRecord& record) {
@@ -102,7 +100,10 @@ uint32_t tuned_variant(Context& ctx, const std::string& key, uint32_t variants, 
   if (!worth || !ctx.info().timestamps) return 0;
   std::vector<double> ms;
   try {
-    for (uint32_t v = 0; v < variants; ++v) ms.push_back(time_variant(ctx, v, record));
+    for (uint32_t v = 0; v < variants; ++v)
+      ms.push_back(median_replay_ms(ctx, StepParams{}, 3, [&](Program& p, const std::function<View(uint64_t)>& alloc) {
+        record(p, v, alloc);
+      }));
   } catch (const std::exception&) {
     return 0;  // tuning is an optimisation: the default variant always works
   }

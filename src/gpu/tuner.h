@@ -28,6 +28,13 @@ using TuneRecord = std::function<void(Program& p, uint32_t v, const std::functio
 uint32_t tuned_variant(Context& ctx, const std::string& key, uint32_t variants, bool worth,
                        const TuneRecord& record);
 
+// The median GPU time (ms, device timestamps) of `repeat` replays of the
+// program `record` builds, after two warm-up replays (JIT, caches); the
+// views it takes from `alloc` (floats) hold deterministic non-zero values.
+// The tuner's clock, and tools/bench_ops'.
+double median_replay_ms(Context& ctx, const StepParams& params, int repeat,
+                        const std::function<void(Program&, const std::function<View(uint64_t)>&)>& record);
+
 // This device's tuning file (empty when neither XDG_CACHE_HOME nor HOME is set).
 std::filesystem::path tuning_file(const Context& ctx);
 
