@@ -32,8 +32,9 @@ Geometry geometry(const Conv2dShape& s) {
 struct ImplicitVariant {
   uint32_t channels, positions, lanes;
 };
-constexpr ImplicitVariant kImplicitVariants[] = {{8, 4, 32}, {8, 4, 64}, {8, 8, 32}, {8, 4, 16},
-                                                  {8, 8, 16}, {8, 4, 8},  {16, 4, 16}, {16, 4, 8}};
+constexpr ImplicitVariant kImplicitVariants[] = {{8, 4, 32},  {8, 4, 64},  {8, 8, 32}, {8, 4, 16},
+                                                  {8, 8, 16},  {8, 4, 8},   {16, 4, 16}, {16, 4, 8},
+                                                  {16, 2, 8},  {32, 2, 8},  {32, 4, 8}};
 constexpr uint32_t kImplicitChannels = 8, kImplicitMaxLanes = 64, kImplicitMinBlock = 64;
 // Smaller convolutions take variant 0 untimed (unless the tuning file has a choice).
 constexpr double kTuneMinFlops = 2e7;
@@ -83,8 +84,8 @@ bool conv2d_direct_input_gradient(const gpu::Context& ctx, const Conv2dShape& s)
 uint32_t conv2d_implicit_variants() { return uint32_t(std::size(kImplicitVariants)); }
 
 std::string conv2d_implicit_key(const Conv2dShape& s, bool forward, bool bias) {
-  // ".v3": the variant table's version; a changed table must not reuse old choices.
-  std::string key = forward ? "conv2d/implicit_gemm.v3/fwd" : "conv2d/implicit_gemm.v3/bwd";
+  // ".v4": the variant table's version; a changed table must not reuse old choices.
+  std::string key = forward ? "conv2d/implicit_gemm.v4/fwd" : "conv2d/implicit_gemm.v4/bwd";
   for (uint32_t v : {s.batch, s.in_channels, s.height, s.width, s.out_channels, s.kh, s.kw, s.sh,
                      s.sw, s.ph, s.pw, s.dh, s.dw, s.groups, bias ? 1u : 0u})
     key += '_', key += std::to_string(v);
