@@ -3,7 +3,8 @@
 // forward, input gradient and weight gradient, and the dense layer. Each op
 // is recorded once as its own program and replayed; the time is the sum of
 // its dispatches' GPU timestamps (median of the replays, after warm-up).
-// Also the optimizer step (sgd with momentum 0.9, adam) over fashion_cnn's
+// Also the GEMM kernels alone at 1024^3 (gemm.nt.1024, gemm.nn.1024), and
+// the optimizer step (sgd with momentum 0.9, adam) over fashion_cnn's
 // 421,642 parameters: there "gflops" is billions of parameters updated per
 // second. Prints one JSON object per line for tools/bench to pair with PyTorch.
 //
@@ -18,6 +19,7 @@
 #include "gpu/context.h"
 #include "gpu/memory.h"
 #include "gpu/recorder.h"
+#include "gpu/tuner.h"
 #include "ops/conv2d.h"
 #include "ops/dense.h"
 #include "ops/optim.h"
@@ -35,47 +37,12 @@ struct Bench {
 };
 
 double time_op(gpu::Context& ctx, const Bench& b, int repeat) {
-  gpu::Arena device(ctx, gpu::MemoryKind::Device, "bench");
-  gpu::Arena upload(ctx, gpu::MemoryKind::Upload, "bench.upload");
-  gpu::View params = upload.reserve("params", sizeof(gpu::StepParams));
-  std::vector<gpu::View> views;
-  gpu::Program p(ctx, b.name);
-  p.set_params(params);
-  // Views are planned while the op records; their buffer is resolved when
-  // the replayer records the command buffer, after the arena is committed.
-  b.record(p, [&](uint64_t floats) {
-    views.push_back(device.reserve("t" + std::to_string(views.size()), floats * 4));
-    return views.back();
-  });
-  device.commit();
-  upload.commit();
   gpu::StepParams sp;
   sp.rows = 128;
   sp.lr = 1e-3f;  // and Adam's first-step scalars: a finite update, as in training
   const auto k = ops::OptimCoefficients(ops::optimizer_defaults(ops::Optimizer::Adam)).at(1, sp.lr);
   std::copy(k.begin(), k.end(), sp.optim);
-  std::memcpy(params.host(), &sp, sizeof sp);
-  // Deterministic non-zero contents, so no shortcut applies.
-  for (const gpu::View& v : views) {
-    std::vector<float> data(v.size / 4);
-    for (size_t i = 0; i < data.size(); ++i) data[i] = float((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
-    gpu::upload(ctx, v, data.data(), v.size);
-  }
-  gpu::Replayer r(p, 1, true);
-  auto total = [&] {
-    double t = 0;
-    for (const auto& e : r.profile()) t += e.total_ms;
-    return t;
-  };
-  std::vector<double> ms;
-  for (int i = 0; i < repeat + 2; ++i) {
-    const double before = total();
-    r.submit(r.acquire());
-    r.finish();
-    if (i >= 2) ms.push_back(total() - before);  // the first two warm up (JIT, caches)
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return gpu::median_replay_ms(ctx, sp, repeat, b.record);
 }
 
 ops::Conv2dShape conv(uint32_t c, uint32_t hw, uint32_t o) {
@@ -136,6 +103,17 @@ int main(int argc, char** argv) {
                               dw = alloc(uint64_t(d.out) * d.in), db = alloc(d.out);
                          ops::record_dense_backward_params(p, d, x, dy, dw, db, "dense");
                        }});
+    // The GEMM kernels alone at 1024^3, against OpenBLAS SGEMM (torch.mm) in
+    // tools/bench_ops_torch.py: "nt" is the dense forward's form (both
+    // operands k-contiguous), "nn" the input gradient's.
+    for (bool nt : {true, false}) {
+      const uint32_t n = 1024;
+      ops::GemmShape g{n, n, n, n, 1, nt ? 1u : n, nt ? n : 1u, n};
+      benches.push_back({nt ? "gemm.nt.1024" : "gemm.nn.1024", 2.0 * n * n * n, [g, n](auto& p, auto alloc) {
+                           auto a = alloc(uint64_t(n) * n), b = alloc(uint64_t(n) * n), c = alloc(uint64_t(n) * n);
+                           ops::record_gemm(p, g, a, b, gpu::View{}, c, "gemm");
+                         }});
+    }
     const uint64_t np = 421642;  // fashion_cnn's parameters (tools/bench_ops_torch.py: the same tensors)
     for (ops::Optimizer kind : {ops::Optimizer::Sgd, ops::Optimizer::Adam}) {
       const ops::OptimConfig c = ops::optimizer_defaults(kind);  // sgd: momentum 0.9

@@ -57,6 +57,11 @@ def main():
     flops = 2.0 * 128 * 3136 * 128
     results.append(("dense.forward", flops, lambda: F.linear(x, w, b)))
     results.append(("dense.backward_weight", flops, lambda: (dy.t() @ x, dy.sum(0))))
+    # OpenBLAS SGEMM (torch.mm on float32) at 1024^3, the peer of Fovea's
+    # GEMM kernels: nt = A @ B^T (dense forward), nn = A @ B.
+    ga, gb = rnd(1024, 1024), rnd(1024, 1024)
+    results.append(("gemm.nt.1024", 2.0 * 1024 ** 3, lambda: ga @ gb.t()))
+    results.append(("gemm.nn.1024", 2.0 * 1024 ** 3, lambda: ga @ gb))
     # The optimizer step over fashion_cnn's parameter tensors (421,642 values),
     # torch.optim with its default implementation (foreach=None); "gflops" is
     # then billions of parameters updated per second, as in fovea_bench_ops.

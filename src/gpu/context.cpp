@@ -12,6 +12,7 @@
 
 #include "gpu/kernel.h"
 #include "util/error.h"
+#include "util/file.h"
 
 namespace fovea::gpu {
 
@@ -628,13 +629,8 @@ void Context::end_once(VkCommandBuffer cmd) {
 // file per device UUID and driver version; a file the driver does not accept
 // is ignored, never fatal.
 static std::filesystem::path cache_path(const DeviceInfo& d) {
-  std::filesystem::path base;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
-    base = x;
-  else if (const char* h = std::getenv("HOME"); h && *h)
-    base = std::filesystem::path(h) / ".cache";
-  else
-    return {};
+  const std::filesystem::path dir = cache_dir();
+  if (dir.empty()) return {};
   char name[80];
   std::snprintf(name, sizeof name, "pipelines-%04x-%04x-", d.vendor_id, d.device_id);
   std::string file = name;
@@ -643,7 +639,7 @@ static std::filesystem::path cache_path(const DeviceInfo& d) {
     std::snprintf(hx, sizeof hx, "%02x", b);
     file += hx;
   }
-  return base / "fovea" / (file + ".bin");
+  return dir / (file + ".bin");
 }
 
 void Context::load_pipeline_cache() {

@@ -59,6 +59,7 @@ class Arena {
   uint64_t size() const { return size_; }
   char* mapped() const { return mapped_; }
   MemoryKind kind() const { return kind_; }
+  Context& context() const { return ctx_; }
   const std::string& name() const { return name_; }
   // Reserved views in order, for the plan printer.
   const std::vector<View>& views() const { return views_; }

@@ -15,9 +15,10 @@ void Program::add(std::string label, const Kernel& k, std::initializer_list<Bind
       continue;
     }
     ++texel;
-    if (bb.access != Access::Read || bb.view.size % 16 != 0 ||
+    const uint64_t texel_bytes = bb.scalar ? 4 : 16;
+    if (bb.access != Access::Read || bb.view.size % texel_bytes != 0 ||
         bb.view.offset % ctx_.info().view_alignment != 0 ||
-        bb.view.size / 16 > ctx_.info().max_texel_elements)
+        bb.view.size / texel_bytes > ctx_.info().max_texel_elements)
       throw Error("dispatch " + label + ": view " + bb.view.name + " cannot be a texel buffer");
   }
   if (storage > kMaxStorageBindings || texel > kMaxTexelBindings)
@@ -213,7 +214,7 @@ void Replayer::record(uint32_t slot) {
       if (b.texel) {
         VkBufferViewCreateInfo vci{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
         vci.buffer = b.view.buffer();
-        vci.format = VK_FORMAT_R32G32B32A32_SFLOAT;
+        vci.format = b.scalar ? VK_FORMAT_R32_SFLOAT : VK_FORMAT_R32G32B32A32_SFLOAT;
         vci.offset = b.view.offset_of(slot);
         vci.range = b.view.size;
         check(vkCreateBufferView(dev, &vci, nullptr, &texels[n]), "vkCreateBufferView");

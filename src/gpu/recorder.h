@@ -22,10 +22,12 @@ namespace fovea::gpu {
 struct Binding {
   View view;
   Access access = Access::Read;
-  bool texel = false;  // read through an rgba32f uniform texel buffer (bindings 5..)
+  bool texel = false;   // read through an rgba32f uniform texel buffer (bindings 5..)
+  bool scalar = false;  // with texel: an r32f view instead (one float per texel)
 };
 inline Binding in(const View& v) { return {v, Access::Read}; }
 inline Binding texel_in(const View& v) { return {v, Access::Read, true}; }
+inline Binding texel_scalar_in(const View& v) { return {v, Access::Read, true, true}; }
 inline Binding out(const View& v) { return {v, Access::Write}; }
 inline Binding inout(const View& v) { return {v, Access::ReadWrite}; }
 

@@ -1,7 +1,9 @@
 #include "ops/conv2d.h"
 
 #include <algorithm>
+#include <iterator>
 
+#include "gpu/tuner.h"
 #include "ops/dense.h"
 #include "util/error.h"
 
@@ -22,6 +24,20 @@ Geometry geometry(const Conv2dShape& s) {
   return {s.in_channels, s.height, s.width, s.out_h(), s.out_w(), s.kh, s.kw,
           s.sh,          s.sw,     s.ph,    s.pw,      s.dh,      s.dw, s.batch};
 }
+
+// Variants of shaders/conv2d/implicit_gemm.comp, {output channels,
+// positions} per lane and lanes per workgroup; the tuner picks one per shape.
+// All add each output's terms in the same order (bit-identical results).
+// Channel blocks are multiples of 8, broadcast by shuffles from 8 lanes.
+struct ImplicitVariant {
+  uint32_t channels, positions, lanes;
+};
+constexpr ImplicitVariant kImplicitVariants[] = {{8, 4, 32},  {8, 4, 64},  {8, 8, 32}, {8, 4, 16},
+                                                  {8, 8, 16},  {8, 4, 8},   {16, 4, 16}, {16, 4, 8},
+                                                  {16, 2, 8},  {32, 2, 8},  {32, 4, 8}};
+constexpr uint32_t kImplicitChannels = 8, kImplicitMaxLanes = 64, kImplicitMinBlock = 64;
+// Smaller convolutions take variant 0 untimed (unless the tuning file has a choice).
+constexpr double kTuneMinFlops = 2e7;
 
 }  // namespace
 
@@ -45,6 +61,86 @@ void Conv2dShape::validate(const std::string& what) const {
   if (cols_floats() >= (1ull << 32)) fail("the im2col workspace would exceed 2^32 values");
 }
 
+bool conv2d_implicit_gemm(const gpu::Context& ctx, const Conv2dShape& s, bool forward) {
+  const auto& info = ctx.info();
+  const uint32_t groups = std::max(s.groups, 1u);
+  const uint64_t in_c = forward ? s.in_channels : s.out_channels;
+  const uint64_t out_c = forward ? s.out_channels : s.in_channels;
+  const uint64_t in_floats = s.batch * in_c * (forward ? uint64_t(s.height) * s.width : s.out_plane());
+  const uint64_t out_plane = forward ? s.out_plane() : uint64_t(s.height) * s.width;
+  const uint64_t w_floats = uint64_t(s.out_channels) * (s.in_channels / groups) * s.taps();
+  return !ctx.portable_kernels && info.subgroup_size >= 8 &&
+         gpu::subgroup_shuffle(ctx) && (in_c / groups + 1) * s.taps() <= kSplitK &&
+         in_floats <= info.max_texel_elements && w_floats <= info.max_texel_elements &&
+         ceil_div(out_plane, kImplicitMinBlock) <= info.max_group_count_x &&
+         groups * uint64_t(ceil_div(out_c / groups, kImplicitChannels)) <= 65535 &&
+         info.max_invocations >= kImplicitMaxLanes;
+}
+
+bool conv2d_direct_input_gradient(const gpu::Context& ctx, const Conv2dShape& s) {
+  return conv2d_implicit_gemm(ctx, s, false);
+}
+
+uint32_t conv2d_implicit_variants() { return uint32_t(std::size(kImplicitVariants)); }
+
+std::string conv2d_implicit_key(const Conv2dShape& s, bool forward, bool bias) {
+  // ".v4": the variant table's version; a changed table must not reuse old choices.
+  std::string key = forward ? "conv2d/implicit_gemm.v4/fwd" : "conv2d/implicit_gemm.v4/bwd";
+  for (uint32_t v : {s.batch, s.in_channels, s.height, s.width, s.out_channels, s.kh, s.kw, s.sh,
+                     s.sw, s.ph, s.pw, s.dh, s.dw, s.groups, bias ? 1u : 0u})
+    key += '_', key += std::to_string(v);
+  return key;
+}
+
+namespace {
+
+// shaders/conv2d/implicit_gemm.comp: y from x (forward) or dx from dy, when
+// the device and the views allow it; false (nothing recorded) otherwise.
+bool record_implicit(Program& p, const Conv2dShape& s, bool forward, const View& in, const View& w,
+                     const View& bias, const View& out, const std::string& label) {
+  const uint64_t align = p.context().info().view_alignment;
+  if (!conv2d_implicit_gemm(p.context(), s, forward) || in.offset % align || w.offset % align)
+    return false;
+  const uint32_t cg = s.in_channels / s.groups, kk = uint32_t(s.taps());
+  struct {
+    uint32_t IC, IH, IW, MC, MH, MW, KH, KW, mul_h, mul_w;
+    int32_t off_h, off_w, step_h, step_w;
+    uint32_t div_h, div_w, groups, w_ms, w_ks, bias_on;
+  } push{};
+  if (forward) {
+    push = {s.in_channels, s.height, s.width, s.out_channels, s.out_h(), s.out_w(), s.kh, s.kw,
+            s.sh, s.sw, -int32_t(s.ph), -int32_t(s.pw), int32_t(s.dh), int32_t(s.dw), 1, 1,
+            s.groups, cg * kk, kk, bias.valid() ? 1u : 0u};
+  } else {
+    push = {s.out_channels, s.out_h(), s.out_w(), s.in_channels, s.height, s.width, s.kh, s.kw,
+            1, 1, int32_t(s.ph), int32_t(s.pw), -int32_t(s.dh), -int32_t(s.dw), s.sh, s.sw,
+            s.groups, kk, cg * kk, 0u};
+  }
+  auto dispatch = [&](Program& q, const ImplicitVariant& v, const View& vin, const View& vw,
+                      const View& vbias, const View& vout) {
+    const uint32_t spec[] = {v.channels, v.positions, v.lanes};
+    q.dispatch(label, q.context().kernels().get("conv2d/implicit_gemm", spec),
+               {gpu::in(vbias.valid() ? vbias : vw), gpu::out(vout), gpu::texel_scalar_in(vin),
+                gpu::texel_scalar_in(vw)},
+               push, ceil_div(uint64_t(push.MH) * push.MW, v.lanes * v.positions),
+               s.groups * ceil_div(push.MC / s.groups, v.channels), s.batch);
+  };
+  // Tuned per shape on this device, outside the step being recorded.
+  const double flops = 2.0 * s.batch * s.out_channels * s.out_plane() * cg * kk;
+  const uint32_t variant = gpu::tuned_variant(
+      p.context(), conv2d_implicit_key(s, forward, bias.valid()), conv2d_implicit_variants(),
+      flops >= kTuneMinFlops,
+      [&](Program& q, uint32_t v, const std::function<View(uint64_t)>& alloc) {
+        const View tin = alloc(in.size / 4), tw = alloc(w.size / 4), tout = alloc(out.size / 4);
+        dispatch(q, kImplicitVariants[v], tin, tw, bias.valid() ? alloc(bias.size / 4) : View{}, tout);
+      });
+  dispatch(p, kImplicitVariants[variant], in, w, bias, out);
+  p.cost(flops, double(in.size + w.size + out.size + (bias.valid() ? bias.size : 0)));
+  return true;
+}
+
+}  // namespace
+
 void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, const View& w,
                            const View& b, const View& y, const View& cols,
                            const std::string& label) {
@@ -53,11 +149,28 @@ void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, cons
   const uint32_t og = s.out_channels / s.groups, gk = ckk / s.groups;  // per group
   require_floats(x, uint64_t(s.batch) * s.in_channels * s.height * s.width, label + " (x)");
   require_floats(w, uint64_t(s.out_channels) * gk, label + " (w)");
-  require_floats(cols, s.cols_floats(), label + " (cols)");
   if (b.valid()) require_floats(b, s.out_channels, label + " (bias)");
+  if (!cols.valid()) {
+    if (record_implicit(p, s, true, x, w, b, y, label)) return;
+    throw Error(label + ": this device needs the im2col workspace (cols) for conv2d");
+  }
+  require_floats(cols, s.cols_floats(), label + " (cols)");
   Geometry geo = geometry(s);
-  p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col"),
-             {gpu::in(x), gpu::out(cols)}, geo, ceil_div(plane, 64), ckk, s.batch);
+  const auto& info = p.context().info();
+  if (!p.context().portable_kernels && plane % 4 == 0 && cols.offset % 16 == 0 &&
+      x.offset % info.view_alignment == 0 && x.size / 4 <= info.max_texel_elements) {
+    // x through a texel buffer, 4 positions per lane (binding 1 unused).
+    p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col_texel"),
+               {gpu::in(x), gpu::out(cols), gpu::texel_scalar_in(x)}, geo, ceil_div(plane, 256), ckk,
+               s.batch);
+  } else {
+    p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col"),
+               {gpu::in(x), gpu::out(cols)}, geo, ceil_div(plane, 64), ckk, s.batch);
+  }
+  // The texel GEMM needs gk and the plane to be multiples of 4; where they
+  // are not (conv1 of fashion_cnn: gk = 9) the implicit GEMM beats the
+  // portable GEMM by far. cols is still written for the weight gradient.
+  if ((gk % 4 || plane % 4) && record_implicit(p, s, true, x, w, b, y, label)) return;
   for (uint32_t g = 0; g < s.groups; ++g) {
     // y[b, g*og + o, p] = sum_k W[g*og + o, k] * cols[b, g*gk + k, p] (+ bias[g*og + o])
     GemmShape gs{og, plane, gk, gk, 1, plane, 1, plane};
@@ -81,6 +194,9 @@ void record_conv2d_backward_input(Program& p, const Conv2dShape& s, const View& 
   const uint32_t og = s.out_channels / s.groups, gk = ckk / s.groups;
   require_floats(dy, uint64_t(s.batch) * s.out_channels * plane, label + " (dy)");
   require_floats(dx, uint64_t(s.batch) * s.in_channels * s.height * s.width, label + " (dx)");
+  require_floats(w, uint64_t(s.out_channels) * gk, label + " (w)");
+  if (record_implicit(p, s, false, dy, w, View{}, dx, label)) return;
+  if (!dcols.valid()) throw Error(label + ": the GEMM + col2im input gradient needs its dcols workspace");
   require_floats(dcols, s.cols_floats(), label + " (dcols)");
   for (uint32_t g = 0; g < s.groups; ++g) {
     // dcols[b, g*gk + k, p] = sum_o W[g*og + o, k] * dy[b, g*og + o, p]

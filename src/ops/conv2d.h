@@ -3,7 +3,8 @@
 // family's batched GEMM (texel-buffer kernels where the shape allows).
 //
 //   forward:         cols = im2col(x);  y[b, g] = W[g] · cols[b, g] (+ bias per row)
-//   input gradient:  dcols[b, g] = W[g]^T · dy[b, g];  dx = col2im(dcols)
+//   input gradient:  dcols[b, g] = W[g]^T · dy[b, g];  dx = col2im(dcols), or, where
+//                    the device allows, dx gathered straight from dy (implicit GEMM)
 //   weight gradient: dW[g] = sum_b dy[b, g] · cols[b, g]^T;  db[o] = sum_{b,p} dy[b, o, p]
 #pragma once
 #include "ops/common.h"
@@ -28,11 +29,27 @@ struct Conv2dShape {
 
 // x [B, C, H, W], w [O, C/groups, KH, KW], b [O] (invalid View = no bias)
 // -> y [B, O, OH, OW]. cols: workspace of cols_floats(), written here and
-// read again by record_conv2d_backward_params (keep it until then).
+// read again by record_conv2d_backward_params (keep it until then). With an
+// invalid cols (no weight gradient to follow) y comes from the implicit GEMM,
+// which needs conv2d_implicit_gemm(ctx, s, true); else this throws.
 void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, const View& w,
                            const View& b, const View& y, const View& cols,
                            const std::string& label);
-// dy [B, O, OH, OW], w -> dx [B, C, H, W]; dcols: workspace of cols_floats().
+// True when the forward pass (y from x) or the input gradient (dx from dy)
+// can run as an implicit GEMM gathered straight from its input
+// (shaders/conv2d/implicit_gemm.comp, r32f texel reads): not with portable
+// kernels, and only while the input and w fit a texel buffer and the
+// reduction (channels per group * KH*KW) stays inside one split.
+bool conv2d_implicit_gemm(const gpu::Context& ctx, const Conv2dShape& s, bool forward);
+// The input-gradient case: then record_conv2d_backward_input needs no dcols.
+bool conv2d_direct_input_gradient(const gpu::Context& ctx, const Conv2dShape& s);
+// The implicit GEMM's tile variants (all bit-identical) and the key under
+// which the tuner caches the choice for a shape (src/gpu/tuner.h).
+uint32_t conv2d_implicit_variants();
+std::string conv2d_implicit_key(const Conv2dShape& s, bool forward, bool bias);
+// dy [B, O, OH, OW], w -> dx [B, C, H, W]; dcols: workspace of cols_floats()
+// (an invalid View is fine when conv2d_direct_input_gradient holds and both
+// views start at the device's texel-view alignment, as arena views do).
 void record_conv2d_backward_input(Program& p, const Conv2dShape& s, const View& dy,
                                   const View& w, const View& dx, const View& dcols,
                                   const std::string& label);

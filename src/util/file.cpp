@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "util/error.h"
 
@@ -34,6 +35,12 @@ void write_atomically(const std::filesystem::path& path, const std::string& byte
     ::fsync(fd);
     ::close(fd);
   }
+}
+
+std::filesystem::path cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::filesystem::path(x) / "fovea";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::filesystem::path(h) / ".cache" / "fovea";
+  return {};
 }
 
 }  // namespace fovea

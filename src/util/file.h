@@ -12,4 +12,8 @@ namespace fovea {
 // removing the temporary file.
 void write_atomically(const std::filesystem::path& path, const std::string& bytes);
 
+// Fovea's per-user cache folder (pipeline cache, kernel tuning):
+// $XDG_CACHE_HOME/fovea, else ~/.cache/fovea; empty when neither is set.
+std::filesystem::path cache_dir();
+
 }  // namespace fovea

@@ -1,11 +1,19 @@
 // conv2d: forward, input gradient and weight/bias gradients against the
 // double reference on awkward shapes (odd sizes, stride 2 on odd inputs,
 // dilation 2, groups 3, depthwise, batch 1, no bias), on both GEMM paths where
-// the shape allows the texel one, past the split-K length, and against
-// finite differences of the reference forward.
+// the shape allows the texel one, past the split-K length, with the input
+// gradient as an implicit GEMM or as GEMM + col2im, and against finite
+// differences of the reference forward.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
 #include "gpu/harness.h"
+#include "gpu/tuner.h"
+#include "ops/tensor.h"
 #include "ops/conv2d.h"
 #include "ops/op_check.h"
 #include "reference/conv2d.h"
@@ -31,7 +39,9 @@ struct ConvRun {
   std::vector<std::string> kernels;
 };
 
-ConvRun run_conv(const ConvCase& c, uint64_t seed) {
+// implicit_forward: the forward without its cols workspace (the implicit
+// GEMM) and no weight gradient.
+ConvRun run_conv(const ConvCase& c, uint64_t seed, bool implicit_forward = false) {
   const auto& s = c.s;
   const uint64_t nx = uint64_t(s.batch) * s.in_channels * s.height * s.width;
   const uint64_t nw = uint64_t(s.out_channels) * (s.in_channels / s.groups) * s.taps();
@@ -56,10 +66,11 @@ ConvRun run_conv(const ConvCase& c, uint64_t seed) {
   run.set(dw, garbage(nw, seed));
   run.set(db, garbage(s.out_channels, seed));
   auto& p = run.program();
-  ops::record_conv2d_forward(p, s, x, w, c.bias ? b : gpu::View{}, y, cols, "conv");
+  ops::record_conv2d_forward(p, s, x, w, c.bias ? b : gpu::View{}, y, implicit_forward ? gpu::View{} : cols,
+                             "conv");
   ops::record_conv2d_backward_input(p, s, dy, w, dx, dcols, "conv.backward.input");
-  ops::record_conv2d_backward_params(p, s, cols, dy, dw, c.bias ? db : gpu::View{},
-                                     "conv.backward");
+  if (!implicit_forward)
+    ops::record_conv2d_backward_params(p, s, cols, dy, dw, c.bias ? db : gpu::View{}, "conv.backward");
   for (const auto& d : p.dispatches()) r.kernels.push_back(d.kernel->name);
   run.run();
   r.y = run.get(y, ny);
@@ -90,6 +101,12 @@ void check_conv(const ConvCase& c, uint64_t seed) {
     if (c.bias)
       check_close(r.db, g.db, gemm_atol(uint64_t(s.batch) * s.out_plane()), kGemmRtol, "db");
   }
+}
+
+bool uses(const ConvRun& r, const std::string& kernel) {
+  for (const auto& k : r.kernels)
+    if (k.rfind(kernel, 0) == 0) return true;
+  return false;
 }
 
 ops::Conv2dShape shape(uint32_t B, uint32_t C, uint32_t H, uint32_t W, uint32_t O, uint32_t kh,
@@ -131,7 +148,111 @@ TEST_CASE("conv2d on shapes the texel GEMMs accept, and 1x1 without bias", "[con
   bool texel = false;
   for (const auto& k : r.kernels) texel |= k.rfind("dense/gemm_", 0) == 0;
   CHECK(texel);
+  CHECK(uses(r, "conv2d/im2col_texel"));  // plane 144: 4 positions per lane
   check_conv({shape(3, 16, 5, 5, 7, 1, 1, 1, 0, 0), false}, 52);
+}
+
+TEST_CASE("conv2d input gradient as an implicit GEMM on shapes off its tiles", "[conv2d]") {
+  // 17x19 = 323 positions (past one workgroup's 256), 11 and 10 channels per
+  // group (not multiples of the 8-channel block), stride 2 and dilation 2.
+  for (const ConvCase& c : {ConvCase{shape(2, 11, 17, 19, 13, 3, 3, 1, 1, 1), true},
+                            ConvCase{shape(3, 20, 17, 19, 6, 3, 5, 2, 2, 1, 2, 2), false}}) {
+    check_conv(c, 55);
+    if (!ops::conv2d_direct_input_gradient(context(), c.s)) continue;  // a device without it
+    const ConvRun r = run_conv(c, 56);
+    CHECK(uses(r, "conv2d/implicit_gemm"));
+    CHECK_FALSE(uses(r, "conv2d/col2im"));
+  }
+  // O * KH * KW = 16,200, just inside one split: every lane loops that long.
+  ConvCase near{shape(1, 2, 3, 3, 1800, 3, 3, 1, 1, 1), true};
+  check_conv(near, 54);
+  if (ops::conv2d_direct_input_gradient(context(), near.s)) CHECK(uses(run_conv(near, 53), "conv2d/implicit_gemm"));
+  // O * KH * KW past one split's loop budget: GEMM + col2im instead.
+  ConvCase big{shape(1, 2, 3, 3, 2000, 3, 3, 1, 1, 1), true};
+  CHECK_FALSE(ops::conv2d_direct_input_gradient(context(), big.s));
+  check_conv(big, 57);
+  CHECK(uses(run_conv(big, 58), "conv2d/col2im"));
+}
+
+// Points the tuner at a fresh file in a temporary XDG_CACHE_HOME while alive.
+struct TuningDir {
+  std::filesystem::path dir;
+  std::string old;
+  bool had = false;
+  TuningDir() {
+    char tmpl[] = "/tmp/fovea-tune-XXXXXX";
+    dir = mkdtemp(tmpl);
+    if (const char* o = std::getenv("XDG_CACHE_HOME")) old = o, had = true;
+    setenv("XDG_CACHE_HOME", dir.c_str(), 1);
+  }
+  ~TuningDir() {
+    if (had) setenv("XDG_CACHE_HOME", old.c_str(), 1);
+    else unsetenv("XDG_CACHE_HOME");
+    std::filesystem::remove_all(dir);
+  }
+};
+
+TEST_CASE("conv2d implicit GEMM tile variants are bit-identical, chosen by the tuning file", "[conv2d]") {
+  // 17x19 positions, 13 output and 11 input channels: no variant's tiles fit.
+  const ConvCase c{shape(2, 11, 17, 19, 13, 3, 3, 1, 1, 1), true};
+  if (!ops::conv2d_implicit_gemm(context(), c.s, true) || !ops::conv2d_direct_input_gradient(context(), c.s)) {
+    WARN("no implicit GEMM on this device");
+    return;
+  }
+  TuningDir tuning;
+  const auto file = gpu::tuning_file(context());
+  std::filesystem::create_directories(file.parent_path());
+  ConvRun first;
+  std::set<std::string> kernels;
+  for (uint32_t v = 0; v < ops::conv2d_implicit_variants(); ++v) {
+    // The cached choice is taken as it is (this shape is too small to time).
+    std::ofstream(file) << ops::conv2d_implicit_key(c.s, true, true) << ' ' << v << '\n'
+                        << ops::conv2d_implicit_key(c.s, false, false) << ' ' << v << '\n';
+    ConvRun r = run_conv(c, 90, true);
+    for (const auto& k : r.kernels)
+      if (k.rfind("conv2d/implicit_gemm", 0) == 0) kernels.insert(k);
+    if (v == 0) {
+      first = r;
+      const ref::Tensor bias = ref::widen(r.b);
+      check_close(r.y, ref::conv2d_forward(c.s, ref::widen(r.x), ref::widen(r.w), bias),
+                  gemm_atol(11 * 9), kGemmRtol, "y");
+      auto g = ref::conv2d_backward(c.s, ref::widen(r.x), ref::widen(r.w), ref::widen(r.dy));
+      check_close(r.dx, g.dx, gemm_atol(13 * 9), kGemmRtol, "dx");
+      continue;
+    }
+    INFO("variant " << v);
+    CHECK(r.y == first.y);
+    CHECK(r.dx == first.dx);
+  }
+  CHECK(kernels.size() == ops::conv2d_implicit_variants());  // each variant really ran
+}
+
+TEST_CASE("the tuner times variants once and then reads its cached choice", "[conv2d]") {
+  TuningDir tuning;
+  uint32_t timed = 0;
+  // Variant v copies 64 Ki floats with the tensor family's copy, v + 1 times.
+  auto record = [&](gpu::Program& p, uint32_t v, const std::function<gpu::View(uint64_t)>& alloc) {
+    ++timed;
+    const gpu::View a = alloc(65536), b = alloc(65536);
+    for (uint32_t i = 0; i <= v; ++i) ops::record_copy(p, 65536, a, b, "copy");
+  };
+  const uint32_t best = gpu::tuned_variant(context(), "test/copy", 3, true, record);
+  CHECK(timed == 3);
+  CHECK(best < 3);
+  std::ifstream in(gpu::tuning_file(context()));
+  std::string key;
+  uint32_t cached = 99;
+  in >> key >> cached;
+  CHECK(key == "test/copy");
+  CHECK(cached == best);
+  // A second call reads the file and times nothing; an edited choice is taken.
+  CHECK(gpu::tuned_variant(context(), "test/copy", 3, true, record) == best);
+  std::ofstream(gpu::tuning_file(context())) << "test/copy " << (best + 1) % 3 << '\n';
+  CHECK(gpu::tuned_variant(context(), "test/copy", 3, true, record) == (best + 1) % 3);
+  CHECK(timed == 3);
+  setenv("FOVEA_TUNE", "0", 1);
+  CHECK(gpu::tuned_variant(context(), "test/copy", 3, true, record) == 0);
+  unsetenv("FOVEA_TUNE");
 }
 
 TEST_CASE("conv2d weight and bias gradients over more positions than one split", "[conv2d]") {
