@@ -1,0 +1,64 @@
+// The options `fovea train` and `fovea cv` share: how they are declared
+// on a CLI11 subcommand, completed after parsing, and turned into a device
+// (and, under mpirun, into one rank of a data-parallel run).
+#pragma once
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dist/comm.h"
+#include "gpu/context.h"
+#include "ops/optim.h"
+#include "train/trainer.h"
+
+namespace fovea::cli {
+
+// One optimizer hyperparameter option and its field in ops::OptimConfig.
+struct OptimOption {
+  CLI::Option* option;
+  double fovea::ops::OptimConfig::*field;
+};
+
+// True when the user gave option `o`; an error when `reads` (the options
+// that `what`, say "--optimizer sgd", reads) does not list it, rather than
+// silently ignoring it.
+bool given_and_read(const CLI::Option* o, const std::vector<std::string>& reads, const std::string& what);
+
+// --augment's help text (`fovea train`, `fovea cv` and `fovea augment`).
+extern const char* const kAugmentHelp;
+
+// The options of `fovea train`, also every option of `fovea cv`: each
+// subcommand binds its own TrainOptions (CLI11 keeps pointers into it, so it
+// must not move after add_train_options).
+struct TrainOptions {
+  fovea::train::TrainConfig cfg;
+  std::string device, val_split;
+  bool validate = false;
+  bool no_progress = false;
+  // Optimizer options: values the user gave land in `given`; resolve_optimizer
+  // starts from the optimizer's defaults and takes only those (->count()).
+  fovea::ops::OptimConfig given;
+  std::string optimizer = "sgd";
+  std::vector<OptimOption> optim_options;
+  std::string shuffle = "on";
+  std::string resume_dir;  // --resume DIR
+  CLI::Option *lr = nullptr, *centered = nullptr, *clip_norm = nullptr, *clip_value = nullptr;
+};
+
+void add_train_options(CLI::App* train, TrainOptions& o);
+
+// Completes o.cfg after parsing: the optimizer and its defaults, checks of
+// the penalty options, the default run directory (runs/<dir_prefix><timestamp>),
+// the command line.
+void resolve_train_options(TrainOptions& o, int argc, char** argv, const std::string& dir_prefix);
+
+// `fovea train` as one rank of a data-parallel run (mpirun): every rank
+// takes rank 0's run directory, ranks above 0 print nothing on stdout and
+// draw no progress bar, and an unnamed device is chosen by local rank.
+void join_ranks(TrainOptions& o, fovea::dist::Comm& comm);
+
+// The device the options name, reported on stdout with the run directory.
+std::unique_ptr<fovea::gpu::Context> open_device(const TrainOptions& o);
+
+}  // namespace fovea::cli
