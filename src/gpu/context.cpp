@@ -168,6 +168,7 @@ static DeviceInfo query_device(VkPhysicalDevice pd) {
   d.vendor_id = props.properties.vendorID;
   d.device_id = props.properties.deviceID;
   d.api_version = props.properties.apiVersion;
+  d.driver_version = props.properties.driverVersion;
   if (basic.apiVersion >= VK_API_VERSION_1_2)
     d.driver = std::string(driver.driverName) + " " + driver.driverInfo;
   d.subgroup_size = subgroup.subgroupSize;

@@ -22,6 +22,7 @@ struct DeviceInfo {
   uint32_t vendor_id = 0, device_id = 0;
   std::string driver;  // driver name and info, when the device reports them
   uint32_t api_version = 0;
+  uint32_t driver_version = 0;  // VkPhysicalDeviceProperties::driverVersion (vendor encoding)
   uint64_t device_local_bytes = 0;  // the largest DEVICE_LOCAL heap
   // The device model: every limit and feature a kernel variant depends on
   // (docs/portability.md has the table). FOVEA_LIMITS clamps it (see
@@ -136,6 +137,9 @@ class Context {
         VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
     return !portable_kernels && (info_.subgroup_ops & need) == need;
   }
+  // Whether compute shaders may use subgroupShuffle (the implicit-GEMM
+  // convolution broadcasts weights with it), as the device model says.
+  bool subgroup_shuffles() const { return (info_.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0; }
 
   // The embedded-shader pipeline cache and the kernel table (src/gpu/kernel).
   struct KernelTable;

@@ -15,30 +15,15 @@
 
 namespace fovea::gpu {
 
-bool subgroup_shuffle(const Context& ctx) {
-  VkPhysicalDeviceSubgroupProperties sub{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-  VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-  props.pNext = &sub;
-  vkGetPhysicalDeviceProperties2(ctx.info().handle, &props);
-  return (sub.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) &&
-         (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT);
-}
-
 std::filesystem::path tuning_file(const Context& ctx) {
   const std::filesystem::path dir = cache_dir();
   if (dir.empty()) return {};
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(ctx.info().handle, &props);
   char name[64];
   int n = std::snprintf(name, sizeof name, "tuning-");
   for (uint8_t b : ctx.info().uuid) n += std::snprintf(name + n, sizeof name - n, "%02x", b);
-  std::snprintf(name + n, sizeof name - n, "-%u.txt", props.driverVersion);
+  std::snprintf(name + n, sizeof name - n, "-%u.txt", ctx.info().driver_version);
   return dir / name;
 }
-
-namespace {
-
-}  // namespace
 
 double median_replay_ms(Context& ctx, const StepParams& params, int repeat,
                         const std::function<void(Program&, const std::function<View(uint64_t)>&)>& record) {

@@ -38,7 +38,4 @@ double median_replay_ms(Context& ctx, const StepParams& params, int repeat,
 // This device's tuning file (empty when neither XDG_CACHE_HOME nor HOME is set).
 std::filesystem::path tuning_file(const Context& ctx);
 
-// Whether compute shaders may use subgroupShuffle (GL_KHR_shader_subgroup_shuffle).
-bool subgroup_shuffle(const Context& ctx);
-
 }  // namespace fovea::gpu

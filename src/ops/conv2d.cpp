@@ -70,7 +70,7 @@ bool conv2d_implicit_gemm(const gpu::Context& ctx, const Conv2dShape& s, bool fo
   const uint64_t out_plane = forward ? s.out_plane() : uint64_t(s.height) * s.width;
   const uint64_t w_floats = uint64_t(s.out_channels) * (s.in_channels / groups) * s.taps();
   return !ctx.portable_kernels && info.subgroup_size >= 8 &&
-         gpu::subgroup_shuffle(ctx) && (in_c / groups + 1) * s.taps() <= kSplitK &&
+         ctx.subgroup_shuffles() && (in_c / groups + 1) * s.taps() <= kSplitK &&
          in_floats <= info.max_texel_elements && w_floats <= info.max_texel_elements &&
          ceil_div(out_plane, kImplicitMinBlock) <= info.max_group_count_x &&
          groups * uint64_t(ceil_div(out_c / groups, kImplicitChannels)) <= 65535 &&
