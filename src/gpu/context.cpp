@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "gpu/features.h"
 #include "gpu/kernel.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -103,7 +104,11 @@ std::string describe(const DeviceInfo& d) {
     << "; fp16 arithmetic " << (d.shader_float16 ? "yes" : "no") << ", int8 arithmetic "
     << (d.shader_int8 ? "yes" : "no") << ", 16-bit storage " << (d.storage_16bit ? "yes" : "no")
     << ", 8-bit storage " << (d.storage_8bit ? "yes" : "no") << ", cooperative matrix "
-    << (d.coop_matrix_khr ? "KHR" : d.coop_matrix_nv ? "NV" : "no");
+    << (d.coop_matrix_khr && d.coop_matrix_nv ? "KHR and NV"
+        : d.coop_matrix_khr                  ? "KHR"
+        : d.coop_matrix_nv                   ? "NV"
+                                             : "no")
+    << (d.coop_matrix_f16 ? " (NV fp16 16x16x16 with fp32 accumulation: the coopmat GEMM)" : "");
   return s.str();
 }
 
@@ -124,7 +129,7 @@ static bool listed(const std::vector<VkExtensionProperties>& ext, const char* na
 
 // The features half of the model: fp16/int8 arithmetic and 16/8-bit storage,
 // each chained only where the device's version or extensions define it.
-static void query_features(VkPhysicalDevice pd, uint32_t api, DeviceInfo& d) {
+static void query_features(VkInstance instance, VkPhysicalDevice pd, uint32_t api, DeviceInfo& d) {
   const std::vector<VkExtensionProperties> ext = device_extensions(pd);
   const bool v12 = api >= VK_API_VERSION_1_2;
   VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
@@ -146,9 +151,10 @@ static void query_features(VkPhysicalDevice pd, uint32_t api, DeviceInfo& d) {
   d.shader_int8 = fi.shaderInt8;
   d.coop_matrix_khr = listed(ext, "VK_KHR_cooperative_matrix");
   d.coop_matrix_nv = listed(ext, "VK_NV_cooperative_matrix");
+  d.coop_matrix_f16 = query_coop_matrix_f16(instance, pd, ext, d.shader_float16);
 }
 
-static DeviceInfo query_device(VkPhysicalDevice pd) {
+static DeviceInfo query_device(VkInstance instance, VkPhysicalDevice pd) {
   DeviceInfo d;
   d.handle = pd;
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
@@ -184,7 +190,7 @@ static DeviceInfo query_device(VkPhysicalDevice pd) {
   d.max_push_constants = lim.maxPushConstantsSize;
   d.max_storage_range = lim.maxStorageBufferRange;
   d.max_group_count_x = lim.maxComputeWorkGroupCount[0];
-  query_features(pd, basic.apiVersion, d);
+  query_features(instance, pd, basic.apiVersion, d);
   d.storage_alignment = lim.minStorageBufferOffsetAlignment;
   d.view_alignment = std::max<uint64_t>({16, lim.minStorageBufferOffsetAlignment,
                                          lim.minUniformBufferOffsetAlignment,
@@ -231,7 +237,7 @@ void apply_limits(DeviceInfo& d, const std::string& limits) {
       d.view_alignment = std::max<uint64_t>(d.view_alignment, 256);
       d.subgroup_ops = 0;
       d.shader_float16 = d.shader_int8 = d.storage_16bit = d.storage_8bit = false;
-      d.coop_matrix_khr = d.coop_matrix_nv = false;
+      d.coop_matrix_khr = d.coop_matrix_nv = d.coop_matrix_f16 = false;
       d.vulkan11_min = true;
       continue;
     }
@@ -377,7 +383,7 @@ static std::vector<DeviceInfo> enumerate(VkInstance instance) {
   check(vkEnumeratePhysicalDevices(instance, &n, pds.data()), "vkEnumeratePhysicalDevices");
   std::vector<DeviceInfo> out;
   for (VkPhysicalDevice pd : pds) {
-    DeviceInfo d = query_device(pd);
+    DeviceInfo d = query_device(instance, pd);
     if (d.api_version < VK_API_VERSION_1_1) continue;  // Fovea needs Vulkan 1.1
     bool dup = std::any_of(out.begin(), out.end(),
                            [&](const DeviceInfo& o) { return o.uuid == d.uuid; });
@@ -495,13 +501,19 @@ std::unique_ptr<Context> Context::create(const ContextOptions& opts) {
   for (const auto& e : avail)
     if (std::strcmp(e.extensionName, "VK_KHR_portability_subset") == 0)
       dev_exts.push_back("VK_KHR_portability_subset");  // required where present
+  // What the fast kernels need, only where the model has it (features.h).
+  const EnabledFeatures features(ctx->info_, ctx->info_.coop_matrix_f16);
+  dev_exts.insert(dev_exts.end(), features.extensions().begin(), features.extensions().end());
   VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+  dci.pNext = features.chain();
   dci.queueCreateInfoCount = 1;
   dci.pQueueCreateInfos = &qci;
   dci.enabledExtensionCount = uint32_t(dev_exts.size());
   dci.ppEnabledExtensionNames = dev_exts.data();
   check(vkCreateDevice(ctx->physical_, &dci, nullptr, &ctx->device_), "vkCreateDevice");
   vkGetDeviceQueue(ctx->device_, ctx->family_, 0, &ctx->queue_);
+  ctx->fp16_storage_ = ctx->info_.storage_16bit;
+  ctx->coop_matrix_ = ctx->info_.coop_matrix_f16;
   ctx->init_common();
   return ctx;
 }
@@ -525,7 +537,7 @@ std::unique_ptr<Context> Context::adopt(VkInstance instance, VkPhysicalDevice ph
   ctx->physical_ = physical;
   ctx->device_ = device;
   ctx->family_ = queue_family;
-  ctx->info_ = query_device(physical);
+  ctx->info_ = query_device(instance, physical);
   ctx->info_.timestamps = ctx->info_.timestamps && qf[queue_family].timestampValidBits > 0;
   vkGetDeviceQueue(device, queue_family, queue_index, &ctx->queue_);
   ctx->init_common();
@@ -536,10 +548,20 @@ void Context::init_common() {
   require_minimums(info_);
   if (const char* k = std::getenv("FOVEA_KERNELS"); k && std::strcmp(k, "portable") == 0)
     portable_kernels = true;
+  half_precision = info_.type != VK_PHYSICAL_DEVICE_TYPE_CPU;
   if (const char* f = std::getenv("FOVEA_FAST"); f && *f) {
-    if (std::strcmp(f, "0") != 0 && std::strcmp(f, "1") != 0)
-      throw Error(std::string("FOVEA_FAST: '") + f + "' is not 0 (portable kernels only) or 1");
-    if (std::strcmp(f, "0") == 0) portable_kernels = true;
+    const std::string v = f;
+    if (v != "0" && v != "1" && v != "fp16" && v != "fp32")
+      throw Error("FOVEA_FAST: '" + v +
+                  "' is not 0 (portable kernels only), 1 (the default), fp16 or fp32");
+    if (v == "0") portable_kernels = true;
+    if (v == "0" || v == "fp32") half_precision = false;
+    if (v == "fp16") {
+      if (!fp16_storage_ && !coop_matrix_)
+        throw Error("FOVEA_FAST=fp16: device " + info_.name +
+                    " has neither 16-bit storage buffers nor fp16 cooperative matrices");
+      half_precision = true;
+    }
   }
   if (info_.vulkan11_min) portable_kernels = true;
   VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};

@@ -40,6 +40,10 @@ struct DeviceInfo {
   bool shader_float16 = false, shader_int8 = false;      // arithmetic
   bool storage_16bit = false, storage_8bit = false;      // storage-buffer access
   bool coop_matrix_khr = false, coop_matrix_nv = false;  // extensions present
+  // VK_NV_cooperative_matrix lists fp16 x fp16 + fp32 -> fp32, 16x16x16 at
+  // subgroup scope in compute, with fp16 arithmetic and the Vulkan memory
+  // model available (what shaders/dense/gemm_coopmat*.comp need).
+  bool coop_matrix_f16 = false;
   bool vulkan11_min = false;  // clamped by FOVEA_LIMITS=vulkan11-min
   uint64_t storage_alignment = 0;
   // Every view offset is a multiple of this: the largest of the storage,
@@ -140,6 +144,23 @@ class Context {
   // Whether compute shaders may use subgroupShuffle (the implicit-GEMM
   // convolution broadcasts weights with it), as the device model says.
   bool subgroup_shuffles() const { return (info_.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0; }
+  // Paths that round operands to fp16 and accumulate in fp32: conv2d's
+  // im2col columns in 16-bit storage, and the cooperative-matrix GEMM. They
+  // change results at fp16 rounding (about 1e-3 relative), so by default
+  // they are on only where they pay: on GPUs, not on CPU implementations
+  // (VK_PHYSICAL_DEVICE_TYPE_CPU: conversions cost time there and memory
+  // bandwidth is not the limit; docs/portability.md). FOVEA_FAST=fp16 turns
+  // them on wherever the device has the features, FOVEA_FAST=fp32 or 0 off;
+  // tests set it themselves.
+  bool half_precision = false;
+  // Each needs its features enabled at device creation (a host's adopted
+  // device is not assumed to have them).
+  bool fp16_columns() const { return !portable_kernels && half_precision && fp16_storage_; }
+  // The coopmat GEMM assumes subgroups of 32 (4 per 128-invocation workgroup).
+  bool coop_matrix() const {
+    return !portable_kernels && half_precision && coop_matrix_ && info_.subgroup_size == 32 &&
+           info_.max_invocations >= 128;
+  }
 
   // The embedded-shader pipeline cache and the kernel table (src/gpu/kernel).
   struct KernelTable;
@@ -165,6 +186,7 @@ class Context {
   VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
   VkCommandPool once_pool_ = VK_NULL_HANDLE;
   VkFence once_fence_ = VK_NULL_HANDLE;
+  bool fp16_storage_ = false, coop_matrix_ = false;  // enabled at device creation
   std::unique_ptr<KernelTable> kernels_;
 };
 

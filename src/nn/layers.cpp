@@ -138,12 +138,14 @@ class Conv2d final : public Layer {
   void reserve(gpu::Arena& device, const Io& io) override {
     const auto s = shape(io);
     s.validate(io.label);
-    cols_ = device.reserve(io.label + ".cols", s.cols_floats() * 4);
     // The implicit-GEMM input gradient needs no columns. Otherwise backward()
     // reads the columns for the weight gradient before it writes the input
     // gradient's columns: one buffer serves both (the recorder puts the
-    // write-after-read barrier between them).
-    if (io.din[0].valid() && !ops::conv2d_direct_input_gradient(device.context(), s)) dcols_ = cols_;
+    // write-after-read barrier between them), fp32-sized for dcols.
+    const bool dcols = io.din[0].valid() && !ops::conv2d_direct_input_gradient(device.context(), s);
+    cols_ = device.reserve(io.label + ".cols",
+                           dcols ? s.cols_floats() * 4 : ops::conv2d_cols_bytes(device.context(), s));
+    if (dcols) dcols_ = cols_;
     if (spec_.spectral_norm) sn_.reserve(device, io.label, spec_.out_channels, fan_in(io), spec_.power_iterations);
     if (spec_.weight_standardization) {
       const uint64_t n = 4ull * spec_.out_channels * fan_in(io);

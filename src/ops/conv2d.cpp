@@ -81,6 +81,12 @@ bool conv2d_direct_input_gradient(const gpu::Context& ctx, const Conv2dShape& s)
   return conv2d_implicit_gemm(ctx, s, false);
 }
 
+bool conv2d_fp16_columns(const gpu::Context& ctx, const Conv2dShape&) { return ctx.fp16_columns(); }
+
+uint64_t conv2d_cols_bytes(const gpu::Context& ctx, const Conv2dShape& s) {
+  return conv2d_fp16_columns(ctx, s) ? (s.cols_floats() + 1) / 2 * 4 : s.cols_floats() * 4;
+}
+
 uint32_t conv2d_implicit_variants() { return uint32_t(std::size(kImplicitVariants)); }
 
 std::string conv2d_implicit_key(const Conv2dShape& s, bool forward, bool bias) {
@@ -154,10 +160,14 @@ void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, cons
     if (record_implicit(p, s, true, x, w, b, y, label)) return;
     throw Error(label + ": this device needs the im2col workspace (cols) for conv2d");
   }
-  require_floats(cols, s.cols_floats(), label + " (cols)");
+  const bool half = conv2d_fp16_columns(p.context(), s);
+  require_floats(cols, conv2d_cols_bytes(p.context(), s) / 4, label + " (cols)");
   Geometry geo = geometry(s);
   const auto& info = p.context().info();
-  if (!p.context().portable_kernels && plane % 4 == 0 && cols.offset % 16 == 0 &&
+  if (half) {
+    p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col_f16"),
+               {gpu::in(x), gpu::out(cols)}, geo, ceil_div(plane, 64), ckk, s.batch);
+  } else if (!p.context().portable_kernels && plane % 4 == 0 && cols.offset % 16 == 0 &&
       x.offset % info.view_alignment == 0 && x.size / 4 <= info.max_texel_elements) {
     // x through a texel buffer, 4 positions per lane (binding 1 unused).
     p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col_texel"),
@@ -182,6 +192,7 @@ void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, cons
     gs.c_off = g * og * plane;
     gs.bias_off = g * og;
     gs.bias_per_row = true;
+    gs.b_f16 = half;
     record_gemm(p, gs, w, cols, b, y, s.groups > 1 ? label + ".g" + std::to_string(g) : label);
   }
 }
@@ -222,7 +233,7 @@ void record_conv2d_backward_params(Program& p, const Conv2dShape& s, const View&
   s.validate(label);
   const uint32_t plane = uint32_t(s.out_plane()), ckk = uint32_t(s.in_channels * s.taps());
   const uint32_t og = s.out_channels / s.groups, gk = ckk / s.groups;
-  require_floats(cols, s.cols_floats(), label + " (cols)");
+  require_floats(cols, conv2d_cols_bytes(p.context(), s) / 4, label + " (cols)");
   require_floats(dy, uint64_t(s.batch) * s.out_channels * plane, label + " (dy)");
   require_floats(dw, uint64_t(s.out_channels) * gk, label + " (dw)");
   for (uint32_t g = 0; g < s.groups; ++g) {
@@ -235,6 +246,7 @@ void record_conv2d_backward_params(Program& p, const Conv2dShape& s, const View&
     gs.b_off = g * gk * plane;
     gs.c_off = g * og * gk;
     gs.reduce_batch = true;
+    gs.b_f16 = conv2d_fp16_columns(p.context(), s);
     record_gemm(p, gs, dy, cols, View{}, dw,
                 (s.groups > 1 ? label + ".g" + std::to_string(g) : label) + ".weight");
   }

@@ -28,7 +28,7 @@ struct Conv2dShape {
 };
 
 // x [B, C, H, W], w [O, C/groups, KH, KW], b [O] (invalid View = no bias)
-// -> y [B, O, OH, OW]. cols: workspace of cols_floats(), written here and
+// -> y [B, O, OH, OW]. cols: workspace of conv2d_cols_bytes(), written here and
 // read again by record_conv2d_backward_params (keep it until then). With an
 // invalid cols (no weight gradient to follow) y comes from the implicit GEMM,
 // which needs conv2d_implicit_gemm(ctx, s, true); else this throws.
@@ -41,6 +41,14 @@ void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, cons
 // kernels, and only while the input and w fit a texel buffer and the
 // reduction (channels per group * KH*KW) stays inside one split.
 bool conv2d_implicit_gemm(const gpu::Context& ctx, const Conv2dShape& s, bool forward);
+// True when the im2col columns are stored as fp16 (gpu::Context::fp16_columns:
+// 16-bit storage, fp32 accumulation in the GEMMs that read them). The same
+// answer for the forward pass and the weight gradient of one model build.
+bool conv2d_fp16_columns(const gpu::Context& ctx, const Conv2dShape& s);
+// Bytes of the cols workspace: 2 per value with fp16 columns (rounded up to
+// whole 4-byte words), else 4. A
+// workspace that doubles as the fp32 dcols needs cols_floats() * 4.
+uint64_t conv2d_cols_bytes(const gpu::Context& ctx, const Conv2dShape& s);
 // The input-gradient case: then record_conv2d_backward_input needs no dcols.
 bool conv2d_direct_input_gradient(const gpu::Context& ctx, const Conv2dShape& s);
 // The implicit GEMM's tile variants (all bit-identical) and the key under
@@ -53,7 +61,8 @@ std::string conv2d_implicit_key(const Conv2dShape& s, bool forward, bool bias);
 void record_conv2d_backward_input(Program& p, const Conv2dShape& s, const View& dy,
                                   const View& w, const View& dx, const View& dcols,
                                   const std::string& label);
-// cols (from the forward pass of this step), dy -> dw [O, C/groups, KH, KW]
+// cols (from the forward pass of this step, fp16 when conv2d_fp16_columns),
+// dy -> dw [O, C/groups, KH, KW]
 // and, when db is valid, db [O]. Both are overwritten.
 void record_conv2d_backward_params(Program& p, const Conv2dShape& s, const View& cols,
                                    const View& dy, const View& dw, const View& db,

@@ -23,7 +23,7 @@ void record_split_reduce(Program& p, const SplitReduce& r, const View& partial, 
 // fit a texel buffer. Returns the kernel name, or nullptr for the portable one.
 static const char* texel_kernel(const gpu::Context& ctx, const GemmShape& g, const View& a,
                                 const View& b) {
-  if (ctx.portable_kernels) return nullptr;
+  if (ctx.portable_kernels || g.b_f16) return nullptr;
   auto fits = [&](const View& v) {
     return v.size % 16 == 0 && v.offset % ctx.info().view_alignment == 0 &&
            v.size / 16 <= ctx.info().max_texel_elements;
@@ -47,14 +47,20 @@ static void gemm_cost(Program& p, const GemmShape& g, uint64_t c_blocks) {
   p.cost(2.0 * g.batch * g.M * g.N * g.K, 4.0 * (a + b + double(g.M) * g.N * c_blocks));
 }
 
+bool gemm_coop_matrix(const gpu::Context& ctx, const GemmShape& g) {
+  return ctx.coop_matrix() && (!g.b_f16 || ctx.fp16_columns()) && g.M >= 16 && g.N >= 16 &&
+         2.0 * g.batch * g.M * g.N * g.K >= kCoopMinFlops && ceil_div(g.M, 32) <= 65535 &&
+         ceil_div(g.N, 32) <= 65535;
+}
+
 void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, const View& bias,
                  const View& c, const std::string& label) {
   if (g.M == 0 || g.N == 0 || g.K == 0 || g.batch == 0) throw Error(label + ": empty GEMM");
   const uint64_t last = g.batch - 1;
   require_floats(a, g.a_off + last * g.a_bs + uint64_t(g.M - 1) * g.a_rs + uint64_t(g.K - 1) * g.a_ks + 1,
                  label + " (A)");
-  require_floats(b, g.b_off + last * g.b_bs + uint64_t(g.K - 1) * g.b_ks + uint64_t(g.N - 1) * g.b_cs + 1,
-                 label + " (B)");
+  const uint64_t b_values = g.b_off + last * g.b_bs + uint64_t(g.K - 1) * g.b_ks + uint64_t(g.N - 1) * g.b_cs + 1;
+  require_floats(b, g.b_f16 ? (b_values + 1) / 2 : b_values, label + " (B)");
   require_floats(c, g.c_off + (g.reduce_batch ? 0 : last * g.c_bs) + uint64_t(g.M - 1) * g.c_rs + g.N,
                  label + " (C)");
   if (bias.valid()) require_floats(bias, g.bias_off + (g.bias_per_row ? g.M : g.N), label + " (bias)");
@@ -90,6 +96,15 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
     r.bias_off = g.bias_off;
     record_split_reduce(p, r, target, bias, c, label);
   };
+  if (gemm_coop_matrix(p.context(), g)) {
+    // 32x32 outputs per workgroup of 4 subgroups (dense/gemm_coopmat.glsl).
+    const auto& k = p.context().kernels().get(g.b_f16 ? "dense/gemm_coopmat_b16" : "dense/gemm_coopmat");
+    p.dispatch(label, k, {gpu::in(a), gpu::in(b), gpu::in(bias_or_a), gpu::out(target)}, push,
+               ceil_div(g.N, 32), ceil_div(g.M, 32), uint32_t(groups_z));
+    gemm_cost(p, g, partial ? groups_z : g.batch);
+    finish();
+    return;
+  }
   if (const char* name = texel_kernel(p.context(), g, a, b)) {
     // Register blocks per lane: nt 4x4 outputs; nn 4 rows x 2 column vec4s;
     // tn 2 row vec4s x 1 column vec4 (8x4 outputs, DEVICES.md's best shape).
@@ -111,7 +126,7 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
     return;
   }
   const uint32_t spec[] = {kTM, kTN, kWGX, kWGY};
-  const auto& k = p.context().kernels().get("dense/gemm", spec);
+  const auto& k = p.context().kernels().get(g.b_f16 ? "dense/gemm_b16" : "dense/gemm", spec);
   p.dispatch(label, k, {gpu::in(a), gpu::in(b), gpu::in(bias_or_a), gpu::out(target)}, push,
              ceil_div(g.N, kWGX * kTN), ceil_div(g.M, kWGY * kTM), uint32_t(groups_z));
   gemm_cost(p, g, partial ? groups_z : g.batch);

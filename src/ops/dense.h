@@ -18,7 +18,16 @@ struct GemmShape {
   uint32_t a_off = 0, b_off = 0, c_off = 0, bias_off = 0;  // start of each operand, floats
   bool reduce_batch = false;
   bool bias_per_row = false;
+  // B holds fp16 values (conv2d's fp16 im2col columns, gpu::Context::fp16_columns):
+  // read by dense/gemm_b16 or dense/gemm_coopmat_b16, accumulated in fp32.
+  bool b_f16 = false;
 };
+// Whether record_gemm takes the cooperative-matrix kernel (dense/gemm_coopmat*:
+// fp16 operands, fp32 accumulation) for this product: the context allows it
+// (gpu::Context::coop_matrix) and the product is large enough to pay,
+// M and N at least 16 and 2 M N K batch at least kCoopMinFlops.
+constexpr double kCoopMinFlops = 1 << 24;
+bool gemm_coop_matrix(const gpu::Context& ctx, const GemmShape& g);
 void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, const View& bias,
                  const View& c, const std::string& label);
 

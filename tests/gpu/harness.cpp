@@ -17,7 +17,12 @@ static std::unique_ptr<gpu::Context>& context_slot() {
 gpu::Context& context() {
   auto& ctx = context_slot();
   // Every GPU test runs under the validation layer, synchronisation included.
-  if (!ctx) ctx = gpu::Context::create({"", true});
+  if (!ctx) {
+    ctx = gpu::Context::create({"", true});
+    // The tests compare with fp32 tolerances; the fp16 paths (on by default
+    // on GPUs) are tested where a test turns them on (ops/half_test.cpp).
+    ctx->half_precision = false;
+  }
   return *ctx;
 }
 

@@ -3,9 +3,11 @@
 // dilation 2, groups 3, depthwise, batch 1, no bias), on both GEMM paths where
 // the shape allows the texel one, past the split-K length, with the input
 // gradient as an implicit GEMM or as GEMM + col2im, and against finite
-// differences of the reference forward.
+// differences of the reference forward; with fp16 columns against the
+// reference on the GPU's rounded columns and against the fp32 path.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,8 +17,10 @@
 #include "gpu/tuner.h"
 #include "ops/tensor.h"
 #include "ops/conv2d.h"
+#include "ops/half_mode.h"
 #include "ops/op_check.h"
 #include "reference/conv2d.h"
+#include "reference/half.h"
 
 namespace fovea::test {
 namespace {
@@ -36,6 +40,7 @@ std::string describe(const ops::Conv2dShape& s) {
 
 struct ConvRun {
   std::vector<float> x, w, b, dy, y, dx, dw, db;
+  std::vector<float> cols;  // the im2col workspace as written (fp16 pairs with fp16 columns)
   std::vector<std::string> kernels;
 };
 
@@ -77,6 +82,7 @@ ConvRun run_conv(const ConvCase& c, uint64_t seed, bool implicit_forward = false
   r.dx = run.get(dx, nx);
   r.dw = run.get(dw, nw);
   if (c.bias) r.db = run.get(db, s.out_channels);
+  if (!implicit_forward) r.cols = run.get(cols, ops::conv2d_cols_bytes(context(), s) / 4);
   return r;
 }
 
@@ -117,6 +123,73 @@ ops::Conv2dShape shape(uint32_t B, uint32_t C, uint32_t H, uint32_t W, uint32_t 
   s.kh = kh, s.kw = kw, s.sh = s.sw = stride, s.ph = ph, s.pw = pw, s.dh = s.dw = dil;
   s.groups = groups;
   return s;
+}
+
+// |v| elementwise: the reference on |cols| and |dy| gives sum |dy| |cols| per
+// weight, and rounding every column to fp16 (relative error at most 2^-11 to
+// nearest, 2^-10 toward zero) moves dW by at most 2^-10 times that.
+ref::Tensor absolute(const std::vector<float>& v) {
+  ref::Tensor t(v.size());
+  for (size_t i = 0; i < v.size(); ++i) t[i] = std::fabs(double(v[i]));
+  return t;
+}
+
+void check_conv_half(const ops::Conv2dShape& s, uint64_t seed) {
+  INFO("B" << s.batch << " C" << s.in_channels << " " << s.height << "x" << s.width << " -> O" << s.out_channels
+           << " k" << s.kh << " s" << s.sh << " p" << s.ph << " g" << s.groups);
+  const ConvCase c{s, true};
+  ConvRun half, full;
+  {
+    HalfMode on(true);
+    REQUIRE(ops::conv2d_fp16_columns(context(), s));
+    half = run_conv(c, seed);
+  }
+  {
+    HalfMode off(false);
+    REQUIRE_FALSE(ops::conv2d_fp16_columns(context(), s));
+    full = run_conv(c, seed);
+  }
+  std::string names;
+  for (const auto& k : half.kernels) names += k + " ";
+  INFO("fp16 kernels: " << names);
+  CHECK(uses(half, "conv2d/im2col_f16"));
+  CHECK((uses(half, "dense/gemm_b16") || uses(half, "dense/gemm_coopmat_b16")));
+  CHECK_FALSE(uses(full, "conv2d/im2col_f16"));
+
+  // The columns: every value the exact column rounded to fp16 (within one
+  // fp16 ulp: 2^-10 relative covers rounding to nearest and toward zero).
+  const ref::Tensor x = ref::widen(half.x), w = ref::widen(half.w), dy = ref::widen(half.dy);
+  const ref::Tensor exact = ref::conv2d_im2col(s, x);
+  const ref::Tensor cols = ref::unpack_halves(half.cols, s.cols_floats());
+  std::vector<float> cols_f(cols.begin(), cols.end());
+  check_close(cols_f, exact, 1e-7, std::ldexp(1.0, -10), "fp16 columns");
+
+  // Tight: the double reference on the GPU's own fp16 columns.
+  const uint64_t plane = s.out_plane(), gk = uint64_t(s.in_channels / s.groups) * s.taps();
+  const ref::Tensor dw_on_cols = ref::conv2d_weight_grad_from_cols(s, cols, dy);
+  check_close(half.dw, dw_on_cols, gemm_atol(s.batch * plane), kGemmRtol, "dw on fp16 columns");
+  const bool gemm_forward = uses(half, "dense/gemm_b16") && gk % 4 == 0 && plane % 4 == 0;
+  const ref::Tensor b = ref::widen(half.b);
+  if (gemm_forward)
+    check_close(half.y, ref::conv2d_forward_from_cols(s, cols, w, b), gemm_atol(gk), kGemmRtol, "y on fp16 columns");
+  else  // the implicit GEMM reads x in fp32: y is the fp32 convolution
+    check_close(half.y, ref::conv2d_forward(s, x, w, b), gemm_atol(gk), kGemmRtol, "y (implicit GEMM)");
+  check_close(half.db, ref::widen(full.db), 0.0, 0.0, "db (no columns involved)");
+
+  // Loose: against the fp32 path, within 2^-10 sum |dy| |cols| (the most
+  // fp16 columns can change each sum) plus the fp32 tolerance.
+  const ref::Tensor dw_bound = ref::conv2d_weight_grad_from_cols(s, ref::conv2d_im2col(s, absolute(half.x)), absolute(half.dy));
+  for (size_t i = 0; i < half.dw.size(); ++i) {
+    INFO("dw[" << i << "]: fp16 columns " << half.dw[i] << ", fp32 " << full.dw[i] << ", bound " << dw_bound[i]);
+    REQUIRE(std::fabs(double(half.dw[i]) - full.dw[i]) <=
+            std::ldexp(dw_bound[i], -10) + 2 * gemm_atol(s.batch * plane));
+  }
+  // And the fp16 weight gradient is that of the fp16-column forward: central
+  // differences of L(W) = sum(dy ⊙ (W · cols)).
+  check_finite_differences(
+      half.dw, w,
+      [&](const ref::Tensor& wv) { return weighted_sum(ref::conv2d_forward_from_cols(s, cols, wv, {}), half.dy); },
+      1e-2, 24, gemm_atol(s.batch * plane), kGemmRtol, "dw (finite differences)");
 }
 
 }  // namespace
@@ -286,6 +359,25 @@ TEST_CASE("conv2d rejects shapes that do not fit", "[conv2d]") {
   CHECK_THROWS_WITH(bad_groups.validate("conv"), Catch::Contains("groups 3"));
   auto too_big = shape(1, 1, 2, 2, 1, 5, 5, 1, 0, 0);
   CHECK_THROWS_WITH(too_big.validate("conv"), Catch::Contains("does not fit"));
+}
+
+TEST_CASE("conv2d with fp16 columns matches the reference on the rounded columns", "[conv2d][half]") {
+  auto& ctx = context();
+  if (!ctx.info().storage_16bit) {
+    HalfMode on(true);
+    CHECK_FALSE(ctx.fp16_columns());  // nothing to select on this device
+    WARN("device " << ctx.info().name << " has no 16-bit storage buffers: fp16 columns skipped");
+    return;
+  }
+  // gk = 4*9 = 36 and plane 6x6 = 36, multiples of 4: the forward GEMM reads
+  // the fp16 columns; stride 2, odd sizes and groups 3 with gk = 2*25 = 50:
+  // the forward is the implicit GEMM and only the weight gradient reads them.
+  check_conv_half(shape(3, 4, 6, 6, 5, 3, 3, 1, 1, 1), 700);
+  check_conv_half(shape(2, 6, 11, 9, 9, 5, 5, 2, 2, 2, 1, 3), 710);
+  // The selection: FOVEA_FAST=0 (portable kernels) turns it off.
+  HalfMode on(true);
+  ctx.portable_kernels = true;
+  CHECK_FALSE(ctx.fp16_columns());
 }
 
 }  // namespace fovea::test

@@ -51,4 +51,44 @@ Conv2dGrads conv2d_backward(const Conv2dShape& s, const Tensor& x, const Tensor&
   return g;
 }
 
+Tensor conv2d_im2col(const Conv2dShape& s, const Tensor& x) {
+  const size_t plane = s.out_plane(), kk = s.taps(), cg = s.in_channels / s.groups;
+  const size_t og = s.out_channels / s.groups;
+  Tensor cols(s.cols_floats(), 0.0);
+  // Every term of output channel o reads tap (g*cg + c, i, j) of group g =
+  // o / og; its position in w's filter of o is that tap's offset in the group.
+  for_each_term(s, [&](size_t yi, size_t xi, size_t wi) {
+    const size_t b = yi / (s.out_channels * plane), o = (yi / plane) % s.out_channels, p = yi % plane;
+    const size_t ck = (o / og) * cg * kk + (wi - o * cg * kk);
+    cols[(b * s.in_channels * kk + ck) * plane + p] = x[xi];
+  });
+  return cols;
+}
+
+Tensor conv2d_forward_from_cols(const Conv2dShape& s, const Tensor& cols, const Tensor& w, const Tensor& b) {
+  const size_t plane = s.out_plane(), gk = s.in_channels / s.groups * s.taps();
+  const size_t og = s.out_channels / s.groups, ckk = s.in_channels * s.taps();
+  Tensor y(size_t(s.batch) * s.out_channels * plane, 0.0);
+  for (size_t n = 0; n < s.batch; ++n)
+    for (size_t o = 0; o < s.out_channels; ++o)
+      for (size_t p = 0; p < plane; ++p) {
+        double acc = b.empty() ? 0.0 : b[o];
+        for (size_t k = 0; k < gk; ++k) acc += w[o * gk + k] * cols[(n * ckk + (o / og) * gk + k) * plane + p];
+        y[(n * s.out_channels + o) * plane + p] = acc;
+      }
+  return y;
+}
+
+Tensor conv2d_weight_grad_from_cols(const Conv2dShape& s, const Tensor& cols, const Tensor& dy) {
+  const size_t plane = s.out_plane(), gk = s.in_channels / s.groups * s.taps();
+  const size_t og = s.out_channels / s.groups, ckk = s.in_channels * s.taps();
+  Tensor dw(size_t(s.out_channels) * gk, 0.0);
+  for (size_t n = 0; n < s.batch; ++n)
+    for (size_t o = 0; o < s.out_channels; ++o)
+      for (size_t k = 0; k < gk; ++k)
+        for (size_t p = 0; p < plane; ++p)
+          dw[o * gk + k] += dy[(n * s.out_channels + o) * plane + p] * cols[(n * ckk + (o / og) * gk + k) * plane + p];
+  return dw;
+}
+
 }  // namespace fovea::ref

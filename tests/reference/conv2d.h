@@ -18,4 +18,12 @@ struct Conv2dGrads {
 Conv2dGrads conv2d_backward(const Conv2dShape& s, const Tensor& x, const Tensor& w,
                             const Tensor& dy);
 
+// The im2col columns conv2d's GEMMs read: cols[b, ck, p] = x at tap ck of
+// output position p, 0 in the padding; [B, C*KH*KW, OH*OW].
+Tensor conv2d_im2col(const Conv2dShape& s, const Tensor& x);
+// The forward pass and the weight gradient computed from given columns (such
+// as a GPU's fp16 columns): y = W · cols (+ b), dW = sum_b dy · cols^T.
+Tensor conv2d_forward_from_cols(const Conv2dShape& s, const Tensor& cols, const Tensor& w, const Tensor& b);
+Tensor conv2d_weight_grad_from_cols(const Conv2dShape& s, const Tensor& cols, const Tensor& dy);
+
 }  // namespace fovea::ref
