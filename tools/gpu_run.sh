@@ -5,9 +5,9 @@
 # (NVIDIA's ICD needs libglvnd), `mkdir -p .gl/bin && cp build/fovea build/fovea_bench_ops
 # build/tests/fovea_tests_gpu .gl/bin/`; then the device tool's run with
 # carry [".gl"] and the command `bash tools/gpu_run.sh` (about
-# 2 minutes on an H200). Results land in $OUT: the GPU test log, fast vs
-# portable vs vulkan11-min weights, tools/bench against PyTorch CUDA, the
-# roofline and a profile. docs/benchmarks.md ("NVIDIA H200") holds the figures.
+# 2 minutes on an H200). Results land in $OUT: the GPU test log, fast (fp16
+# paths on) vs FOVEA_FAST=fp32 vs portable vs vulkan11-min weights,
+# tools/bench against PyTorch CUDA, the roofline and a profile. docs/benchmarks.md ("NVIDIA H200") holds the figures.
 cd "$(dirname "$0")/.."
 for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
@@ -19,14 +19,14 @@ T0=$(date +%s)
 FOVEA_VALIDATION=1 timeout 150 build/tests/fovea_tests_gpu -d yes > $OUT/gpu_tests.log 2>&1; echo "gpu tests rc=$? in $(( $(date +%s)-T0 )) s"
 grep -a -A8 "FAILED" $OUT/gpu_tests.log | head -40; tail -2 $OUT/gpu_tests.log
 A=(train --model assets/models/fashion_cnn.json --limit 1280 --batch 128 --val-split 0 --epochs 1 --seed 7 --validate --no-progress)
-{ build/fovea "${A[@]}" --out /tmp/fast && FOVEA_FAST=0 build/fovea "${A[@]}" --out /tmp/port && FOVEA_LIMITS=vulkan11-min build/fovea "${A[@]}" --out /tmp/min; } > $OUT/equality.txt 2>&1
+{ build/fovea "${A[@]}" --out /tmp/fast && FOVEA_FAST=fp32 build/fovea "${A[@]}" --out /tmp/fp32 && FOVEA_FAST=0 build/fovea "${A[@]}" --out /tmp/port && FOVEA_LIMITS=vulkan11-min build/fovea "${A[@]}" --out /tmp/min; } > $OUT/equality.txt 2>&1
 python3 - >> $OUT/equality.txt 2>&1 <<'PY'
 import json, struct, numpy as np
 def t(p):
     raw=open(p,'rb').read(); n=struct.unpack('<Q',raw[:8])[0]; h=json.loads(raw[8:8+n])
     return {k:np.frombuffer(raw[8+n+v['data_offsets'][0]:8+n+v['data_offsets'][1]],np.float32) for k,v in h.items() if k!='__metadata__'}
 a=t('/tmp/fast/model.safetensors')
-for other in ('/tmp/port','/tmp/min'):
+for other in ('/tmp/fp32','/tmp/port','/tmp/min'):
     b=t(other+'/model.safetensors')
     print(other, 'worst rel diff vs fast: %.3e' % max(np.abs(a[k]-b[k]).max()/np.abs(a[k]).max() for k in a))
 PY

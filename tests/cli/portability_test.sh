@@ -11,8 +11,9 @@
 #   kernels) against its default (texel-buffer GEMMs);
 # - fp16 columns (FOVEA_FAST=fp16: conv2d's im2col columns in 16-bit
 #   storage, fp32 accumulation) on lavapipe against its default (fp32), the
-#   same 10 steps, within 1e-3 relative per tensor (measured 1.9e-5); SwiftShader, without
-#   16-bit storage, refuses FOVEA_FAST=fp16 with one line.
+#   same 10 steps, within 1e-3 relative per tensor (measured 1.9e-5) and
+#   not equal; SwiftShader, without 16-bit storage, refuses FOVEA_FAST=fp16
+#   with one line.
 # Skips (exit 0) without the data set or without one of the two drivers
 # (tools/install-deps.sh installs both: mesa-vulkan-drivers and chromium).
 # Usage: portability_test.sh FOVEA_BINARY SOURCE_DIR
