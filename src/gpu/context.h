@@ -156,10 +156,11 @@ class Context {
   // Each needs its features enabled at device creation (a host's adopted
   // device is not assumed to have them).
   bool fp16_columns() const { return !portable_kernels && half_precision && fp16_storage_; }
-  // The coopmat GEMM assumes subgroups of 32 (4 per 128-invocation workgroup).
+  // The coopmat GEMM assumes subgroups of 32 (4 per 128-invocation
+  // workgroup, each picking its tile by gl_SubgroupID).
   bool coop_matrix() const {
     return !portable_kernels && half_precision && coop_matrix_ && info_.subgroup_size == 32 &&
-           info_.max_invocations >= 128;
+           info_.max_invocations >= 128 && (info_.subgroup_ops & VK_SUBGROUP_FEATURE_BASIC_BIT);
   }
 
   // The embedded-shader pipeline cache and the kernel table (src/gpu/kernel).

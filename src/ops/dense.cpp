@@ -40,11 +40,11 @@ static const char* texel_kernel(const gpu::Context& ctx, const GemmShape& g, con
 }
 
 // The roofline's figures of one GEMM dispatch: 2 M N K FLOPs per product,
-// each operand read once (A or B shared by the batch when its stride is 0),
-// C (or the partial products) written once.
+// each operand read once (A or B shared by the batch when its stride is 0;
+// B of 2 bytes a value when fp16), C (or the partial products) written once.
 static void gemm_cost(Program& p, const GemmShape& g, uint64_t c_blocks) {
   const double a = double(g.M) * g.K * (g.a_bs ? g.batch : 1), b = double(g.K) * g.N * (g.b_bs ? g.batch : 1);
-  p.cost(2.0 * g.batch * g.M * g.N * g.K, 4.0 * (a + b + double(g.M) * g.N * c_blocks));
+  p.cost(2.0 * g.batch * g.M * g.N * g.K, 4.0 * (a + double(g.M) * g.N * c_blocks) + (g.b_f16 ? 2.0 : 4.0) * b);
 }
 
 bool gemm_coop_matrix(const gpu::Context& ctx, const GemmShape& g) {
