@@ -71,7 +71,9 @@ bool conflict(const ViewLife& a, const ViewLife& b) {
   return false;
 }
 
-std::string mib(uint64_t b) {
+}  // namespace
+
+std::string bytes_text(uint64_t b) {
   std::ostringstream s;
   s.setf(std::ios::fixed);
   s.precision(2);
@@ -83,8 +85,6 @@ std::string mib(uint64_t b) {
     s << b << " B";
   return s.str();
 }
-
-}  // namespace
 
 std::vector<ViewLife> view_lives(const gpu::Arena& arena, const std::vector<const gpu::Program*>& programs,
                                  const std::vector<gpu::View>& pinned) {
@@ -207,10 +207,10 @@ std::string arena_listing(const gpu::Arena& arena, const std::vector<const gpu::
   std::iota(order.begin(), order.end(), size_t(0));
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return span_of(vs[a]) > span_of(vs[b]); });
   std::ostringstream s;
-  s << "arena " << arena.name() << ": " << vs.size() << " views, " << mib(arena.size()) << " (life: first and last "
+  s << "arena " << arena.name() << ": " << vs.size() << " views, " << bytes_text(arena.size()) << " (life: first and last "
     << "dispatch of program " << (programs.empty() ? "-" : programs[0]->name()) << " that touch the view)\n";
   for (size_t k : order) {
-    s << "  " << mib(span_of(vs[k])) << "  at " << vs[k].offset << "  " << vs[k].name << "  ";
+    s << "  " << bytes_text(span_of(vs[k])) << "  at " << vs[k].offset << "  " << vs[k].name << "  ";
     const auto& sp = lives[k].spans.empty() ? std::pair<size_t, size_t>{1, 0} : lives[k].spans[0];
     if (lives[k].pinned)
       s << "pinned\n";
@@ -232,7 +232,7 @@ std::string arena_listing(const gpu::Arena& arena, const std::vector<const gpu::
       }
       if (live > best) best = live, where = programs[p]->name() + ", " + programs[p]->dispatches()[t].label;
     }
-  s << "  most bytes live at once: " << mib(best) << " (" << where << "); the layout takes " << mib(arena.size())
+  s << "  most bytes live at once: " << bytes_text(best) << " (" << where << "); the layout takes " << bytes_text(arena.size())
     << "\n";
   return s.str();
 }

@@ -22,6 +22,9 @@
 
 namespace fovea::nn {
 
+// "1.50 MiB", "2.00 KiB", "12 B".
+std::string bytes_text(uint64_t bytes);
+
 struct ViewLife {
   bool pinned = false;
   // Per program (in the order given): first and last dispatch index that

@@ -526,19 +526,6 @@ void Model::upload_parameters(const std::vector<float>& values) {
   gpu::upload(ctx_, params_, values.data(), values.size() * 4);
 }
 
-static std::string bytes_text(uint64_t b) {
-  std::ostringstream s;
-  s.setf(std::ios::fixed);
-  s.precision(2);
-  if (b >= (1ull << 20))
-    s << double(b) / double(1 << 20) << " MiB";
-  else if (b >= 1024)
-    s << double(b) / 1024.0 << " KiB";
-  else
-    s << b << " B";
-  return s.str();
-}
-
 std::string Model::plan_text() const {
   std::ostringstream s;
   s.precision(3);
