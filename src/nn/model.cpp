@@ -547,7 +547,7 @@ std::string Model::plan_text() const {
     << "\n  gradients " << bytes_text(grads_.size) << "\n  optimizer state ("
     << ops::optimizer_name(opts_.optim.kind) << ": " << ops::optimizer_state_names(opts_.optim) << ") "
     << bytes_text(optim_state_.size) << "\n  layer state (running statistics, power-iteration vectors) "
-    << bytes_text(state_.size) << "\n  activations, their gradients and workspaces "
+    << bytes_text(state_.size) << "\n  activations, their gradients, workspaces and scratch (sharing bytes by liveness) "
     << bytes_text(device_->size() - std::min(fixed, device_->size())) << "\n  upload ring "
     << bytes_text(upload_->size()) << ", readback " << bytes_text(readback_->size()) << "\n  total "
     << bytes_text(device_->size() + upload_->size() + readback_->size()) << "\n";
