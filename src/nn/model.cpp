@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "data/split.h"
-#include "nn/memory_plan.h"
 #include "gpu/context.h"
+#include "nn/memory_plan.h"
 #include "ops/activation.h"
 #include "ops/augment.h"
 #include "ops/blur.h"
