@@ -223,6 +223,9 @@ int main(int argc, char** argv) {
   bench->add_flag("--roofline", bench_cfg.roofline,
                   "Per kernel: FLOPs and bytes per step, GFLOP/s, GB/s, FLOP/byte and the fraction of "
                   "min(peak FLOP/s, FLOP/byte x peak bandwidth) it reaches");
+  bench->add_flag("--memory", bench_cfg.memory,
+                  "Also list every buffer of the device arena: size, offset, and its life in the training step "
+                  "(first and last dispatch using it); buffers whose lives do not overlap share bytes");
   bench->add_option("--peak-gflops", bench_cfg.peak_gflops,
                     "The device's arithmetic peak, GFLOP/s (with --peak-gbps; default: measured by an FMA loop)");
   bench->add_option("--peak-gbps", bench_cfg.peak_gbps,

@@ -59,6 +59,19 @@ View Arena::reserve(const std::string& name, uint64_t bytes, uint32_t slots) {
   return v;
 }
 
+void Arena::relayout(const std::vector<uint64_t>& offsets, uint64_t size) {
+  if (committed()) throw Error("arena " + name_ + ": relayout after commit");
+  if (offsets.size() != views_.size()) throw Error("arena " + name_ + ": relayout needs one offset per view");
+  for (size_t k = 0; k < views_.size(); ++k) {
+    const View& v = views_[k];
+    const uint64_t span = v.slots > 1 ? v.slot_stride * v.slots : v.size;
+    if (offsets[k] % align_ || offsets[k] + span > size)
+      throw Error("arena " + name_ + ": view " + v.name + " placed outside the arena or unaligned");
+    views_[k].offset = offsets[k];
+  }
+  size_ = size;
+}
+
 void Arena::commit() {
   if (committed()) return;
   VkDevice dev = ctx_.device();

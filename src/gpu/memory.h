@@ -54,6 +54,11 @@ class Arena {
   View reserve(const std::string& name, uint64_t bytes, uint32_t slots = 1);
   void commit();
   bool committed() const { return buffer_ != VK_NULL_HANDLE; }
+  // Moves view k (in views() order) to offsets[k] and sets the arena's size:
+  // a planner's layout, where views whose uses never overlap in time share
+  // bytes. Only before commit(); copies of the views taken earlier keep the
+  // old offsets (the planner translates them).
+  void relayout(const std::vector<uint64_t>& offsets, uint64_t size);
 
   VkBuffer buffer() const { return buffer_; }
   uint64_t size() const { return size_; }

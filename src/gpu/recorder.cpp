@@ -66,11 +66,19 @@ static std::vector<Use> uses_of(const Dispatch& d, uint32_t slot) {
 }
 
 View Program::scratch(const std::string& name, uint64_t bytes) {
+  if (shared_scratch_) return shared_scratch_->reserve(name_ + ":" + name, bytes);
   if (!scratch_) scratch_ = std::make_unique<Arena>(ctx_, MemoryKind::Device, name_ + ".scratch");
   return scratch_->reserve(name, bytes);
 }
 
 uint64_t Program::scratch_bytes() const { return scratch_ ? scratch_->size() : 0; }
+
+void Program::relocate(const std::function<void(View&)>& f) {
+  for (Dispatch& d : dispatches_)
+    for (Binding& b : d.bindings) f(b.view);
+  f(params_);
+  for (View& v : host_reads_) f(v);
+}
 
 void Program::commit_scratch() {
   if (scratch_) scratch_->commit();

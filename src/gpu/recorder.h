@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -80,6 +81,14 @@ class Program {
   View scratch(const std::string& name, uint64_t bytes);
   void commit_scratch();
   uint64_t scratch_bytes() const;
+  // Scratch from `arena` (not yet committed) instead of an arena of the
+  // program's own: a planner that knows every program's uses may then let
+  // it share bytes with other views (src/nn/memory_plan.h). The caller
+  // guarantees the programs never run concurrently (one queue: every step
+  // starts with a full barrier). Call before recording.
+  void scratch_from(Arena& arena) { shared_scratch_ = &arena; }
+  // Applies `f` to the view of every binding (a planner moving views).
+  void relocate(const std::function<void(View&)>& f);
 
   // Views the host reads after a step completes (metric sums): the step
   // ends with a barrier that makes their writes visible to the host.
@@ -105,6 +114,7 @@ class Program {
   std::vector<Dispatch> dispatches_;
   std::vector<View> host_reads_;
   std::unique_ptr<Arena> scratch_;
+  Arena* shared_scratch_ = nullptr;
 };
 
 // GPU time per dispatch label, summed over profiled steps.

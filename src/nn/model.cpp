@@ -6,6 +6,7 @@
 
 #include "data/split.h"
 #include "gpu/context.h"
+#include "nn/memory_plan.h"
 #include "ops/activation.h"
 #include "ops/augment.h"
 #include "ops/blur.h"
@@ -104,12 +105,10 @@ void Model::plan_graph() {
     nodes_.push_back(std::move(node));
   }
 
-  const std::vector<uint64_t> grad_offsets = plan_activation_gradients(consumers);
-  const uint64_t pool_bytes = grad_offsets.empty() ? 0 : grad_offsets.back();
-  const gpu::View grad_pool = pool_bytes ? device_->reserve("activation_gradients", pool_bytes) : gpu::View{};
-
-  // Activations and gradients. A node read by several layers gets one
-  // gradient buffer per reader, summed into its own before its backward.
+  // Activations and gradients, each a view of its own: build() lets views
+  // whose lives do not overlap share bytes (nn/memory_plan.h). A node read
+  // by several layers gets one gradient buffer per reader, summed into its
+  // own before its backward.
   for (size_t n = 0; n < nodes_.size(); ++n) {
     Node& node = nodes_[n];
     const LayerSpec& ls = spec_.layers[n];
@@ -142,68 +141,12 @@ void Model::plan_graph() {
       node.io.dout = node.io.din[0];  // the gradient goes straight to the input's target
     } else {
       node.io.out = device_->reserve(base + ".out", bytes);
-      if (node.requires_grad) node.io.dout = grad_pool.sub(grad_offsets[n], bytes, base + ".grad");
+      if (node.requires_grad) node.io.dout = device_->reserve(base + ".grad", bytes);
     }
     node.layer->reserve(*device_, node.io);
   }
   if (!nodes_.back().requires_grad)
     throw Error("model " + spec_.path + ": no layer has parameters to train");
-}
-
-// Node n's own gradient buffer (its .grad; not a per-reader part, not the
-// input's) is live from the backward of its last reader (the loss, for the
-// last node; through layers that alias their input, their readers) down to
-// n's own backward. Buffers whose spans of node indices do not overlap share
-// bytes of one pool, placed first-fit. Returns each node's byte offset in
-// the pool (unused for nodes without an own buffer), then the pool's size.
-std::vector<uint64_t> Model::plan_activation_gradients(
-    const std::vector<std::vector<std::pair<size_t, size_t>>>& consumers) const {
-  const size_t L = nodes_.size();
-  const uint64_t align = std::max<uint64_t>(256, ctx_.info().view_alignment);
-  constexpr size_t kNone = SIZE_MAX;
-  std::vector<size_t> owner(L, kNone);  // the node whose buffer node n's gradient is
-  auto single_reader = [&](int32_t i) {
-    return i >= 0 && nodes_[size_t(i)].requires_grad && consumers[size_t(i)].size() == 1;
-  };
-  for (size_t n = 0; n < L; ++n) {
-    if (!nodes_[n].requires_grad) continue;
-    const int32_t i = spec_.layers[n].inputs.empty() ? -1 : spec_.layers[n].inputs[0];
-    if (!nodes_[n].layer->aliases_input())
-      owner[n] = n;
-    else if (single_reader(i))
-      owner[n] = owner[size_t(i)];
-  }
-  std::vector<size_t> first(L, kNone), last(L, 0);
-  auto touch = [&](size_t b, size_t t) {
-    if (b == kNone) return;
-    first[b] = std::min(first[b], t);
-    last[b] = std::max(last[b], t);
-  };
-  for (size_t n = 0; n < L; ++n) {
-    touch(owner[n], n);
-    for (int32_t i : spec_.layers[n].inputs)
-      if (single_reader(i)) touch(owner[size_t(i)], n);
-  }
-  if (L) touch(owner[L - 1], L);  // the loss writes the logits' gradient
-  std::vector<uint64_t> offset(L + 1, 0), size(L, 0);
-  std::vector<size_t> placed;
-  for (size_t n = 0; n < L; ++n) {
-    if (owner[n] != n) continue;
-    size[n] = (4ull * opts_.batch * spec_.layers[n].out.size() + align - 1) / align * align;
-    uint64_t at = 0;
-    for (bool moved = true; moved;) {
-      moved = false;
-      for (size_t q : placed)
-        if (first[q] <= last[n] && first[n] <= last[q] && at < offset[q] + size[q] && offset[q] < at + size[n]) {
-          at = offset[q] + size[q];
-          moved = true;
-        }
-    }
-    offset[n] = at;
-    offset[L] = std::max(offset[L], at + size[n]);
-    placed.push_back(n);
-  }
-  return offset;
 }
 
 void Model::build() {
@@ -247,7 +190,6 @@ void Model::build() {
     probe_sums_ = readback_->reserve("metrics.probe", sizeof(ops::MetricSums), opts_.slots);
     probe_vectors_ = upload_->reserve("probe.vectors", 4ull * B * spec_.classes, opts_.slots);
   }
-  device_->commit();
   upload_->commit();
   readback_->commit();
   for (Node& node : nodes_) {
@@ -271,18 +213,17 @@ void Model::build() {
     }
   }
 
-  std::vector<float> ms(2 * spec_.channels);
-  for (uint32_t c = 0; c < spec_.channels; ++c) {
-    ms[c] = float(opts_.channel_mean[c]);
-    ms[spec_.channels + c] = float(1.0 / std::max(opts_.channel_std[c], 1e-12));
-  }
-  gpu::upload(ctx_, stats_, ms.data(), ms.size() * 4);
-
   const uint32_t C = spec_.classes;
   const gpu::View& logits = nodes_.back().io.out;
   const gpu::View& dlogits = nodes_.back().io.dout;
-  train_ = std::make_unique<gpu::Program>(ctx_, "train");
-  train_->set_params(step_params_);
+  // Every program's scratch comes from the device arena, planned with the rest.
+  auto program = [&](const char* name) {
+    auto p = std::make_unique<gpu::Program>(ctx_, name);
+    p->set_params(step_params_);
+    p->scratch_from(*device_);
+    return p;
+  };
+  train_ = program("train");
   record_forward(*train_, true);
   if (opts_.augment.mixing())
     ops::record_softmax_xent_mixed(*train_, B, C, logits, labels_, dlogits, row_stats_, true, 0.0f, "loss");
@@ -297,8 +238,7 @@ void Model::build() {
   if (opts_.data_parallel) {
     ops::record_copy(*train_, param_floats_, grads_, grads_out_, "gradients.readback");
     train_->host_reads(grads_out_);
-    update_ = std::make_unique<gpu::Program>(ctx_, "update");
-    update_->set_params(step_params_);
+    update_ = program("update");
     update = update_.get();
     ops::record_copy(*update, param_floats_, grads_in_, grads_, "gradients.upload");
   }
@@ -317,8 +257,7 @@ void Model::build() {
                         ops::optimizer_name(opts_.optim.kind));
   train_->host_reads(train_sums_);
 
-  eval_ = std::make_unique<gpu::Program>(ctx_, "eval");
-  eval_->set_params(step_params_);
+  eval_ = program("eval");
   record_forward(*eval_, false);
   ops::record_softmax_xent(*eval_, B, C, logits, labels_, dlogits, row_stats_, false, "loss");
   ops::record_metric_sums(*eval_, B, row_stats_, eval_sums_, "metrics");
@@ -327,19 +266,64 @@ void Model::build() {
     ops::record_copy(*eval_, uint64_t(B) * C, logits, logits_ring_, "logits.readback");
     eval_->host_reads(logits_ring_);
   }
-  if (!opts_.probe) return;
-  probe_ = std::make_unique<gpu::Program>(ctx_, "probe");
-  probe_->set_params(step_params_);
-  record_probe(*probe_);
-  ops::record_softmax_xent(*probe_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
-  ops::record_metric_sums(*probe_, B, row_stats_, probe_sums_, "metrics");
-  record_backward(*probe_, false, true);
-  probe_->host_reads(probe_sums_);
-  jacobian_ = std::make_unique<gpu::Program>(ctx_, "jacobian");
-  jacobian_->set_params(step_params_);
-  record_forward(*jacobian_, false);
-  ops::record_copy(*jacobian_, uint64_t(B) * C, probe_vectors_, dlogits, "probe.vectors");
-  record_backward(*jacobian_, false);
+  if (opts_.probe) {
+    probe_ = program("probe");
+    record_probe(*probe_);
+    ops::record_softmax_xent(*probe_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
+    ops::record_metric_sums(*probe_, B, row_stats_, probe_sums_, "metrics");
+    record_backward(*probe_, false, true);
+    probe_->host_reads(probe_sums_);
+    jacobian_ = program("jacobian");
+    record_forward(*jacobian_, false);
+    ops::record_copy(*jacobian_, uint64_t(B) * C, probe_vectors_, dlogits, "probe.vectors");
+    record_backward(*jacobian_, false);
+  }
+  plan_memory();
+  device_->commit();
+  // The alignment gaps between gradient tensors are never written by a
+  // kernel but clipped and copied with the block: zero from the start (a
+  // data-parallel rank may never call init_parameters).
+  const std::vector<float> zeros(param_floats_, 0.0f);
+  gpu::upload(ctx_, grads_, zeros.data(), zeros.size() * 4);
+  std::vector<float> ms(2 * spec_.channels);
+  for (uint32_t c = 0; c < spec_.channels; ++c) {
+    ms[c] = float(opts_.channel_mean[c]);
+    ms[spec_.channels + c] = float(1.0 / std::max(opts_.channel_std[c], 1e-12));
+  }
+  gpu::upload(ctx_, stats_, ms.data(), ms.size() * 4);
+}
+
+// Lays the device arena out by liveness over every program (nn/memory_plan.h):
+// what the host uploads or downloads, and what lives from step to step, is
+// pinned; activations, their gradients, workspaces and scratch share bytes
+// where their lives in every program are disjoint.
+void Model::plan_memory() {
+  std::vector<gpu::Program*> programs;
+  for (gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get(), update_.get()})
+    if (p) programs.push_back(p);
+  const std::vector<const gpu::Program*> readers(programs.begin(), programs.end());
+  std::vector<gpu::View> pinned = {params_, base_params_, grads_, optim_state_, state_, stats_, x_grad_};
+  // Without sharing every view is pinned: the layout stays as reserved.
+  if (!opts_.share_memory) pinned.insert(pinned.end(), device_->views().begin(), device_->views().end());
+  lives_ = view_lives(*device_, readers, pinned);
+  std::vector<gpu::View*> views = {&state_,    &params_,       &grads_,     &optim_state_, &stats_,
+                                   &x_,        &row_stats_,    &blur_scratch_, &clip_norm_, &x_grad_,
+                                   &base_params_};
+  for (gpu::View& v : x_grad_parts_) views.push_back(&v);
+  for (Node& node : nodes_) {
+    for (gpu::View* v : {&node.io.out, &node.io.dout, &node.io.param_span, &node.io.grad_span, &node.io.state_span})
+      views.push_back(v);
+    for (auto* list : {&node.io.in, &node.io.din, &node.io.params, &node.io.grads, &node.grad_parts})
+      for (gpu::View& v : *list) views.push_back(&v);
+  }
+  pack_arena(*device_, lives_, std::max<uint64_t>(256, ctx_.info().view_alignment), programs, views);
+}
+
+std::string Model::memory_listing() const {
+  std::vector<const gpu::Program*> programs;
+  for (const gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get(), update_.get()})
+    if (p) programs.push_back(p);
+  return arena_listing(*device_, programs, lives_);
 }
 
 gpu::Program& Model::update_program() {
@@ -542,19 +526,6 @@ void Model::upload_parameters(const std::vector<float>& values) {
   gpu::upload(ctx_, params_, values.data(), values.size() * 4);
 }
 
-static std::string bytes_text(uint64_t b) {
-  std::ostringstream s;
-  s.setf(std::ios::fixed);
-  s.precision(2);
-  if (b >= (1ull << 20))
-    s << double(b) / double(1 << 20) << " MiB";
-  else if (b >= 1024)
-    s << double(b) / 1024.0 << " KiB";
-  else
-    s << b << " B";
-  return s.str();
-}
-
 std::string Model::plan_text() const {
   std::ostringstream s;
   s.precision(3);
@@ -576,7 +547,7 @@ std::string Model::plan_text() const {
     << "\n  gradients " << bytes_text(grads_.size) << "\n  optimizer state ("
     << ops::optimizer_name(opts_.optim.kind) << ": " << ops::optimizer_state_names(opts_.optim) << ") "
     << bytes_text(optim_state_.size) << "\n  layer state (running statistics, power-iteration vectors) "
-    << bytes_text(state_.size) << "\n  activations, their gradients and workspaces "
+    << bytes_text(state_.size) << "\n  activations, their gradients, workspaces and scratch (sharing bytes by liveness) "
     << bytes_text(device_->size() - std::min(fixed, device_->size())) << "\n  upload ring "
     << bytes_text(upload_->size()) << ", readback " << bytes_text(readback_->size()) << "\n  total "
     << bytes_text(device_->size() + upload_->size() + readback_->size()) << "\n";
@@ -612,31 +583,7 @@ MemoryFigures Model::memory_figures() const {
   auto is_loss = [](const gpu::Dispatch& d) { return d.label.rfind("loss", 0) == 0; };
   const size_t first = size_t(std::find_if(ds.begin(), ds.end(), is_loss) - ds.begin());
   const size_t last = ds.size() - size_t(std::find_if(ds.rbegin(), ds.rend(), is_loss) - ds.rbegin());
-  auto in_block = [&](const gpu::View& v) {
-    for (const gpu::View* b : {&params_, &grads_, &optim_state_, &state_})
-      if (b->size && v.offset >= b->offset && v.offset < b->offset + b->size) return true;
-    return false;
-  };
-  std::vector<std::pair<uint64_t, uint64_t>> written, saved;
-  for (size_t i = 0; i < first; ++i)
-    for (const gpu::Binding& b : ds[i].bindings)
-      if (b.access != gpu::Access::Read && b.view.arena == device_.get() && !in_block(b.view))
-        written.push_back({b.view.offset, b.view.offset + b.view.size});
-  for (size_t j = last; j < ds.size(); ++j)
-    for (const gpu::Binding& b : ds[j].bindings) {
-      if (b.access == gpu::Access::Write || b.view.arena != device_.get()) continue;
-      for (const auto& [lo, hi] : written) {
-        const uint64_t a = std::max(lo, b.view.offset), e = std::min(hi, b.view.offset + b.view.size);
-        if (a < e) saved.push_back({a, e});
-      }
-    }
-  std::sort(saved.begin(), saved.end());
-  uint64_t end = 0;
-  for (const auto& [lo, hi] : saved) {
-    if (hi <= end) continue;
-    m.saved_activations += hi - std::max(lo, end);
-    end = hi;
-  }
+  m.saved_activations = carried_bytes(*train_, *device_, first, last, {params_, grads_, optim_state_, state_});
   return m;
 }
 

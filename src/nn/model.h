@@ -41,6 +41,7 @@
 #include "gpu/memory.h"
 #include "gpu/recorder.h"
 #include "nn/layers.h"
+#include "nn/memory_plan.h"
 #include "nn/model_spec.h"
 #include "ops/metrics.h"
 #include "ops/optim.h"
@@ -74,6 +75,10 @@ struct ModelOptions {
   // ranks into gradients_in(); update: gradients_in() -> gradients ->
   // penalties -> clipping -> optimizer step.
   bool data_parallel = false;
+  // Activations, their gradients, workspaces and scratch share device memory
+  // where their lives do not overlap (nn/memory_plan.h); off: each keeps its
+  // own bytes (the same results, more memory; for tests and debugging).
+  bool share_memory = true;
 };
 
 // One parameter tensor: where it lives in the parameter block.
@@ -109,8 +114,9 @@ struct StateTensor {
 
 // The training step's device memory against what training cannot do
 // without: parameters, their gradients, the optimizer's state and the
-// activations backward reads (device ranges written before the loss and read
-// after it, overlaps counted once; with im2col that includes the columns).
+// activations backward reads (device bytes that a dispatch after the loss
+// reads while they still hold what a dispatch before the loss wrote, each
+// byte once; with im2col that includes the columns; nn::carried_bytes).
 struct MemoryFigures {
   uint64_t parameters = 0, gradients = 0, optimizer_state = 0, layer_state = 0;
   uint64_t saved_activations = 0;
@@ -187,13 +193,15 @@ class Model {
   // The recorded step as text: each op with its buffers, then memory totals.
   std::string plan_text() const;
   MemoryFigures memory_figures() const;
+  // Every view of the device arena with its size, place and life
+  // (`fovea bench --memory`).
+  std::string memory_listing() const;
 
  private:
   struct Node;
   void build();
   void plan_graph();
-  std::vector<uint64_t> plan_activation_gradients(
-      const std::vector<std::vector<std::pair<size_t, size_t>>>& consumers) const;
+  void plan_memory();
   void record_input(gpu::Program& p, bool training);
   void record_forward(gpu::Program& p, bool training);
   void record_probe(gpu::Program& p);
@@ -218,6 +226,7 @@ class Model {
   gpu::View grads_out_, grads_in_;                                  // data_parallel only
   std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several
   std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_, update_;
+  std::vector<ViewLife> lives_;  // of device_'s views, as planned
 };
 
 }  // namespace fovea::nn

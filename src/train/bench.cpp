@@ -90,6 +90,7 @@ BenchResult run_bench(gpu::Context& ctx, const BenchConfig& cfg) {
   r.warmup = cfg.warmup;
   r.timestamps = ctx.info().timestamps;
   r.memory = model.memory_figures();
+  if (cfg.memory) r.memory_listing = model.memory_listing();
 
   // Synthetic batches: random pixels and labels, a few distinct ones
   // cycled, copied into the upload ring every step as training does.
@@ -163,6 +164,7 @@ std::string bench_text(const BenchResult& r) {
       r.images_per_second, 1e3 * r.seconds / r.steps, gpu_ms);
   add("work per step: %.4g GFLOP, %.4g MB moved\n", flops * 1e-9, bytes * 1e-6);
   s += nn::memory_text(r.memory);
+  s += r.memory_listing;
   if (!r.timestamps) s += "(this device has no timestamp queries: no per-kernel times)\n";
   if (r.roofline)
     add("peaks: %.2f GFLOP/s, %.2f GB/s (%s); ridge at %.2f FLOP/byte\n", r.peak_gflops, r.peak_gbps,

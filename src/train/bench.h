@@ -19,6 +19,7 @@ struct BenchConfig {
   uint32_t steps = 20;   // timed steps
   uint32_t warmup = 3;   // untimed steps first (pipelines compile at their first dispatch)
   bool roofline = false;
+  bool memory = false;  // also list every view of the device arena (size, place, life)
   // The device's peaks for the roofline; 0 = measured by the micro-kernels
   // (a streaming copy and an FMA loop). Both or neither.
   double peak_gflops = 0, peak_gbps = 0;
@@ -40,6 +41,7 @@ struct BenchResult {
   bool timestamps = false;       // per-kernel times available
   std::vector<KernelFigures> kernels;  // sorted by time, longest first
   nn::MemoryFigures memory;
+  std::string memory_listing;  // with BenchConfig::memory: nn::Model::memory_listing()
   bool roofline = false, peaks_measured = false;
   double peak_gflops = 0, peak_gbps = 0;
 };

@@ -5,6 +5,7 @@
 # and both gradients) and 2 * batch * OC * C * KH * KW * OH * OW (conv2d),
 # computed here from the model spec; the roofline fraction follows from the
 # given peaks; measured peaks are positive under the validation layer.
+# --memory lists every buffer of the device arena with its life.
 # Usage: bench_test.sh FOVEA_BINARY SOURCE_DIR
 source "$(dirname "$0")/common.sh" "$@"
 mlp=$src/assets/models/mlp.json
@@ -22,7 +23,7 @@ run() {  # run NAME ARGS...: fovea bench ARGS --json $tmp/NAME.json, stdout in $
   "$fovea" bench "$@" --json "$tmp/$name.json" >"$tmp/$name.txt" 2>"$tmp/$name.err" || fail "bench $*: $(cat "$tmp/$name.err")"
 }
 run mlp --model "$mlp" --batch 17 --steps 2 --warmup 1 --roofline --peak-gflops 10 --peak-gbps 5
-run cnn --model "$cnn" --batch 5 --steps 1 --warmup 1 --roofline --peak-gflops 20 --peak-gbps 8
+run cnn --model "$cnn" --batch 5 --steps 1 --warmup 1 --roofline --peak-gflops 20 --peak-gbps 8 --memory
 run measured --model "$mlp" --batch 9 --steps 1 --warmup 0 --roofline --validate
 
 "$py" - "$tmp" "$mlp" "$cnn" <<'PY' || fail "bench figures: see above"
@@ -92,6 +93,12 @@ for name, path, peaks in (("mlp", mlp_path, (10, 5)), ("cnn", cnn_path, (20, 8))
     txt = open(f"{tmp}/{name}.txt").read()
     for want_text in ("images/s", "device memory of a training step", "FLOP/B", "of roof", "peaks: ", "  total "):
         if want_text not in txt: bad(name, "text lacks", repr(want_text))
+
+# --memory: the arena's buffers, shared and pinned ones, and the lower bound.
+txt = open(f"{tmp}/cnn.txt").read()
+for want_text in ("arena device:", "layers.3.conv2d.cols", "  parameters  pinned", "layers.1.relu.backward", "most bytes live at once: "):
+    if want_text not in txt: bad("cnn --memory lacks", repr(want_text))
+if "most bytes live at once" in open(f"{tmp}/mlp.txt").read(): bad("mlp lists its memory without --memory")
 
 # The MLP's parameters: 784*256 + 256 + 256*10 + 10 floats, padded to at most 256 bytes.
 m = json.load(open(f"{tmp}/mlp.json"))["memory"]
