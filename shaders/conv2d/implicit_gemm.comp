@@ -28,6 +28,12 @@ layout(constant_id = 0) const uint RC = 8;   // output channels per lane, a mult
 layout(constant_id = 1) const uint RP = 4;   // output positions per lane
 layout(constant_id = 2) const uint WG = 64;  // lanes per workgroup
 layout(local_size_x_id = 2) in;
+// 1 when div_h or div_w is not 1 (strided input gradients). A constant, not
+// a push-constant test: lavapipe runs both sides of a branch under a lane
+// mask, so the emulated divisions would cost every tap anyway.
+layout(constant_id = 3) const uint DIVIDE = 1;
+// 1 when bias_on (the same reason: no masked per-lane bias load otherwise).
+layout(constant_id = 4) const uint BIAS = 1;
 
 layout(std430, set = 0, binding = 1) readonly buffer Bias { float bias[]; };  // [MC] when used
 layout(std430, set = 0, binding = 2) writeonly buffer Out { float outv[]; };  // [B, MC, MH, MW]
@@ -77,7 +83,7 @@ void main() {
     bool ok[RP];
     // Integer division is emulated lane by lane on CPUs: skip it where
     // div = 1 (the forward pass, and stride-1 input gradients).
-    const bool divide = pc.div_h != 1u || pc.div_w != 1u;
+    const bool divide = DIVIDE != 0u;
     for (uint r = 0; r < RP; ++r) {
       int ny = nh[r] + i * pc.step_h, nx = nw[r] + j * pc.step_w;
       int sy = ny, sx = nx;
@@ -110,7 +116,7 @@ void main() {
   for (uint u = 0; u < RC; ++u) {
     if (m0 + u >= mg) break;
     uint m = g * mg + m0 + u;
-    float bm = pc.bias_on != 0u ? bias[m] : 0.0;
+    float bm = BIAS != 0u ? bias[m] : 0.0;
     uint base = (b * pc.MC + m) * plane_out;
     for (uint r = 0; r < RP; ++r)
       if (p0 + r * WG < plane_out) outv[base + p0 + r * WG] = acc[u][r] + bm;

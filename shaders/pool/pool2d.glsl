@@ -31,6 +31,13 @@ layout(push_constant) uniform Push {
 // and is otherwise zero before pooling. Backward regenerates the same mask.
 layout(constant_id = 0) const uint DROP = 0u;
 
+// LOOP_H, LOOP_W > 0 (maxpool2d_forward and _backward): the trip counts of
+// the kernel's two window loops (forward: kh, kw; backward: nh, nw), known
+// when the pipeline is built, so the compiler unrolls the loops; 0: read
+// them from the push block.
+layout(constant_id = 1) const uint LOOP_H = 0u;
+layout(constant_id = 2) const uint LOOP_W = 0u;
+
 bool kept(uint e) {
   return DROP == 0u || philox_uniform(P.seed, pc.stream, P.step, 0u, e) >= pc.drop_p;
 }

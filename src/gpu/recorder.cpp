@@ -222,7 +222,9 @@ void Replayer::record(uint32_t slot) {
       if (b.texel) {
         VkBufferViewCreateInfo vci{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
         vci.buffer = b.view.buffer();
-        vci.format = b.scalar ? VK_FORMAT_R32_SFLOAT : VK_FORMAT_R32G32B32A32_SFLOAT;
+        vci.format = b.uint     ? VK_FORMAT_R32_UINT
+                     : b.scalar ? VK_FORMAT_R32_SFLOAT
+                                : VK_FORMAT_R32G32B32A32_SFLOAT;
         vci.offset = b.view.offset_of(slot);
         vci.range = b.view.size;
         check(vkCreateBufferView(dev, &vci, nullptr, &texels[n]), "vkCreateBufferView");

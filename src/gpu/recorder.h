@@ -25,10 +25,12 @@ struct Binding {
   Access access = Access::Read;
   bool texel = false;   // read through an rgba32f uniform texel buffer (bindings 5..)
   bool scalar = false;  // with texel: an r32f view instead (one float per texel)
+  bool uint = false;    // with scalar: an r32ui view (one uint32 per texel, usamplerBuffer)
 };
 inline Binding in(const View& v) { return {v, Access::Read}; }
 inline Binding texel_in(const View& v) { return {v, Access::Read, true}; }
 inline Binding texel_scalar_in(const View& v) { return {v, Access::Read, true, true}; }
+inline Binding texel_uint_in(const View& v) { return {v, Access::Read, true, true, true}; }
 inline Binding out(const View& v) { return {v, Access::Write}; }
 inline Binding inout(const View& v) { return {v, Access::ReadWrite}; }
 

@@ -124,7 +124,8 @@ bool record_implicit(Program& p, const Conv2dShape& s, bool forward, const View&
   }
   auto dispatch = [&](Program& q, const ImplicitVariant& v, const View& vin, const View& vw,
                       const View& vbias, const View& vout) {
-    const uint32_t spec[] = {v.channels, v.positions, v.lanes};
+    const uint32_t spec[] = {v.channels, v.positions, v.lanes,
+                             push.div_h != 1 || push.div_w != 1 ? 1u : 0u, push.bias_on};
     q.dispatch(label, q.context().kernels().get("conv2d/implicit_gemm", spec),
                {gpu::in(vbias.valid() ? vbias : vw), gpu::out(vout), gpu::texel_scalar_in(vin),
                 gpu::texel_scalar_in(vw)},

@@ -112,12 +112,13 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
     uint32_t rm = 4, rn = 4, rows = 1, cols = 1;
     if (n == "dense/gemm_nn") rm = 4, rn = 2, cols = 4;
     if (n == "dense/gemm_tn") rm = 2, rn = 1, rows = 4, cols = 4;
-    const uint32_t spec[] = {rm, rn, kWGX, kWGY};
-    const auto& k = p.context().kernels().get(name, spec);
     // nn and tn write 4 consecutive columns per store; with every C address
     // of such a group 16-byte aligned, as one vec4 (views start aligned).
     const bool aligned = partial || (g.c_off % 4 == 0 && g.c_bs % 4 == 0 && g.c_rs % 4 == 0);
     push.vec4_store = n != "dense/gemm_nt" && aligned ? 1u : 0u;
+    // The bias mode and store form as constants too (BIAS, STORE4 in gemm_texel.glsl).
+    const uint32_t spec[] = {rm, rn, kWGX, kWGY, push.bias_mode, push.vec4_store};
+    const auto& k = p.context().kernels().get(name, spec);
     p.dispatch(label, k, {gpu::texel_in(a), gpu::texel_in(b), gpu::in(bias_or_a), gpu::out(target)},
                push, ceil_div(g.N, kWGX * rn * cols), ceil_div(g.M, kWGY * rm * rows),
                uint32_t(groups_z));

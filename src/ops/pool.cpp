@@ -14,6 +14,9 @@ constexpr uint64_t kLoopBudget = 16384;
 // Values one invocation of pool/global_avgpool_forward sums (a multiple of 4
 // for the vec4 path); longer planes are split into chunks.
 constexpr uint32_t kPlaneChunk = 4096;
+// Window loops of max pooling up to this trip count are unrolled (LOOP_H,
+// LOOP_W in shaders/pool/pool2d.glsl).
+constexpr uint32_t kMaxFixedLoop = 4;
 
 uint32_t out_size(uint32_t in, uint32_t k, uint32_t s, uint32_t p, uint32_t d) {
   const int64_t num = int64_t(in) + 2 * int64_t(p) - int64_t(d) * (int64_t(k) - 1) - 1;
@@ -137,29 +140,50 @@ uint64_t out_count(const Pool2dShape& s) {
 }
 
 // The kernel, specialised for pooling dropout when `drop` is given (whose
-// fields then go into the push block).
+// fields then go into the push block), and with `texel` (max pooling's
+// texel-buffer kernels, `kernel` + "_texel") the window loops' trip counts
+// (loop_h, loop_w) as constants when they are small.
 const gpu::Kernel& pool_kernel(Program& p, const char* kernel, Pool2dPush& push,
-                               const PoolDropout* drop, const std::string& label) {
-  if (!drop) return p.context().kernels().get(kernel);
-  if (!(drop->p >= 0 && drop->p < 1))
-    throw Error(label + ": dropout probability " + std::to_string(drop->p) + " is outside [0, 1)");
-  push.stream = drop->stream;
-  push.drop_p = drop->p;
-  push.drop_scale = float(1.0 / (1.0 - double(drop->p)));
-  static const uint32_t spec[] = {1};
-  return p.context().kernels().get(kernel, spec);
+                               const PoolDropout* drop, bool texel, uint32_t loop_h,
+                               uint32_t loop_w, const std::string& label) {
+  if (drop) {
+    if (!(drop->p >= 0 && drop->p < 1))
+      throw Error(label + ": dropout probability " + std::to_string(drop->p) + " is outside [0, 1)");
+    push.stream = drop->stream;
+    push.drop_p = drop->p;
+    push.drop_scale = float(1.0 / (1.0 - double(drop->p)));
+  }
+  if (!drop && !texel) return p.context().kernels().get(kernel);
+  if (!texel) {
+    static const uint32_t spec[] = {1};
+    return p.context().kernels().get(kernel, spec);
+  }
+  // Each distinct trip count is one more pipeline: only small ones.
+  const uint32_t spec[] = {drop ? 1u : 0u, loop_h <= kMaxFixedLoop ? loop_h : 0u,
+                           loop_w <= kMaxFixedLoop ? loop_w : 0u};
+  return p.context().kernels().get(std::string(kernel) + "_texel", spec);
+}
+
+// True when every view can be read through a texel buffer (not with the
+// portable kernels; SwiftShader's texel buffers are too small for most).
+bool texel_views(Program& p, std::initializer_list<View> views) {
+  const auto& info = p.context().info();
+  if (p.context().portable_kernels) return false;
+  for (const View& v : views)
+    if (v.offset % info.view_alignment || v.size % 4 || v.size / 4 > info.max_texel_elements) return false;
+  return true;
 }
 
 // Forward kernels: runs of 4 outputs per lane, kh x kw taps each.
 void record_forward(Program& p, const char* kernel, Pool2dPush push, const Pool2dShape& s,
                     std::initializer_list<gpu::Binding> bindings, const std::string& label,
-                    const PoolDropout* drop = nullptr) {
+                    const PoolDropout* drop = nullptr, bool texel = false) {
   push.count = uint32_t(out_count(s));
   division_magic(push.OH, push.div_rows);
   division_magic(push.OW, push.div_cols);
   check_budget(run_iterations(push.count, s.kh + uint64_t(s.kh) * s.kw), label,
                "a " + dims(s.kh, s.kw) + " window");
-  const gpu::Kernel& k = pool_kernel(p, kernel, push, drop, label);
+  const gpu::Kernel& k = pool_kernel(p, kernel, push, drop, texel, s.kh, s.kw, label);
   p.dispatch(label, k, bindings, push,
              stride_groups(ceil_div(push.count, 4)));
 }
@@ -168,13 +192,13 @@ void record_forward(Program& p, const char* kernel, Pool2dPush push, const Pool2
 // windows each.
 void record_backward(Program& p, const char* kernel, Pool2dPush push, const Pool2dShape& s,
                      std::initializer_list<gpu::Binding> bindings, const std::string& label,
-                     const PoolDropout* drop = nullptr) {
+                     const PoolDropout* drop = nullptr, bool texel = false) {
   push.count = uint32_t(in_count(s));
   division_magic(push.H, push.div_rows);
   division_magic(push.W, push.div_cols);
   check_budget(run_iterations(push.count, push.nh + uint64_t(push.nh) * push.nw), label,
                dims(push.nh, push.nw) + " overlapping windows");
-  const gpu::Kernel& k = pool_kernel(p, kernel, push, drop, label);
+  const gpu::Kernel& k = pool_kernel(p, kernel, push, drop, texel, push.nh, push.nw, label);
   p.dispatch(label, k, bindings, push,
              stride_groups(ceil_div(push.count, 4)));
 }
@@ -200,6 +224,11 @@ void maxpool_forward(Program& p, const Pool2dShape& s, const View& x, const View
   require_floats(x, in_count(s), label + " (x)");
   require_floats(y, out_count(s), label + " (y)");
   require_floats(argmax, out_count(s), label + " (argmax)");
+  if (texel_views(p, {x})) {
+    record_forward(p, "pool/maxpool2d_forward", push, s,
+                   {gpu::in(x), gpu::out(y), gpu::out(argmax), gpu::texel_scalar_in(x)}, label, drop, true);
+    return;
+  }
   record_forward(p, "pool/maxpool2d_forward", push, s,
                  {gpu::in(x), gpu::out(y), gpu::out(argmax)}, label, drop);
 }
@@ -210,6 +239,13 @@ void maxpool_backward(Program& p, const Pool2dShape& s, const View& argmax, cons
   require_floats(argmax, out_count(s), label + " (argmax)");
   require_floats(dy, out_count(s), label + " (dy)");
   require_floats(dx, in_count(s), label + " (dx)");
+  if (texel_views(p, {argmax, dy})) {
+    record_backward(p, "pool/maxpool2d_backward", push, s,
+                    {gpu::in(argmax), gpu::in(dy), gpu::out(dx), gpu::texel_uint_in(argmax),
+                     gpu::texel_scalar_in(dy)},
+                    label, drop, true);
+    return;
+  }
   record_backward(p, "pool/maxpool2d_backward", push, s,
                   {gpu::in(argmax), gpu::in(dy), gpu::out(dx)}, label, drop);
 }

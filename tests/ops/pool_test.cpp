@@ -65,6 +65,7 @@ void check_indices(const std::vector<uint32_t>& got, const std::vector<uint32_t>
 struct MaxResult {
   std::vector<float> y, dx;
   std::vector<uint32_t> arg;
+  bool texel = false;  // some dispatch read through a texel buffer
 };
 
 // Forward then backward (from the forward's argmax) in one program.
@@ -85,6 +86,8 @@ MaxResult run_max(const PoolCase& c, const std::vector<float>& x, const std::vec
   MaxResult r{run.get(vy, no), run.get(vdx, ni), std::vector<uint32_t>(no)};
   const auto bits = run.get(va, no);
   std::memcpy(r.arg.data(), bits.data(), no * 4);
+  for (const auto& d : run.program().dispatches())
+    for (const auto& b : d.bindings) r.texel = r.texel || b.texel;
   return r;
 }
 
@@ -201,6 +204,35 @@ TEST_CASE("max pooling forward, argmax and backward match the reference", "[pool
     ++seed;
     check_max(c, random_floats(in_count(c), seed), random_floats(out_count(c), seed + 500));
   }
+}
+
+TEST_CASE("max pooling: the texel-buffer and storage-buffer kernels agree bit for bit",
+          "[pool][portable]") {
+  // Where the device allows, max pooling reads through texel buffers with
+  // unrolled window loops (LOOP_H, LOOP_W); FOVEA_FAST=0 takes the storage
+  // buffers. Both must equal the reference and each other exactly, on small
+  // windows (unrolled) and large ones (loops), tails of 1-3 elements.
+  auto& ctx = context();
+  const bool old = ctx.portable_kernels;
+  uint64_t seed = 900;
+  std::vector<PoolCase> cases = random_cases(79, 6, true);
+  cases.push_back({3, 5, 13, 11, 2, 2, 0, 0, 0, 0});
+  cases.push_back({2, 3, 17, 15, 6, 5, 2, 3, 3, 2});
+  for (const PoolCase& c : cases) {
+    ++seed;
+    const auto x = random_floats(in_count(c), seed), dy = random_floats(out_count(c), seed + 500);
+    ctx.portable_kernels = true;
+    const MaxResult portable = check_max(c, x, dy);
+    ctx.portable_kernels = old;
+    const MaxResult fast = check_max(c, x, dy);
+    INFO(describe(c));
+    CHECK_FALSE(portable.texel);
+    CHECK(fast.texel == (!old && in_count(c) <= ctx.info().max_texel_elements));
+    CHECK(std::memcmp(portable.y.data(), fast.y.data(), fast.y.size() * 4) == 0);
+    CHECK(portable.arg == fast.arg);
+    CHECK(std::memcmp(portable.dx.data(), fast.dx.data(), fast.dx.size() * 4) == 0);
+  }
+  ctx.portable_kernels = old;
 }
 
 TEST_CASE("max pooling ties keep the first maximum in window scan order", "[pool][ties]") {
