@@ -12,16 +12,22 @@
 
 #include "gpu/harness.h"
 #include "ops/activation.h"
+#include "ops/blur.h"
 #include "ops/conv2d.h"
+#include "ops/decode.h"
 #include "ops/dense.h"
 #include "ops/dropout.h"
+#include "ops/noise.h"
 #include "ops/op_check.h"
 #include "ops/pool.h"
 #include "ops/tensor.h"
 #include "reference/activation.h"
+#include "reference/blur.h"
 #include "reference/conv2d.h"
+#include "reference/decode.h"
 #include "reference/dense.h"
 #include "reference/dropout.h"
+#include "reference/noise.h"
 #include "reference/pool.h"
 #include "util/error.h"
 
@@ -58,7 +64,7 @@ struct Outputs {
 // Runs `record` on tensors of the given sizes (inputs set to `inputs`, outputs
 // to garbage) with the storage range lowered to `range` bytes (0: none).
 Outputs run_op(const std::vector<std::vector<float>>& inputs, const std::vector<uint64_t>& out_floats,
-               uint64_t range, const Record& record) {
+               uint64_t range, const Record& record, const gpu::StepParams& params = {}) {
   StorageRange limit(range);
   OpRun run;
   Views in, out;
@@ -70,7 +76,7 @@ Outputs run_op(const std::vector<std::vector<float>>& inputs, const std::vector<
   record(run.program(), in, out);
   Outputs o;
   o.dispatches = run.program().dispatches().size();
-  run.run();
+  run.run(params);
   for (size_t i = 0; i < out.size(); ++i) o.values.push_back(run.get(out[i], out_floats[i]));
   return o;
 }
@@ -215,6 +221,38 @@ TEST_CASE("split: dropout masks keep their draws across element windows", "[spli
   const auto keep = ref::bernoulli_keep(0, m.stream, 0, m.purpose, m.p, (n + group - 1) / group);
   check_close(split.values[0], ref::dropout(ref::widen(x), keep, group, m.p), 1e-6, 1e-6, "y");
   check_close(split.values[1], ref::dropout(ref::widen(dy), keep, group, m.p), 1e-6, 1e-6, "dx");
+}
+
+TEST_CASE("split: decode, blur and noise windows keep the batch's row numbers", "[split]") {
+  // A partial batch (rows 100 of 150) whose last valid row, last blurred row
+  // (replay 0.25: 75) and noise keys fall in later windows of 64 rows.
+  const uint32_t batch = 150, h = 6, w = 10, features = h * w;
+  std::vector<uint8_t> pixels(uint64_t(batch) * features);
+  const auto u = random_floats(pixels.size(), 51, 0.0f, 1.0f);
+  for (size_t k = 0; k < pixels.size(); ++k) pixels[k] = uint8_t(u[k] * 255.0f);
+  std::vector<float> words(pixels.size() / 4);
+  std::memcpy(words.data(), pixels.data(), pixels.size());
+  const std::vector<float> stats{0.3f, 1.0f / 0.4f};  // mean, 1/std
+  const ops::BatchShape s{batch, 1, h, w};
+  const double replay = 0.25;
+  auto record = [&](Program& p, const Views& i, const Views& o) {
+    ops::record_decode(p, s, i[0], i[1], o[0], "input.decode");
+    ops::record_blur(p, s, ops::BlurKind::Image, replay, o[0], o[1], "input.blur");
+    ops::record_gaussian_noise(p, s, 9, o[0], i[1], "input.noise");
+  };
+  gpu::StepParams params;
+  params.rows = 100;
+  params.blur_sigma = 1.3f;
+  params.noise_std = 0.2f;
+  params.first_image = 17;
+  const std::vector<uint64_t> sizes{uint64_t(batch) * features, uint64_t(batch) * features};
+  const Outputs whole = run_op({words, stats}, sizes, 0, record, params);
+  const Outputs split = run_op({words, stats}, sizes, kWindowRows * features * 4, record, params);
+  check_split(split, whole, {true});
+  ref::Tensor x = ref::decode({batch, 1, h, w}, params.rows, pixels, {0.3}, {0.4});
+  x = ref::gaussian_blur({batch, 1, h, w}, x, params.blur_sigma, true, 75);
+  x = ref::gaussian_noise(x, batch, 1, features, params.rows, params.first_image, 9, params.noise_std, {0.4});
+  check_close(split.values[0], x, 1e-5, 1e-5, "decoded, blurred, noisy x");
 }
 
 TEST_CASE("split: an op that cannot split a binding over the range is refused by name", "[split]") {
