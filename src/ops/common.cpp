@@ -21,10 +21,11 @@ void require_floats(const View& v, uint64_t floats, const std::string& what) {
 }
 
 std::vector<RowWindow> row_windows(const gpu::Context& ctx, uint64_t rows,
-                                   std::initializer_list<RowView> views, const std::string& label) {
+                                   std::initializer_list<RowView> views, const std::string& label,
+                                   uint64_t scratch_row_bytes) {
   const uint64_t range = ctx.info().max_storage_range, align = ctx.info().view_alignment;
-  uint64_t widest = 0, step = 1;
-  bool fits = true;
+  uint64_t widest = scratch_row_bytes, step = 1;
+  bool fits = rows * scratch_row_bytes <= range;
   for (const RowView& r : views) {
     if (!r.view.valid() || r.row_bytes == 0) continue;
     fits = fits && std::min(r.view.size, rows * r.row_bytes) <= range;

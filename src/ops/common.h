@@ -47,10 +47,13 @@ struct RowView {
 };
 // Windows covering [0, rows) in order: one when every view already fits the
 // range; otherwise as many rows per window as every view's window fits, with
-// each window's first byte on the device's view alignment. Throws
-// fovea::Error naming `label` when even the smallest window does not fit.
+// each window's first byte on the device's view alignment. scratch_row_bytes:
+// scratch per row that the op allocates and binds whole (a batched GEMM's
+// per-image partial products), which must fit too. Throws fovea::Error
+// naming `label` when even the smallest window does not fit.
 std::vector<RowWindow> row_windows(const gpu::Context& ctx, uint64_t rows,
-                                   std::initializer_list<RowView> views, const std::string& label);
+                                   std::initializer_list<RowView> views, const std::string& label,
+                                   uint64_t scratch_row_bytes = 0);
 // The window's rows of v; an invalid (unbound) view stays invalid.
 View row_window(const View& v, uint64_t row_bytes, const RowWindow& w);
 // Per-window results of an op that sums over rows (a weight gradient): one

@@ -244,10 +244,12 @@ void record_conv2d_backward_params(Program& p, const Conv2dShape& s, const View&
                                    const std::string& label) {
   s.validate(label);
   const uint64_t yr = s.out_channels * s.out_plane() * 4, cr = s.cols_floats() / s.batch * 4;
-  if (const auto ws = row_windows(p.context(), s.batch, {{cols, cr}, {dy, yr}}, label); ws.size() > 1) {
+  const uint64_t dw_floats = uint64_t(s.out_channels) * (s.in_channels / s.groups) * s.taps();
+  // The GEMM's per-image partial products of dW (one group's) are bound whole.
+  if (const auto ws = row_windows(p.context(), s.batch, {{cols, cr}, {dy, yr}}, label, dw_floats / s.groups * 4);
+      ws.size() > 1) {
     // Each window's gradients, then their sum in window order.
-    const WindowSums dws(p, ws.size(), uint64_t(s.out_channels) * (s.in_channels / s.groups) * s.taps(),
-                         label + ".weight");
+    const WindowSums dws(p, ws.size(), dw_floats, label + ".weight");
     const WindowSums dbs(p, db.valid() ? ws.size() : 0, s.out_channels, label + ".bias");
     for (size_t k = 0; k < ws.size(); ++k)
       record_conv2d_backward_params(p, with_batch(s, ws[k]), row_window(cols, cr, ws[k]),

@@ -5,9 +5,10 @@
 # same seeded init with FOVEA_LIMITS=storage_range=BYTES small enough that
 # their batch tensors are bound in row windows (the plan shows windowed
 # views) end with every weight tensor equal to the unsplit run's to 1e-5
-# relative (max |a - b| / max |a| per tensor), with no validation message.
-# A layer that cannot split (batch norm) is refused with one line naming the
-# layer, the buffer and the range.
+# relative (max |a - b| / max |a| per tensor).
+# fashion_resnet after one step to 1e-4 (see below). A layer that cannot
+# split (global average pooling) is refused with one line naming the layer,
+# the buffer and the range.
 # Usage: split_test.sh FOVEA_BINARY SOURCE_DIR
 . "$(dirname "$0")/common.sh"
 
@@ -35,9 +36,10 @@ def tensors(path):
             for k, t in head.items() if k != "__metadata__"}
 a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
 assert a.keys() == b.keys() and a, (sorted(a), sorted(b))
+bound = float(sys.argv[3]) if len(sys.argv) > 3 else 1e-5
 worst = max(max(abs(x - y) for x, y in zip(a[k], b[k])) / max(abs(x) for x in a[k]) for k in a)
-print(f"{sys.argv[2]} vs {sys.argv[1]}: worst tensor max |a - b| / max |a| = {worst:.2e} (bound 1e-5)")
-sys.exit(0 if worst <= 1e-5 else 1)
+print(f"{sys.argv[2]} vs {sys.argv[1]}: worst tensor max |a - b| / max |a| = {worst:.2e} (bound {bound:g})")
+sys.exit(0 if worst <= bound else 1)
 EOF
 
 # model, batch, range: fashion_cnn's conv activations and im2col workspaces
@@ -45,8 +47,9 @@ EOF
 # (fashion_cnn_dropout at batch 96, so that its first dropout2d splits too:
 # its masks must not move);
 # the mlp's input batch (1.6 MiB at batch 512) splits at 1 MiB.
-# The validation layer (slow) checks the fashion_cnn and mlp split runs.
-for run in "fashion_cnn 64 2097152 --validate" "fashion_cnn_dropout 96 2097152" "mlp 512 1048576 --validate"; do
+# The validation layer (slow) checks the mlp and fashion_resnet split runs
+# (the latter has every kind of windowed op of fashion_cnn and more).
+for run in "fashion_cnn 64 2097152" "fashion_cnn_dropout 96 2097152" "mlp 512 1048576 --validate"; do
   read -r model batch range validate <<<"$run"
   args=(train --model "$src/assets/models/$model.json" --data "$tmp/data" --limit $((10 * batch))
     --batch "$batch" --val-split 0 --epochs 1 --optimizer sgd --lr 0.05 --momentum 0.9 --seed 7 --no-progress)
@@ -67,11 +70,25 @@ for run in "fashion_cnn 64 2097152 --validate" "fashion_cnn_dropout 96 2097152" 
       fail "$model: split weights differ from the unsplit run's by more than 1e-5 relative"; }
 done
 
-# Batch norm does not split: one clear line, exit 1.
-FOVEA_LIMITS=storage_range=1048576 expect 1 \
-  "buffer .* of [0-9]+ bytes is over the device's storage-buffer range of 1048576 bytes" -- \
-  train --model "$src/assets/models/fashion_resnet.json" --data "$tmp/data" --limit 1280 --batch 128 \
-  --val-split 0 --epochs 1 --no-progress --out "$tmp/resnet"
+# fashion_resnet (batch norm, residual adds, strided and 1x1 convolutions)
+# at 1 MiB: one step, to 1e-4. Further steps are no test of the split: its
+# batch-norm biases (sums of dy that cancel) amplify rounding so fast that
+# the unsplit default and portable kernels already differ by 5% after 10.
+rargs=(train --model "$src/assets/models/fashion_resnet.json" --data "$tmp/data" --limit 64 --batch 64
+  --val-split 0 --epochs 1 --optimizer sgd --lr 0.01 --seed 7 --no-progress)
+"$fovea" "${rargs[@]}" --out "$tmp/resnet-whole" >"$tmp/resnet-whole.log" 2>&1 ||
+  fail "fashion_resnet unsplit run failed: $(tail -3 "$tmp/resnet-whole.log")"
+FOVEA_LIMITS=storage_range=1048576 "$fovea" "${rargs[@]}" --validate --out "$tmp/resnet-split" \
+  >"$tmp/resnet-split.log" 2>&1 || fail "fashion_resnet split run failed: $(tail -3 "$tmp/resnet-split.log")"
+[ -f "$tmp/resnet-split/model.safetensors" ] && [ -f "$tmp/resnet-whole/model.safetensors" ] &&
+  { (cd "$tmp" && "$py" compare.py resnet-whole resnet-split 1e-4) ||
+    fail "fashion_resnet: split weights differ from the unsplit run's by more than 1e-4 relative"; }
+
+# Global average pooling does not split: at 512 KiB its input (800 KiB)
+# is refused with one clear line naming the dispatch, buffer, size and range.
+FOVEA_LIMITS=storage_range=524288 expect 1 \
+  "dispatch layers\.[0-9]+\.global_avgpool2d\.[a-z.]+: buffer .* of [0-9]+ bytes is over the device's storage-buffer range of 524288 bytes" -- \
+  "${rargs[@]}" --out "$tmp/resnet-refused"
 
 echo "$passes expectations passed, $fails failed"
 [ "$fails" = 0 ]

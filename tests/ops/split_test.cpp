@@ -18,6 +18,7 @@
 #include "ops/dense.h"
 #include "ops/dropout.h"
 #include "ops/noise.h"
+#include "ops/norm.h"
 #include "ops/op_check.h"
 #include "ops/pool.h"
 #include "ops/tensor.h"
@@ -28,6 +29,7 @@
 #include "reference/dense.h"
 #include "reference/dropout.h"
 #include "reference/noise.h"
+#include "reference/norm.h"
 #include "reference/pool.h"
 #include "util/error.h"
 
@@ -253,6 +255,44 @@ TEST_CASE("split: decode, blur and noise windows keep the batch's row numbers", 
   x = ref::gaussian_blur({batch, 1, h, w}, x, params.blur_sigma, true, 75);
   x = ref::gaussian_noise(x, batch, 1, features, params.rows, params.first_image, 9, params.noise_std, {0.4});
   check_close(split.values[0], x, 1e-5, 1e-5, "decoded, blurred, noisy x");
+}
+
+TEST_CASE("split: batch norm statistics and gradients over row windows of a partial batch", "[split]") {
+  // 150 rows, 100 valid: windows of 64 rows, the last valid row in the second.
+  const ops::NormShape s{150, 3, 5, 7};
+  const uint64_t n = uint64_t(s.batch) * 3 * 5 * 7;
+  // An offset mean (|mean| >> std) exercises the shared shift of the sums.
+  const auto x = random_floats(n, 61, 2.0f, 3.0f), dy = random_floats(n, 62);
+  auto affine = random_floats(6, 63, 0.5f, 1.5f);
+  const std::vector<float> running{0.1f, -0.2f, 0.3f, 1.1f, 0.9f, 1.3f};
+  auto record = [&](Program& p, const Views& i, const Views& o) {
+    ops::record_batchnorm_forward_train(p, s, ops::kNormEps, 0.1f, i[0], i[2], o[0], o[1], o[4], "bn.forward");
+    ops::record_batchnorm_backward(p, s, i[0], i[1], i[2], o[1], o[2], o[3], "bn.backward");
+    ops::record_batchnorm_forward_eval(p, s, ops::kNormEps, i[0], i[2], i[3], o[5], "bn.eval");
+  };
+  gpu::StepParams params;
+  params.rows = 100;
+  // out[4] (running statistics, updated in place) starts as garbage: only
+  // its finiteness is not checked here; the norm tests check the update.
+  const std::vector<uint64_t> sizes{n, 6, n, 6, 6, n};
+  const Outputs whole = run_op({x, dy, affine, running}, sizes, 0, record, params);
+  const Outputs split = run_op({x, dy, affine, running}, sizes, kWindowRows * 3 * 5 * 7 * 4, record, params);
+  check_split(split, whole, {false, false, false, false, false, true});
+  ref::NormSpec r;
+  r.batch = s.batch, r.channels = 3, r.height = 5, r.width = 7, r.rows = params.rows;
+  const ref::Tensor gamma{affine[0], affine[1], affine[2]}, beta{affine[3], affine[4], affine[5]};
+  const auto f = ref::norm_forward(r, ref::widen(x), gamma, beta);
+  const auto g = ref::norm_backward(r, ref::widen(x), ref::widen(dy), gamma);
+  ref::Tensor saved = f.mean;
+  saved.insert(saved.end(), f.invstd.begin(), f.invstd.end());
+  check_close(split.values[0], f.y, 1e-5, 1e-4, "y");
+  check_close(split.values[1], saved, 1e-5, 1e-4, "saved mean, invstd");
+  check_close(split.values[2], g.dx, 1e-5, 1e-4, "dx");
+  ref::Tensor daffine = g.dgamma;
+  daffine.insert(daffine.end(), g.dbeta.begin(), g.dbeta.end());
+  check_close(split.values[3], daffine, gemm_atol(100 * 35), 1e-4, "dgamma, dbeta");
+  const auto eval = ref::batchnorm_forward_eval(r, ref::widen(x), gamma, beta, {0.1, -0.2, 0.3}, {1.1, 0.9, 1.3});
+  check_close(split.values[5], eval, 1e-5, 1e-5, "evaluation y");
 }
 
 TEST_CASE("split: an op that cannot split a binding over the range is refused by name", "[split]") {
