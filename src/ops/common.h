@@ -36,7 +36,7 @@ void require_floats(const View& v, uint64_t floats, const std::string& what);
 // range (DeviceInfo::max_storage_range) cannot be bound whole, so an op over
 // it runs its kernels once per window of rows [first, first + rows), binding
 // the window's sub-views. Row-independent ops give the same result as one
-// dispatch; ops that sum over rows add per-window results (record_window_sum).
+// dispatch; ops that sum over rows add per-window results (WindowSums).
 struct RowWindow {
   uint64_t first = 0, rows = 0;
 };
