@@ -32,6 +32,7 @@ layout(push_constant) uniform Push {
   uint row_features;  // C * H * W
   float replay;       // fraction of each batch left unblurred (FEATURE = 0)
   uint max_radius;    // the host's cap on r
+  uint row0;          // the batch row of this dispatch's first row (a window of a larger batch)
 } pc;
 
 // Reflect padding for any offset: the index folds back and forth over
@@ -49,6 +50,7 @@ void main() {
   int r = FEATURE != 0u ? 1 : min(int(ceil(3.0 * sigma)), int(pc.max_radius));
   uint rows = P.rows;
   if (FEATURE == 0u) rows -= uint(floor(pc.replay * float(rows) + 0.5));
+  rows = rows > pc.row0 ? rows - pc.row0 : 0u;  // rows of this window to blur
   uint limit = min(pc.count, rows * pc.row_features);
   int n = int(AXIS == 0u ? pc.width : pc.height);
   int step = int(AXIS == 0u ? 1u : pc.width);

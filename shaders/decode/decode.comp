@@ -17,6 +17,7 @@ layout(push_constant) uniform Push {
   uint features;  // D = C * H * W
   uint plane;     // H * W
   uint channels;  // C
+  uint row0;      // the batch row of this dispatch's first row (a window of a larger batch)
 } pc;
 
 // Position of element e: row b, channel c, offset ip inside the channel's
@@ -32,7 +33,7 @@ Pos locate(uint e) {
 }
 float value(Pos p, uint byte_val) {
   float v = (float(byte_val) * (1.0 / 255.0) - mean_std[p.c]) * mean_std[pc.channels + p.c];
-  return p.b < P.rows ? v : 0.0;
+  return p.b + pc.row0 < P.rows ? v : 0.0;
 }
 Pos next(Pos p) {
   if (++p.ip == pc.plane) {

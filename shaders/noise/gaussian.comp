@@ -17,15 +17,17 @@ layout(push_constant) uniform Push {
   uint plane;     // H * W
   uint channels;
   uint seed;
+  uint row0;      // the batch row of x's first row (a window of a larger batch)
+  uint rows;      // rows of x in this dispatch
 } pc;
 
 void main() {
   if (!(P.noise_std > 0.0)) return;
-  uint limit = P.rows * pc.features;
+  uint limit = min(P.rows > pc.row0 ? P.rows - pc.row0 : 0u, pc.rows) * pc.features;
   uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
   for (uint e = gl_GlobalInvocationID.x; e < limit; e += stride) {
     uint row = e / pc.features, i = e - row * pc.features;
-    float z = normal_sample(pc.seed, P.first_image + row, i);
+    float z = normal_sample(pc.seed, P.first_image + pc.row0 + row, i);
     x[e] += P.noise_std * mean_std[pc.channels + i / pc.plane] * z;
   }
 }

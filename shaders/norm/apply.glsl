@@ -30,6 +30,7 @@ layout(push_constant) uniform Push {
   uint d_hw, d_ci, d_g, d_n;    // digits of the grid stride (in runs)
   uint stat_n, S, P;
   float eps;
+  uint row0;                    // batch row of x's first row (a window of a larger batch)
 } pc;
 
 void main() {
@@ -39,7 +40,7 @@ void main() {
   for (uint r = gl_GlobalInvocationID.x; r < pc.runs; r += stride) {
     const uint s = p.n * pc.stat_n + p.g;
     const uint c = p.g * pc.Cg + p.ci;
-    const bool valid = p.n < P.rows;
+    const bool valid = p.n + pc.row0 < P.rows;
     const float mean = stats[s];
     const float invstd = FROM_VAR != 0u ? 1.0 / sqrt(stats[pc.S + s] + pc.eps) : stats[pc.S + s];
     // Per channel: y = x * scale + shift.

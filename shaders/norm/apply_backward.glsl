@@ -20,6 +20,7 @@ layout(push_constant) uniform Push {
   uint HW, Cg, G, runs;         // digit radices (HW in runs); runs in x
   uint d_hw, d_ci, d_g, d_n;    // digits of the grid stride (in runs)
   uint q_n, q_c, R, base;       // plane index; planes; first alpha (floats)
+  uint row0;                    // batch row of x's first row (a window of a larger batch)
 } pc;
 
 void main() {
@@ -29,7 +30,7 @@ void main() {
   for (uint r = gl_GlobalInvocationID.x; r < pc.runs; r += stride) {
     const uint c = p.g * pc.Cg + p.ci;
     const uint q = pc.base + p.n * pc.q_n + c * pc.q_c;
-    const bool valid = p.n < P.rows;
+    const bool valid = p.n + pc.row0 < P.rows;
     const float alpha = coef1[q], beta = coef1[q + pc.R], gamma0 = coef1[q + 2u * pc.R];
     for (uint m = 0; m < RUN; ++m) {
       const uint e = r * RUN + m;

@@ -1,5 +1,6 @@
 // Partial sums over one group of a normalisation layer; one workgroup per
-// (group r, chunk k), written to partial[(r*chunks + k)*3 + {0, 1, 2}]:
+// (group r, chunk k), written to partial[(r*k_total + k0 + k)*3 + {0, 1, 2}]
+// (k_total = chunks, k0 = 0 unless windowed, below):
 //   MODE 0 (statistics): A = sum (x - s),  B = sum (x - s)^2
 //   MODE 1 (gradients):  A = sum w,        B = sum w (x - s),   w = dy [* gamma]
 // and s itself, over the group's valid elements. s = x at the group's first
@@ -12,6 +13,10 @@
 // every row; the per-sample norms: one contiguous segment, segments = 1).
 // Valid units: BatchNorm j < P.rows*L (padding rows never enter the sums);
 // the others all of the group if its sample r / per_sample < P.rows, else none.
+// A window of rows of a larger batch (views over the storage range) counts
+// its rows from row0, writes its chunks at k0 of k_total per group, and with
+// shift_bound takes s from the batch's first row, bound at binding 3, so
+// every window's partials share the shift the finalize kernels assume.
 // Chunk k is units [k*iters*64, (k+1)*iters*64): every lane loops exactly
 // `iters` (<= 256) times with invalid units masked, so lanes share one loop
 // and stay far inside lavapipe's loop budget; the 64 lane sums are added in a
@@ -30,10 +35,12 @@ layout(std430, set = 0, binding = 1) readonly buffer X { T x[]; };
 layout(std430, set = 0, binding = 1) readonly buffer XScalar { float x1[]; };
 layout(std430, set = 0, binding = 2) readonly buffer DY { T dy[]; };
 layout(std430, set = 0, binding = 3) readonly buffer Gamma { T gamma[]; };
+layout(std430, set = 0, binding = 3) readonly buffer ShiftRow { float shift_row[]; };
 layout(std430, set = 0, binding = 4) writeonly buffer Partial { float part[]; };
 
 layout(push_constant) uniform Push {
   uint L, seg_stride, segments, per_sample, iters, chunks, groups;
+  uint row0, k0, k_total, shift_bound;
 } pc;
 
 shared vec2 lane_sums[64];
@@ -44,9 +51,10 @@ void main() {
   const uint r = wg / pc.chunks, k = wg % pc.chunks;
   const uint lane = gl_LocalInvocationID.x;
   const uint base = r * pc.L;
-  const uint valid_len = pc.per_sample == 0u ? min(P.rows, pc.segments) * pc.L
-                                             : (r / pc.per_sample < P.rows ? pc.L : 0u);
-  const float s = x1[base * VEC];
+  const uint rows = P.rows > pc.row0 ? P.rows - pc.row0 : 0u;
+  const uint valid_len = pc.per_sample == 0u ? min(rows, pc.segments) * pc.L
+                                             : (r / pc.per_sample < rows ? pc.L : 0u);
+  const float s = pc.shift_bound != 0u ? shift_row[base * VEC] : x1[base * VEC];
   uint j = (k * 64u + lane / WIDTH * WIDTH) * pc.iters + lane % WIDTH;
   uint seg = j / pc.L, pos = j % pc.L;
   const uint dseg = WIDTH / pc.L, dpos = WIDTH % pc.L;
@@ -90,8 +98,9 @@ void main() {
   }
 #endif
   if (lane == 0u) {
-    part[wg * 3u] = lane_sums[0].x;
-    part[wg * 3u + 1u] = lane_sums[0].y;
-    part[wg * 3u + 2u] = s;
+    const uint at = (r * pc.k_total + pc.k0 + k) * 3u;
+    part[at] = lane_sums[0].x;
+    part[at + 1u] = lane_sums[0].y;
+    part[at + 2u] = s;
   }
 }

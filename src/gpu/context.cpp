@@ -160,11 +160,13 @@ static DeviceInfo query_device(VkInstance instance, VkPhysicalDevice pd) {
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
   VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
   VkPhysicalDeviceIDProperties ids{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+  VkPhysicalDeviceMaintenance3Properties maint3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
   VkPhysicalDeviceProperties basic;
   vkGetPhysicalDeviceProperties(pd, &basic);
   VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
   props.pNext = &subgroup;
-  subgroup.pNext = &ids;
+  subgroup.pNext = &maint3;
+  maint3.pNext = &ids;
   // VkPhysicalDeviceDriverProperties is core in 1.2; chain it only there.
   if (basic.apiVersion >= VK_API_VERSION_1_2) ids.pNext = &driver;
   vkGetPhysicalDeviceProperties2(pd, &props);
@@ -189,6 +191,7 @@ static DeviceInfo query_device(VkInstance instance, VkPhysicalDevice pd) {
   d.max_storage_buffers = lim.maxPerStageDescriptorStorageBuffers;
   d.max_push_constants = lim.maxPushConstantsSize;
   d.max_storage_range = lim.maxStorageBufferRange;
+  d.max_allocation_bytes = maint3.maxMemoryAllocationSize;
   d.max_group_count_x = lim.maxComputeWorkGroupCount[0];
   query_features(instance, pd, basic.apiVersion, d);
   d.storage_alignment = lim.minStorageBufferOffsetAlignment;
@@ -232,6 +235,7 @@ void apply_limits(DeviceInfo& d, const std::string& limits) {
       clamp(d.max_storage_buffers, 4u);
       clamp(d.max_push_constants, 128u);
       clamp(d.max_storage_range, 1u << 27);
+      clamp(d.max_allocation_bytes, uint64_t(1) << 30);
       clamp(d.max_texel_elements, 65536u);
       // Offsets may need up to 256-byte alignment on a minimal device.
       d.view_alignment = std::max<uint64_t>(d.view_alignment, 256);

@@ -34,7 +34,8 @@ struct DeviceInfo {
   uint32_t max_shared_bytes = 0;
   uint32_t max_storage_buffers = 0;  // maxPerStageDescriptorStorageBuffers
   uint32_t max_push_constants = 0;   // bytes
-  uint32_t max_storage_range = 0;
+  uint32_t max_storage_range = 0;  // maxStorageBufferRange: the most one binding may cover
+  uint64_t max_allocation_bytes = 0;  // maxMemoryAllocationSize (Vulkan 1.1: >= 1 GiB)
   uint32_t max_group_count_x = 0;
   std::array<uint32_t, 3> max_group_count{};
   bool shader_float16 = false, shader_int8 = false;      // arithmetic
@@ -66,8 +67,8 @@ void require_minimums(const DeviceInfo& d);
 
 // Clamps the model by a FOVEA_LIMITS value: "" (nothing), "vulkan11-min"
 // (the Vulkan 1.1 required minimums: 128 invocations, 16 KiB shared memory,
-// 4 storage buffers, 128-byte push constants, 128 MiB storage range, 64 Ki
-// texel elements, no subgroup operations, no fp16/int8, no cooperative
+// 4 storage buffers, 128-byte push constants, 128 MiB storage range, 1 GiB
+// allocations, 64 Ki texel elements, no subgroup operations, no fp16/int8, no cooperative
 // matrix), "storage_range=N" (bytes, for tests of split buffers), or several
 // separated by commas. Throws fovea::Error naming an unknown value.
 void apply_limits(DeviceInfo& d, const std::string& limits);
@@ -109,6 +110,9 @@ class Context {
   VkQueue queue() const { return queue_; }
   uint32_t queue_family() const { return family_; }
   const DeviceInfo& info() const { return info_; }
+  // Testing only: the device model, to lower a limit for one test (which
+  // restores it), e.g. max_storage_range for the split-buffer paths.
+  DeviceInfo& info_for_test() { return info_; }
   bool validating() const { return messenger_ != VK_NULL_HANDLE; }
   ValidationLog& validation() { return *log_; }
   VkPipelineCache pipeline_cache() const { return pipeline_cache_; }

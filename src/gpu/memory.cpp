@@ -43,10 +43,6 @@ View Arena::reserve(const std::string& name, uint64_t bytes, uint32_t slots) {
   if (committed()) throw Error("arena " + name_ + ": reserve after commit");
   if (bytes == 0) bytes = 4;
   uint64_t stride = (bytes + align_ - 1) / align_ * align_;
-  if (bytes > ctx_.info().max_storage_range)
-    throw Error("buffer " + name + " needs " + std::to_string(bytes >> 20) +
-                " MiB, more than the device's storage-buffer range of " +
-                std::to_string(ctx_.info().max_storage_range >> 20) + " MiB; use a smaller batch");
   View v;
   v.arena = this;
   v.offset = size_;
@@ -74,6 +70,14 @@ void Arena::relayout(const std::vector<uint64_t>& offsets, uint64_t size) {
 
 void Arena::commit() {
   if (committed()) return;
+  // A view may exceed the storage-buffer range (ops bind windows of it; the
+  // recorder refuses a binding over the range), but the arena is one buffer
+  // in one allocation.
+  const uint64_t max_alloc = ctx_.info().max_allocation_bytes;
+  if (max_alloc && size_ > max_alloc)
+    throw Error("arena " + name_ + " needs " + std::to_string(size_ >> 20) +
+                " MiB, more than the device's largest allocation (maxMemoryAllocationSize) of " +
+                std::to_string(max_alloc >> 20) + " MiB; use a smaller batch or model");
   VkDevice dev = ctx_.device();
   VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bci.size = std::max<uint64_t>(size_, align_);

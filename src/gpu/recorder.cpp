@@ -30,8 +30,16 @@ void Program::add(std::string label, const Kernel& k, std::initializer_list<Bind
   d.label = std::move(label);
   d.kernel = &k;
   d.bindings.assign(b.begin(), b.end());
-  for (const Binding& bb : d.bindings)
+  for (const Binding& bb : d.bindings) {
     if (!bb.view.valid()) throw Error("dispatch " + d.label + ": unbound view " + bb.view.name);
+    // Ops that can bind windows of a larger view do (ops::row_windows); any
+    // other binding over the range is refused here, never left to the driver.
+    if (!bb.texel && bb.view.size > info.max_storage_range)
+      throw Error("dispatch " + d.label + ": buffer " + bb.view.name + " of " +
+                  std::to_string(bb.view.size) + " bytes is over the device's storage-buffer range of " +
+                  std::to_string(info.max_storage_range) +
+                  " bytes, and this op does not split it; use a smaller batch");
+  }
   std::memcpy(d.push.data(), push, push_size);
   d.push_size = push_size;
   d.groups[0] = gx;

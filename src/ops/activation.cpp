@@ -38,6 +38,10 @@ void forward(Program& p, uint32_t kind, const ActivationParams& q, uint64_t coun
   const Push push = make_push(q, count, label);
   require_floats(x, count, label);
   require_floats(y, count, label);
+  if (const auto ws = row_windows(p.context(), count, {{x, 4}, {y, 4}}, label); ws.size() > 1) {
+    for (const RowWindow& r : ws) forward(p, kind, q, r.rows, row_window(x, 4, r), row_window(y, 4, r), label);
+    return;
+  }
   const uint32_t spec[] = {kind};
   p.dispatch(label, p.context().kernels().get("activation/forward", spec),
              {gpu::in(x), gpu::out(y)}, push, groups(count));
@@ -78,6 +82,12 @@ void record_activation_backward(Program& p, Activation a, const ActivationParams
   require_floats(src, count, label);
   require_floats(dy, count, label);
   require_floats(dx, count, label);
+  if (const auto ws = row_windows(p.context(), count, {{x, 4}, {y, 4}, {dy, 4}, {dx, 4}}, label); ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      record_activation_backward(p, a, q, r.rows, row_window(x, 4, r), row_window(y, 4, r), row_window(dy, 4, r),
+                                 row_window(dx, 4, r), label);
+    return;
+  }
   const uint32_t spec[] = {uint32_t(a)};
   p.dispatch(label, p.context().kernels().get("activation/backward", spec),
              {gpu::in(src), gpu::in(dy), gpu::out(dx)}, push, groups(count));

@@ -39,6 +39,13 @@ constexpr uint32_t kImplicitChannels = 8, kImplicitMaxLanes = 64, kImplicitMinBl
 // Smaller convolutions take variant 0 untimed (unless the tuning file has a choice).
 constexpr double kTuneMinFlops = 2e7;
 
+// The same convolution over a window of the batch.
+Conv2dShape with_batch(const Conv2dShape& s, const RowWindow& r) {
+  Conv2dShape w = s;
+  w.batch = uint32_t(r.rows);
+  return w;
+}
+
 }  // namespace
 
 uint32_t Conv2dShape::out_h() const { return sh ? out_size(height, kh, sh, ph, dh) : 0; }
@@ -152,6 +159,14 @@ void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, cons
                            const View& b, const View& y, const View& cols,
                            const std::string& label) {
   s.validate(label);
+  const uint64_t xr = uint64_t(s.in_channels) * s.height * s.width * 4, yr = s.out_channels * s.out_plane() * 4,
+                 cr = s.cols_floats() / s.batch * 4;
+  if (const auto ws = row_windows(p.context(), s.batch, {{x, xr}, {y, yr}, {cols, cr}}, label); ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      record_conv2d_forward(p, with_batch(s, r), row_window(x, xr, r), w, b, row_window(y, yr, r),
+                            row_window(cols, cr, r), label);
+    return;
+  }
   const uint32_t plane = uint32_t(s.out_plane()), ckk = uint32_t(s.in_channels * s.taps());
   const uint32_t og = s.out_channels / s.groups, gk = ckk / s.groups;  // per group
   require_floats(x, uint64_t(s.batch) * s.in_channels * s.height * s.width, label + " (x)");
@@ -202,6 +217,14 @@ void record_conv2d_backward_input(Program& p, const Conv2dShape& s, const View& 
                                   const View& w, const View& dx, const View& dcols,
                                   const std::string& label) {
   s.validate(label);
+  const uint64_t xr = uint64_t(s.in_channels) * s.height * s.width * 4, yr = s.out_channels * s.out_plane() * 4,
+                 cr = s.cols_floats() / s.batch * 4;
+  if (const auto ws = row_windows(p.context(), s.batch, {{dy, yr}, {dx, xr}, {dcols, cr}}, label); ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      record_conv2d_backward_input(p, with_batch(s, r), row_window(dy, yr, r), w, row_window(dx, xr, r),
+                                   row_window(dcols, cr, r), label);
+    return;
+  }
   const uint32_t plane = uint32_t(s.out_plane()), ckk = uint32_t(s.in_channels * s.taps());
   const uint32_t og = s.out_channels / s.groups, gk = ckk / s.groups;
   require_floats(dy, uint64_t(s.batch) * s.out_channels * plane, label + " (dy)");
@@ -232,6 +255,21 @@ void record_conv2d_backward_params(Program& p, const Conv2dShape& s, const View&
                                    const View& dy, const View& dw, const View& db,
                                    const std::string& label) {
   s.validate(label);
+  const uint64_t yr = s.out_channels * s.out_plane() * 4, cr = s.cols_floats() / s.batch * 4;
+  const uint64_t dw_floats = uint64_t(s.out_channels) * (s.in_channels / s.groups) * s.taps();
+  // The GEMM's per-image partial products of dW (one group's) are bound whole.
+  if (const auto ws = row_windows(p.context(), s.batch, {{cols, cr}, {dy, yr}}, label, dw_floats / s.groups * 4);
+      ws.size() > 1) {
+    // Each window's gradients, then their sum in window order.
+    const WindowSums dws(p, ws.size(), dw_floats, label + ".weight");
+    const WindowSums dbs(p, db.valid() ? ws.size() : 0, s.out_channels, label + ".bias");
+    for (size_t k = 0; k < ws.size(); ++k)
+      record_conv2d_backward_params(p, with_batch(s, ws[k]), row_window(cols, cr, ws[k]),
+                                    row_window(dy, yr, ws[k]), dws.part(k), dbs.part(k), label);
+    dws.record_sum(dw);
+    dbs.record_sum(db);
+    return;
+  }
   const uint32_t plane = uint32_t(s.out_plane()), ckk = uint32_t(s.in_channels * s.taps());
   const uint32_t og = s.out_channels / s.groups, gk = ckk / s.groups;
   require_floats(cols, conv2d_cols_bytes(p.context(), s) / 4, label + " (cols)");

@@ -136,18 +136,44 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
 
 void record_dense_forward(Program& p, const DenseShape& s, const View& x, const View& w,
                           const View& b, const View& y, const std::string& label) {
+  const uint64_t xr = uint64_t(s.in) * 4, yr = uint64_t(s.out) * 4;
+  if (const auto ws = row_windows(p.context(), s.batch, {{x, xr}, {y, yr}}, label); ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      record_dense_forward(p, {uint32_t(r.rows), s.in, s.out, s.bias}, row_window(x, xr, r), w, b,
+                           row_window(y, yr, r), label);
+    return;
+  }
   GemmShape g{s.batch, s.out, s.in, s.in, 1, 1, s.in, s.out};
   record_gemm(p, g, x, w, s.bias ? b : View{}, y, label);
 }
 
 void record_dense_backward_input(Program& p, const DenseShape& s, const View& dy, const View& w,
                                  const View& dx, const std::string& label) {
+  const uint64_t dyr = uint64_t(s.out) * 4, dxr = uint64_t(s.in) * 4;
+  if (const auto ws = row_windows(p.context(), s.batch, {{dy, dyr}, {dx, dxr}}, label); ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      record_dense_backward_input(p, {uint32_t(r.rows), s.in, s.out, s.bias}, row_window(dy, dyr, r), w,
+                                  row_window(dx, dxr, r), label);
+    return;
+  }
   GemmShape g{s.batch, s.in, s.out, s.out, 1, s.in, 1, s.in};
   record_gemm(p, g, dy, w, View{}, dx, label);
 }
 
 void record_dense_backward_params(Program& p, const DenseShape& s, const View& x, const View& dy,
                                   const View& dw, const View& db, const std::string& label) {
+  const uint64_t xr = uint64_t(s.in) * 4, dyr = uint64_t(s.out) * 4;
+  if (const auto ws = row_windows(p.context(), s.batch, {{x, xr}, {dy, dyr}}, label); ws.size() > 1) {
+    // Each window's gradients, then their sum in window order.
+    const WindowSums dws(p, ws.size(), uint64_t(s.out) * s.in, label + ".weight");
+    const WindowSums dbs(p, s.bias ? ws.size() : 0, s.out, label + ".bias");
+    for (size_t k = 0; k < ws.size(); ++k)
+      record_dense_backward_params(p, {uint32_t(ws[k].rows), s.in, s.out, s.bias}, row_window(x, xr, ws[k]),
+                                   row_window(dy, dyr, ws[k]), dws.part(k), dbs.part(k), label);
+    dws.record_sum(dw);
+    dbs.record_sum(db);
+    return;
+  }
   GemmShape g{s.out, s.in, s.batch, 1, s.out, s.in, 1, s.in};
   record_gemm(p, g, dy, x, View{}, dw, label + ".weight");
   if (!s.bias) return;

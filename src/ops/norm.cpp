@@ -31,6 +31,7 @@ struct Layout {
 
 uint64_t plane(const NormShape& s) { return uint64_t(s.height) * s.width; }
 uint64_t total(const NormShape& s) { return uint64_t(s.batch) * s.channels * plane(s); }
+NormShape with_rows(const NormShape& s, const RowWindow& r) { return {uint32_t(r.rows), s.channels, s.height, s.width}; }
 
 void check_shape(const NormShape& s, const std::string& label) {
   if (s.batch == 0 || s.channels == 0 || s.height == 0 || s.width == 0)
@@ -115,27 +116,53 @@ void check_views(const NormShape& s, const Layout& l, const View& x, const View&
   if (affine.valid()) require_floats(affine, 2ull * l.P, label + " (affine)");
 }
 
+// One window of rows of a BatchNorm reduction over views larger than the
+// storage range: rows [row0, row0 + batch) write their chunks at k0 of
+// k_total per group into the shared `partials`, shifted by the first row's
+// values (`shift`: row 0 of x), so the finalize kernels see one reduction.
+struct ReduceWindow {
+  uint32_t row0 = 0, k0 = 0, k_total = 0;
+  View shift, partials;
+};
+
+// Units per group and lane iterations per chunk of norm/reduce.
+struct ReduceGeometry {
+  uint64_t L = 0, D = 0;
+  uint32_t iters = 0, chunks = 0;
+};
+ReduceGeometry reduce_geometry(const NormShape& s, const Layout& l, uint32_t vec, uint32_t planes) {
+  const uint64_t hw = plane(s) / vec;
+  ReduceGeometry g;
+  g.L = l.per_sample ? uint64_t(l.Cg) * hw / planes : hw;
+  g.D = l.per_sample ? g.L : g.L * s.batch;
+  g.iters = uint32_t(std::min<uint64_t>(ceil_div(g.D, kLanes), kChunkIters));
+  g.chunks = ceil_div(g.D, uint64_t(kLanes) * g.iters);
+  return g;
+}
+
 // norm/reduce over every reduction group: statistics (grad = false) or the
 // backward sums. Returns the partials [R, K, 3]; K is written to `chunks`.
 // Backward reduction groups are planes: GroupNorm reduces each (n, c) plane
 // separately (its dgamma needs per-channel sums), so R = S * planes.
 View record_reduce(Program& p, const NormShape& s, const Layout& l, uint32_t vec, bool grad,
                    const View& x, const View& dy, const View& affine, uint32_t planes,
-                   uint32_t& chunks, const std::string& label) {
+                   uint32_t& chunks, const std::string& label, const ReduceWindow* win = nullptr) {
   const uint64_t hw = plane(s) / vec;
   const uint64_t R = uint64_t(l.S) * planes;
-  const uint64_t L = l.per_sample ? uint64_t(l.Cg) * hw / planes : hw;
-  const uint64_t D = l.per_sample ? L : L * s.batch;
-  const uint32_t iters = uint32_t(std::min<uint64_t>(ceil_div(D, kLanes), kChunkIters));
-  chunks = ceil_div(D, uint64_t(kLanes) * iters);
+  const ReduceGeometry geo = reduce_geometry(s, l, vec, planes);
+  const uint64_t L = geo.L;
+  const uint32_t iters = geo.iters;
+  chunks = geo.chunks;
   const uint64_t wgs = R * chunks;
   const uint32_t gx = uint32_t(std::min<uint64_t>(wgs, 65535)), gy = ceil_div(wgs, gx);
   if (gy > 65535) throw Error(label + ": too many groups to reduce");
-  View partials = p.scratch(label + ".partials", wgs * 3 * 4);
+  View partials = win ? win->partials : p.scratch(label + ".partials", wgs * 3 * 4);
   struct {
     uint32_t L, seg_stride, segments, per_sample, iters, chunks, groups;
+    uint32_t row0, k0, k_total, shift_bound;
   } push{uint32_t(L),       uint32_t(s.channels * hw), l.per_sample ? 1u : s.batch,
-         l.per_sample ? l.G * planes : 0u, iters, chunks, uint32_t(R)};
+         l.per_sample ? l.G * planes : 0u, iters, chunks, uint32_t(R),
+         win ? win->row0 : 0u, win ? win->k0 : 0u, win ? win->k_total : chunks, win ? 1u : 0u};
   const bool ln_gamma = grad && l.elementwise && l.affine;
   // Lanes sweep memory in blocks of the subgroup size (see norm/reduce).
   uint32_t width = 64;
@@ -145,10 +172,33 @@ View record_reduce(Program& p, const NormShape& s, const Layout& l, uint32_t vec
   const auto& k = p.context().kernels().get(kernel_name(stem, vec), spec);
   // Unused bindings of the variant still need a buffer: x stands in (read).
   p.dispatch(label + (grad ? ".reduce_grad" : ".reduce"), k,
-             {gpu::in(x), gpu::in(grad ? dy : x), gpu::in(ln_gamma ? affine : x),
+             {gpu::in(x), gpu::in(grad ? dy : x), gpu::in(win ? win->shift : ln_gamma ? affine : x),
               gpu::out(partials)},
              push, gx, gy);
   return partials;
+}
+
+// record_reduce, for BatchNorm in windows of rows when x or dy is over the
+// storage range: every window's chunks go to one partials array, in window
+// order, so the finalize kernels add them up as one reduction.
+View record_batch_reduce(Program& p, const NormShape& s, const Layout& l, uint32_t vec, bool grad,
+                         const View& x, const View& dy, uint32_t& chunks, const std::string& label) {
+  const uint64_t row = uint64_t(s.channels) * plane(s) * 4;
+  const auto ws = row_windows(p.context(), s.batch, {{x, row}, {dy, grad ? row : 0}}, label);
+  if (l.per_sample || ws.size() == 1) return record_reduce(p, s, l, vec, grad, x, dy, x, 1, chunks, label);
+  ReduceWindow win;
+  for (const RowWindow& r : ws) win.k_total += reduce_geometry(with_rows(s, r), l, vec, 1).chunks;
+  win.shift = x.sub(0, row, x.name + "[0]");
+  win.partials = p.scratch(label + ".partials", uint64_t(l.S) * win.k_total * 3 * 4);
+  for (const RowWindow& r : ws) {
+    win.row0 = uint32_t(r.first);
+    uint32_t k = 0;
+    record_reduce(p, with_rows(s, r), l, vec, grad, row_window(x, row, r), row_window(dy, row, r), x, 1, k,
+                  label, &win);
+    win.k0 += k;
+  }
+  chunks = win.k_total;
+  return win.partials;
 }
 
 // Forward statistics: reduce, then norm/finalize_stats into saved (and the
@@ -157,7 +207,7 @@ void record_statistics(Program& p, const NormShape& s, const Layout& l, uint32_t
                        float momentum, const View& x, const View& saved, const View& running,
                        const std::string& label) {
   uint32_t K = 0;
-  View partials = record_reduce(p, s, l, vec, false, x, x, x, 1, K, label + ".stats");
+  View partials = record_batch_reduce(p, s, l, vec, false, x, x, K, label + ".stats");
   const uint32_t groups = stride_groups(l.S);
   check_budget(uint64_t(ceil_div(l.S, uint64_t(groups) * kLanes)) * K, label, "the statistics");
   struct {
@@ -174,15 +224,27 @@ void record_statistics(Program& p, const NormShape& s, const Layout& l, uint32_t
 
 // y = (x - mean) invstd [gamma + beta] with stats = saved (or, from_var, the
 // running statistics).
+// BatchNorm's elementwise passes run in windows of rows [row0, row0 + batch)
+// when a tensor is over the storage range (the per-sample norms index their
+// statistics by row, so they never split).
 void record_apply(Program& p, const NormShape& s, const Layout& l, uint32_t vec, float eps,
                   bool from_var, const View& x, const View& stats, const View& affine,
-                  const View& y, const std::string& label) {
+                  const View& y, const std::string& label, uint32_t row0 = 0) {
+  const uint64_t row = uint64_t(s.channels) * plane(s) * 4;
+  if (const auto ws = row_windows(p.context(), s.batch, {{x, row}, {y, row}}, label);
+      !l.per_sample && ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      record_apply(p, with_rows(s, r), l, vec, eps, from_var, row_window(x, row, r), stats, affine,
+                   row_window(y, row, r), label, uint32_t(r.first));
+    return;
+  }
   const RunGrid g = run_grid(s, l, vec, label);
   struct {
     uint32_t HW, Cg, G, runs, d_hw, d_ci, d_g, d_n, stat_n, S, P;
     float eps;
+    uint32_t row0;
   } push{g.hw, l.Cg, l.G, g.runs, g.d_hw, g.d_ci, g.d_g, g.d_n, l.per_sample ? l.G : 0u,
-         l.S, l.elementwise ? l.P / vec : l.P, eps};
+         l.S, l.elementwise ? l.P / vec : l.P, eps, row0};
   const uint32_t spec[] = {l.affine ? 1u : 0u, l.elementwise ? 1u : 0u, from_var ? 1u : 0u,
                            g.run};
   p.dispatch(label + ".apply", p.context().kernels().get(kernel_name("apply", vec), spec),
@@ -197,6 +259,33 @@ void record_forward(Program& p, const NormShape& s, const Layout& l, float eps, 
   const uint32_t vec = vec_of(s, {&x, &y, l.elementwise ? &affine : &x});
   record_statistics(p, s, l, vec, eps, 0.0f, x, saved, View{}, label);
   record_apply(p, s, l, vec, eps, false, x, saved, affine, y, label);
+}
+
+// dx from the coefficients (norm/apply_backward); BatchNorm in windows of
+// rows, as record_apply.
+void record_apply_grad(Program& p, const NormShape& s, const Layout& l, uint32_t vec, uint32_t R,
+                       uint32_t base, const View& x, const View& dy, const View& coef, const View& dx,
+                       const std::string& label, uint32_t row0 = 0) {
+  const uint64_t row = uint64_t(s.channels) * plane(s) * 4;
+  if (const auto ws = row_windows(p.context(), s.batch, {{x, row}, {dy, row}, {dx, row}}, label);
+      !l.per_sample && ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      record_apply_grad(p, with_rows(s, r), l, vec, R, base, row_window(x, row, r), row_window(dy, row, r), coef,
+                        row_window(dx, row, r), label, uint32_t(r.first));
+    return;
+  }
+  const RunGrid g = run_grid(s, l, vec, label);
+  const bool ln_gamma = l.elementwise && l.affine;
+  // Plane of a unit: BatchNorm c; InstanceNorm and GroupNorm n*C + c;
+  // LayerNorm n.
+  const uint32_t q_n = !l.per_sample ? 0u : l.elementwise ? 1u : s.channels;
+  const uint32_t q_c = l.elementwise ? 0u : 1u;
+  struct {
+    uint32_t HW, Cg, G, runs, d_hw, d_ci, d_g, d_n, q_n, q_c, R, base, row0;
+  } push{g.hw, l.Cg, l.G, g.runs, g.d_hw, g.d_ci, g.d_g, g.d_n, q_n, q_c, R, base, row0};
+  const uint32_t spec[] = {ln_gamma ? 1u : 0u, g.run};
+  p.dispatch(label + ".apply_grad", p.context().kernels().get(kernel_name("apply_backward", vec), spec),
+             {gpu::in(x), gpu::in(dy), gpu::in(coef), gpu::out(dx)}, push, g.groups);
 }
 
 // Backward: reduce (plane sums), finalize_grad (coefficients), apply_backward
@@ -224,7 +313,8 @@ void record_backward(Program& p, const NormShape& s, const Layout& l, const View
   const uint32_t R = l.S * planes;
 
   uint32_t K = 0;
-  View partials = record_reduce(p, s, l, vec, true, x, dy, affine, planes, K, label + ".grad");
+  View partials = l.per_sample ? record_reduce(p, s, l, vec, true, x, dy, affine, planes, K, label + ".grad")
+                               : record_batch_reduce(p, s, l, vec, true, x, dy, K, label + ".grad");
 
   const uint32_t base = ln_gamma ? l.P : 0;  // LayerNorm's gamma copy heads coef
   View coef = p.scratch(label + ".coef", (uint64_t(base) + 5ull * R) * 4);
@@ -244,20 +334,7 @@ void record_backward(Program& p, const NormShape& s, const Layout& l, const View
                 gpu::out(coef)},
                push, groups);
   }
-  {
-    const RunGrid g = run_grid(s, l, vec, label);
-    // Plane of a unit: BatchNorm c; InstanceNorm and GroupNorm n*C + c;
-    // LayerNorm n.
-    const uint32_t q_n = !l.per_sample ? 0u : l.elementwise ? 1u : s.channels;
-    const uint32_t q_c = l.elementwise ? 0u : 1u;
-    struct {
-      uint32_t HW, Cg, G, runs, d_hw, d_ci, d_g, d_n, q_n, q_c, R, base;
-    } push{g.hw, l.Cg, l.G, g.runs, g.d_hw, g.d_ci, g.d_g, g.d_n, q_n, q_c, R, base};
-    const uint32_t spec[] = {ln_gamma ? 1u : 0u, g.run};
-    p.dispatch(label + ".apply_grad",
-               p.context().kernels().get(kernel_name("apply_backward", vec), spec),
-               {gpu::in(x), gpu::in(dy), gpu::in(coef), gpu::out(dx)}, push, g.groups);
-  }
+  record_apply_grad(p, s, l, vec, R, base, x, dy, coef, dx, label);
   if (!l.affine) return;
   if (l.elementwise) {
     // 64 bytes per lane and row

@@ -218,8 +218,33 @@ uint32_t Pool2dShape::out_w() const { return out_size(width, kw, stride_w(), pw,
 
 namespace {
 
+// Windows of the batch for views larger than the storage range (row_windows):
+// x (or dx) holds [N, C, H, W] rows, the others [N, C, OH, OW] rows. The
+// dropout variants key their masks by element index, so they are never split
+// (the recorder then refuses the binding, naming the layer).
+uint64_t in_row(const Pool2dShape& s) { return uint64_t(s.channels) * s.height * s.width * 4; }
+uint64_t out_row(const Pool2dShape& s) { return uint64_t(s.channels) * s.out_h() * s.out_w() * 4; }
+std::vector<RowWindow> pool_windows(Program& p, const Pool2dShape& s, const View& in, const View& out1,
+                                    const View& out2, const std::string& label, const PoolDropout* drop) {
+  if (drop) return {{0, s.batch}};
+  return row_windows(p.context(), s.batch, {{in, in_row(s)}, {out1, out_row(s)}, {out2, out_row(s)}}, label);
+}
+View in_window(const Pool2dShape& s, const View& v, const RowWindow& r) { return row_window(v, in_row(s), r); }
+View out_window(const Pool2dShape& s, const View& v, const RowWindow& r) { return row_window(v, out_row(s), r); }
+Pool2dShape with_batch(const Pool2dShape& s, const RowWindow& r) {
+  Pool2dShape w = s;
+  w.batch = uint32_t(r.rows);
+  return w;
+}
+
 void maxpool_forward(Program& p, const Pool2dShape& s, const View& x, const View& y,
                      const View& argmax, const std::string& label, const PoolDropout* drop) {
+  if (const auto ws = pool_windows(p, s, x, y, argmax, label, drop); ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      maxpool_forward(p, with_batch(s, r), in_window(s, x, r), out_window(s, y, r), out_window(s, argmax, r),
+                      label, drop);
+    return;
+  }
   const Pool2dPush push = checked(s, true, label);
   require_floats(x, in_count(s), label + " (x)");
   require_floats(y, out_count(s), label + " (y)");
@@ -235,6 +260,12 @@ void maxpool_forward(Program& p, const Pool2dShape& s, const View& x, const View
 
 void maxpool_backward(Program& p, const Pool2dShape& s, const View& argmax, const View& dy,
                       const View& dx, const std::string& label, const PoolDropout* drop) {
+  if (const auto ws = pool_windows(p, s, dx, argmax, dy, label, drop); ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      maxpool_backward(p, with_batch(s, r), out_window(s, argmax, r), out_window(s, dy, r), in_window(s, dx, r),
+                       label, drop);
+    return;
+  }
   const Pool2dPush push = checked(s, true, label);
   require_floats(argmax, out_count(s), label + " (argmax)");
   require_floats(dy, out_count(s), label + " (dy)");
@@ -252,6 +283,11 @@ void maxpool_backward(Program& p, const Pool2dShape& s, const View& argmax, cons
 
 void avgpool_forward(Program& p, const Pool2dShape& s, bool count_include_pad, const View& x,
                      const View& y, const std::string& label, const PoolDropout* drop) {
+  if (const auto ws = pool_windows(p, s, x, y, View{}, label, drop); ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      avgpool_forward(p, with_batch(s, r), count_include_pad, in_window(s, x, r), out_window(s, y, r), label, drop);
+    return;
+  }
   Pool2dPush push = checked(s, false, label);
   push.count_include_pad = count_include_pad ? 1u : 0u;
   require_floats(x, in_count(s), label + " (x)");
@@ -261,6 +297,12 @@ void avgpool_forward(Program& p, const Pool2dShape& s, bool count_include_pad, c
 
 void avgpool_backward(Program& p, const Pool2dShape& s, bool count_include_pad, const View& dy,
                       const View& dx, const std::string& label, const PoolDropout* drop) {
+  if (const auto ws = pool_windows(p, s, dx, dy, View{}, label, drop); ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      avgpool_backward(p, with_batch(s, r), count_include_pad, out_window(s, dy, r), in_window(s, dx, r), label,
+                       drop);
+    return;
+  }
   Pool2dPush push = checked(s, false, label);
   push.count_include_pad = count_include_pad ? 1u : 0u;
   require_floats(dy, out_count(s), label + " (dy)");
@@ -282,6 +324,12 @@ void record_maxpool2d_backward(Program& p, const Pool2dShape& s, const View& arg
 
 void record_maxpool2d_gather(Program& p, const Pool2dShape& s, const View& x, const View& argmax,
                              const View& y, const std::string& label) {
+  if (const auto ws = pool_windows(p, s, x, argmax, y, label, nullptr); ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      record_maxpool2d_gather(p, with_batch(s, r), in_window(s, x, r), out_window(s, argmax, r),
+                              out_window(s, y, r), label);
+    return;
+  }
   const Pool2dPush push = checked(s, true, label);
   require_floats(x, in_count(s), label + " (x)");
   require_floats(argmax, out_count(s), label + " (argmax)");

@@ -10,6 +10,11 @@ static void record_add_or_copy(Program& p, bool copy, uint64_t count, const View
   require_floats(a, count, label);
   require_floats(b, count, label);
   require_floats(y, count, label);
+  if (const auto ws = row_windows(p.context(), count, {{a, 4}, {b, 4}, {y, 4}}, label); ws.size() > 1) {
+    for (const RowWindow& r : ws)
+      record_add_or_copy(p, copy, r.rows, row_window(a, 4, r), row_window(b, 4, r), row_window(y, 4, r), label);
+    return;
+  }
   const uint32_t spec[] = {copy ? 1u : 0u};
   uint32_t push = uint32_t(count);
   p.dispatch(label, p.context().kernels().get("tensor/add", spec),
