@@ -74,6 +74,25 @@ struct ModelOptions {
   // ranks into gradients_in(); update: gradients_in() -> gradients ->
   // penalties -> clipping -> optimizer step.
   bool data_parallel = false;
+  // Synchronised BatchNorm (--sync-bn; with data_parallel only): the
+  // training step's BatchNorm statistics and backward sums span every
+  // rank's rows. The step is then recorded as train_programs(), split at a
+  // host exchange after each BatchNorm reduce (sync_exchanges()).
+  bool sync_bn = false;
+};
+
+// One host exchange of a synchronised BatchNorm step (ModelOptions::sync_bn):
+// after train_programs()[i] (i = the exchange's index) the host reads this
+// rank's partials [channels, chunks, 3] from `partials`, sums them over the
+// ranks (src/dist/sync_bn.h) and writes the sums to `summed`, which
+// train_programs()[i + 1] reads. Forward exchanges come in layer order, then
+// the backward ones in reverse.
+struct SyncExchange {
+  gpu::View partials, summed;  // readback and upload rings
+  uint32_t channels = 0, chunks = 0;
+  uint32_t plane = 0;          // H*W: values per row and channel
+  bool backward = false;
+  size_t layer = 0;            // which synchronised layer (0, 1, ... in graph order)
 };
 
 // One parameter tensor: where it lives in the parameter block.
@@ -158,6 +177,10 @@ class Model {
   uint32_t slots() const { return opts_.slots; }
 
   gpu::Program& train_program() { return *train_; }
+  // The training step's programs in order: train_program(), then, with
+  // synchronised BatchNorm, one more after each of sync_exchanges().
+  std::vector<gpu::Program*> train_programs();
+  const std::vector<SyncExchange>& sync_exchanges() const { return sync_exchanges_; }
   gpu::Program& eval_program() { return *eval_; }
   gpu::Program& update_program();  // ModelOptions::data_parallel only
   // f32 [parameter_count()] per slot (ModelOptions::data_parallel only): this
@@ -195,9 +218,12 @@ class Model {
   std::vector<uint64_t> plan_activation_gradients(
       const std::vector<std::vector<std::pair<size_t, size_t>>>& consumers) const;
   void record_input(gpu::Program& p, bool training);
-  void record_forward(gpu::Program& p, bool training);
+  // Both return the program recording ended in (a later one than p when a
+  // synchronised BatchNorm cut the training step).
+  gpu::Program& record_forward(gpu::Program& p, bool training);
   void record_probe(gpu::Program& p);
-  void record_backward(gpu::Program& p, bool training, bool frozen = false);
+  gpu::Program& record_backward(gpu::Program& p, bool training, bool frozen = false);
+  void plan_sync_bn();
   void record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v, const std::string& label);
 
   gpu::Context& ctx_;
@@ -218,6 +244,8 @@ class Model {
   gpu::View grads_out_, grads_in_;                                  // data_parallel only
   std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several
   std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_, update_;
+  std::vector<std::unique_ptr<gpu::Program>> train_segments_;  // sync_bn: after train_
+  std::vector<SyncExchange> sync_exchanges_;
 };
 
 }  // namespace fovea::nn
