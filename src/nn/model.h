@@ -11,7 +11,9 @@
 //          (opts.regularize) -> optimizer step (opts.optim); data-parallel
 //          (opts.data_parallel): split after the backward into train (...
 //          -> backward -> gradients to the host) and update (the summed
-//          gradients back -> penalties -> clipping -> optimizer step)
+//          gradients back -> penalties -> clipping -> optimizer step); with
+//          opts.sync_bn the train part is also cut after each BatchNorm
+//          reduce (train_programs(), sync_exchanges())
 //   eval:  decode -> blur (P.blur_sigma) -> noise (P.noise_std) -> forward
 //          -> softmax-xent (no gradient) -> metric sums
 //          (-> a copy of the logits for the host, with opts.read_logits)

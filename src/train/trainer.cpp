@@ -447,9 +447,11 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       eval_base.feature_sigma = p.feature_sigma;
       if (ranks.size > 1) {
         // The loss divides by the global batch, so the gradients sum to its
-        // gradient; random layers draw independent streams per rank.
+        // gradient; random layers and augmentation key their draws by the
+        // global row, so they draw what one process would.
         p.loss_rows = global_rows;
-        p.seed ^= 0x9E3779B9u * ranks.rank;
+        p.first_row = skip;
+        p.shard_rows = model.batch();
       }
       fill_slot(model, ds.train, order.data() + first + skip, rows, slot, p);
       if (augment.mixing()) {
