@@ -14,6 +14,7 @@
 // of x ⊙ mask, and its argmax may name a dropped (zero) tap.
 #include "common.glsl"
 #include "rng/philox.glsl"
+#define POOL_WRITES_Y
 #include "pool/pool2d.glsl"
 layout(local_size_x = 64) in;
 

@@ -34,7 +34,8 @@
 //   maxpool2d {kernel, stride=kernel, padding=0, dilation=1}
 //   avgpool2d {kernel, stride=kernel, padding=0, count_include_pad=true}
 //   global_avgpool2d                          [C, H, W] -> [C] (mean over H x W)
-// Random layers draw from Philox keyed by (seed, step, layer index, element)
+// Random layers draw from Philox keyed by (seed, step, layer index, element; its
+// index in the global batch under mpirun)
 // and regenerate their masks in backward; in evaluation each is the
 // deterministic form named here:
 //   maxpool_dropout {kernel, stride=kernel, padding=0, p=0.5}  (Wu & Gu, "Towards

@@ -7,7 +7,7 @@
 # bit-identical to the uninterrupted one; with BatchNorm, --sync-bn on two
 # ranks equals one process (weights and running statistics to 1e-5) while
 # per-rank statistics do not, and --sync-bn on one process changes nothing;
-# dropout layers and augmentation draw by the global row, so a run with them
+# random layers and augmentation draw by the global row, so a run with them
 # equals one process too;
 # a global batch that does not divide, fovea cv, a resume with another
 # number of ranks and a bad device on one rank stop every rank with a clear
@@ -177,6 +177,38 @@ assert worst <= 1e-5, worst
 a, b = ([json.loads(l) for l in open(d + "/metrics.jsonl")] for d in sys.argv[1:3])
 assert abs(a[0]["train_loss"] - b[0]["train_loss"]) <= 1e-5 * a[0]["train_loss"], (a, b)
 print("dropout and augmentation: largest difference %.2e" % worst)
+PY
+# The other random layers: stochastic depth, max-drop, pooling dropout (max
+# and average), fractional max pooling, gaussian and alpha dropout.
+cat >"$tmp/random.json" <<'JSON'
+{"input": [1, 28, 28], "classes": 10, "layers": [
+  {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1}, {"type": "relu", "name": "r1"},
+  {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1, "name": "c2"},
+  {"type": "add", "inputs": ["r1", "c2"], "stochastic_depth": 0.3},
+  {"type": "max_drop", "p": 0.3}, {"type": "maxpool_dropout", "kernel": 2, "p": 0.2},
+  {"type": "fractional_maxpool2d", "output_ratio": 0.7}, {"type": "avgpool_dropout", "kernel": 2, "p": 0.2},
+  {"type": "flatten"}, {"type": "gaussian_dropout", "p": 0.2}, {"type": "alpha_dropout", "p": 0.1},
+  {"type": "dense", "units": 10}]}
+JSON
+rl=(train --model "$tmp/random.json" --data "$data" --limit 300 --val-split 100 --epochs 1 --seed 5
+    --optimizer sgd --lr 0.05 --batch 64 --no-progress)
+timeout 300 "$fovea" "${rl[@]}" --out "$tmp/rl1" >"$tmp/rl1.out" 2>&1 || fail "random layers, one process: $(cat "$tmp/rl1.out")"
+mpi -np 2 "$fovea" "${rl[@]}" --validate --out "$tmp/rl2" >"$tmp/rl2.out" 2>&1 ||
+  fail "random layers, two ranks: $(cat "$tmp/rl2.out")"
+"$py" - "$tmp/rl1" "$tmp/rl2" <<'PY' || fail "random layers: two ranks differ from one process"
+import json, struct, sys
+import numpy as np
+def tensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n])
+    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], np.float32)
+            for k, v in head.items() if k != "__metadata__"}
+one, two = (tensors(d + "/model.safetensors") for d in sys.argv[1:3])
+assert one.keys() == two.keys() and len(one) == 6, one.keys()
+worst = max(np.abs(one[k] - two[k]).max() / np.abs(one[k]).max() for k in one)
+assert worst <= 1e-5, worst
+print("the other random layers: largest difference %.2e" % worst)
 PY
 
 # mpi_expect PATTERN -- MPIRUN-ARGS: a non-zero exit within the timeout, with
