@@ -105,6 +105,26 @@ else
     fail "the resumed two-rank run ends with other weights than the uninterrupted one"
 fi
 
+# The sections below: the training files as they are and 200 test images,
+# so the end-of-run evaluation takes seconds.
+. "$src/tests/cli/few_test_images.sh"
+few_test_images 200
+
+# weights.py for the checks below: a run's tensors (float64) and the largest
+# difference of two tensors relative to the first's largest magnitude.
+cat >"$tmp/weights.py" <<'PY'
+import json, struct
+import numpy as np
+def tensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n])
+    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
+                             {"F32": np.float32, "I64": np.int64}[v["dtype"]]).astype(np.float64)
+            for k, v in head.items() if k != "__metadata__"}
+def err(a, b): return np.abs(a - b).max() / max(np.abs(a).max(), 1e-30)
+PY
+
 # Synchronised BatchNorm: batchnorm2d and batchnorm1d (biases before them
 # left out: their true gradient is 0, so they would follow rounding noise),
 # plain SGD (Adam's division by sqrt(v) blows near-zero gradients' rounding
@@ -116,7 +136,7 @@ cat >"$tmp/bn.json" <<'JSON'
   {"type": "dense", "units": 24, "bias": false}, {"type": "batchnorm1d"}, {"type": "relu"},
   {"type": "dense", "units": 10}]}
 JSON
-bn=(train --model "$tmp/bn.json" --limit 400 --val-split 100 --epochs 1 --seed 5 --optimizer sgd --lr 0.05
+bn=(train --model "$tmp/bn.json" --data "$data" --limit 400 --val-split 100 --epochs 1 --seed 5 --optimizer sgd --lr 0.05
     --batch 64 --no-progress)
 timeout 300 "$fovea" "${bn[@]}" --out "$tmp/bn1" >"$tmp/bn1.out" 2>&1 || fail "batchnorm, one process: $(cat "$tmp/bn1.out")"
 timeout 300 "$fovea" "${bn[@]}" --sync-bn --out "$tmp/bn1s" >"$tmp/bn1s.out" 2>&1 ||
@@ -126,19 +146,12 @@ mpi -np 2 "$fovea" "${bn[@]}" --sync-bn --validate --out "$tmp/bn2s" >"$tmp/bn2s
   fail "batchnorm, two ranks, --sync-bn: $(cat "$tmp/bn2s.out")"
 grep -q "validation: no messages" "$tmp/bn2s.out" || fail "--sync-bn: no clean validation report"
 mpi -np 2 "$fovea" "${bn[@]}" --out "$tmp/bn2" >"$tmp/bn2.out" 2>&1 || fail "batchnorm, two ranks: $(cat "$tmp/bn2.out")"
-"$py" - "$tmp/bn1" "$tmp/bn2s" "$tmp/bn2" <<'PY' || fail "--sync-bn: two ranks differ from one process"
-import json, struct, sys
-import numpy as np
-def tensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
-                             {"F32": np.float32, "I64": np.int64}[v["dtype"]]).astype(np.float64)
-            for k, v in head.items() if k != "__metadata__"}
-one, synced, own = (tensors(d + "/model.safetensors") for d in sys.argv[1:4])
+"$py" - "$tmp" "$tmp/bn1" "$tmp/bn2s" "$tmp/bn2" <<'PY' || fail "--sync-bn: two ranks differ from one process"
+import sys
+sys.path.insert(0, sys.argv[1])
+from weights import *
+one, synced, own = (tensors(d + "/model.safetensors") for d in sys.argv[2:5])
 assert one.keys() == synced.keys() == own.keys() and "1.running_var" in one and "6.running_mean" in one
-def err(a, b): return np.abs(a - b).max() / max(np.abs(a).max(), 1e-30)
 worst = max(err(one[k], synced[k]) for k in one)
 assert worst <= 1e-5, {k: err(one[k], synced[k]) for k in one}
 # Per-rank statistics: another model (running statistics, and through them the weights).
@@ -149,32 +162,24 @@ PY
 
 # Random layers (dropout2d, dropout) and augmentation (geometry, erase,
 # noise) keyed by the global row: two ranks draw what one process draws.
-# 200 training images in batches of 64 end with 8 rows, 4 per rank; 200
-# test images keep the end-of-run evaluation short. (The ranks' forward
+# 200 training images in batches of 64 end with 8 rows, 4 per rank. (The ranks' forward
 # values can differ from one process's in the last bit, where a kernel's
 # tiling follows the batch; rarely that moves a max-pooling winner: seed 7
 # here ends 5e-5 apart in one tensor, seeds 5 and 9 1.7e-7.)
-. "$src/tests/cli/few_test_images.sh"
-few_test_images 200
 rnd=(train --model "$src/assets/models/fashion_cnn_dropout.json" --data "$data" --limit 300 --val-split 100
      --epochs 1 --seed 5 --optimizer sgd --lr 0.05 --batch 64 --no-progress
      --augment hflip,crop:2,rotate:10,noise:0.05,erase)
 timeout 300 "$fovea" "${rnd[@]}" --out "$tmp/rnd1" >"$tmp/rnd1.out" 2>&1 || fail "dropout, one process: $(cat "$tmp/rnd1.out")"
 mpi -np 2 "$fovea" "${rnd[@]}" --out "$tmp/rnd2" >"$tmp/rnd2.out" 2>&1 || fail "dropout, two ranks: $(cat "$tmp/rnd2.out")"
-"$py" - "$tmp/rnd1" "$tmp/rnd2" <<'PY' || fail "dropout and augmentation: two ranks differ from one process"
-import json, struct, sys
-import numpy as np
-def tensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], np.float32)
-            for k, v in head.items() if k != "__metadata__"}
-one, two = (tensors(d + "/model.safetensors") for d in sys.argv[1:3])
+"$py" - "$tmp" "$tmp/rnd1" "$tmp/rnd2" <<'PY' || fail "dropout and augmentation: two ranks differ from one process"
+import sys
+sys.path.insert(0, sys.argv[1])
+from weights import *
+one, two = (tensors(d + "/model.safetensors") for d in sys.argv[2:4])
 assert one.keys() == two.keys() and len(one) == 8, one.keys()
-worst = max(np.abs(one[k] - two[k]).max() / np.abs(one[k]).max() for k in one)
+worst = max(err(one[k], two[k]) for k in one)
 assert worst <= 1e-5, worst
-a, b = ([json.loads(l) for l in open(d + "/metrics.jsonl")] for d in sys.argv[1:3])
+a, b = ([json.loads(l) for l in open(d + "/metrics.jsonl")] for d in sys.argv[2:4])
 assert abs(a[0]["train_loss"] - b[0]["train_loss"]) <= 1e-5 * a[0]["train_loss"], (a, b)
 print("dropout and augmentation: largest difference %.2e" % worst)
 PY
@@ -195,18 +200,13 @@ rl=(train --model "$tmp/random.json" --data "$data" --limit 300 --val-split 100 
 timeout 300 "$fovea" "${rl[@]}" --out "$tmp/rl1" >"$tmp/rl1.out" 2>&1 || fail "random layers, one process: $(cat "$tmp/rl1.out")"
 mpi -np 2 "$fovea" "${rl[@]}" --validate --out "$tmp/rl2" >"$tmp/rl2.out" 2>&1 ||
   fail "random layers, two ranks: $(cat "$tmp/rl2.out")"
-"$py" - "$tmp/rl1" "$tmp/rl2" <<'PY' || fail "random layers: two ranks differ from one process"
-import json, struct, sys
-import numpy as np
-def tensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], np.float32)
-            for k, v in head.items() if k != "__metadata__"}
-one, two = (tensors(d + "/model.safetensors") for d in sys.argv[1:3])
+"$py" - "$tmp" "$tmp/rl1" "$tmp/rl2" <<'PY' || fail "random layers: two ranks differ from one process"
+import sys
+sys.path.insert(0, sys.argv[1])
+from weights import *
+one, two = (tensors(d + "/model.safetensors") for d in sys.argv[2:4])
 assert one.keys() == two.keys() and len(one) == 6, one.keys()
-worst = max(np.abs(one[k] - two[k]).max() / np.abs(one[k]).max() for k in one)
+worst = max(err(one[k], two[k]) for k in one)
 assert worst <= 1e-5, worst
 print("the other random layers: largest difference %.2e" % worst)
 PY
