@@ -24,7 +24,8 @@ layout(std140, set = 0, binding = 0) uniform StepParams {
   float noise_std;      // Gaussian noise on the inputs, [0, 1] pixel units
   uint first_image;     // index of the batch's first image in its pass
   uint loss_rows;       // rows a mean loss divides by (0: rows; data-parallel: the global batch's)
-  // (2 unused words: std140 puts the vec4 at byte 48)
+  uint first_row;       // data-parallel: this rank's first row in the global batch (else 0)
+  uint shard_rows;      // data-parallel: the rows this rank records (else 0)
   vec4 optim;           // optimizer's per-step scalars (ops::OptimCoefficients)
 } P;
 
@@ -34,3 +35,12 @@ layout(std140, set = 0, binding = 0) uniform StepParams {
 // or, when the batch is one rank's shard of a global batch, the global
 // batch's (so the ranks' gradients sum to the global batch's).
 float loss_divisor() { return float(P.loss_rows > 0u ? P.loss_rows : P.rows); }
+
+// Value e of a per-row tensor of `count` values over the recorded rows, as
+// an index into the same tensor over the global batch: e itself with one
+// process, e + first_row * (values per row) for a data-parallel rank. Random
+// draws keyed by it are the same for a global row whatever the number of
+// ranks.
+uint global_index(uint e, uint count) {
+  return P.first_row == 0u ? e : e + P.first_row * (count / P.shard_rows);
+}

@@ -2,7 +2,9 @@
 // (kind, purpose, image row) gives four uniforms in [0, 1), the four words
 // of one Philox block: word k is philox_uniform(P.seed, 0x41000000 + kind,
 // P.step, purpose, 4 row + k) under Fovea's keying (rng/philox.glsl), so a
-// run's seed and step fix every image's transform on every device.
+// run's seed and step fix every image's transform on every device. row is
+// the image's row in the global batch (+ P.first_row on a data-parallel
+// rank), so any number of ranks draws the same transforms.
 // The kinds are data::AugmentKind (src/data/augment.h).
 #include "rng/philox.glsl"
 
@@ -12,7 +14,7 @@ const uint AUG_HFLIP = 1u, AUG_VFLIP = 2u, AUG_CROP = 3u, AUG_AFFINE = 4u, AUG_B
 const uint AUG_ERASE_TRIES = 10u;
 
 vec4 aug_uniforms(uint kind, uint purpose, uint row) {
-  uvec4 r = philox4x32(uvec4(row, P.step, purpose, 0u), uvec2(P.seed, AUG_STREAM + kind));
+  uvec4 r = philox4x32(uvec4(row + P.first_row, P.step, purpose, 0u), uvec2(P.seed, AUG_STREAM + kind));
   return vec4(r >> 8u) * (1.0 / 16777216.0);
 }
 

@@ -70,7 +70,7 @@ float pixel_value(uint row, uint i, uint c, int x, int y) {
   }
   if (jittered) p = clamp(p, 0.0, 1.0);
   if (pc.noise > 0.0)
-    p += pc.noise * philox_normal(P.seed, AUG_STREAM + AUG_NOISE, P.step, 0u, row * pc.features + i);
+    p += pc.noise * philox_normal(P.seed, AUG_STREAM + AUG_NOISE, P.step, 0u, (row + P.first_row) * pc.features + i);
   if (pc.cutout > 0u && in_cutout(row, x, y)) p = 0.0;
   if (pc.erase > 0.0 && in_erase(row, x, y)) p = 0.0;
   return (p - mean) * inv_std;

@@ -39,12 +39,14 @@ layout(push_constant) uniform Push {
   float scale, shift_keep, shift_drop;  // KIND 0
   float sigma;   // KIND 1: sqrt(p / (1 - p))
   uint quad0;    // quads before this dispatch's first value (a window of a larger tensor)
+  uint row_draws;  // draws per batch row (0: one mask for the whole batch, DropConnect)
 } pc;
 
 // The 24-bit uniforms of this dispatch's values 4q..4q+3 (draws m = value /
-// group, values counted from the tensor's first).
+// group, values counted from the tensor's first, and in the global batch:
+// + P.first_row row_draws on a data-parallel rank).
 vec4 uniforms(uint q, uint purpose) {
-  uvec4 m = (uvec4(4u * (q + pc.quad0)) + uvec4(0u, 1u, 2u, 3u)) / pc.group;
+  uvec4 m = (uvec4(4u * (q + pc.quad0)) + uvec4(0u, 1u, 2u, 3u)) / pc.group + uvec4(P.first_row * pc.row_draws);
   uvec2 key = uvec2(P.seed, pc.stream);
   uvec4 r0 = philox4x32(uvec4(m.x >> 2, P.step, purpose, 0u), key), r1 = r0;
   // m.w - m.x <= 3, so the draws span at most two Philox blocks.

@@ -37,13 +37,15 @@ void main() {
     uint m = axis == 0u ? pc.OH : pc.OW;
     uint n = (axis == 0u ? pc.H : pc.W) - pc.overlapping;
     uint at = plane * (pc.OH + pc.OW + 2u) + (axis == 0u ? 0u : pc.OH + 1u);
-    uint U = pc.mode == 0u ? (1u << 19) : philox_bits(P.seed, pc.stream, P.step, axis, plane) >> 12;
+    // Keyed by the plane's index in the global batch (global_index).
+    const uint key = global_index(plane, pc.count);
+    uint U = pc.mode == 0u ? (1u << 19) : philox_bits(P.seed, pc.stream, P.step, axis, key) >> 12;
     uint start = pseudo_bound(n, m, U, 0u);
     uint twos = n - m, chosen = 0u, a = 0u;
     regions[at] = 0u;
     for (uint i = 0u; i < m; ++i) {
       if (pc.mode == 2u) {
-        uint bits = philox_bits(P.seed, pc.stream, P.step, 2u + axis, plane * m + i);
+        uint bits = philox_bits(P.seed, pc.stream, P.step, 2u + axis, key * m + i);
         uint hi, lo;
         umulExtended(bits, m - i, hi, lo);
         bool two = hi < twos - chosen;

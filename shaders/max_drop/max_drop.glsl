@@ -21,7 +21,8 @@ uint group_of(uint e) {
 }
 
 // Element e is dropped when it equals its group's maximum (every tied
-// maximum draws on its own) and its uniform falls below p.
+// maximum draws on its own) and its uniform falls below p (keyed by its
+// index in the global batch: global_index).
 bool dropped(uint e) {
-  return x[e] == maxima[group_of(e)] && philox_uniform(P.seed, pc.stream, P.step, 0u, e) < pc.p;
+  return x[e] == maxima[group_of(e)] && philox_uniform(P.seed, pc.stream, P.step, 0u, global_index(e, pc.count)) < pc.p;
 }

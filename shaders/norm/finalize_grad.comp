@@ -20,10 +20,17 @@
 // FROZEN (BatchNorm in evaluation mode): saved holds the running statistics
 // (mean, var), invstd = 1/sqrt(var + eps), and the statistics are constants,
 // so dx = invstd gamma dy: alpha = i gamma, beta = gamma0 = 0.
+// SYNC (synchronised BatchNorm, --sync-bn): part holds the host's sums over
+// the ranks first ([R, 1, 3]; n = the global valid rows, loss_divisor(),
+// times count), which give alpha, beta, gamma0, then this rank's own
+// partials ([R, K, 3] at 3R), which give the A and sum-dy-xhat rows: the
+// parameter gradients stay this rank's part, summed with the others by the
+// gradient all-reduce.
 #include "common.glsl"
 layout(constant_id = 0) const uint AFFINE = 1;
 layout(constant_id = 1) const uint GAMMA_IN_SUMS = 0;
 layout(constant_id = 2) const uint FROZEN = 0;
+layout(constant_id = 3) const uint SYNC = 0;
 layout(local_size_x = 64) in;
 
 layout(std430, set = 0, binding = 1) readonly buffer Partial { float part[]; };  // [R, K, 3]
@@ -47,22 +54,28 @@ void main() {
   if (GAMMA_IN_SUMS != 0u)
     for (uint i = gl_GlobalInvocationID.x; i < pc.base; i += stride) coef[i] = affine[i];
   for (uint s = gl_GlobalInvocationID.x; s < pc.S; s += stride) {
-    const float n = pc.per_sample == 0u ? float(min(P.rows, pc.batch)) * float(pc.count)
-                                        : (s / pc.per_sample < P.rows ? float(pc.count) : 0.0);
+    const float n_own = pc.per_sample == 0u ? float(min(P.rows, pc.batch)) * float(pc.count)
+                                            : (s / pc.per_sample < P.rows ? float(pc.count) : 0.0);
+    const float n = SYNC != 0u ? loss_divisor() * float(pc.count) : n_own;
     const float mu = saved[s];
     const float inv = FROZEN != 0u ? inversesqrt(saved[pc.S + s] + pc.eps) : saved[pc.S + s];
     float sg = 0.0, sgx = 0.0;
     for (uint ci = 0; ci < pc.Cg; ++ci) {
       const uint r = s * pc.Cg + ci;
+      const uint local = SYNC != 0u ? 3u * pc.R : 0u;
       float a = 0.0, b = 0.0;
       for (uint k = 0; k < pc.K; ++k) {
-        a += part[(r * pc.K + k) * 3u];
-        b += part[(r * pc.K + k) * 3u + 1u];
+        a += part[local + (r * pc.K + k) * 3u];
+        b += part[local + (r * pc.K + k) * 3u + 1u];
       }
-      const float shift = part[r * pc.K * 3u + 2u];
-      const float sx = n > 0.0 ? inv * (b - (mu - shift) * a) : 0.0;
+      const float shift = part[local + r * pc.K * 3u + 2u];
+      float sx = n_own > 0.0 ? inv * (b - (mu - shift) * a) : 0.0;
       coef[pc.base + 3u * pc.R + r] = a;
       coef[pc.base + 4u * pc.R + r] = sx;
+      if (SYNC != 0u) {
+        a = part[r * 3u];
+        sx = n > 0.0 ? inv * (part[r * 3u + 1u] - (mu - part[r * 3u + 2u]) * a) : 0.0;
+      }
       const float g = plane_gamma(s, ci);
       sg += g * a;
       sgx += g * sx;

@@ -9,8 +9,12 @@
 //   running[s]     = (1 - m) running[s]     + m mean
 //   running[S + s] = (1 - m) running[S + s] + m var n/(n - 1)   (unbiased)
 // n <= 1 (a batch PyTorch would reject) leaves the running statistics alone.
+// GLOBAL_N (synchronised BatchNorm, --sync-bn): the partials are the host's
+// sums over the ranks (K = 1), so n is the global batch's valid rows
+// (loss_divisor(): P.loss_rows) times count.
 #include "common.glsl"
 layout(constant_id = 0) const uint RUNNING = 0;
+layout(constant_id = 1) const uint GLOBAL_N = 0;
 layout(local_size_x = 64) in;
 
 layout(std430, set = 0, binding = 1) readonly buffer Partial { float part[]; };  // [S, K, 3]
@@ -27,8 +31,9 @@ layout(push_constant) uniform Push {
 void main() {
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
   for (uint s = gl_GlobalInvocationID.x; s < pc.S; s += stride) {
-    const float n = pc.per_sample == 0u ? float(min(P.rows, pc.batch)) * float(pc.count)
-                                        : (s / pc.per_sample < P.rows ? float(pc.count) : 0.0);
+    const float n = GLOBAL_N != 0u        ? loss_divisor() * float(pc.count)
+                    : pc.per_sample == 0u ? float(min(P.rows, pc.batch)) * float(pc.count)
+                                          : (s / pc.per_sample < P.rows ? float(pc.count) : 0.0);
     float a = 0.0, b = 0.0;
     for (uint k = 0; k < pc.K; ++k) {
       a += part[(s * pc.K + k) * 3u];

@@ -12,6 +12,7 @@
 // by drop_scale = 1 / (1 - drop_p): y = avgpool(x ⊙ mask) * drop_scale.
 #include "common.glsl"
 #include "rng/philox.glsl"
+#define POOL_WRITES_Y
 #include "pool/pool2d.glsl"
 layout(local_size_x = 64) in;
 

@@ -15,6 +15,7 @@
 // (The body of maxpool2d_forward.comp and maxpool2d_forward_texel.comp.)
 #include "common.glsl"
 #include "rng/philox.glsl"
+#define POOL_WRITES_Y
 #include "pool/pool2d.glsl"
 layout(local_size_x = 64) in;
 

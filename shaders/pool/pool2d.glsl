@@ -29,6 +29,9 @@ layout(push_constant) uniform Push {
 // neural networks"): with DROP = 1 each input element e (flat index in
 // [P, H, W]) is kept when philox_uniform(seed, stream, step, 0, e) >= drop_p
 // and is otherwise zero before pooling. Backward regenerates the same mask.
+// e is counted in the global batch (global_index), so data-parallel ranks
+// draw one process's mask: x has P*H*W values, the count of a backward
+// kernel (it writes dx); a forward kernel (POOL_WRITES_Y) writes P*OH*OW.
 layout(constant_id = 0) const uint DROP = 0u;
 
 // LOOP_H, LOOP_W > 0 (maxpool2d_forward and _backward): the trip counts of
@@ -39,7 +42,12 @@ layout(constant_id = 1) const uint LOOP_H = 0u;
 layout(constant_id = 2) const uint LOOP_W = 0u;
 
 bool kept(uint e) {
-  return DROP == 0u || philox_uniform(P.seed, pc.stream, P.step, 0u, e) >= pc.drop_p;
+#ifdef POOL_WRITES_Y
+  const uint x_values = pc.count / (pc.OH * pc.OW) * (pc.H * pc.W);
+#else
+  const uint x_values = pc.count;
+#endif
+  return DROP == 0u || philox_uniform(P.seed, pc.stream, P.step, 0u, global_index(e, x_values)) >= pc.drop_p;
 }
 
 // n / d for n < 2^31 without a division: magic = (m, s) with

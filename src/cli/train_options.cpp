@@ -143,8 +143,9 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
   train->add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
   train->add_flag("--sync-bn", cfg.sync_bn,
-                  "Data-parallel runs (mpirun -np N): synchronise BatchNorm statistics across the ranks "
-                  "(not implemented yet: refused with N > 1; without it each rank normalises by its shard's)");
+                  "Data-parallel runs (mpirun -np N): BatchNorm statistics over the whole global batch, "
+                  "like PyTorch's SyncBatchNorm (one host exchange per BatchNorm layer forward and backward; "
+                  "without it each rank normalises by its shard's; one process: no effect)");
   train->add_option("--resume", o.resume_dir,
                     "Continue the run in DIR from its last checkpoint, with its own settings (only --device, "
                     "--validate, --no-progress and --profile may be given with it)");

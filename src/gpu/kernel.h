@@ -67,7 +67,12 @@ struct StepParams {
   // Rows a mean loss divides by (0: rows). A data-parallel rank's batch is
   // its shard of the global batch: this is the global batch's valid rows.
   uint32_t loss_rows = 0;
-  uint32_t pad[2] = {0, 0};
+  // A data-parallel rank's first row in the global batch, and the rows it
+  // records (its shard's size); 0, 0 with one process. Random layers and
+  // augmentation key their per-row draws by the global row (global_index()
+  // in common.glsl), so any number of ranks draws the same numbers.
+  uint32_t first_row = 0;
+  uint32_t shard_rows = 0;
   // The optimizer's per-step scalars (bias corrections, NAdam's momentum
   // schedule), computed on the host in double: ops::OptimCoefficients. A
   // vec4 in std140, so it starts at byte 48.

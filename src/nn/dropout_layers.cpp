@@ -21,6 +21,7 @@ class DropoutLayer final : public Layer {
     m.p = spec_.p;
     m.group = spec_.type == LayerType::Dropout2d ? io.in_shapes[0].h * io.in_shapes[0].w : 1;
     m.stream = io.index;
+    m.row_draws = uint32_t(io.out_shape.size() / m.group);
     return m;
   }
   uint64_t count(const Io& io) const { return uint64_t(io.batch) * io.out_shape.size(); }
@@ -44,7 +45,7 @@ class DropoutLayer final : public Layer {
 std::unique_ptr<Layer> make_dropout_layer(const LayerSpec& spec) { return std::make_unique<DropoutLayer>(spec); }
 
 ops::DropoutMask stochastic_depth_mask(const LayerSpec& spec, const Io& io) {
-  return {ops::DropoutKind::Dropout, spec.stochastic_depth_p, uint32_t(io.out_shape.size()), io.index, 0};
+  return {ops::DropoutKind::Dropout, spec.stochastic_depth_p, uint32_t(io.out_shape.size()), io.index, 0, 1};
 }
 
 void DropConnect::reserve(gpu::Arena& device, const Io& io, uint64_t count, float p) {

@@ -479,12 +479,17 @@ class Norm final : public Layer {
     switch (spec_.type) {
       case LayerType::BatchNorm2d:
       case LayerType::BatchNorm1d:
-        if (training)
+        if (training && io.cut) {
+          const uint32_t K = ops::record_batchnorm_partials(p, s, false, io.in[0], io.in[0], io.sync_partials, l);
+          ops::record_batchnorm_forward_synced(io.cut(p, K), s, spec_.eps, spec_.momentum, io.in[0],
+                                               io.param_span, io.out, saved_, io.state_span, io.sync_summed, l);
+        } else if (training) {
           ops::record_batchnorm_forward_train(p, s, spec_.eps, spec_.momentum, io.in[0], io.param_span,
                                               io.out, saved_, io.state_span, l);
-        else
+        } else {
           ops::record_batchnorm_forward_eval(p, s, spec_.eps, io.in[0], io.param_span, io.state_span,
                                              io.out, l);
+        }
         break;
       case LayerType::LayerNorm:
         ops::record_layernorm_forward(p, s, spec_.eps, io.in[0], io.param_span, io.out, saved_, l);
@@ -504,11 +509,16 @@ class Norm final : public Layer {
     switch (spec_.type) {
       case LayerType::BatchNorm2d:
       case LayerType::BatchNorm1d:
-        if (training)
+        if (training && io.cut) {
+          const uint32_t K = ops::record_batchnorm_partials(p, s, true, io.in[0], io.dout, io.sync_partials, l);
+          ops::record_batchnorm_backward_synced(io.cut(p, K), s, io.in[0], io.dout, io.param_span, saved_, dx,
+                                                io.grad_span, io.sync_summed, K, l);
+        } else if (training) {
           ops::record_batchnorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx, io.grad_span, l);
-        else
+        } else {
           ops::record_batchnorm_backward_eval(p, s, spec_.eps, io.in[0], io.dout, io.param_span,
                                               io.state_span, dx, io.grad_span, l);
+        }
         break;
       case LayerType::LayerNorm:
         ops::record_layernorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx, io.grad_span, l);

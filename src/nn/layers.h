@@ -3,6 +3,7 @@
 // inputs, output, gradients and parameters through Io.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,13 @@ struct Io {
   std::string label;                     // "layers.3.conv2d"
   uint32_t index = 0;                    // the node's index in the spec: its random stream
   bool probe = false;                    // the model records the probe programs (reserve patterns)
+  // Synchronised BatchNorm (ModelOptions::sync_bn; the training step only):
+  // the layer's training forward and backward record its partial sums into
+  // sync_partials, then call cut(p, chunks), which ends p there (the host
+  // sums the partials over the ranks into sync_summed) and returns the
+  // program the step goes on in. Unset otherwise.
+  gpu::View sync_partials, sync_summed;
+  std::function<gpu::Program&(gpu::Program&, uint32_t chunks)> cut;
 };
 
 class Layer {

@@ -14,6 +14,7 @@
 #include "ops/dense.h"
 #include "ops/loss.h"
 #include "ops/noise.h"
+#include "ops/norm.h"
 #include "ops/tensor.h"
 #include "util/error.h"
 
@@ -182,6 +183,7 @@ void Model::build() {
   if (opts_.data_parallel) {
     grads_out_ = readback_->reserve("gradients.host", param_floats_ * 4, opts_.slots);
     grads_in_ = upload_->reserve("gradients.summed", param_floats_ * 4, opts_.slots);
+    if (opts_.sync_bn) plan_sync_bn();
   }
   eval_sums_ = readback_->reserve("metrics.eval", sizeof(ops::MetricSums), opts_.slots);
   if (opts_.read_logits)
@@ -224,20 +226,21 @@ void Model::build() {
     return p;
   };
   train_ = program("train");
-  record_forward(*train_, true);
+  // With synchronised BatchNorm the step goes on in later programs (t).
+  gpu::Program& loss = record_forward(*train_, true);
   if (opts_.augment.mixing())
-    ops::record_softmax_xent_mixed(*train_, B, C, logits, labels_, dlogits, row_stats_, true, 0.0f, "loss");
+    ops::record_softmax_xent_mixed(loss, B, C, logits, labels_, dlogits, row_stats_, true, 0.0f, "loss");
   else
-    ops::record_softmax_xent(*train_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
-  ops::record_metric_sums(*train_, B, row_stats_, train_sums_, "metrics");
-  record_backward(*train_, true);
+    ops::record_softmax_xent(loss, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
+  ops::record_metric_sums(loss, B, row_stats_, train_sums_, "metrics");
+  gpu::Program& t = record_backward(loss, true);
   // Data-parallel: the step ends at the gradient, which goes to the host to
   // be summed over the ranks; the update program brings the sum back and
   // goes on from here.
-  gpu::Program* update = train_.get();
+  gpu::Program* update = &t;
   if (opts_.data_parallel) {
-    ops::record_copy(*train_, param_floats_, grads_, grads_out_, "gradients.readback");
-    train_->host_reads(grads_out_);
+    ops::record_copy(t, param_floats_, grads_, grads_out_, "gradients.readback");
+    t.host_reads(grads_out_);
     update_ = program("update");
     update = update_.get();
     ops::record_copy(*update, param_floats_, grads_in_, grads_, "gradients.upload");
@@ -255,7 +258,7 @@ void Model::build() {
     ops::record_clip_norm(*update, grads_, param_floats_, opts_.regularize.clip_norm, clip_norm_, "clip_norm");
   ops::record_optimizer(*update, param_floats_, opts_.optim, params_, grads_, optim_state_,
                         ops::optimizer_name(opts_.optim.kind));
-  train_->host_reads(train_sums_);
+  loss.host_reads(train_sums_);
 
   eval_ = program("eval");
   record_forward(*eval_, false);
@@ -299,8 +302,7 @@ void Model::build() {
 // where their lives in every program are disjoint.
 void Model::plan_memory() {
   std::vector<gpu::Program*> programs;
-  for (gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get(), update_.get()})
-    if (p) programs.push_back(p);
+  for (const gpu::Program* p : all_programs()) programs.push_back(const_cast<gpu::Program*>(p));
   const std::vector<const gpu::Program*> readers(programs.begin(), programs.end());
   std::vector<gpu::View> pinned = {params_, base_params_, grads_, optim_state_, state_, stats_, x_grad_};
   // Without sharing every view is pinned: the layout stays as reserved.
@@ -319,11 +321,56 @@ void Model::plan_memory() {
   pack_arena(*device_, lives_, std::max<uint64_t>(256, ctx_.info().view_alignment), programs, views);
 }
 
-std::string Model::memory_listing() const {
-  std::vector<const gpu::Program*> programs;
-  for (const gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get(), update_.get()})
-    if (p) programs.push_back(p);
-  return arena_listing(*device_, programs, lives_);
+std::string Model::memory_listing() const { return arena_listing(*device_, all_programs(), lives_); }
+
+// Every recorded program, in the order a training step runs them: train (and
+// its synchronised-BatchNorm segments), eval, probe, jacobian, update.
+std::vector<const gpu::Program*> Model::all_programs() const {
+  std::vector<const gpu::Program*> out{train_.get()};
+  for (const auto& p : train_segments_) out.push_back(p.get());
+  for (const gpu::Program* p : {eval_.get(), probe_.get(), jacobian_.get(), update_.get()})
+    if (p) out.push_back(p);
+  return out;
+}
+
+// Synchronised BatchNorm: each training-mode BatchNorm layer gets a readback
+// ring for its partials and an upload ring for their sums over the ranks,
+// and a cut that ends the program being recorded after its reduce.
+void Model::plan_sync_bn() {
+  size_t synced = 0;
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    const LayerType type = spec_.layers[n].type;
+    if (type != LayerType::BatchNorm2d && type != LayerType::BatchNorm1d) continue;
+    Io& io = nodes_[n].io;
+    const Shape& in = io.in_shapes[0];
+    const uint64_t bytes = 4 * ops::batchnorm_sync_floats(ops::NormShape{opts_.batch, in.c, in.h, in.w});
+    io.sync_partials = readback_->reserve(io.label + ".sync.partials", bytes, opts_.slots);
+    io.sync_summed = upload_->reserve(io.label + ".sync.summed", bytes, opts_.slots);
+    io.cut = [this, n, layer = synced++](gpu::Program& p, uint32_t chunks) -> gpu::Program& {
+      const Io& io = nodes_[n].io;
+      SyncExchange e;
+      e.partials = io.sync_partials;
+      e.summed = io.sync_summed;
+      e.channels = io.in_shapes[0].c;
+      e.chunks = chunks;
+      e.plane = io.in_shapes[0].h * io.in_shapes[0].w;
+      e.layer = layer;
+      for (const SyncExchange& f : sync_exchanges_) e.backward = e.backward || f.layer == layer;
+      sync_exchanges_.push_back(e);
+      p.host_reads(io.sync_partials);
+      train_segments_.push_back(
+          std::make_unique<gpu::Program>(ctx_, "train." + std::to_string(train_segments_.size() + 1)));
+      train_segments_.back()->set_params(step_params_);
+      train_segments_.back()->scratch_from(*device_);
+      return *train_segments_.back();
+    };
+  }
+}
+
+std::vector<gpu::Program*> Model::train_programs() {
+  std::vector<gpu::Program*> out{train_.get()};
+  for (const auto& p : train_segments_) out.push_back(p.get());
+  return out;
 }
 
 gpu::Program& Model::update_program() {
@@ -367,12 +414,15 @@ void Model::record_input(gpu::Program& p, bool training) {
   if (!training) ops::record_gaussian_noise(p, bs, opts_.noise_seed, x_, stats_, "input.noise");
 }
 
-void Model::record_forward(gpu::Program& p, bool training) {
+gpu::Program& Model::record_forward(gpu::Program& p, bool training) {
   record_input(p, training);
+  gpu::Program* q = &p;
   for (Node& node : nodes_) {
-    node.layer->forward(p, node.io, training);
-    record_smoothing(p, node, node.io.out, node.io.label + ".smooth");
+    node.layer->forward(*q, node.io, training);
+    if (training && node.io.cut) q = train_segments_.back().get();  // the layer cut the step
+    record_smoothing(*q, node, node.io.out, node.io.label + ".smooth");
   }
+  return *q;
 }
 
 // The probe's two forwards: at the base parameters (each layer's Io with
@@ -414,8 +464,10 @@ void Model::record_smoothing(gpu::Program& p, const Node& node, const gpu::View&
                    blur_scratch_, label);
 }
 
-void Model::record_backward(gpu::Program& p, bool training, bool frozen) {
+gpu::Program& Model::record_backward(gpu::Program& start, bool training, bool frozen) {
+  gpu::Program* q = &start;
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
+    gpu::Program& p = *q;
     Node& node = *it;
     if (!node.requires_grad) continue;
     // dout = the sum of what every reader sent back, in a fixed order.
@@ -429,11 +481,14 @@ void Model::record_backward(gpu::Program& p, bool training, bool frozen) {
       node.layer->backward_frozen(p, node.io);
     else
       node.layer->backward(p, node.io, training);
+    if (training && node.io.cut) q = train_segments_.back().get();  // the layer cut the step
   }
+  gpu::Program& p = *q;
   // The input's gradient: the sum of its readers' (probe models only).
   for (size_t k = 1; k < x_grad_parts_.size(); ++k)
     ops::record_add(p, x_grad_.size / 4, k == 1 ? x_grad_parts_[0] : x_grad_, x_grad_parts_[k], x_grad_,
                     "input.grad_sum." + std::to_string(k));
+  return p;
 }
 
 void Model::init_parameters(uint64_t seed) {
@@ -529,8 +584,7 @@ void Model::upload_parameters(const std::vector<float>& values) {
 std::string Model::plan_text() const {
   std::ostringstream s;
   s.precision(3);
-  for (const gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get(), update_.get()}) {
-    if (!p) continue;
+  for (const gpu::Program* p : all_programs()) {
     s << "program " << p->name() << " (batch " << opts_.batch << ", recorded once per slot, "
       << opts_.slots << " slots):\n";
     for (const auto& d : p->dispatches()) {
@@ -578,7 +632,9 @@ MemoryFigures Model::memory_figures() const {
   m.readback = readback_->size();
   for (const gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get()})
     if (p) m.scratch += p->scratch_bytes();
-  // Forward: the dispatches before the loss; backward: those after it.
+  for (const auto& p : train_segments_) m.scratch += p->scratch_bytes();
+  // Forward: the dispatches before the loss; backward: those after it (of
+  // the first program only when synchronised BatchNorm cut the step).
   const auto& ds = train_->dispatches();
   auto is_loss = [](const gpu::Dispatch& d) { return d.label.rfind("loss", 0) == 0; };
   const size_t first = size_t(std::find_if(ds.begin(), ds.end(), is_loss) - ds.begin());

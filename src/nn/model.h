@@ -11,7 +11,9 @@
 //          (opts.regularize) -> optimizer step (opts.optim); data-parallel
 //          (opts.data_parallel): split after the backward into train (...
 //          -> backward -> gradients to the host) and update (the summed
-//          gradients back -> penalties -> clipping -> optimizer step)
+//          gradients back -> penalties -> clipping -> optimizer step); with
+//          opts.sync_bn the train part is also cut after each BatchNorm
+//          reduce (train_programs(), sync_exchanges())
 //   eval:  decode -> blur (P.blur_sigma) -> noise (P.noise_std) -> forward
 //          -> softmax-xent (no gradient) -> metric sums
 //          (-> a copy of the logits for the host, with opts.read_logits)
@@ -79,6 +81,25 @@ struct ModelOptions {
   // where their lives do not overlap (nn/memory_plan.h); off: each keeps its
   // own bytes (the same results, more memory; for tests and debugging).
   bool share_memory = true;
+  // Synchronised BatchNorm (--sync-bn; with data_parallel only): the
+  // training step's BatchNorm statistics and backward sums span every
+  // rank's rows. The step is then recorded as train_programs(), split at a
+  // host exchange after each BatchNorm reduce (sync_exchanges()).
+  bool sync_bn = false;
+};
+
+// One host exchange of a synchronised BatchNorm step (ModelOptions::sync_bn):
+// after train_programs()[i] (i = the exchange's index) the host reads this
+// rank's partials [channels, chunks, 3] from `partials`, sums them over the
+// ranks (src/dist/sync_bn.h) and writes the sums to `summed`, which
+// train_programs()[i + 1] reads. Forward exchanges come in layer order, then
+// the backward ones in reverse.
+struct SyncExchange {
+  gpu::View partials, summed;  // readback and upload rings
+  uint32_t channels = 0, chunks = 0;
+  uint32_t plane = 0;          // H*W: values per row and channel
+  bool backward = false;
+  size_t layer = 0;            // which synchronised layer (0, 1, ... in graph order)
 };
 
 // One parameter tensor: where it lives in the parameter block.
@@ -164,6 +185,10 @@ class Model {
   uint32_t slots() const { return opts_.slots; }
 
   gpu::Program& train_program() { return *train_; }
+  // The training step's programs in order: train_program(), then, with
+  // synchronised BatchNorm, one more after each of sync_exchanges().
+  std::vector<gpu::Program*> train_programs();
+  const std::vector<SyncExchange>& sync_exchanges() const { return sync_exchanges_; }
   gpu::Program& eval_program() { return *eval_; }
   gpu::Program& update_program();  // ModelOptions::data_parallel only
   // f32 [parameter_count()] per slot (ModelOptions::data_parallel only): this
@@ -203,9 +228,13 @@ class Model {
   void plan_graph();
   void plan_memory();
   void record_input(gpu::Program& p, bool training);
-  void record_forward(gpu::Program& p, bool training);
+  // Both return the program recording ended in (a later one than p when a
+  // synchronised BatchNorm cut the training step).
+  gpu::Program& record_forward(gpu::Program& p, bool training);
   void record_probe(gpu::Program& p);
-  void record_backward(gpu::Program& p, bool training, bool frozen = false);
+  gpu::Program& record_backward(gpu::Program& p, bool training, bool frozen = false);
+  void plan_sync_bn();
+  std::vector<const gpu::Program*> all_programs() const;
   void record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v, const std::string& label);
 
   gpu::Context& ctx_;
@@ -227,6 +256,8 @@ class Model {
   std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several
   std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_, update_;
   std::vector<ViewLife> lives_;  // of device_'s views, as planned
+  std::vector<std::unique_ptr<gpu::Program>> train_segments_;  // sync_bn: after train_
+  std::vector<SyncExchange> sync_exchanges_;
 };
 
 }  // namespace fovea::nn

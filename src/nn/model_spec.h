@@ -34,7 +34,8 @@
 //   maxpool2d {kernel, stride=kernel, padding=0, dilation=1}
 //   avgpool2d {kernel, stride=kernel, padding=0, count_include_pad=true}
 //   global_avgpool2d                          [C, H, W] -> [C] (mean over H x W)
-// Random layers draw from Philox keyed by (seed, step, layer index, element)
+// Random layers draw from Philox keyed by (seed, step, layer index, element; its
+// index in the global batch under mpirun)
 // and regenerate their masks in backward; in evaluation each is the
 // deterministic form named here:
 //   maxpool_dropout {kernel, stride=kernel, padding=0, p=0.5}  (Wu & Gu, "Towards
@@ -56,7 +57,8 @@
 //       region boundaries with increments of 1 and 2: a random arrangement, or with
 //       pseudo_random a_i = ceil(alpha (i + u)) - ceil(alpha u); regions [a_(i-1), a_i)
 //       or, overlapping, [a_(i-1), a_i]. Evaluation: the pseudo-random regions at u = 1/2.
-//   batchnorm2d, batchnorm1d {eps=1e-5, momentum=0.1, affine=true}
+//   batchnorm2d, batchnorm1d {eps=1e-5, momentum=0.1, affine=true}   batch statistics
+//     (each rank's shard's under mpirun; the global batch's with --sync-bn)
 //   layernorm {eps=1e-5, elementwise_affine=true}   over each sample's [C, H, W]
 //   instancenorm2d {eps=1e-5, affine=false}
 //   groupnorm {num_groups, eps=1e-5, affine=true}

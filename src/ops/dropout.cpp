@@ -13,12 +13,13 @@ struct MaskPush {
   uint32_t count, group, stream, purpose;
   float p, scale, shift_keep, shift_drop, sigma;
   uint32_t quad0;  // quads of values before this dispatch's first (row windows)
+  uint32_t row_draws;
 };
 
 // scale, shift_keep, shift_drop of the kernel's Bernoulli form (forward:
 // the layer's affine map; backward: its slope), sigma of the Gaussian.
 MaskPush coefficients(const DropoutMask& m, uint64_t count, bool backward) {
-  MaskPush c{uint32_t(count), m.group, m.stream, m.purpose, m.p, 1, 0, 0, 0, 0};
+  MaskPush c{uint32_t(count), m.group, m.stream, m.purpose, m.p, 1, 0, 0, 0, 0, m.row_draws};
   const double p = m.p;
   switch (m.kind) {
     case DropoutKind::Dropout:

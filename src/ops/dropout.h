@@ -1,6 +1,6 @@
 // dropout: the random layers. Every one multiplies (and, for alpha dropout,
 // shifts) values by a mask drawn from Philox-4x32 keyed (P.seed, stream,
-// P.step, purpose, draw index) (shaders/rng/philox.glsl), so the backward
+// P.step, purpose, draw index in the global batch) (shaders/rng/philox.glsl), so the backward
 // regenerates the forward's mask from the same step instead of storing it,
 // and the masks are the same on every device and every run with one seed.
 // One kernel (shaders/dropout/mask.comp) serves every kind and direction.
@@ -37,6 +37,11 @@ struct DropoutMask {
   uint32_t group = 1;    // values per draw
   uint32_t stream = 0;   // the layer's node index
   uint32_t purpose = 0;  // Gaussian also uses purpose + 1
+  // Draws per batch row: a data-parallel rank keys draw m as m + P.first_row
+  // * row_draws, its index in the global batch, so every number of ranks
+  // draws the same mask for a global row. 0: one mask shared by every row
+  // (DropConnect's, on a weight tensor).
+  uint32_t row_draws = 0;
 };
 
 // y = mask(x) over `count` values (count < 2^32 - 16). y must not overlap x.

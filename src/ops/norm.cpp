@@ -116,6 +116,11 @@ void check_views(const NormShape& s, const Layout& l, const View& x, const View&
   if (affine.valid()) require_floats(affine, 2ull * l.P, label + " (affine)");
 }
 
+// Each lane's loop count in norm/reduce for D units per group.
+uint32_t reduce_iters(uint64_t D) {
+  return uint32_t(std::min<uint64_t>(ceil_div(D, kLanes), kChunkIters));
+}
+
 // One window of rows of a BatchNorm reduction over views larger than the
 // storage range: rows [row0, row0 + batch) write their chunks at k0 of
 // k_total per group into the shared `partials`, shifted by the first row's
@@ -135,18 +140,20 @@ ReduceGeometry reduce_geometry(const NormShape& s, const Layout& l, uint32_t vec
   ReduceGeometry g;
   g.L = l.per_sample ? uint64_t(l.Cg) * hw / planes : hw;
   g.D = l.per_sample ? g.L : g.L * s.batch;
-  g.iters = uint32_t(std::min<uint64_t>(ceil_div(g.D, kLanes), kChunkIters));
+  g.iters = reduce_iters(g.D);
   g.chunks = ceil_div(g.D, uint64_t(kLanes) * g.iters);
   return g;
 }
 
 // norm/reduce over every reduction group: statistics (grad = false) or the
-// backward sums. Returns the partials [R, K, 3]; K is written to `chunks`.
+// backward sums. Returns the partials [R, K, 3] (in `dest` when valid, else
+// in scratch); K is written to `chunks`.
 // Backward reduction groups are planes: GroupNorm reduces each (n, c) plane
 // separately (its dgamma needs per-channel sums), so R = S * planes.
 View record_reduce(Program& p, const NormShape& s, const Layout& l, uint32_t vec, bool grad,
                    const View& x, const View& dy, const View& affine, uint32_t planes,
-                   uint32_t& chunks, const std::string& label, const ReduceWindow* win = nullptr) {
+                   uint32_t& chunks, const std::string& label, const ReduceWindow* win = nullptr,
+                   const View& dest = View{}) {
   const uint64_t hw = plane(s) / vec;
   const uint64_t R = uint64_t(l.S) * planes;
   const ReduceGeometry geo = reduce_geometry(s, l, vec, planes);
@@ -156,7 +163,8 @@ View record_reduce(Program& p, const NormShape& s, const Layout& l, uint32_t vec
   const uint64_t wgs = R * chunks;
   const uint32_t gx = uint32_t(std::min<uint64_t>(wgs, 65535)), gy = ceil_div(wgs, gx);
   if (gy > 65535) throw Error(label + ": too many groups to reduce");
-  View partials = win ? win->partials : p.scratch(label + ".partials", wgs * 3 * 4);
+  if (dest.valid()) require_floats(dest, wgs * 3, label + " (partials)");
+  View partials = win ? win->partials : dest.valid() ? dest : p.scratch(label + ".partials", wgs * 3 * 4);
   struct {
     uint32_t L, seg_stride, segments, per_sample, iters, chunks, groups;
     uint32_t row0, k0, k_total, shift_bound;
@@ -202,12 +210,15 @@ View record_batch_reduce(Program& p, const NormShape& s, const Layout& l, uint32
 }
 
 // Forward statistics: reduce, then norm/finalize_stats into saved (and the
-// running statistics when `running` is valid).
+// running statistics when `running` is valid). With `summed` valid (synced
+// BatchNorm) there is no reduce: summed holds the host's sums over the ranks.
 void record_statistics(Program& p, const NormShape& s, const Layout& l, uint32_t vec, float eps,
                        float momentum, const View& x, const View& saved, const View& running,
-                       const std::string& label) {
-  uint32_t K = 0;
-  View partials = record_batch_reduce(p, s, l, vec, false, x, x, K, label + ".stats");
+                       const std::string& label, const View& summed = View{}) {
+  uint32_t K = 1;
+  if (summed.valid()) require_floats(summed, 3ull * l.S, label + " (summed partials)");
+  View partials = summed.valid() ? summed
+                                 : record_batch_reduce(p, s, l, vec, false, x, x, K, label + ".stats");
   const uint32_t groups = stride_groups(l.S);
   check_budget(uint64_t(ceil_div(l.S, uint64_t(groups) * kLanes)) * K, label, "the statistics");
   struct {
@@ -215,7 +226,7 @@ void record_statistics(Program& p, const NormShape& s, const Layout& l, uint32_t
     float eps, momentum;
   } push{l.S, K, uint32_t(l.per_sample ? l.Cg * plane(s) : plane(s)), l.per_sample ? l.G : 0u,
          s.batch, eps, momentum};
-  const uint32_t spec[] = {running.valid() ? 1u : 0u};
+  const uint32_t spec[] = {running.valid() ? 1u : 0u, summed.valid() ? 1u : 0u};
   // Without running statistics saved stands in for the (unused) binding 3.
   p.dispatch(label + ".finalize", p.context().kernels().get("norm/finalize_stats", spec),
              {gpu::in(partials), gpu::out(saved), gpu::out(running.valid() ? running : saved)},
@@ -292,10 +303,12 @@ void record_apply_grad(Program& p, const NormShape& s, const Layout& l, uint32_t
 // (dx), then the parameter gradients.
 // frozen (BatchNorm evaluation): saved is the running [mean, var] and eps
 // turns var into invstd; the statistics are constants of the backward.
+// summed (synced BatchNorm): no reduce; the host's sums over the ranks
+// [R, 3], then this rank's partials [R, sync_chunks, 3].
 void record_backward(Program& p, const NormShape& s, const Layout& l, const View& x,
                      const View& dy, const View& affine, const View& saved, const View& dx,
                      const View& daffine, const std::string& label, bool frozen = false,
-                     float eps = 0.0f) {
+                     float eps = 0.0f, const View& summed = View{}, uint32_t sync_chunks = 0) {
   check_views(s, l, x, dx, saved, affine, label);
   require_floats(dy, total(s), label + " (dy)");
   if (l.affine != daffine.valid())
@@ -312,9 +325,12 @@ void record_backward(Program& p, const NormShape& s, const Layout& l, const View
   const uint32_t planes = l.elementwise ? 1 : l.Cg;
   const uint32_t R = l.S * planes;
 
-  uint32_t K = 0;
-  View partials = l.per_sample ? record_reduce(p, s, l, vec, true, x, dy, affine, planes, K, label + ".grad")
-                               : record_batch_reduce(p, s, l, vec, true, x, dy, K, label + ".grad");
+  uint32_t K = sync_chunks;
+  if (summed.valid())
+    require_floats(summed, 3ull * R * (1 + sync_chunks), label + " (summed partials)");
+  View partials = summed.valid()     ? summed
+                  : l.per_sample ? record_reduce(p, s, l, vec, true, x, dy, affine, planes, K, label + ".grad")
+                                 : record_batch_reduce(p, s, l, vec, true, x, dy, K, label + ".grad");
 
   const uint32_t base = ln_gamma ? l.P : 0;  // LayerNorm's gamma copy heads coef
   View coef = p.scratch(label + ".coef", (uint64_t(base) + 5ull * R) * 4);
@@ -328,7 +344,8 @@ void record_backward(Program& p, const NormShape& s, const Layout& l, const View
       float eps;
     } push{l.S, K, planes, l.G, uint32_t(l.per_sample ? l.Cg * plane(s) : plane(s)),
            l.per_sample ? l.G : 0u, s.batch, R, base, eps};
-    const uint32_t spec[] = {l.affine ? 1u : 0u, ln_gamma ? 1u : 0u, frozen ? 1u : 0u};
+    const uint32_t spec[] = {l.affine ? 1u : 0u, ln_gamma ? 1u : 0u, frozen ? 1u : 0u,
+                             summed.valid() ? 1u : 0u};
     p.dispatch(label + ".finalize_grad", p.context().kernels().get("norm/finalize_grad", spec),
                {gpu::in(partials), gpu::in(saved), gpu::in(l.affine ? affine : saved),
                 gpu::out(coef)},
@@ -383,6 +400,46 @@ void record_batchnorm_forward_train(Program& p, const NormShape& s, float eps, f
   const uint32_t vec = vec_of(s, {&x, &y});
   record_statistics(p, s, l, vec, eps, momentum, x, saved, running, label);
   record_apply(p, s, l, vec, eps, false, x, saved, affine, y, label);
+}
+
+uint64_t batchnorm_sync_floats(const NormShape& s) {
+  // The most chunks: scalar units (vec 1).
+  const uint64_t D = plane(s) * s.batch;
+  return 3ull * s.channels * (1 + ceil_div(D, uint64_t(kLanes) * reduce_iters(D)));
+}
+
+uint32_t record_batchnorm_partials(Program& p, const NormShape& s, bool backward, const View& x,
+                                   const View& dy, const View& partials,
+                                   const std::string& label) {
+  const Layout l = batch_layout(s, View{}, label);
+  check_training_batch(s, label);
+  require_floats(x, total(s), label + " (x)");
+  if (backward) require_floats(dy, total(s), label + " (dy)");
+  uint32_t K = 0;
+  record_reduce(p, s, l, backward ? vec_of(s, {&x, &dy}) : vec_of(s, {&x}), backward, x,
+                backward ? dy : x, x, 1, K, label + (backward ? ".grad" : ".stats"), nullptr, partials);
+  return K;
+}
+
+void record_batchnorm_forward_synced(Program& p, const NormShape& s, float eps, float momentum,
+                                     const View& x, const View& affine, const View& y,
+                                     const View& saved, const View& running, const View& summed,
+                                     const std::string& label) {
+  const Layout l = batch_layout(s, affine, label);
+  check_views(s, l, x, y, saved, affine, label);
+  require_floats(running, 2ull * s.channels, label + " (running mean/var)");
+  const uint32_t vec = vec_of(s, {&x, &y});
+  record_statistics(p, s, l, vec, eps, momentum, x, saved, running, label, summed);
+  record_apply(p, s, l, vec, eps, false, x, saved, affine, y, label);
+}
+
+void record_batchnorm_backward_synced(Program& p, const NormShape& s, const View& x,
+                                      const View& dy, const View& affine, const View& saved,
+                                      const View& dx, const View& daffine, const View& summed,
+                                      uint32_t chunks, const std::string& label) {
+  const Layout l = batch_layout(s, affine, label);
+  if (!summed.valid() || chunks == 0) throw Error(label + ": no summed partials to finish from");
+  record_backward(p, s, l, x, dy, affine, saved, dx, daffine, label, false, 0.0f, summed, chunks);
 }
 
 void record_batchnorm_forward_eval(Program& p, const NormShape& s, float eps, const View& x,

@@ -88,6 +88,35 @@ void record_batchnorm_backward_eval(Program& p, const NormShape& s, float eps, c
                                     const View& dy, const View& affine, const View& running,
                                     const View& dx, const View& daffine, const std::string& label);
 
+// Synchronised BatchNorm (data-parallel training with --sync-bn, like
+// PyTorch's SyncBatchNorm): statistics and backward sums span the rows of
+// every rank. Each training pass is split at a host exchange
+// (src/dist/sync_bn.h):
+//   1. record_batchnorm_partials: norm/reduce writes this rank's partials
+//      [C, K, 3] (A, B, shift per chunk, as in norm/reduce) to `partials`,
+//      a host-visible view; returns K.
+//   2. the host sums them over the ranks into `summed`: [C, 3] (A, B about a
+//      shift common to all ranks, the shift); for the backward followed by
+//      this rank's own partials [C, K, 3].
+//   3. record_batchnorm_forward_synced / _backward_synced record the rest of
+//      the pass from summed, with n = the global batch's valid rows
+//      (P.loss_rows) * H*W, so the running variance's n/(n - 1) is global
+//      too. dgamma, dbeta stay this rank's share (the gradient all-reduce
+//      adds the ranks' shares).
+// batchnorm_sync_floats: the floats partials and summed need at most.
+uint64_t batchnorm_sync_floats(const NormShape& s);
+uint32_t record_batchnorm_partials(Program& p, const NormShape& s, bool backward, const View& x,
+                                   const View& dy, const View& partials,
+                                   const std::string& label);
+void record_batchnorm_forward_synced(Program& p, const NormShape& s, float eps, float momentum,
+                                     const View& x, const View& affine, const View& y,
+                                     const View& saved, const View& running, const View& summed,
+                                     const std::string& label);
+void record_batchnorm_backward_synced(Program& p, const NormShape& s, const View& x,
+                                      const View& dy, const View& affine, const View& saved,
+                                      const View& dx, const View& daffine, const View& summed,
+                                      uint32_t chunks, const std::string& label);
+
 // LayerNorm over each sample's [C, H, W]; affine elementwise [2, C*H*W].
 void record_layernorm_forward(Program& p, const NormShape& s, float eps, const View& x,
                               const View& affine, const View& y, const View& saved,

@@ -16,6 +16,7 @@
 #include "data/idx.h"
 #include "data/split.h"
 #include "dist/comm.h"
+#include "dist/sync_bn.h"
 #include "gpu/context.h"
 #include "gpu/recorder.h"
 #include "nn/model.h"
@@ -205,9 +206,6 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       throw Error("--batch " + std::to_string(cfg.batch) + " is the global batch and must divide evenly among the " +
                   std::to_string(ranks.size) + " ranks (" + np + "); give a multiple of " +
                   std::to_string(ranks.size));
-    if (cfg.sync_bn)
-      throw Error("--sync-bn: synchronised BatchNorm statistics are not implemented yet; leave it out (" + np +
-                  " then normalises each rank's shard by its own statistics, see README)");
   }
 
   nn::ModelSpec spec = nn::load_model_spec(cfg.model_path);
@@ -255,6 +253,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   nn::ModelOptions mo;
   mo.batch = cfg.batch / ranks.size;  // this rank's shard of the global batch
   mo.data_parallel = ranks.size > 1;
+  mo.sync_bn = cfg.sync_bn && mo.data_parallel;  // one rank's statistics are the batch's already
   mo.read_logits = true;  // the test pass counts the confusion matrix
   mo.optim = cfg.optim;
   mo.regularize = cfg.regularize;
@@ -300,6 +299,13 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   gpu::Replayer eval_step(model.eval_program(), model.slots());
   std::unique_ptr<gpu::Replayer> update_step;  // data-parallel: the step after the all-reduce
   if (mo.data_parallel) update_step = std::make_unique<gpu::Replayer>(model.update_program(), model.slots(), cfg.profile);
+  // Synchronised BatchNorm: the training step's later programs, each run
+  // after the host summed the partials the one before left (sync_exchanges).
+  std::vector<std::unique_ptr<gpu::Replayer>> sync_steps;
+  for (gpu::Program* p : model.train_programs())
+    if (p != &model.train_program()) sync_steps.push_back(std::make_unique<gpu::Replayer>(*p, model.slots(), cfg.profile));
+  std::unique_ptr<dist::BatchNormSync> bn_sync;
+  if (!sync_steps.empty()) bn_sync = std::make_unique<dist::BatchNormSync>(*ranks.comm);
   // Evaluation is sharded like training: each rank runs its share of the
   // images (noise keyed by their position in the whole pass), the sums are
   // reduced over the ranks.
@@ -441,9 +447,11 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       eval_base.feature_sigma = p.feature_sigma;
       if (ranks.size > 1) {
         // The loss divides by the global batch, so the gradients sum to its
-        // gradient; random layers draw independent streams per rank.
+        // gradient; random layers and augmentation key their draws by the
+        // global row, so they draw what one process would.
         p.loss_rows = global_rows;
-        p.seed ^= 0x9E3779B9u * ranks.rank;
+        p.first_row = skip;
+        p.shard_rows = model.batch();
       }
       fill_slot(model, ds.train, order.data() + first + skip, rows, slot, p);
       if (augment.mixing()) {
@@ -456,6 +464,21 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
         // Wait for this rank's gradient, sum it over the ranks (in the
         // readback slot), hand the sum back and take the step.
         train_step.finish();
+        for (size_t i = 0; i < sync_steps.size(); ++i) {
+          const nn::SyncExchange& e = model.sync_exchanges()[i];
+          const auto tb = Clock::now();
+          const auto* part = static_cast<const float*>(e.partials.host(slot));
+          auto* summed = static_cast<float*>(e.summed.host(slot));
+          if (e.backward)
+            bn_sync->backward(e.layer, part, e.channels, e.chunks, double(rows) * e.plane, summed);
+          else
+            bn_sync->forward(e.layer, part, e.channels, e.chunks, double(rows) * e.plane,
+                             double(global_rows) * e.plane, summed);
+          allreduce_seconds += seconds_since(tb);
+          if (sync_steps[i]->acquire() != slot) throw Error("internal: a --sync-bn program's slot is not the step's");
+          sync_steps[i]->submit(slot);
+          sync_steps[i]->finish();
+        }
         const auto ta = Clock::now();
         float* grads = static_cast<float*>(model.gradients_out().host(slot));
         ranks.comm->allreduce_sum(grads, model.parameter_count());
@@ -609,6 +632,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
 
   if (cfg.profile) {
     auto prof = train_step.profile();
+    for (const auto& r : sync_steps)
+      for (const auto& p : r->profile()) prof.push_back(p);
     if (update_step)
       for (const auto& p : update_step->profile()) prof.push_back(p);
     double total = 0;

@@ -4,10 +4,14 @@
 # weights (to 1e-5 relative, per tensor: the gradient sums differ only in
 # summation order) and training losses, with one set of files recording
 # world_size; a two-rank run stopped and resumed with two ranks ends
-# bit-identical to the uninterrupted one; a global batch that does not
-# divide, --sync-bn, fovea cv, a resume with another number of ranks and a
-# bad device on one rank stop every rank with a clear line (and never hang:
-# every mpirun has a timeout).
+# bit-identical to the uninterrupted one; with BatchNorm, --sync-bn on two
+# ranks equals one process (weights and running statistics to 1e-5) while
+# per-rank statistics do not, and --sync-bn on one process changes nothing;
+# random layers and augmentation draw by the global row, so a run with them
+# equals one process too;
+# a global batch that does not divide, fovea cv, a resume with another
+# number of ranks and a bad device on one rank stop every rank with a clear
+# line (and never hang: every mpirun has a timeout).
 # Usage: mpi_test.sh FOVEA_BINARY SOURCE_DIR
 . "$(dirname "$0")/common.sh"
 # The tests run as root (CI); OpenMPI refuses root unless told. Shared memory
@@ -101,6 +105,112 @@ else
     fail "the resumed two-rank run ends with other weights than the uninterrupted one"
 fi
 
+# The sections below: the training files as they are and 200 test images,
+# so the end-of-run evaluation takes seconds.
+. "$src/tests/cli/few_test_images.sh"
+few_test_images 200
+
+# weights.py for the checks below: a run's tensors (float64) and the largest
+# difference of two tensors relative to the first's largest magnitude.
+cat >"$tmp/weights.py" <<'PY'
+import json, struct
+import numpy as np
+def tensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n])
+    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
+                             {"F32": np.float32, "I64": np.int64}[v["dtype"]]).astype(np.float64)
+            for k, v in head.items() if k != "__metadata__"}
+def err(a, b): return np.abs(a - b).max() / max(np.abs(a).max(), 1e-30)
+PY
+
+# Synchronised BatchNorm: batchnorm2d and batchnorm1d (biases before them
+# left out: their true gradient is 0, so they would follow rounding noise),
+# plain SGD (Adam's division by sqrt(v) blows near-zero gradients' rounding
+# up); 300 training images in batches of 64 end with 44 rows, 22 per rank.
+cat >"$tmp/bn.json" <<'JSON'
+{"input": [1, 28, 28], "classes": 10, "layers": [
+  {"type": "conv2d", "out_channels": 5, "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"},
+  {"type": "relu"}, {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"},
+  {"type": "dense", "units": 24, "bias": false}, {"type": "batchnorm1d"}, {"type": "relu"},
+  {"type": "dense", "units": 10}]}
+JSON
+bn=(train --model "$tmp/bn.json" --data "$data" --limit 400 --val-split 100 --epochs 1 --seed 5 --optimizer sgd --lr 0.05
+    --batch 64 --no-progress)
+timeout 300 "$fovea" "${bn[@]}" --out "$tmp/bn1" >"$tmp/bn1.out" 2>&1 || fail "batchnorm, one process: $(cat "$tmp/bn1.out")"
+timeout 300 "$fovea" "${bn[@]}" --sync-bn --out "$tmp/bn1s" >"$tmp/bn1s.out" 2>&1 ||
+  fail "batchnorm, one process, --sync-bn: $(cat "$tmp/bn1s.out")"
+cmp -s "$tmp/bn1/model.safetensors" "$tmp/bn1s/model.safetensors" || fail "--sync-bn changed a one-process run"
+mpi -np 2 "$fovea" "${bn[@]}" --sync-bn --validate --out "$tmp/bn2s" >"$tmp/bn2s.out" 2>&1 ||
+  fail "batchnorm, two ranks, --sync-bn: $(cat "$tmp/bn2s.out")"
+grep -q "validation: no messages" "$tmp/bn2s.out" || fail "--sync-bn: no clean validation report"
+mpi -np 2 "$fovea" "${bn[@]}" --out "$tmp/bn2" >"$tmp/bn2.out" 2>&1 || fail "batchnorm, two ranks: $(cat "$tmp/bn2.out")"
+"$py" - "$tmp" "$tmp/bn1" "$tmp/bn2s" "$tmp/bn2" <<'PY' || fail "--sync-bn: two ranks differ from one process"
+import sys
+sys.path.insert(0, sys.argv[1])
+from weights import *
+one, synced, own = (tensors(d + "/model.safetensors") for d in sys.argv[2:5])
+assert one.keys() == synced.keys() == own.keys() and "1.running_var" in one and "6.running_mean" in one
+worst = max(err(one[k], synced[k]) for k in one)
+assert worst <= 1e-5, {k: err(one[k], synced[k]) for k in one}
+# Per-rank statistics: another model (running statistics, and through them the weights).
+apart = max(err(one[k], own[k]) for k in one)
+assert apart > 1e-3, apart
+print("--sync-bn: largest difference %.2e (per-rank statistics: %.2e)" % (worst, apart))
+PY
+
+# Random layers (dropout2d, dropout) and augmentation (geometry, erase,
+# noise) keyed by the global row: two ranks draw what one process draws.
+# 200 training images in batches of 64 end with 8 rows, 4 per rank. (The ranks' forward
+# values can differ from one process's in the last bit, where a kernel's
+# tiling follows the batch; rarely that moves a max-pooling winner: seed 7
+# here ends 5e-5 apart in one tensor, seeds 5 and 9 1.7e-7.)
+rnd=(train --model "$src/assets/models/fashion_cnn_dropout.json" --data "$data" --limit 300 --val-split 100
+     --epochs 1 --seed 5 --optimizer sgd --lr 0.05 --batch 64 --no-progress
+     --augment hflip,crop:2,rotate:10,noise:0.05,erase)
+timeout 300 "$fovea" "${rnd[@]}" --out "$tmp/rnd1" >"$tmp/rnd1.out" 2>&1 || fail "dropout, one process: $(cat "$tmp/rnd1.out")"
+mpi -np 2 "$fovea" "${rnd[@]}" --out "$tmp/rnd2" >"$tmp/rnd2.out" 2>&1 || fail "dropout, two ranks: $(cat "$tmp/rnd2.out")"
+"$py" - "$tmp" "$tmp/rnd1" "$tmp/rnd2" <<'PY' || fail "dropout and augmentation: two ranks differ from one process"
+import sys
+sys.path.insert(0, sys.argv[1])
+from weights import *
+one, two = (tensors(d + "/model.safetensors") for d in sys.argv[2:4])
+assert one.keys() == two.keys() and len(one) == 8, one.keys()
+worst = max(err(one[k], two[k]) for k in one)
+assert worst <= 1e-5, worst
+a, b = ([json.loads(l) for l in open(d + "/metrics.jsonl")] for d in sys.argv[2:4])
+assert abs(a[0]["train_loss"] - b[0]["train_loss"]) <= 1e-5 * a[0]["train_loss"], (a, b)
+print("dropout and augmentation: largest difference %.2e" % worst)
+PY
+# The other random layers: stochastic depth, max-drop, pooling dropout (max
+# and average), fractional max pooling, gaussian and alpha dropout.
+cat >"$tmp/random.json" <<'JSON'
+{"input": [1, 28, 28], "classes": 10, "layers": [
+  {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1}, {"type": "relu", "name": "r1"},
+  {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1, "name": "c2"},
+  {"type": "add", "inputs": ["r1", "c2"], "stochastic_depth": 0.3},
+  {"type": "max_drop", "p": 0.3}, {"type": "maxpool_dropout", "kernel": 2, "p": 0.2},
+  {"type": "fractional_maxpool2d", "output_ratio": 0.7}, {"type": "avgpool_dropout", "kernel": 2, "p": 0.2},
+  {"type": "flatten"}, {"type": "gaussian_dropout", "p": 0.2}, {"type": "alpha_dropout", "p": 0.1},
+  {"type": "dense", "units": 10}]}
+JSON
+rl=(train --model "$tmp/random.json" --data "$data" --limit 300 --val-split 100 --epochs 1 --seed 5
+    --optimizer sgd --lr 0.05 --batch 64 --no-progress)
+timeout 300 "$fovea" "${rl[@]}" --out "$tmp/rl1" >"$tmp/rl1.out" 2>&1 || fail "random layers, one process: $(cat "$tmp/rl1.out")"
+mpi -np 2 "$fovea" "${rl[@]}" --validate --out "$tmp/rl2" >"$tmp/rl2.out" 2>&1 ||
+  fail "random layers, two ranks: $(cat "$tmp/rl2.out")"
+"$py" - "$tmp" "$tmp/rl1" "$tmp/rl2" <<'PY' || fail "random layers: two ranks differ from one process"
+import sys
+sys.path.insert(0, sys.argv[1])
+from weights import *
+one, two = (tensors(d + "/model.safetensors") for d in sys.argv[2:4])
+assert one.keys() == two.keys() and len(one) == 6, one.keys()
+worst = max(err(one[k], two[k]) for k in one)
+assert worst <= 1e-5, worst
+print("the other random layers: largest difference %.2e" % worst)
+PY
+
 # mpi_expect PATTERN -- MPIRUN-ARGS: a non-zero exit within the timeout, with
 # a stderr line matching PATTERN.
 mpi_expect() {
@@ -119,8 +229,6 @@ mpi_expect() {
 mpi_expect "--batch 63 is the global batch and must divide evenly among the 2 ranks" -- \
   -np 2 "$fovea" "${args[@]}" --batch 63 --out "$tmp/odd"
 [ -e "$tmp/odd" ] && fail "a refused run left $tmp/odd behind"
-mpi_expect "--sync-bn: synchronised BatchNorm statistics are not implemented" -- \
-  -np 2 "$fovea" "${args[@]}" --batch 64 --sync-bn --out "$tmp/sync"
 # Rank 1 cannot open its device; rank 0 would wait in the all-reduce for ever.
 mpi_expect "rank 1 of 2: device 7 does not exist" -- \
   -np 1 "$fovea" "${args[@]}" --batch 64 --out "$tmp/bad" : -np 1 "$fovea" "${args[@]}" --batch 64 --device 7 --out "$tmp/bad"
