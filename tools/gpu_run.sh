@@ -19,7 +19,8 @@ T0=$(date +%s)
 FOVEA_VALIDATION=1 timeout 150 build/tests/fovea_tests_gpu -d yes > $OUT/gpu_tests.log 2>&1; echo "gpu tests rc=$? in $(( $(date +%s)-T0 )) s"
 grep -a -A8 "FAILED" $OUT/gpu_tests.log | head -40; tail -2 $OUT/gpu_tests.log
 A=(train --model assets/models/fashion_cnn.json --limit 1280 --batch 128 --val-split 0 --epochs 1 --seed 7 --validate --no-progress)
-{ build/fovea "${A[@]}" --out /tmp/fast && FOVEA_FAST=fp32 build/fovea "${A[@]}" --out /tmp/fp32 && FOVEA_FAST=0 build/fovea "${A[@]}" --out /tmp/port && FOVEA_LIMITS=vulkan11-min build/fovea "${A[@]}" --out /tmp/min; } > $OUT/equality.txt 2>&1
+{ build/fovea "${A[@]}" --out /tmp/fast && FOVEA_FAST=fp32 build/fovea "${A[@]}" --out /tmp/fp32 && FOVEA_FAST=0 build/fovea "${A[@]}" --out /tmp/port && FOVEA_LIMITS=vulkan11-min build/fovea "${A[@]}" --out /tmp/min \
+  && FOVEA_FAST=fp32 FOVEA_LIMITS=storage_range=2097152 build/fovea "${A[@]}" --out /tmp/split; } > $OUT/equality.txt 2>&1
 python3 - >> $OUT/equality.txt 2>&1 <<'PY'
 import json, struct, numpy as np
 def t(p):
@@ -29,6 +30,8 @@ a=t('/tmp/fast/model.safetensors')
 for other in ('/tmp/fp32','/tmp/port','/tmp/min'):
     b=t(other+'/model.safetensors')
     print(other, 'worst rel diff vs fast: %.3e' % max(np.abs(a[k]-b[k]).max()/np.abs(a[k]).max() for k in a))
+a, b = t('/tmp/fp32/model.safetensors'), t('/tmp/split/model.safetensors')
+print('/tmp/split (2 MiB storage range, fp32)', 'worst rel diff vs fp32: %.3e' % max(np.abs(a[k]-b[k]).max()/np.abs(a[k]).max() for k in a))
 PY
 grep -a "worst\|validation" $OUT/equality.txt
 export FOVEA_PYTHON=python3

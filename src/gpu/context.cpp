@@ -553,6 +553,7 @@ void Context::init_common() {
   if (const char* k = std::getenv("FOVEA_KERNELS"); k && std::strcmp(k, "portable") == 0)
     portable_kernels = true;
   half_precision = info_.type != VK_PHYSICAL_DEVICE_TYPE_CPU;
+  occupancy_split_k = info_.type != VK_PHYSICAL_DEVICE_TYPE_CPU;
   if (const char* f = std::getenv("FOVEA_FAST"); f && *f) {
     const std::string v = f;
     if (v != "0" && v != "1" && v != "fp16" && v != "fp32")

@@ -167,6 +167,15 @@ class Context {
            info_.max_invocations >= 128 && (info_.subgroup_ops & VK_SUBGROUP_FEATURE_BASIC_BIT);
   }
 
+  // Split-K for occupancy: a GEMM with too few output tiles to fill a GPU
+  // (fashion_cnn's 3136->128 dense layer at batch 128 has 16) cuts its
+  // reduction into short chunks whose partial products dense/split_reduce
+  // adds in order. It changes the summation order, so it is a fast path: on
+  // by default on GPUs, off on CPU implementations (their few cores are
+  // already busy and the split only adds a pass) and with FOVEA_FAST=0.
+  bool occupancy_split_k = false;
+  bool split_k_for_occupancy() const { return !portable_kernels && occupancy_split_k; }
+
   // The embedded-shader pipeline cache and the kernel table (src/gpu/kernel).
   struct KernelTable;
   KernelTable& kernels() { return *kernels_; }

@@ -1,5 +1,7 @@
 #include "ops/dense.h"
 
+#include <algorithm>
+
 #include "util/error.h"
 
 namespace fovea::ops {
@@ -53,6 +55,15 @@ bool gemm_coop_matrix(const gpu::Context& ctx, const GemmShape& g) {
          ceil_div(g.N, 32) <= 65535;
 }
 
+uint32_t gemm_k_chunk(const gpu::Context& ctx, const GemmShape& g) {
+  if (!ctx.split_k_for_occupancy()) return kSplitK;
+  const uint64_t tiles = uint64_t(ceil_div(g.M, 32u)) * ceil_div(g.N, 32u) * g.batch;
+  if (tiles >= kFillGroups || g.K < 2 * kMinSplitChunk) return kSplitK;
+  const uint64_t want = ceil_div(uint64_t(kFillGroups), tiles);
+  const uint64_t chunk = (ceil_div(uint64_t(g.K), want) + 15) / 16 * 16;
+  return uint32_t(std::clamp<uint64_t>(chunk, kMinSplitChunk, kSplitK));
+}
+
 void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, const View& bias,
                  const View& c, const std::string& label) {
   if (g.M == 0 || g.N == 0 || g.K == 0 || g.batch == 0) throw Error(label + ": empty GEMM");
@@ -64,7 +75,8 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
   require_floats(c, g.c_off + (g.reduce_batch ? 0 : last * g.c_bs) + uint64_t(g.M - 1) * g.c_rs + g.N,
                  label + " (C)");
   if (bias.valid()) require_floats(bias, g.bias_off + (g.bias_per_row ? g.M : g.N), label + " (bias)");
-  const uint32_t splits = ceil_div(g.K, kSplitK);
+  const uint32_t chunk = gemm_k_chunk(p.context(), g);
+  const uint32_t splits = ceil_div(g.K, chunk);
   const uint64_t groups_z = uint64_t(g.batch) * splits;
   if (groups_z > 65535) throw Error(label + ": batch x reduction length is too large");
   // Several splits, or a sum over the batch: every workgroup z writes a
@@ -76,7 +88,7 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
     uint32_t M, N, K, a_rs, a_ks, b_ks, b_cs, c_rs, bias_mode, k_split, splits, a_bs, b_bs, c_bs,
         partial, a_off, b_off, c_off, bias_off, vec4_store;
   } push{g.M,    g.N,    g.K,    g.a_rs, g.a_ks, g.b_ks,  g.b_cs,
-         g.c_rs, partial ? 0u : bias_mode,      splits > 1 ? kSplitK : g.K,
+         g.c_rs, partial ? 0u : bias_mode,      splits > 1 ? chunk : g.K,
          splits, g.a_bs, g.b_bs, g.c_bs, partial ? 1u : 0u, g.a_off,
          g.b_off, g.c_off, g.bias_off, 0u};
   // The bias binding is statically used by the kernel, so it must hold a

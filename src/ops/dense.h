@@ -34,6 +34,12 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
 // Split-K: no workgroup reduces more than kSplitK values (a multiple of 4),
 // far inside lavapipe's 65,535 loop iterations per SIMD group.
 constexpr uint32_t kSplitK = 16384;
+// Split-K for occupancy (gpu::Context::split_k_for_occupancy): a GEMM with
+// fewer than kFillGroups output tiles of 32x32 takes chunks of K of at least
+// kMinSplitChunk (a multiple of 16) so that about kFillGroups workgroups run.
+constexpr uint32_t kFillGroups = 256, kMinSplitChunk = 256;
+// The K chunk record_gemm uses for this shape on this context.
+uint32_t gemm_k_chunk(const gpu::Context& ctx, const GemmShape& g);
 
 // For each of `outputs` results o: c[c_off + o*c_bs + i*c_rs + j] = sum over
 // s < splits of partial[o*splits + s, i, j] (+ bias[bias_off + j or i]: mode 0

@@ -323,4 +323,35 @@ TEST_CASE("gemm without bias on a single row and a single column", "[dense][gemm
     }
 }
 
+
+
+TEST_CASE("gemm split for occupancy matches the reference", "[dense][gemm][chunked]") {
+  // GPUs cut the reduction of a GEMM with few output tiles into short chunks
+  // (gpu::Context::occupancy_split_k); forced on here so lavapipe runs it.
+  // Shapes with few tiles, K not a multiple of the chunk, in the nt and tn
+  // layouts and a transposed-A one that keeps the portable kernel.
+  const ref::GemmShape shapes[] = {
+      {37, 45, 1501, 1501, 1, 1, 1501, 47},
+      {64, 96, 3136, 3136, 1, 1, 3136, 96},
+      {12, 20, 1000, 1, 12, 20, 1, 21},
+      {9, 7, 777, 1, 9, 1, 777, 7},
+  };
+  gpu::Context& ctx = context();
+  const bool old = ctx.occupancy_split_k;
+  ctx.occupancy_split_k = true;
+  uint64_t seed = 700;
+  for (bool portable : kModes)
+    for (const ref::GemmShape& g : shapes) {
+      KernelMode mode(portable);
+      const ops::GemmShape s{g.M, g.N, g.K, g.a_rs, g.a_ks, g.b_ks, g.b_cs, g.c_rs};
+      // The fast path splits (into chunks of at least kMinSplitChunk); FOVEA_FAST=0 does not.
+      const uint32_t chunk = ops::gemm_k_chunk(ctx, s);
+      CHECK((portable ? chunk == ops::kSplitK : (chunk < g.K && chunk >= ops::kMinSplitChunk)));
+      check_gemm(g, seed += 4, portable);
+    }
+  ctx.occupancy_split_k = false;
+  CHECK(ops::gemm_k_chunk(ctx, ops::GemmShape{37, 45, 1501, 1501, 1, 1, 1501, 47}) == ops::kSplitK);
+  ctx.occupancy_split_k = old;
+}
+
 }  // namespace fovea::test
