@@ -123,6 +123,14 @@ def tensors(path):
                              {"F32": np.float32, "I64": np.int64}[v["dtype"]]).astype(np.float64)
             for k, v in head.items() if k != "__metadata__"}
 def err(a, b): return np.abs(a - b).max() / max(np.abs(a).max(), 1e-30)
+# The final weights of runs one (1 process) and two (2 ranks): `count`
+# tensors, equal to 1e-5 relative; returns the largest difference.
+def same_weights(one_dir, two_dir, count):
+    one, two = (tensors(d + "/model.safetensors") for d in (one_dir, two_dir))
+    assert one.keys() == two.keys() and len(one) == count, one.keys()
+    worst = max(err(one[k], two[k]) for k in one)
+    assert worst <= 1e-5, worst
+    return worst
 PY
 
 # Synchronised BatchNorm: batchnorm2d and batchnorm1d (biases before them
@@ -175,10 +183,7 @@ mpi -np 2 "$fovea" "${rnd[@]}" --out "$tmp/rnd2" >"$tmp/rnd2.out" 2>&1 || fail "
 import sys
 sys.path.insert(0, sys.argv[1])
 from weights import *
-one, two = (tensors(d + "/model.safetensors") for d in sys.argv[2:4])
-assert one.keys() == two.keys() and len(one) == 8, one.keys()
-worst = max(err(one[k], two[k]) for k in one)
-assert worst <= 1e-5, worst
+worst = same_weights(sys.argv[2], sys.argv[3], 8)
 a, b = ([json.loads(l) for l in open(d + "/metrics.jsonl")] for d in sys.argv[2:4])
 assert abs(a[0]["train_loss"] - b[0]["train_loss"]) <= 1e-5 * a[0]["train_loss"], (a, b)
 print("dropout and augmentation: largest difference %.2e" % worst)
@@ -204,10 +209,7 @@ mpi -np 2 "$fovea" "${rl[@]}" --validate --out "$tmp/rl2" >"$tmp/rl2.out" 2>&1 |
 import sys
 sys.path.insert(0, sys.argv[1])
 from weights import *
-one, two = (tensors(d + "/model.safetensors") for d in sys.argv[2:4])
-assert one.keys() == two.keys() and len(one) == 6, one.keys()
-worst = max(err(one[k], two[k]) for k in one)
-assert worst <= 1e-5, worst
+worst = same_weights(sys.argv[2], sys.argv[3], 6)
 print("the other random layers: largest difference %.2e" % worst)
 PY
 
