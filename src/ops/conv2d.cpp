@@ -94,6 +94,24 @@ uint64_t conv2d_cols_bytes(const gpu::Context& ctx, const Conv2dShape& s) {
   return conv2d_fp16_columns(ctx, s) ? (s.cols_floats() + 1) / 2 * 4 : s.cols_floats() * 4;
 }
 
+namespace {
+
+// Bytes per image of the im2col columns (fp16 columns pack two values a word).
+uint64_t cols_row_bytes(const gpu::Context& ctx, const Conv2dShape& s) {
+  return s.cols_floats() / s.batch * (conv2d_fp16_columns(ctx, s) ? 2 : 4);
+}
+
+// The columns of one window of images. An odd count of fp16 values ends in
+// half a word, which the window's view takes too (conv2d_cols_bytes).
+View cols_window(const gpu::Context& ctx, const Conv2dShape& s, const View& cols, const RowWindow& r) {
+  const uint64_t row = cols_row_bytes(ctx, s);
+  View v = row_window(cols, row, r);
+  if (v.valid()) v.size = std::min(conv2d_cols_bytes(ctx, with_batch(s, r)), cols.size - r.first * row);
+  return v;
+}
+
+}  // namespace
+
 uint32_t conv2d_implicit_variants() { return uint32_t(std::size(kImplicitVariants)); }
 
 std::string conv2d_implicit_key(const Conv2dShape& s, bool forward, bool bias) {
@@ -160,11 +178,11 @@ void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, cons
                            const std::string& label) {
   s.validate(label);
   const uint64_t xr = uint64_t(s.in_channels) * s.height * s.width * 4, yr = s.out_channels * s.out_plane() * 4,
-                 cr = s.cols_floats() / s.batch * 4;
+                 cr = cols_row_bytes(p.context(), s);
   if (const auto ws = row_windows(p.context(), s.batch, {{x, xr}, {y, yr}, {cols, cr}}, label); ws.size() > 1) {
     for (const RowWindow& r : ws)
       record_conv2d_forward(p, with_batch(s, r), row_window(x, xr, r), w, b, row_window(y, yr, r),
-                            row_window(cols, cr, r), label);
+                            cols_window(p.context(), s, cols, r), label);
     return;
   }
   const uint32_t plane = uint32_t(s.out_plane()), ckk = uint32_t(s.in_channels * s.taps());
@@ -255,7 +273,7 @@ void record_conv2d_backward_params(Program& p, const Conv2dShape& s, const View&
                                    const View& dy, const View& dw, const View& db,
                                    const std::string& label) {
   s.validate(label);
-  const uint64_t yr = s.out_channels * s.out_plane() * 4, cr = s.cols_floats() / s.batch * 4;
+  const uint64_t yr = s.out_channels * s.out_plane() * 4, cr = cols_row_bytes(p.context(), s);
   const uint64_t dw_floats = uint64_t(s.out_channels) * (s.in_channels / s.groups) * s.taps();
   // The GEMM's per-image partial products of dW (one group's) are bound whole.
   if (const auto ws = row_windows(p.context(), s.batch, {{cols, cr}, {dy, yr}}, label, dw_floats / s.groups * 4);
@@ -264,7 +282,7 @@ void record_conv2d_backward_params(Program& p, const Conv2dShape& s, const View&
     const WindowSums dws(p, ws.size(), dw_floats, label + ".weight");
     const WindowSums dbs(p, db.valid() ? ws.size() : 0, s.out_channels, label + ".bias");
     for (size_t k = 0; k < ws.size(); ++k)
-      record_conv2d_backward_params(p, with_batch(s, ws[k]), row_window(cols, cr, ws[k]),
+      record_conv2d_backward_params(p, with_batch(s, ws[k]), cols_window(p.context(), s, cols, ws[k]),
                                     row_window(dy, yr, ws[k]), dws.part(k), dbs.part(k), label);
     dws.record_sum(dw);
     dbs.record_sum(db);

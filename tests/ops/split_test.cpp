@@ -19,6 +19,7 @@
 #include "ops/dropout.h"
 #include "ops/noise.h"
 #include "ops/norm.h"
+#include "ops/half_mode.h"
 #include "ops/op_check.h"
 #include "ops/pool.h"
 #include "ops/tensor.h"
@@ -152,6 +153,34 @@ TEST_CASE("split: conv2d forward and gradients over image windows", "[split]") {
   check_close(split.values[1], want.dx, gemm_atol(5 * 9), kGemmRtol, "dx");
   check_close(split.values[2], want.dw, gemm_atol(sums), kGemmRtol, "dw");
   check_close(split.values[3], want.db, gemm_atol(sums), kGemmRtol, "db");
+}
+
+TEST_CASE("split: conv2d with fp16 columns over image windows", "[split][half]") {
+  // 27 x 63 = 1,701 column values per image: an odd count of fp16 values,
+  // so windows of an odd number of images end in half a word.
+  HalfMode half(true);
+  if (!context().info().storage_16bit) {
+    CHECK_FALSE(context().fp16_columns());  // nothing to select on this device
+    WARN("device " << context().info().name << " has no 16-bit storage buffers: fp16 columns skipped");
+    return;
+  }
+  ops::Conv2dShape s;
+  s.batch = 149, s.in_channels = 3, s.height = 7, s.width = 9, s.out_channels = 5;
+  s.kh = s.kw = 3, s.ph = s.pw = 1;
+  REQUIRE(ops::conv2d_fp16_columns(context(), s));
+  const uint64_t nx = uint64_t(s.batch) * 3 * 7 * 9, ny = s.batch * 5 * s.out_plane(), nw = 5 * 3 * 9;
+  const auto x = random_floats(nx, 31), w = random_floats(nw, 32), b = random_floats(5, 33);
+  const auto dy = random_floats(ny, 34);
+  auto record = [&](Program& p, const Views& i, const Views& o) {
+    ops::record_conv2d_forward(p, s, i[0], i[1], i[2], o[0], o[3], "conv.forward");
+    ops::record_conv2d_backward_params(p, s, o[3], i[3], o[1], o[2], "conv.backward_params");
+  };
+  const uint64_t half_words = ops::conv2d_cols_bytes(context(), s) / 4;
+  const std::vector<uint64_t> sizes{ny, nw, 5, half_words};
+  const Outputs whole = run_op({x, w, b, dy}, sizes, 0, record);
+  // Windows of 64 images (the fp16 columns are the widest rows), the last one 21.
+  const Outputs split = run_op({x, w, b, dy}, sizes, 64 * (s.cols_floats() / s.batch) * 2, record);
+  check_split(split, whole, {true, false, false, true});
 }
 
 TEST_CASE("split: max and average pooling over image windows", "[split]") {
