@@ -20,9 +20,21 @@
 //   loss[b] = log(s) - (1 - e)(lam (z_yb - m) + (1 - lam)(z_yj - m)) - e mean_k(z_k - m)
 // and correct[b] counts the label with the larger weight (y_b when lam >=
 // 0.5). MIX = 0 is the kernel without mixing, operation for operation.
+// WEIGHTED = 1 (class weights w, torch's CrossEntropyLoss(weight=w,
+// label_smoothing=e) with mean reduction): labels is loss/class_weights'
+// block, the labels (and mix block) then, at label[words], W = the sum of
+// w_y over the valid rows, S = sum_k w_k, and w_0 .. w_{K-1} (float bits).
+// With a = (1 - e) lam w_yb, a2 = (1 - e)(1 - lam) w_yj (a2 = 0 unmixed):
+//   c_b  = (a + a2 + e S / K) log(s) - a (z_yb - m) - a2 (z_yj - m)
+//          - (e / K) sum_k w_k (z_k - m)        (non-negative terms for w >= 0)
+//   loss[b]  = c_b loss_divisor() / W  (the mean over the rows is sum_b c_b / W)
+//   dz[b, k] = ((a + a2 + e S / K) softmax(z)_k - a [k == y_b] - a2 [k == y_j]
+//               - e w_k / K) / W
+// and zeros where W = 0 (every valid row's class weighs 0; torch: NaN).
 #include "common.glsl"
 layout(constant_id = 0) const uint WRITE_GRAD = 1;
 layout(constant_id = 1) const uint MIX = 0;
+layout(constant_id = 2) const uint WEIGHTED = 0;
 layout(local_size_x = 64) in;
 
 layout(std430, set = 0, binding = 1) readonly buffer Z { float z[]; };          // [B, K]
@@ -30,7 +42,35 @@ layout(std430, set = 0, binding = 2) readonly buffer Labels { uint label[]; };  
 layout(std430, set = 0, binding = 3) writeonly buffer DZ { float dz[]; };       // [B, K]
 layout(std430, set = 0, binding = 4) writeonly buffer Stats { float stats[]; }; // [B, 2]
 
-layout(push_constant) uniform Push { uint batch, K; float smoothing; } pc;
+layout(push_constant) uniform Push { uint batch, K; float smoothing; uint words; } pc;
+
+// WEIGHTED: w_k (W and S sit before it; see the top).
+float class_weight(uint k) { return uintBitsToFloat(label[pc.words + 2u + k]); }
+
+// The WEIGHTED kernel's loss, correct and gradient for row b (see the top).
+void weighted(uint b, bool valid, uint base, uint y, uint y2, float lam, float m, float s, float wshifted,
+              uint arg) {
+  float e = pc.smoothing;
+  float W = uintBitsToFloat(label[pc.words]);
+  float inv_w = valid && W > 0.0 ? 1.0 / W : 0.0;
+  // Labels are < K (padding rows' too); min() keeps any other word in bounds.
+  float a = (1.0 - e) * lam * class_weight(min(y, pc.K - 1u));
+  float a2 = MIX != 0u ? (1.0 - e) * (1.0 - lam) * class_weight(min(y2, pc.K - 1u)) : 0.0;
+  float e_k = e / float(pc.K);
+  float coef = a + a2 + e_k * uintBitsToFloat(label[pc.words + 1u]);
+  float c = coef * log(s) - a * (z[base + y] - m) - a2 * (z[base + y2] - m) - e_k * wshifted;
+  uint heavier = MIX != 0u && lam < 0.5 ? y2 : y;
+  stats[2 * b] = c * loss_divisor() * inv_w;
+  stats[2 * b + 1] = valid && arg == heavier ? 1.0 : 0.0;
+  if (WRITE_GRAD == 0u) return;
+  float inv_s = 1.0 / s;
+  for (uint k = 0; k < pc.K; ++k) {
+    float g = coef * exp(z[base + k] - m) * inv_s - e_k * class_weight(k);
+    if (k == y) g -= a;
+    if (k == y2) g -= a2;
+    dz[base + k] = g * inv_w;
+  }
+}
 
 void main() {
   uint b = gl_GlobalInvocationID.x;
@@ -54,11 +94,15 @@ void main() {
     if (v > m) { m = v; arg = k; }
   }
   float s = 0.0;
-  float shifted = 0.0;  // sum_k (z_k - m) <= 0
+  float shifted = 0.0;  // sum_k (z_k - m) <= 0; WEIGHTED: sum_k w_k (z_k - m)
   for (uint k = 0; k < pc.K; ++k) {
     float d = z[base + k] - m;
     s += exp(d);
-    shifted += d;
+    shifted += WEIGHTED != 0u ? class_weight(k) * d : d;
+  }
+  if (WEIGHTED != 0u) {
+    weighted(b, valid, base, y, y2, lam, m, s, shifted, arg);
+    return;
   }
   float e = pc.smoothing;
   float zy = z[base + y] - m;

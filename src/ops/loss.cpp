@@ -8,9 +8,26 @@
 namespace fovea::ops {
 namespace {
 
+// The loss/class_weights block the weighted kernel reads as its labels:
+// the label words, W, S and the class weights.
+View weight_block(Program& p, uint32_t batch, uint32_t classes, uint32_t words, const View& labels,
+                  const View& class_weights, const std::string& label) {
+  require_floats(class_weights, classes, label + " (class weights)");
+  // One workgroup: each lane loops (words + rows + classes) / 64 times.
+  if (uint64_t(words) + batch + classes > 64ull * 16384)
+    throw Error(label + ": batch " + std::to_string(batch) + " is too large for the class-weighted loss");
+  const View block = p.scratch(label + ".weights", (uint64_t(words) + 2 + classes) * 4);
+  struct {
+    uint32_t batch, K, words;
+  } push{batch, classes, words};
+  p.dispatch(label + ".weights", p.context().kernels().get("loss/class_weights"),
+             {gpu::in(labels), gpu::in(class_weights), gpu::out(block)}, push, 1);
+  return block;
+}
+
 void record_xent(Program& p, uint32_t batch, uint32_t classes, const View& logits, const View& labels,
                  const View& dlogits, const View& stats, bool gradient, float label_smoothing, bool mix,
-                 const std::string& label) {
+                 const std::string& label, const View& class_weights = View{}) {
   if (classes < 2 || classes > kMaxClasses)
     throw Error(label + ": classes must be in 2.." + std::to_string(kMaxClasses));
   if (!(label_smoothing >= 0.0f && label_smoothing < 1.0f))
@@ -21,15 +38,19 @@ void record_xent(Program& p, uint32_t batch, uint32_t classes, const View& logit
   require_floats(labels, batch + (mix ? data::kMixWords : 0u), label);
   require_floats(dlogits, n, label);
   require_floats(stats, 2ull * batch, label);
-  const uint32_t spec[] = {gradient ? 1u : 0u, mix ? 1u : 0u};
+  const bool weighted = class_weights.valid();
+  const uint32_t words = batch + (mix ? data::kMixWords : 0u);
+  const View targets = weighted ? weight_block(p, batch, classes, words, labels, class_weights, label) : labels;
+  const uint32_t spec[] = {gradient ? 1u : 0u, mix ? 1u : 0u, weighted ? 1u : 0u};
   const auto& k = p.context().kernels().get("loss/softmax_xent", spec);
   struct {
     uint32_t batch, K;
     float smoothing;
-  } push{batch, classes, label_smoothing};
+    uint32_t words;
+  } push{batch, classes, label_smoothing, words};
   // Declared as written in both modes: the kernel's binding is writable, and
   // synchronisation validation judges by the declaration.
-  p.dispatch(label, k, {gpu::in(logits), gpu::in(labels), gpu::out(dlogits), gpu::out(stats)}, push,
+  p.dispatch(label, k, {gpu::in(logits), gpu::in(targets), gpu::out(dlogits), gpu::out(stats)}, push,
              ceil_div(batch, 64));
 }
 
@@ -51,6 +72,15 @@ void record_softmax_xent_mixed(Program& p, uint32_t batch, uint32_t classes, con
                                const View& labels, const View& dlogits, const View& stats,
                                bool gradient, float label_smoothing, const std::string& label) {
   record_xent(p, batch, classes, logits, labels, dlogits, stats, gradient, label_smoothing, true, label);
+}
+
+void record_softmax_xent_weighted(Program& p, uint32_t batch, uint32_t classes, const View& logits,
+                                  const View& labels, const View& class_weights, const View& dlogits,
+                                  const View& stats, bool gradient, float label_smoothing, bool mix,
+                                  const std::string& label) {
+  if (!class_weights.valid()) throw Error(label + ": the class-weighted loss needs its class weights");
+  record_xent(p, batch, classes, logits, labels, dlogits, stats, gradient, label_smoothing, mix, label,
+              class_weights);
 }
 
 namespace {

@@ -40,6 +40,26 @@ void record_softmax_xent_mixed(Program& p, uint32_t batch, uint32_t classes, con
                                const View& labels, const View& dlogits, const View& stats,
                                bool gradient, float label_smoothing, const std::string& label);
 
+// Class weights (torch.nn.CrossEntropyLoss(weight=w), mean reduction): row
+// b's terms weigh w[y_b] and the batch's loss divides by W = sum over its
+// valid rows of w[y_b] instead of rows; with label smoothing e, torch's
+// definition: (1 - e) sum_b w_yb (-log p_yb) / W + (e / classes) sum_b sum_k
+// w_k (-log p_bk) / W. With `mix` (labels as for record_softmax_xent_mixed)
+// a mixed row weighs lam w[y_b] on y_b and (1 - lam) w[y_j] on y_j, the
+// usual lam CE_w(y_b) + (1 - lam) CE_w(y_j) (both divide by the same W: the
+// partners are a permutation of the valid rows). stats' loss is row b's
+// contribution times loss_divisor() / W, so its mean over the rows is the
+// batch's weighted loss; correct as unweighted. dlogits = d(loss)/dz. A
+// batch whose valid rows all weigh 0 (W = 0) gets loss and gradient 0.
+// class_weights: [classes] floats >= 0 (the caller checks them). W is this
+// batch's own sum: with several data-parallel ranks it is each rank's, not
+// the global batch's. A first dispatch (loss/class_weights) copies labels,
+// W, sum_k w_k and the weights into scratch, where the loss reads them.
+void record_softmax_xent_weighted(Program& p, uint32_t batch, uint32_t classes, const View& logits,
+                                  const View& labels, const View& class_weights, const View& dlogits,
+                                  const View& stats, bool gradient, float label_smoothing, bool mix,
+                                  const std::string& label);
+
 // The element-wise losses loop over one row's features in slices of at most
 // kLossSlice per invocation (lavapipe's loop budget); longer rows are split
 // across workgroups and a second dispatch (loss/row_reduce) adds the slices

@@ -11,6 +11,7 @@
 #include "data/split.h"
 #include "gpu/harness.h"
 #include "ops/loss.h"
+#include "ops/loss_check.h"
 #include "ops/op_check.h"
 #include "reference/loss.h"
 
@@ -56,20 +57,9 @@ XentResult run_xent(uint32_t batch, uint32_t classes, uint32_t rows,
   params.rows = rows;
   params.loss_rows = loss_rows;
   run.run(params);
-  const auto s = run.get(stats, 2ull * batch);
-  for (uint32_t b = 0; b < batch; ++b) {
-    r.loss.push_back(s[2 * b]);
-    r.correct.push_back(s[2 * b + 1]);
-  }
+  split_stats(run.get(stats, 2ull * batch), batch, r.loss, r.correct);
   r.dlogits = run.get(dz, n);
   return r;
-}
-
-std::vector<uint32_t> random_labels(uint32_t batch, uint32_t classes, uint64_t seed) {
-  data::Rng rng(seed);
-  std::vector<uint32_t> labels(batch);
-  for (auto& l : labels) l = uint32_t(rng.below(classes));
-  return labels;
 }
 
 void check_xent(uint32_t batch, uint32_t classes, uint32_t rows, const std::vector<float>& logits,
@@ -347,11 +337,7 @@ PwResult run_pointwise(Pw kind, uint32_t batch, uint32_t features, uint32_t rows
   params.rows = rows;
   params.loss_rows = loss_rows;
   run.run(params);
-  const auto s = run.get(stats, 2ull * batch);
-  for (uint32_t b = 0; b < batch; ++b) {
-    r.loss.push_back(s[2 * b]);
-    r.correct.push_back(s[2 * b + 1]);
-  }
+  split_stats(run.get(stats, 2ull * batch), batch, r.loss, r.correct);
   r.grad = run.get(vg, n);
   return r;
 }

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <functional>
+#include <utility>
+#include <vector>
 
 namespace fovea::ref {
 
@@ -88,6 +90,46 @@ double mean_xent_mixed(uint32_t batch, uint32_t classes, uint32_t rows, const Te
 double mean_xent(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
                  const std::vector<uint32_t>& labels, double label_smoothing) {
   return mean_rows(softmax_xent(batch, classes, rows, logits, labels, label_smoothing).loss, rows);
+}
+
+SoftmaxXent softmax_xent_weighted(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                                  const std::vector<uint32_t>& labels, const Tensor& weights, double e,
+                                  double lam, uint32_t shift) {
+  SoftmaxXent r{Tensor(batch, 0.0), Tensor(batch, 0.0), Tensor(uint64_t(batch) * classes, 0.0)};
+  double W = 0.0;
+  for (uint32_t b = 0; b < rows; ++b) W += weights[labels[b]];
+  if (W == 0.0) return r;
+  for (uint32_t b = 0; b < rows && b < batch; ++b) {
+    const double* z = &logits[uint64_t(b) * classes];
+    uint32_t arg = 0;
+    for (uint32_t k = 1; k < classes; ++k)
+      if (z[k] > z[arg]) arg = k;
+    double s = 0.0;
+    for (uint32_t k = 0; k < classes; ++k) s += std::exp(z[k] - z[arg]);
+    auto log_p = [&](uint32_t k) { return z[k] - z[arg] - std::log(s); };
+    const uint32_t y = labels[b], y2 = labels[(b + shift) % rows];
+    // The targets with their coefficients in c_b: (class, coefficient of -log p).
+    std::vector<std::pair<uint32_t, double>> terms = {{y, (1 - e) * lam * weights[y]},
+                                                      {y2, (1 - e) * (1 - lam) * weights[y2]}};
+    for (uint32_t k = 0; k < classes; ++k) terms.push_back({k, e / classes * weights[k]});
+    double c = 0.0;
+    for (const auto& [k, a] : terms) {
+      c -= a * log_p(k);
+      // d(-log p_k)/dz_j = p_j - [j == k]
+      for (uint32_t j = 0; j < classes; ++j)
+        r.dlogits[uint64_t(b) * classes + j] += a * (std::exp(log_p(j)) - (j == k ? 1.0 : 0.0)) / W;
+    }
+    r.loss[b] = rows * c / W;
+    r.correct[b] = arg == (lam >= 0.5 ? y : y2) ? 1.0 : 0.0;
+  }
+  return r;
+}
+
+double mean_xent_weighted(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                          const std::vector<uint32_t>& labels, const Tensor& weights, double e, double lam,
+                          uint32_t shift) {
+  return mean_rows(softmax_xent_weighted(batch, classes, rows, logits, labels, weights, e, lam, shift).loss,
+                   rows);
 }
 
 PointwiseLoss mse_loss(uint32_t batch, uint32_t features, uint32_t rows, const Tensor& y,

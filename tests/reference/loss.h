@@ -37,6 +37,21 @@ SoftmaxXent softmax_xent_mixed(uint32_t batch, uint32_t classes, uint32_t rows, 
 double mean_xent_mixed(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
                        const std::vector<uint32_t>& labels, double lam, uint32_t shift, double e);
 
+// Class weights w (torch.nn.CrossEntropyLoss(weight=w, label_smoothing=e),
+// mean reduction), from torch's definition: row b contributes
+//   c_b = (1 - e) (lam w_yb (-log p_yb) + (1 - lam) w_yj (-log p_yj))
+//         + (e / classes) sum_k w_k (-log p_k)
+// (lam = 1 without mixing; j = (b + shift) mod rows) and the loss is
+// sum_b c_b / W, W = sum over valid rows of w_yb. loss[b] = rows c_b / W (so
+// the mean over valid rows is the batch's loss), dlogits = dc_b/dz / W; 0
+// everywhere when W = 0. correct as above.
+SoftmaxXent softmax_xent_weighted(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                                  const std::vector<uint32_t>& labels, const Tensor& weights, double e,
+                                  double lam = 1.0, uint32_t shift = 0);
+double mean_xent_weighted(uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& logits,
+                          const std::vector<uint32_t>& labels, const Tensor& weights, double e,
+                          double lam = 1.0, uint32_t shift = 0);
+
 // Element-wise losses of a prediction against a float target, both
 // [batch, features]; N = rows * features.
 struct PointwiseLoss {
