@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <utility>
 
+#include "cli/environment.h"
 #include "util/error.h"
 
 namespace fovea::cli {
@@ -20,9 +20,9 @@ std::string timestamp_dir(const std::string& prefix) {
   return "runs/" + prefix + buf;
 }
 
-std::string join_args(int argc, char** argv) {
+std::string join_args(const std::vector<std::string>& argv) {
   std::string s;
-  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  for (const std::string& a : argv) s += (s.empty() ? "" : " ") + a;
   return s;
 }
 
@@ -77,7 +77,8 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   auto& cfg = o.cfg;
   auto& given = o.given;
   train->add_option("--model", cfg.model_path, "Model spec JSON (e.g. assets/models/mlp.json)")->required();
-  train->add_option("--data", cfg.data_dir, "Directory with the IDX files (raw or .gz)")->capture_default_str();
+  cfg.data_dir = kDefaultDataDir;
+  add_data_option(train, cfg.data_dir);
   train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
   train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
   o.lr = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
@@ -138,8 +139,7 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--shuffle", o.shuffle, "on: a seeded shuffle every epoch; off: file order")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
-  train->add_option("--device", o.device, "Device index or name substring (also FOVEA_DEVICE)");
-  train->add_flag("--validate", o.validate, "Enable the Khronos validation layer with synchronisation validation (also FOVEA_VALIDATION=1)");
+  add_device_options(train, o.dev);
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
   train->add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
   train->add_flag("--sync-bn", cfg.sync_bn,
@@ -254,7 +254,7 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
                                 "{\"lr\": 0.05, \"sharpen\": \"step\"}; options on the command line override it");
 }
 
-void resolve_train_options(TrainOptions& o, int argc, char** argv, const std::string& dir_prefix) {
+void resolve_train_options(TrainOptions& o, const std::vector<std::string>& argv, const std::string& dir_prefix) {
   auto& cfg = o.cfg;
   const auto& reg = cfg.regularize;
   cfg.optim = resolve_optimizer(o.optimizer, o.given, o.optim_options, o.centered);
@@ -268,7 +268,7 @@ void resolve_train_options(TrainOptions& o, int argc, char** argv, const std::st
   cfg.val_split = o.val_split;
   cfg.shuffle = o.shuffle == "on";
   cfg.progress = !o.no_progress;
-  cfg.command_line = join_args(argc, argv);
+  cfg.command_line = join_args(argv);
   cfg.resume = !o.resume_dir.empty();
   if (cfg.resume && dir_prefix == "cv-") throw fovea::Error("--resume continues a fovea train run, not a cross-validation");
   if (cfg.resume && cfg.print_plan) throw fovea::Error("--print-plan does not go with --resume");
@@ -282,12 +282,11 @@ void join_ranks(TrainOptions& o, fovea::dist::Comm& comm) {
     o.cfg.progress = false;
     if (!std::freopen("/dev/null", "w", stdout)) throw fovea::Error("cannot silence stdout of rank " + std::to_string(comm.rank()));
   }
-  const char* env = std::getenv("FOVEA_DEVICE");
-  if (o.device.empty() && !(env && *env)) o.device = rank_device(comm.local_rank());
+  if (o.dev.device.empty() && read_environment().device.empty()) o.dev.device = rank_device(comm.local_rank());
 }
 
 std::unique_ptr<fovea::gpu::Context> open_device(const TrainOptions& o) {
-  auto ctx = fovea::gpu::Context::create({o.device, o.validate});
+  auto ctx = open_context(o.dev);
   std::printf("device: %s (%s)\n", ctx->info().name.c_str(), fovea::gpu::device_type_name(ctx->info().type));
   if (!o.cfg.print_plan) std::printf("run: %s\n", o.cfg.out_dir.c_str());
   std::fflush(stdout);

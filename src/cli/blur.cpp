@@ -1,0 +1,55 @@
+// `fovea blur`: a PNG grid of sample images, a row per blur sigma, blurred
+// on the GPU by the kernel training uses.
+#include <cstdio>
+
+#include "cli/command.h"
+#include "data/idx.h"
+#include "io/png.h"
+#include "train/samples.h"
+
+namespace fovea::cli {
+
+namespace {
+
+class Blur final : public Command {
+ public:
+  explicit Blur(CLI::App& app)
+      : Command(app.add_subcommand("blur", "Write a PNG grid of sample images at each blur sigma (a row per sigma)")) {
+    add_data_option(sub_, data_);
+    sub_->add_option("--sigma", grid_.sigmas, "Blur sigmas in pixels, comma-separated (a row each)")
+        ->delimiter(',')
+        ->capture_default_str();
+    sub_->add_option("--count", grid_.count, "Images per row")->capture_default_str();
+    sub_->add_option("--first", grid_.first, "Index of the first image shown")->capture_default_str();
+    sub_->add_option("--split", split_, "Which file: train or test")
+        ->check(CLI::IsMember({"train", "test"}))
+        ->capture_default_str();
+    sub_->add_flag("--pyramid", grid_.pyramid, "Row k also decimated by 2, k times (shown enlarged)");
+    sub_->add_option("--out", out_, "Output PNG file")->required();
+    add_device_options(sub_, device_);
+  }
+
+  int run(const std::vector<std::string>&) override {
+    auto ctx = open_context(device_);
+    const data::Dataset ds = data::load_mnist_dir(data_, 256);  // any u8 label
+    const data::ImageSet& set = split_ == "train" ? ds.train : ds.test;
+    const train::Image img = train::blur_grid(*ctx, set, grid_);
+    io::write_png(out_, img.width, img.height, img.channels, img.pixels);
+    std::string sigmas;
+    for (double s : grid_.sigmas) sigmas += (sigmas.empty() ? "" : ", ") + CLI::detail::to_string(s);
+    std::printf("wrote %s: %zu rows (sigma %s%s) x %u images, %ux%u pixels\n", out_.c_str(), grid_.sigmas.size(),
+                sigmas.c_str(), grid_.pyramid ? ", pyramid" : "", grid_.count, img.width, img.height);
+    return finish_validation(*ctx);
+  }
+
+ private:
+  train::BlurGridConfig grid_;
+  std::string data_ = kDefaultDataDir, out_, split_ = "train";
+  DeviceOptions device_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> add_blur(CLI::App& app) { return std::make_unique<Blur>(app); }
+
+}  // namespace fovea::cli

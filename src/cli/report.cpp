@@ -1,0 +1,54 @@
+// `fovea report DIR`: DIR/report.html again from the run's files.
+#include <cstdio>
+#include <optional>
+
+#include "cli/command.h"
+#include "data/idx.h"
+#include "train/report.h"
+#include "train/samples.h"
+#include "util/error.h"
+
+namespace fovea::cli {
+
+namespace {
+
+class Report final : public Command {
+ public:
+  explicit Report(CLI::App& app)
+      : Command(app.add_subcommand("report", "Write DIR/report.html again from a run directory's files "
+                                             "(train writes it at the end of every run)")) {
+    sub_->add_option("DIR", dir_, "Run directory (metrics.jsonl, summary.json, eval-test.json)")->required();
+    add_device_options(sub_, device_);
+  }
+
+  // The sample grid needs the run's data and a device; without the data (or
+  // any device, unless --device named one) the page still renders, with a
+  // note instead of the grid.
+  int run(const std::vector<std::string>&) override {
+    train::ReportExtras extras;
+    const std::string data = train::report_data_dir(dir_);
+    std::optional<data::Dataset> ds;
+    std::unique_ptr<gpu::Context> ctx;
+    try {
+      if (data.empty()) throw Error("summary.json names no data directory");
+      ds = data::load_mnist_dir(data, 256);  // any u8 label
+      ctx = open_context(device_);
+    } catch (const Error& e) {
+      if (ds && !device_.device.empty()) throw;
+      extras.grid_note = std::string("no sample grid: ") + e.what();
+    }
+    if (ctx) extras = train::report_samples(*ctx, ds->train, dir_);
+    std::printf("wrote %s\n", train::write_report(dir_, extras).c_str());
+    return ctx ? finish_validation(*ctx) : 0;
+  }
+
+ private:
+  std::string dir_;
+  DeviceOptions device_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> add_report(CLI::App& app) { return std::make_unique<Report>(app); }
+
+}  // namespace fovea::cli
