@@ -5,7 +5,7 @@
 #include "cli/command.h"
 #include "data/idx.h"
 #include "io/png.h"
-#include "train/samples.h"
+#include "report/samples.h"
 
 namespace fovea::cli {
 
@@ -33,7 +33,7 @@ class Blur final : public Command {
     auto ctx = open_context(device_);
     const data::Dataset ds = data::load_mnist_dir(data_, 256);  // any u8 label
     const data::ImageSet& set = split_ == "train" ? ds.train : ds.test;
-    const train::Image img = train::blur_grid(*ctx, set, grid_);
+    const report::Image img = report::blur_grid(*ctx, set, grid_);
     io::write_png(out_, img.width, img.height, img.channels, img.pixels);
     std::string sigmas;
     for (double s : grid_.sigmas) sigmas += (sigmas.empty() ? "" : ", ") + CLI::detail::to_string(s);
@@ -43,7 +43,7 @@ class Blur final : public Command {
   }
 
  private:
-  train::BlurGridConfig grid_;
+  report::BlurGridConfig grid_;
   std::string data_ = kDefaultDataDir, out_, split_ = "train";
   DeviceOptions device_;
 };

@@ -4,8 +4,8 @@
 
 #include "cli/command.h"
 #include "data/idx.h"
-#include "train/report.h"
-#include "train/samples.h"
+#include "report/report.h"
+#include "report/samples.h"
 #include "util/error.h"
 
 namespace fovea::cli {
@@ -25,8 +25,8 @@ class Report final : public Command {
   // any device, unless --device named one) the page still renders, with a
   // note instead of the grid.
   int run(const std::vector<std::string>&) override {
-    train::ReportExtras extras;
-    const std::string data = train::report_data_dir(dir_);
+    report::ReportExtras extras;
+    const std::string data = report::report_data_dir(dir_);
     std::optional<data::Dataset> ds;
     std::unique_ptr<gpu::Context> ctx;
     try {
@@ -37,8 +37,8 @@ class Report final : public Command {
       if (ds && !device_.device.empty()) throw;
       extras.grid_note = std::string("no sample grid: ") + e.what();
     }
-    if (ctx) extras = train::report_samples(*ctx, ds->train, dir_);
-    std::printf("wrote %s\n", train::write_report(dir_, extras).c_str());
+    if (ctx) extras = report::report_samples(*ctx, ds->train, dir_);
+    std::printf("wrote %s\n", report::write_report(dir_, extras).c_str());
     return ctx ? finish_validation(*ctx) : 0;
   }
 

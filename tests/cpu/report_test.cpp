@@ -24,15 +24,15 @@
 
 #include "io/png.h"
 #include "temp_dir.h"
-#include "train/report.h"
-#include "train/svg_chart.h"
+#include "report/report.h"
+#include "report/svg_chart.h"
 #include "util/base64.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
 using Catch::Contains;
 using fovea::test::TempDir;
-using namespace fovea::train;
+using namespace fovea::report;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "train/report.h"
+#include "report/report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,12 +9,12 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "train/svg_chart.h"
+#include "report/svg_chart.h"
 #include "util/base64.h"
 #include "util/error.h"
 #include "util/file.h"
 
-namespace fovea::train {
+namespace fovea::report {
 
 namespace {
 
@@ -447,4 +447,4 @@ std::string write_report(const std::string& run_dir, const ReportExtras& extras)
   return path.string();
 }
 
-}  // namespace fovea::train
+}  // namespace fovea::report

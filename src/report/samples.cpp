@@ -1,4 +1,4 @@
-#include "train/samples.h"
+#include "report/samples.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,7 @@
 #include "train/pyramid.h"
 #include "util/error.h"
 
-namespace fovea::train {
+namespace fovea::report {
 namespace {
 
 // A grid of `rows` x `cols` cells of H x W pixels, grey background.
@@ -53,10 +53,10 @@ Image blur_grid(gpu::Context& ctx, const data::ImageSet& set, const BlurGridConf
   if (cfg.count == 0 || cfg.count > 256) throw Error("--count must be in [1, 256]");
   const uint32_t C = set.channels, H = set.height, W = set.width, N = cfg.count;
   const uint32_t levels = uint32_t(cfg.sigmas.size());
-  PyramidConfig pc;
+  train::PyramidConfig pc;
   pc.sigmas = cfg.sigmas;
   pc.downsample = cfg.pyramid;
-  const BlurPyramid pyramid(ctx, set, cfg.first, N, pc);
+  const train::BlurPyramid pyramid(ctx, set, cfg.first, N, pc);
 
   Image grid = empty_grid(levels, N, C, H, W, cfg.gap);
   for (uint32_t level = 0; level < levels; ++level)
@@ -140,4 +140,4 @@ ReportExtras report_samples(gpu::Context& ctx, const data::ImageSet& set, const 
   return extras;
 }
 
-}  // namespace fovea::train
+}  // namespace fovea::report

@@ -8,11 +8,11 @@
 
 #include "data/augment.h"
 #include "data/idx.h"
-#include "train/report.h"
+#include "report/report.h"
 
 namespace fovea::gpu { class Context; }
 
-namespace fovea::train {
+namespace fovea::report {
 
 struct BlurGridConfig {
   std::vector<double> sigmas = {0, 1, 2, 4};  // one grid row per sigma, pixels
@@ -54,4 +54,4 @@ struct AugmentGridConfig {
 // among the shown images). Throws fovea::Error on a bad count or range.
 Image augment_grid(gpu::Context& ctx, const data::ImageSet& set, const AugmentGridConfig& cfg);
 
-}  // namespace fovea::train
+}  // namespace fovea::report

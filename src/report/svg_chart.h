@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace fovea::train {
+namespace fovea::report {
 
 struct ChartSeries {
   std::string name;       // legend text
@@ -49,4 +49,4 @@ std::string xml_escape(std::string_view text);
 // The <svg> element of the chart.
 std::string svg_line_chart(const Chart& chart);
 
-}  // namespace fovea::train
+}  // namespace fovea::report

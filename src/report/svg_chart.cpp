@@ -1,11 +1,11 @@
-#include "train/svg_chart.h"
+#include "report/svg_chart.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
-namespace fovea::train {
+namespace fovea::report {
 
 namespace {
 
@@ -201,4 +201,4 @@ std::string svg_line_chart(const Chart& chart) {
   return s;
 }
 
-}  // namespace fovea::train
+}  // namespace fovea::report
