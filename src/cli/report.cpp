@@ -1,4 +1,5 @@
-// `fovea report DIR`: DIR/report.html again from the run's files.
+// `fovea report DIR` (or --run DIR): DIR/report.html again from the run's
+// files.
 #include <cstdio>
 #include <optional>
 
@@ -17,7 +18,8 @@ class Report final : public Command {
   explicit Report(CLI::App& app)
       : Command(app.add_subcommand("report", "Write DIR/report.html again from a run directory's files "
                                              "(train writes it at the end of every run)")) {
-    sub_->add_option("DIR", dir_, "Run directory (metrics.jsonl, summary.json, eval-test.json)")->required();
+    sub_->add_option("DIR", dir_, "Run directory (metrics.jsonl, summary.json, eval-test.json); or --run DIR");
+    add_run_option(sub_, run_);
     add_device_options(sub_, device_);
   }
 
@@ -25,6 +27,13 @@ class Report final : public Command {
   // any device, unless --device named one) the page still renders, with a
   // note instead of the grid.
   int run(const std::vector<std::string>&) override {
+    if (dir_.empty() == run_.empty()) {
+      std::fprintf(stderr, "fovea report: %s (see fovea report --help)\n",
+                   dir_.empty() ? "a run directory is required: DIR or --run DIR"
+                                : "give the run directory once: DIR or --run DIR");
+      return 2;
+    }
+    if (dir_.empty()) dir_ = run_;
     report::ReportExtras extras;
     const std::string data = report::report_data_dir(dir_);
     std::optional<data::Dataset> ds;
@@ -43,7 +52,7 @@ class Report final : public Command {
   }
 
  private:
-  std::string dir_;
+  std::string dir_, run_;
   DeviceOptions device_;
 };
 

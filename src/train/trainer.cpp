@@ -660,6 +660,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       {"init", cfg.init},
       {"lr_schedule", {{"schedule", lc.schedule}, {"describe", lr_schedule.describe()}}},
       {"sharpen", {{"schedule", schedule.kind()}, {"describe", schedule.describe()},
+                   {"spec", cfg.sharpen.schedule}, {"sharpen_epochs", cfg.sharpen.sharpen_epochs},
+                   {"levels", cfg.sharpen.levels},
                    {"sigma0", schedule.sigma0()}, {"span_epochs", schedule.span()},
                    {"replay", cfg.sharpen_replay}, {"feature_smoothing", cfg.feature_smoothing},
                    {"final_feature_sigma", eval_base.feature_sigma}}},
