@@ -6,7 +6,7 @@
 #include "cli/train_options.h"
 #include "data/idx.h"
 #include "io/png.h"
-#include "train/samples.h"
+#include "report/samples.h"
 
 namespace fovea::cli {
 
@@ -31,7 +31,7 @@ class Augment final : public Command {
     grid_.augment = data::parse_augment(list_);
     auto ctx = open_context(device_);
     const data::Dataset ds = data::load_mnist_dir(data_, 256);  // any u8 label
-    const train::Image img = train::augment_grid(*ctx, ds.train, grid_);
+    const report::Image img = report::augment_grid(*ctx, ds.train, grid_);
     io::write_png(out_, img.width, img.height, img.channels, img.pixels);
     std::printf("wrote %s: originals and %u augmented rows (%s) x %u images, %ux%u pixels\n", out_.c_str(),
                 grid_.rows, data::describe_augment(grid_.augment).c_str(), grid_.count, img.width, img.height);
@@ -39,7 +39,7 @@ class Augment final : public Command {
   }
 
  private:
-  train::AugmentGridConfig grid_;
+  report::AugmentGridConfig grid_;
   std::string data_ = kDefaultDataDir, list_, out_;
   DeviceOptions device_;
 };

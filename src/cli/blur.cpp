@@ -5,7 +5,7 @@
 #include "cli/command.h"
 #include "data/idx.h"
 #include "io/png.h"
-#include "train/samples.h"
+#include "report/samples.h"
 
 namespace fovea::cli {
 
@@ -14,7 +14,8 @@ namespace {
 class Blur final : public Command {
  public:
   explicit Blur(CLI::App& app)
-      : Command(app.add_subcommand("blur", "Write a PNG grid of sample images at each blur sigma (a row per sigma)")) {
+      : Command(app.add_subcommand("blur", "Write a PNG grid of sample images at each blur sigma (a row per sigma, "
+                                           "labelled)")) {
     add_data_option(sub_, data_);
     sub_->add_option("--sigma", grid_.sigmas, "Blur sigmas in pixels, comma-separated (a row each)")
         ->delimiter(',')
@@ -25,15 +26,19 @@ class Blur final : public Command {
         ->check(CLI::IsMember({"train", "test"}))
         ->capture_default_str();
     sub_->add_flag("--pyramid", grid_.pyramid, "Row k also decimated by 2, k times (shown enlarged)");
+    sub_->add_option("--scale", grid_.scale, "Enlarge the grid this many times, nearest pixel (1..16)")
+        ->capture_default_str();
+    sub_->add_flag("--no-labels", no_labels_, "No margin with each row's sigma");
     sub_->add_option("--out", out_, "Output PNG file")->required();
     add_device_options(sub_, device_);
   }
 
   int run(const std::vector<std::string>&) override {
+    grid_.labels = !no_labels_;
     auto ctx = open_context(device_);
     const data::Dataset ds = data::load_mnist_dir(data_, 256);  // any u8 label
     const data::ImageSet& set = split_ == "train" ? ds.train : ds.test;
-    const train::Image img = train::blur_grid(*ctx, set, grid_);
+    const report::Image img = report::blur_grid(*ctx, set, grid_);
     io::write_png(out_, img.width, img.height, img.channels, img.pixels);
     std::string sigmas;
     for (double s : grid_.sigmas) sigmas += (sigmas.empty() ? "" : ", ") + CLI::detail::to_string(s);
@@ -43,7 +48,12 @@ class Blur final : public Command {
   }
 
  private:
-  train::BlurGridConfig grid_;
+  report::BlurGridConfig grid_ = [] {
+    report::BlurGridConfig g;
+    g.scale = 4;
+    return g;
+  }();
+  bool no_labels_ = false;
   std::string data_ = kDefaultDataDir, out_, split_ = "train";
   DeviceOptions device_;
 };

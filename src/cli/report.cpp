@@ -1,11 +1,12 @@
-// `fovea report DIR`: DIR/report.html again from the run's files.
+// `fovea report DIR` (or --run DIR): DIR/report.html again from the run's
+// files.
 #include <cstdio>
 #include <optional>
 
 #include "cli/command.h"
 #include "data/idx.h"
-#include "train/report.h"
-#include "train/samples.h"
+#include "report/report.h"
+#include "report/samples.h"
 #include "util/error.h"
 
 namespace fovea::cli {
@@ -17,7 +18,8 @@ class Report final : public Command {
   explicit Report(CLI::App& app)
       : Command(app.add_subcommand("report", "Write DIR/report.html again from a run directory's files "
                                              "(train writes it at the end of every run)")) {
-    sub_->add_option("DIR", dir_, "Run directory (metrics.jsonl, summary.json, eval-test.json)")->required();
+    sub_->add_option("DIR", dir_, "Run directory (metrics.jsonl, summary.json, eval-test.json); or --run DIR");
+    add_run_option(sub_, run_);
     add_device_options(sub_, device_);
   }
 
@@ -25,8 +27,15 @@ class Report final : public Command {
   // any device, unless --device named one) the page still renders, with a
   // note instead of the grid.
   int run(const std::vector<std::string>&) override {
-    train::ReportExtras extras;
-    const std::string data = train::report_data_dir(dir_);
+    if (dir_.empty() == run_.empty()) {
+      std::fprintf(stderr, "fovea report: %s (see fovea report --help)\n",
+                   dir_.empty() ? "a run directory is required: DIR or --run DIR"
+                                : "give the run directory once: DIR or --run DIR");
+      return 2;
+    }
+    if (dir_.empty()) dir_ = run_;
+    report::ReportExtras extras;
+    const std::string data = report::report_data_dir(dir_);
     std::optional<data::Dataset> ds;
     std::unique_ptr<gpu::Context> ctx;
     try {
@@ -37,13 +46,13 @@ class Report final : public Command {
       if (ds && !device_.device.empty()) throw;
       extras.grid_note = std::string("no sample grid: ") + e.what();
     }
-    if (ctx) extras = train::report_samples(*ctx, ds->train, dir_);
-    std::printf("wrote %s\n", train::write_report(dir_, extras).c_str());
+    if (ctx) extras = report::report_samples(*ctx, ds->train, dir_);
+    std::printf("wrote %s\n", report::write_report(dir_, extras).c_str());
     return ctx ? finish_validation(*ctx) : 0;
   }
 
  private:
-  std::string dir_;
+  std::string dir_, run_;
   DeviceOptions device_;
 };
 

@@ -73,15 +73,11 @@ const char* const kAugmentHelp =
     "erase[:P] (RandomErasing, P default 0.5), mixup:ALPHA, cutmix:ALPHA (soft targets "
     "through the loss; train_acc counts the heavier label)";
 
-void add_train_options(CLI::App* train, TrainOptions& o) {
-  auto& cfg = o.cfg;
+namespace {
+
+// --optimizer and its hyperparameters; the footer holds their defaults.
+void add_optimizer_options(CLI::App* train, TrainOptions& o) {
   auto& given = o.given;
-  train->add_option("--model", cfg.model_path, "Model spec JSON (e.g. assets/models/mlp.json)")->required();
-  cfg.data_dir = kDefaultDataDir;
-  add_data_option(train, cfg.data_dir);
-  train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
-  train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
-  o.lr = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
   const char* optim_group = "Optimizer (torch.optim's rules; defaults in the table below)";
   train->add_option("--optimizer", o.optimizer,
                     "sgd, nesterov, adagrad, rmsprop, adadelta, adam, adamw, adamax, nadam or amsgrad "
@@ -110,6 +106,11 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
                 "l1 sign(w) + l2 w is added on the GPU after the backward pass; then --clip-value,\n"
                 "then --clip-norm, then the optimizer step. train_loss stays the data loss;\n"
                 "metrics.jsonl's penalty is the penalty of each epoch's final weights.\n");
+}
+
+// --l1, --l2, --penalize-biases, --clip-norm, --clip-value.
+void add_penalty_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
   const char* reg_group = "Weight penalties and gradient clipping";
   auto& reg = cfg.regularize;
   train->add_option("--l1", reg.l1, "L1 penalty on weights: loss += l1 sum|w| (0 = none)")
@@ -131,6 +132,11 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
       train->add_option("--clip-value", reg.clip_value,
                         "Clamp every gradient to [-V, V] (torch.nn.utils.clip_grad_value_)")
           ->group(reg_group);
+}
+
+// The run: seed, data subset, files, device, progress, checkpoints, probes.
+void add_run_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
   train->add_option("--seed", cfg.seed, "Seed for initialisation, holdout, shuffles and dropout masks")->capture_default_str();
   train->add_option("--limit", cfg.limit, "Use only the first N training images (0 = all)")->capture_default_str();
   train->add_option("--val-split", o.val_split, "Validation holdout: a count N or a fraction in [0, 1) (default 1/12; 0 = none)");
@@ -162,6 +168,11 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
       ->capture_default_str();
   train->add_flag("--print-plan", cfg.print_plan,
                   "Print the recorded training and evaluation steps (each op, its buffers and their sizes) and the memory, then exit");
+}
+
+// --lr-schedule and its settings, warm-up, plateau.
+void add_lr_schedule_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
   auto& lrs = cfg.lr_schedule;
   const char* lr_group = "Learning-rate schedule";
   train->add_option("--lr-schedule", lrs.schedule,
@@ -201,6 +212,11 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--plateau-threshold", lrs.threshold, "plateau: relative improvement of the validation loss that counts")
       ->capture_default_str()
       ->group(lr_group);
+}
+
+// Early stopping, target accuracy, divergence.
+void add_stopping_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
   const char* stop_group = "Stopping";
   train->add_option("--early-stop", cfg.early_stop,
                     "Stop after this many epochs without improvement of --early-stop-metric and keep the best epoch's weights (0 = off)")
@@ -219,6 +235,11 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
                     "Stop as diverged when an epoch's training loss exceeds this many times the starting loss (the initial weights on the first 1024 images; NaN or Inf always stops)")
       ->capture_default_str()
       ->group(stop_group);
+}
+
+// Progressive sharpening, augmentation and the robustness evaluations.
+void add_sharpening_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
   train->add_option("--sharpen", cfg.sharpen.schedule,
                     "Progressive sharpening: none, constant, step, linear, cosine, exponential, or "
                     "list:S1,S2,...@E (sigmas held E epochs each)")
@@ -249,7 +270,24 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
                     "Also evaluate the test set with Gaussian noise of each std (comma-separated, [0, 1] pixel units, fixed seed)")
       ->delimiter(',')
       ->group("Robustness");
+}
 
+}  // namespace
+
+void add_train_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
+  train->add_option("--model", cfg.model_path, "Model spec JSON (e.g. assets/models/mlp.json)")->required();
+  cfg.data_dir = kDefaultDataDir;
+  add_data_option(train, cfg.data_dir);
+  train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
+  train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
+  o.lr = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
+  add_optimizer_options(train, o);
+  add_penalty_options(train, o);
+  add_run_options(train, o);
+  add_lr_schedule_options(train, o);
+  add_stopping_options(train, o);
+  add_sharpening_options(train, o);
   train->add_option("--config", "A run config: a JSON object of long option names and values, e.g. "
                                 "{\"lr\": 0.05, \"sharpen\": \"step\"}; options on the command line override it");
 }
