@@ -1,5 +1,5 @@
 // The `fovea` command: `fovea devices`, `fovea train`, `fovea cv`, `fovea blur`, `fovea augment`,
-// `fovea report`, `fovea eval`, `fovea export`, `fovea sharpness`, `fovea bench`. Every user error is
+// `fovea report`, `fovea eval`, `fovea predict`, `fovea export`, `fovea sharpness`, `fovea bench`. Every user error is
 // one line on stderr and a non-zero exit: 2 for a bad command line, 1 for a
 // bad file, value or a failure while running, 3 when --validate saw messages.
 #include <CLI/CLI.hpp>
@@ -11,9 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "cli/predict.h"
 #include "cli/run_args.h"
 #include "cli/train_options.h"
 #include "data/idx.h"
+#include "data/source.h"
 #include "dist/comm.h"
 #include "gpu/context.h"
 #include "io/atomic_file.h"
@@ -53,6 +55,20 @@ int finish_validation(fovea::gpu::Context& ctx) {
   return 3;
 }
 
+// Any --data source for the commands without a model (`fovea blur`,
+// `fovea augment`): image files take the first training image's shape.
+fovea::data::Source open_images(const std::string& path, const std::string& resize) {
+  fovea::data::SourceOptions o;
+  o.resize = fovea::data::parse_resize(resize);
+  o.decode.progress = true;
+  return fovea::data::open_source(path, o);
+}
+
+const char* const kDataHelp =
+    "The data: a folder of IDX files (raw or .gz), a folder with train/<class>/ subfolders, or a .csv manifest";
+const char* const kResizeHelp =
+    "Image files of another size than the first training image: crop, stretch or pad (as fovea train --resize)";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,7 +79,8 @@ int main(int argc, char** argv) {
   auto* devices = app.add_subcommand("devices", "List Vulkan devices (duplicates removed), best marked, with the limits and features kernels are chosen from (FOVEA_LIMITS=vulkan11-min clamps them; FOVEA_FAST=0 forces the portable kernels; see docs/portability.md)");
 
   TrainOptions topts;
-  auto* train = app.add_subcommand("train", "Train a model on an IDX data set (Fashion-MNIST by default)");
+  auto* train = app.add_subcommand(
+      "train", "Train a model on IDX files (Fashion-MNIST by default), class folders of images or a CSV manifest");
   add_train_options(train, topts);
 
   // `fovea cv`: every train option, plus the protocol and its settings.
@@ -107,15 +124,17 @@ int main(int argc, char** argv) {
              train->get_footer());
 
   fovea::train::BlurGridConfig grid;
-  std::string blur_data = "/usr/share/datasets/fashion-mnist", blur_out, blur_split = "train", blur_device;
+  std::string blur_data = "/usr/share/datasets/fashion-mnist", blur_out, blur_split = "train", blur_device,
+              blur_resize = "crop";
   auto* blur = app.add_subcommand("blur", "Write a PNG grid of sample images at each blur sigma (a row per sigma)");
-  blur->add_option("--data", blur_data, "Directory with the IDX files (raw or .gz)")->capture_default_str();
+  blur->add_option("--data", blur_data, kDataHelp)->capture_default_str();
+  blur->add_option("--resize", blur_resize, kResizeHelp)->capture_default_str();
   blur->add_option("--sigma", grid.sigmas, "Blur sigmas in pixels, comma-separated (a row each)")
       ->delimiter(',')
       ->capture_default_str();
   blur->add_option("--count", grid.count, "Images per row")->capture_default_str();
   blur->add_option("--first", grid.first, "Index of the first image shown")->capture_default_str();
-  blur->add_option("--split", blur_split, "Which file: train or test")
+  blur->add_option("--split", blur_split, "Which images: train or test")
       ->check(CLI::IsMember({"train", "test"}))
       ->capture_default_str();
   blur->add_flag("--pyramid", grid.pyramid, "Row k also decimated by 2, k times (shown enlarged)");
@@ -129,10 +148,11 @@ int main(int argc, char** argv) {
   report->add_option("--device", report_device, "Device for the sample grid: index or name substring (also FOVEA_DEVICE)");
 
   fovea::train::AugmentGridConfig aug_grid;
-  std::string aug_data = "/usr/share/datasets/fashion-mnist", aug_list, aug_out, aug_device;
+  std::string aug_data = "/usr/share/datasets/fashion-mnist", aug_list, aug_out, aug_device, aug_resize = "crop";
   auto* augment = app.add_subcommand(
       "augment", "Write a PNG grid: a row of training images, then rows of them augmented at steps 0, 1, ...");
-  augment->add_option("--data", aug_data, "Directory with the IDX files (raw or .gz)")->capture_default_str();
+  augment->add_option("--data", aug_data, kDataHelp)->capture_default_str();
+  augment->add_option("--resize", aug_resize, kResizeHelp)->capture_default_str();
   augment->add_option("--augment", aug_list, kAugmentHelp)->required();
   augment->add_option("--count", aug_grid.count, "Images per row (one batch)")->capture_default_str();
   augment->add_option("--first", aug_grid.first, "Index of the first training image shown")->capture_default_str();
@@ -147,14 +167,16 @@ int main(int argc, char** argv) {
   bool eval_validate = false;
   auto* eval = app.add_subcommand("eval", "Evaluate a run's final weights: loss, accuracy, per-class accuracy, confusion matrix");
   eval->add_option("--run", eval_run, "Run directory (the --out of fovea train)")->required();
-  eval->add_option("--data", eval_opts.data_dir, "Directory with the IDX files (default: the run's)");
+  eval->add_option("--data", eval_opts.data_dir, "The data, any source (default: the run's)");
   eval->add_option("--split", eval_opts.split,
                    "test; val (the run's holdout, rebuilt from its seed, --limit and --val-split); "
                    "train (the run's training images without the holdout)")
       ->capture_default_str();
   eval->add_option("--json", eval_json_path, "Write the results here (default RUN/eval-<split>.json; with "
                                              "corruption RUN/eval-<split>-blur<S>-noise<STD>.json)");
-  eval->add_option("--logits", eval_logits, "Also write the logits as float32 .npy of shape [N, classes], in data-file order");
+  eval->add_option("--logits", eval_logits,
+                   "Also write the logits as float32 .npy of shape [N, classes], in the source's order of the split's "
+                   "images (a manifest's rows, a folder's bytewise paths)");
   eval->add_option("--blur-sigma", eval_opts.blur_sigma, "Blur the images by this Gaussian sigma, pixels (robustness)")
       ->capture_default_str();
   eval->add_option("--noise", eval_opts.noise_std,
@@ -170,6 +192,9 @@ int main(int argc, char** argv) {
                        "Output .onnx file: input [batch, C, H, W] float32 already standardised, output logits [batch, classes]")
       ->required();
 
+  fovea::cli::PredictCommand predict;
+  fovea::cli::add_predict(app, predict);
+
   // ---- fovea sharpness: the loss Hessian and Jacobian of a run's weights ----
   fovea::train::SharpnessOptions sharp_opts;
   std::string sharp_run, sharp_data, sharp_device;
@@ -178,7 +203,7 @@ int main(int argc, char** argv) {
       "sharpness", "Probe a run's final weights: top Hessian eigenvalues, Hessian trace and input-output Jacobian "
                    "norm of the mean loss over the first N training images; one JSON object on stdout");
   sharpness->add_option("--run", sharp_run, "Run directory (the --out of fovea train)")->required();
-  sharpness->add_option("--data", sharp_data, "Directory with the IDX files (default: the run's)");
+  sharpness->add_option("--data", sharp_data, "The data, any source (default: the run's)");
   sharpness->add_option("--images", sharp_opts.images, "The first N training images, in file order")
       ->capture_default_str();
   sharpness->add_option("--method", sharp_opts.method, "Top eigenvalue by lanczos (full reorthogonalisation) or power iteration")
@@ -272,8 +297,9 @@ int main(int argc, char** argv) {
     }
     if (*blur) {
       auto ctx = fovea::gpu::Context::create({blur_device, false});
-      fovea::data::Dataset ds = fovea::data::load_mnist_dir(blur_data, 256);  // any u8 label
-      const fovea::data::ImageSet& set = blur_split == "train" ? ds.train : ds.test;
+      const fovea::data::Source ds = open_images(blur_data, blur_resize);
+      if (blur_split == "test" && !ds.test) throw fovea::Error("--split test: " + blur_data + " has no test set");
+      const fovea::data::ImageSet& set = blur_split == "train" ? ds.train : *ds.test;
       fovea::train::Image img = fovea::train::blur_grid(*ctx, set, grid);
       fovea::io::write_png(blur_out, img.width, img.height, img.channels, img.pixels);
       std::string sig;
@@ -289,11 +315,11 @@ int main(int argc, char** argv) {
       // with a note instead of the grid.
       fovea::train::ReportExtras extras;
       const std::string data = fovea::train::report_data_dir(report_dir);
-      std::optional<fovea::data::Dataset> ds;
+      std::optional<fovea::data::Source> ds;
       std::unique_ptr<fovea::gpu::Context> ctx;
       try {
         if (data.empty()) throw fovea::Error("summary.json names no data directory");
-        ds = fovea::data::load_mnist_dir(data, 256);  // any u8 label
+        ds = fovea::train::open_run_data(fovea::train::load_run(report_dir), "");
         ctx = fovea::gpu::Context::create({report_device, false});
       } catch (const fovea::Error& e) {
         if (ds && !report_device.empty()) throw;
@@ -306,7 +332,7 @@ int main(int argc, char** argv) {
     if (*augment) {
       aug_grid.augment = fovea::data::parse_augment(aug_list);
       auto ctx = fovea::gpu::Context::create({aug_device, false});
-      fovea::data::Dataset ds = fovea::data::load_mnist_dir(aug_data, 256);  // any u8 label
+      const fovea::data::Source ds = open_images(aug_data, aug_resize);
       fovea::train::Image img = fovea::train::augment_grid(*ctx, ds.train, aug_grid);
       fovea::io::write_png(aug_out, img.width, img.height, img.channels, img.pixels);
       std::printf("wrote %s: originals and %u augmented rows (%s) x %u images, %ux%u pixels\n",
@@ -334,6 +360,7 @@ int main(int argc, char** argv) {
       }
       return finish_validation(*ctx);
     }
+    if (*predict.app) return fovea::cli::run_predict(predict);
     if (*exporter) {
       const fovea::train::RunInfo run = fovea::train::load_run(export_run);
       if (run.feature_sigma > 0)

@@ -77,7 +77,27 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   auto& cfg = o.cfg;
   auto& given = o.given;
   train->add_option("--model", cfg.model_path, "Model spec JSON (e.g. assets/models/mlp.json)")->required();
-  train->add_option("--data", cfg.data_dir, "Directory with the IDX files (raw or .gz)")->capture_default_str();
+  train->add_option("--data", cfg.data_dir,
+                    "The data: a folder of IDX files (raw or .gz), a folder with train/<class>/ (and optionally "
+                    "val/, test/) subfolders of images, or a .csv manifest (path,label[,split]); see docs/data.md")
+      ->capture_default_str();
+  const char* data_group = "Image files (class folders, CSV manifests)";
+  train->add_option("--resize", o.resize,
+                    "Images of another size than the model's input: crop (scale the short side to fit, centre "
+                    "crop), stretch, or pad (fit inside, zeros around)")
+      ->check(CLI::IsMember({"crop", "stretch", "pad"}))
+      ->capture_default_str()
+      ->group(data_group);
+  train->add_flag("--no-cache", o.no_cache,
+                  "Decode the images again, neither reading nor writing the decoded-images cache "
+                  "($XDG_CACHE_HOME/fovea/data, or ~/.cache/fovea/data)")
+      ->group(data_group);
+  train->add_flag("--skip-bad-images", cfg.skip_bad_images,
+                  "List unreadable or corrupt images on stderr and train on the rest (default: the first is an error)")
+      ->group(data_group);
+  train->add_option("--class-names", cfg.class_names,
+                    "IDX files or a manifest with integer labels: a file of class names, one per line in label order")
+      ->group(data_group);
   train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
   train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
   o.lr = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
@@ -267,6 +287,8 @@ void resolve_train_options(TrainOptions& o, int argc, char** argv, const std::st
   if (cfg.out_dir.empty()) cfg.out_dir = timestamp_dir(dir_prefix);
   cfg.val_split = o.val_split;
   cfg.shuffle = o.shuffle == "on";
+  cfg.resize = fovea::data::parse_resize(o.resize);
+  cfg.cache = !o.no_cache;
   cfg.progress = !o.no_progress;
   cfg.command_line = join_args(argc, argv);
   cfg.resume = !o.resume_dir.empty();

@@ -423,7 +423,7 @@ std::string render_report(const std::string& run_dir, const ReportExtras& extras
   // on the test set (summary.json "test_confusion").
   std::optional<ConfusionMatrix> cm =
       extras.confusion ? extras.confusion : read_confusion((dir / "eval-test.json").string());
-  if (!cm && summary.is_object() && summary.contains("test_confusion"))
+  if (!cm && summary.is_object() && summary.contains("test_confusion") && !summary["test_confusion"].is_null())
     cm = parse_confusion(&summary, where, "test_confusion");
   fs::path full = fs::absolute(dir).lexically_normal();
   if (full.filename().empty()) full = full.parent_path();  // "DIR/"

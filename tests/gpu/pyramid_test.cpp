@@ -1,13 +1,18 @@
 // The blur pyramid: every level of a random image set (odd sizes, two
 // channels, built in chunks with a partial last one) against the reference
-// decode -> blur -> decimate chain, with and without downsampling.
+// decode -> blur -> decimate chain, with and without downsampling; and the
+// sample grid of `fovea blur` and the report on RGB images, channel by
+// channel.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "data/split.h"
 #include "gpu/harness.h"
 #include "reference/blur.h"
 #include "reference/decode.h"
 #include "train/pyramid.h"
+#include "train/samples.h"
 #include "util/error.h"
 
 using namespace fovea;
@@ -70,4 +75,43 @@ TEST_CASE("blur pyramid refuses bad sigmas, ranges and chunks", "[pyramid]") {
   CHECK_THROWS_WITH(train::BlurPyramid(test::context(), set, 8, 4, cfg), Catch::Contains("tiny holds 10"));
   cfg.chunk = 100;
   CHECK_THROWS_WITH(train::BlurPyramid(test::context(), set, 0, 4, cfg), Catch::Contains("multiple of 64"));
+}
+
+TEST_CASE("the blur grid of RGB images is an RGB picture of each channel blurred on its own", "[pyramid]") {
+  data::ImageSet set;
+  set.count = 5;
+  set.channels = 3;
+  set.height = 9;
+  set.width = 7;
+  set.images_path = "colour";
+  data::Rng rng(4);
+  set.pixels.resize(set.count * set.image_bytes());
+  for (auto& v : set.pixels) v = uint8_t(rng.below(256));
+  train::BlurGridConfig cfg;
+  cfg.sigmas = {0, 1.5};
+  cfg.first = 1;
+  cfg.count = 3;
+  cfg.gap = 2;
+  const train::Image grid = train::blur_grid(test::context(), set, cfg);
+  REQUIRE(grid.channels == 3);
+  REQUIRE(grid.width == 3 * 7 + 4 * 2);
+  REQUIRE(grid.height == 2 * 9 + 3 * 2);
+  // The reference: pixels / 255 blurred per channel (sigma 0: unchanged).
+  const ref::DecodeShape ds{3, 3, 9, 7};
+  std::vector<uint8_t> bytes(set.pixels.begin() + set.image_bytes(), set.pixels.begin() + 4 * set.image_bytes());
+  const ref::Tensor x = ref::decode(ds, 3, bytes, {0, 0, 0}, {1, 1, 1});
+  const ref::Tensor blurred = ref::gaussian_blur({3, 3, 9, 7}, x, 1.5, true, 3);
+  double worst = 0;
+  for (uint32_t row = 0; row < 2; ++row)
+    for (uint32_t n = 0; n < 3; ++n)
+      for (uint32_t c = 0; c < 3; ++c)
+        for (uint32_t i = 0; i < 9; ++i)
+          for (uint32_t j = 0; j < 7; ++j) {
+            const size_t gy = 2 + row * (9 + 2) + i, gx = 2 + n * (7 + 2) + j;
+            const double got = grid.pixels[(gy * grid.width + gx) * 3 + c];
+            const size_t e = ((size_t(n) * 3 + c) * 9 + i) * 7 + j;
+            if (row == 0) REQUIRE(got == bytes[e]);
+            else worst = std::max(worst, std::fabs(got - 255.0 * blurred[e]));
+          }
+  CHECK(worst <= 0.5 + 1e-3);  // rounding to u8 only
 }
