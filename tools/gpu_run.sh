@@ -35,9 +35,13 @@ print('/tmp/split (2 MiB storage range, fp32)', 'worst rel diff vs fp32: %.3e' %
 PY
 grep -a "worst\|validation" $OUT/equality.txt
 export FOVEA_PYTHON=python3
-{ timeout 100 tools/bench --torch-device cuda 2>&1 | tail -7
-  timeout 200 tools/bench --model assets/models/fashion_cnn.json --torch-device cuda --ops 2>&1 | tail -24
-  timeout 200 tools/bench --model assets/models/fashion_resnet.json --torch-device cuda 2>&1 | tail -7; } > $OUT/bench.txt 2>&1
+# PyTorch eager and PyTorch replaying a CUDA graph of its whole step, each in
+# three alternated pairs with Fovea (median and range; the peer moves between runs).
+{ for m in mlp fashion_cnn fashion_resnet; do
+    timeout 300 python3 tools/bench --model assets/models/$m.json --torch-device cuda --pairs 3 2>&1 | tail -9
+    timeout 300 python3 tools/bench --model assets/models/$m.json --torch-device cuda --cuda-graphs --pairs 3 2>&1 | tail -9
+  done
+  timeout 200 python3 tools/bench --model assets/models/fashion_cnn.json --torch-device cuda --pairs 1 --ops 2>&1 | tail -16; } > $OUT/bench.txt 2>&1
 cat $OUT/bench.txt
 { timeout 60 build/fovea bench --model assets/models/fashion_cnn.json --roofline --peak-gflops 67000 --peak-gbps 4800
   timeout 60 build/fovea bench --model assets/models/fashion_resnet.json --roofline --peak-gflops 67000 --peak-gbps 4800

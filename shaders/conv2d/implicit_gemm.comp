@@ -14,7 +14,7 @@
 // lane, so their weights are lane-uniform loads) times RP positions WG apart.
 // in and w are read through r32f uniform texel buffers: on lavapipe a texel
 // fetch is a branch-free vector load where a storage-buffer load is a scalar
-// loop over the lanes (DEVICES.md). The host picks this kernel only when both
+// loop over the lanes (docs/devices.md). The host picks this kernel only when both
 // fit the device's texel-buffer limit and K = channels per group * KH*KW
 // stays inside one split of lavapipe's loop budget.
 //

@@ -6,7 +6,7 @@
 //
 // Batching and split-K: see dense/gemm_common.glsl.
 //
-// Register blocking without shared memory (DEVICES.md: it beats classic
+// Register blocking without shared memory (docs/devices.md: it beats classic
 // shared-memory tiling on lavapipe): each invocation owns a TM x TN block of
 // C whose rows and columns are strided by the workgroup size, so neighbouring
 // lanes touch neighbouring columns. Out-of-range rows/columns load a clamped

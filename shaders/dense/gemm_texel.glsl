@@ -1,7 +1,7 @@
 // Shared by the texel-path GEMMs (gemm_nt, gemm_nn, gemm_tn): C[M, N] =
 // A·B (+ bias), with A and B read as rgba32f uniform texel buffers. On
 // lavapipe a texel fetch compiles to one branch-free vector load where a
-// storage-buffer load becomes a scalar loop over the lanes (DEVICES.md), so
+// storage-buffer load becomes a scalar loop over the lanes (docs/devices.md), so
 // these reach several times the GFLOP/s of the portable gemm.comp. The host
 // picks them only when every vectorised dimension and stride is a multiple of
 // 4 and the views fit the device's texel-buffer limit; otherwise gemm.comp.

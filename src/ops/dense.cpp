@@ -119,7 +119,7 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
   }
   if (const char* name = texel_kernel(p.context(), g, a, b)) {
     // Register blocks per lane: nt 4x4 outputs; nn 4 rows x 2 column vec4s;
-    // tn 2 row vec4s x 1 column vec4 (8x4 outputs, DEVICES.md's best shape).
+    // tn 2 row vec4s x 1 column vec4 (8x4 outputs: register blocking, docs/devices.md).
     std::string_view n(name);
     uint32_t rm = 4, rn = 4, rows = 1, cols = 1;
     if (n == "dense/gemm_nn") rm = 4, rn = 2, cols = 4;
