@@ -114,11 +114,33 @@ std::vector<uint8_t> convert_channels(const Picture& p, uint32_t dc) {
   return out;
 }
 
+// Shrinking by whole factors fx = w / ow, fy = h / oh: each output is the
+// rounded mean of its fx x fy block, summed exactly in integers (what the
+// box filter computes, several times faster than stb_image_resize).
+std::vector<uint8_t> block_mean(const std::vector<uint8_t>& in, uint32_t w, uint32_t c, uint32_t ow, uint32_t oh,
+                                uint32_t fx, uint32_t fy) {
+  std::vector<uint8_t> out(size_t(ow) * oh * c);
+  std::vector<uint32_t> sum(size_t(ow) * c);
+  const uint32_t n = fx * fy;
+  for (uint32_t y = 0; y < oh; ++y) {
+    std::fill(sum.begin(), sum.end(), 0u);
+    for (uint32_t dy = 0; dy < fy; ++dy) {
+      const uint8_t* row = &in[size_t(y * fy + dy) * w * c];
+      for (uint32_t x = 0; x < ow; ++x)
+        for (uint32_t dx = 0; dx < fx; ++dx)
+          for (uint32_t k = 0; k < c; ++k) sum[size_t(x) * c + k] += row[(size_t(x) * fx + dx) * c + k];
+    }
+    for (size_t i = 0; i < sum.size(); ++i) out[size_t(y) * ow * c + i] = uint8_t((sum[i] + n / 2) / n);
+  }
+  return out;
+}
+
 // in [h, w, c] -> [oh, ow, c]; box filter along a shrinking axis, triangle
 // along a growing one (both are the identity along an unchanged axis).
 std::vector<uint8_t> resize(const std::vector<uint8_t>& in, uint32_t w, uint32_t h, uint32_t c, uint32_t ow,
                             uint32_t oh, const std::string& name) {
   if (ow == w && oh == h) return in;
+  if (ow <= w && oh <= h && w % ow == 0 && h % oh == 0) return block_mean(in, w, c, ow, oh, w / ow, h / oh);
   std::vector<uint8_t> out(size_t(ow) * oh * c);
   const stbir_filter fx = ow < w ? STBIR_FILTER_BOX : STBIR_FILTER_TRIANGLE;
   const stbir_filter fy = oh < h ? STBIR_FILTER_BOX : STBIR_FILTER_TRIANGLE;

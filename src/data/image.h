@@ -5,9 +5,9 @@
 // Channels follow the target: 1 = luminance round(0.299 R + 0.587 G +
 // 0.114 B), computed exactly as (299 R + 587 G + 114 B + 500) / 1000 in
 // integers; 3 = RGB, grey replicated. Sizes: an image of the target size is
-// used as it is; otherwise it is scaled, area-averaging (stb's box filter)
-// along an axis that shrinks and bilinear (its triangle filter) along one
-// that grows, and
+// used as it is; otherwise it is scaled, area-averaging (stb's box filter;
+// by whole factors, the exact rounded mean of each block) along an axis
+// that shrinks and bilinear (its triangle filter) along one that grows, and
 //   crop:    the short side scaled to fit (the other one to at least the
 //            target), then the centre cut out (offsets rounded down);
 //   stretch: both sides scaled to the target;
