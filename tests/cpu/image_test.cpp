@@ -13,11 +13,10 @@
 #include "support/image_files.h"
 #include "util/error.h"
 
+using namespace fovea::data;  // ImageTarget, Resize, decode_image, ...
 using Catch::Contains;
-using fovea::data::ImageTarget;
-using fovea::data::Resize;
-using fovea::test::TempDir;
 using Bytes = std::vector<uint8_t>;
+using fovea::test::TempDir;
 
 namespace {
 

@@ -17,16 +17,26 @@
 
 using namespace fovea;
 
-TEST_CASE("blur pyramid levels match the reference chain, built in chunks", "[pyramid]") {
+namespace {
+
+// `count` images of C x H x W random bytes.
+data::ImageSet random_set(uint32_t count, uint32_t C, uint32_t H, uint32_t W, uint64_t seed) {
   data::ImageSet set;
-  set.count = 150;
-  set.channels = 2;
-  set.height = 13;
-  set.width = 11;
+  set.count = count;
+  set.channels = C;
+  set.height = H;
+  set.width = W;
   set.images_path = "random";
-  data::Rng rng(9);
+  data::Rng rng(seed);
   set.pixels.resize(set.count * set.image_bytes());
   for (auto& v : set.pixels) v = uint8_t(rng.below(256));
+  return set;
+}
+
+}  // namespace
+
+TEST_CASE("blur pyramid levels match the reference chain, built in chunks", "[pyramid]") {
+  const data::ImageSet set = random_set(150, 2, 13, 11, 9);
   const uint32_t first = 5, count = 140;  // 3 chunks of 64: 64, 64, 12
   for (bool down : {false, true}) {
     INFO("downsample " << down);
@@ -78,15 +88,7 @@ TEST_CASE("blur pyramid refuses bad sigmas, ranges and chunks", "[pyramid]") {
 }
 
 TEST_CASE("the blur grid of RGB images is an RGB picture of each channel blurred on its own", "[pyramid]") {
-  data::ImageSet set;
-  set.count = 5;
-  set.channels = 3;
-  set.height = 9;
-  set.width = 7;
-  set.images_path = "colour";
-  data::Rng rng(4);
-  set.pixels.resize(set.count * set.image_bytes());
-  for (auto& v : set.pixels) v = uint8_t(rng.below(256));
+  const data::ImageSet set = random_set(5, 3, 9, 7, 4);
   train::BlurGridConfig cfg;
   cfg.sigmas = {0, 1.5};
   cfg.first = 1;
