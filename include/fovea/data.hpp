@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "fovea/fovea.hpp"
+#include <fovea/fovea.hpp>
 
 namespace fovea::api {
 

@@ -169,8 +169,8 @@ int main(int argc, char** argv) {
   eval->add_option("--run", eval_run, "Run directory (the --out of fovea train)")->required();
   eval->add_option("--data", eval_opts.data_dir, "The data, any source (default: the run's)");
   eval->add_option("--split", eval_opts.split,
-                   "test; val (the run's holdout, rebuilt from its seed, --limit and --val-split); "
-                   "train (the run's training images without the holdout)")
+                   "test; val (the source's validation images, else the run's holdout, rebuilt from its seed, "
+                   "--limit and --val-split); train (the run's training images without the holdout)")
       ->capture_default_str();
   eval->add_option("--json", eval_json_path, "Write the results here (default RUN/eval-<split>.json; with "
                                              "corruption RUN/eval-<split>-blur<S>-noise<STD>.json)");

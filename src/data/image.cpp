@@ -5,6 +5,7 @@
 #include "data/image.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 

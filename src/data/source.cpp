@@ -1,6 +1,7 @@
 #include "data/source.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
