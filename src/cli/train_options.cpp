@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <utility>
 
+#include "cli/environment.h"
 #include "util/error.h"
 
 namespace fovea::cli {
@@ -20,9 +20,9 @@ std::string timestamp_dir(const std::string& prefix) {
   return "runs/" + prefix + buf;
 }
 
-std::string join_args(int argc, char** argv) {
+std::string join_args(const std::vector<std::string>& argv) {
   std::string s;
-  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  for (const std::string& a : argv) s += (s.empty() ? "" : " ") + a;
   return s;
 }
 
@@ -73,34 +73,11 @@ const char* const kAugmentHelp =
     "erase[:P] (RandomErasing, P default 0.5), mixup:ALPHA, cutmix:ALPHA (soft targets "
     "through the loss; train_acc counts the heavier label)";
 
-void add_train_options(CLI::App* train, TrainOptions& o) {
-  auto& cfg = o.cfg;
+namespace {
+
+// --optimizer and its hyperparameters; the footer holds their defaults.
+void add_optimizer_options(CLI::App* train, TrainOptions& o) {
   auto& given = o.given;
-  train->add_option("--model", cfg.model_path, "Model spec JSON (e.g. assets/models/mlp.json)")->required();
-  train->add_option("--data", cfg.data_dir,
-                    "The data: a folder of IDX files (raw or .gz), a folder with train/<class>/ (and optionally "
-                    "val/, test/) subfolders of images, or a .csv manifest (path,label[,split]); see docs/data.md")
-      ->capture_default_str();
-  const char* data_group = "Image files (class folders, CSV manifests)";
-  train->add_option("--resize", o.resize,
-                    "Images of another size than the model's input: crop (scale the short side to fit, centre "
-                    "crop), stretch, or pad (fit inside, zeros around)")
-      ->check(CLI::IsMember({"crop", "stretch", "pad"}))
-      ->capture_default_str()
-      ->group(data_group);
-  train->add_flag("--no-cache", o.no_cache,
-                  "Decode the images again, neither reading nor writing the decoded-images cache "
-                  "($XDG_CACHE_HOME/fovea/data, or ~/.cache/fovea/data)")
-      ->group(data_group);
-  train->add_flag("--skip-bad-images", cfg.skip_bad_images,
-                  "List unreadable or corrupt images on stderr and train on the rest (default: the first is an error)")
-      ->group(data_group);
-  train->add_option("--class-names", cfg.class_names,
-                    "IDX files or a manifest with integer labels: a file of class names, one per line in label order")
-      ->group(data_group);
-  train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
-  train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
-  o.lr = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
   const char* optim_group = "Optimizer (torch.optim's rules; defaults in the table below)";
   train->add_option("--optimizer", o.optimizer,
                     "sgd, nesterov, adagrad, rmsprop, adadelta, adam, adamw, adamax, nadam or amsgrad "
@@ -129,6 +106,11 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
                 "l1 sign(w) + l2 w is added on the GPU after the backward pass; then --clip-value,\n"
                 "then --clip-norm, then the optimizer step. train_loss stays the data loss;\n"
                 "metrics.jsonl's penalty is the penalty of each epoch's final weights.\n");
+}
+
+// --l1, --l2, --penalize-biases, --clip-norm, --clip-value.
+void add_penalty_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
   const char* reg_group = "Weight penalties and gradient clipping";
   auto& reg = cfg.regularize;
   train->add_option("--l1", reg.l1, "L1 penalty on weights: loss += l1 sum|w| (0 = none)")
@@ -150,6 +132,11 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
       train->add_option("--clip-value", reg.clip_value,
                         "Clamp every gradient to [-V, V] (torch.nn.utils.clip_grad_value_)")
           ->group(reg_group);
+}
+
+// The run: seed, data subset, files, device, progress, checkpoints, probes.
+void add_run_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
   train->add_option("--seed", cfg.seed, "Seed for initialisation, holdout, shuffles and dropout masks")->capture_default_str();
   train->add_option("--limit", cfg.limit, "Use only the first N training images (0 = all)")->capture_default_str();
   train->add_option("--val-split", o.val_split, "Validation holdout: a count N or a fraction in [0, 1) (default 1/12; 0 = none)");
@@ -158,8 +145,7 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--shuffle", o.shuffle, "on: a seeded shuffle every epoch; off: file order")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
-  train->add_option("--device", o.device, "Device index or name substring (also FOVEA_DEVICE)");
-  train->add_flag("--validate", o.validate, "Enable the Khronos validation layer with synchronisation validation (also FOVEA_VALIDATION=1)");
+  add_device_options(train, o.dev);
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
   train->add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
   train->add_flag("--sync-bn", cfg.sync_bn,
@@ -182,6 +168,11 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
       ->capture_default_str();
   train->add_flag("--print-plan", cfg.print_plan,
                   "Print the recorded training and evaluation steps (each op, its buffers and their sizes) and the memory, then exit");
+}
+
+// --lr-schedule and its settings, warm-up, plateau.
+void add_lr_schedule_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
   auto& lrs = cfg.lr_schedule;
   const char* lr_group = "Learning-rate schedule";
   train->add_option("--lr-schedule", lrs.schedule,
@@ -221,6 +212,11 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--plateau-threshold", lrs.threshold, "plateau: relative improvement of the validation loss that counts")
       ->capture_default_str()
       ->group(lr_group);
+}
+
+// Early stopping, target accuracy, divergence.
+void add_stopping_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
   const char* stop_group = "Stopping";
   train->add_option("--early-stop", cfg.early_stop,
                     "Stop after this many epochs without improvement of --early-stop-metric and keep the best epoch's weights (0 = off)")
@@ -239,6 +235,32 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
                     "Stop as diverged when an epoch's training loss exceeds this many times the starting loss (the initial weights on the first 1024 images; NaN or Inf always stops)")
       ->capture_default_str()
       ->group(stop_group);
+}
+
+// Progressive sharpening, augmentation and the robustness evaluations.
+// How image files (class folders, manifests) are decoded.
+void add_image_options(CLI::App* train, TrainOptions& o) {
+  const char* group = "Image files (class folders, CSV manifests; docs/data.md)";
+  train->add_option("--resize", o.resize,
+                    "Images of another size than the model's input: crop (scale the short side to fit, centre "
+                    "crop), stretch, or pad (fit inside, zeros around)")
+      ->check(CLI::IsMember({"crop", "stretch", "pad"}))
+      ->capture_default_str()
+      ->group(group);
+  train->add_flag("--no-cache", o.no_cache,
+                  "Decode the images again, neither reading nor writing the decoded-images cache "
+                  "($XDG_CACHE_HOME/fovea/data, or ~/.cache/fovea/data)")
+      ->group(group);
+  train->add_flag("--skip-bad-images", o.cfg.skip_bad_images,
+                  "List unreadable or corrupt images on stderr and train on the rest (default: the first is an error)")
+      ->group(group);
+  train->add_option("--class-names", o.cfg.class_names,
+                    "IDX files or a manifest with integer labels: a file of class names, one per line in label order")
+      ->group(group);
+}
+
+void add_sharpening_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
   train->add_option("--sharpen", cfg.sharpen.schedule,
                     "Progressive sharpening: none, constant, step, linear, cosine, exponential, or "
                     "list:S1,S2,...@E (sigmas held E epochs each)")
@@ -269,12 +291,30 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
                     "Also evaluate the test set with Gaussian noise of each std (comma-separated, [0, 1] pixel units, fixed seed)")
       ->delimiter(',')
       ->group("Robustness");
+}
 
+}  // namespace
+
+void add_train_options(CLI::App* train, TrainOptions& o) {
+  auto& cfg = o.cfg;
+  train->add_option("--model", cfg.model_path, "Model spec JSON (e.g. assets/models/mlp.json)")->required();
+  cfg.data_dir = kDefaultDataDir;
+  add_data_option(train, cfg.data_dir);
+  add_image_options(train, o);
+  train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
+  train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
+  o.lr = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
+  add_optimizer_options(train, o);
+  add_penalty_options(train, o);
+  add_run_options(train, o);
+  add_lr_schedule_options(train, o);
+  add_stopping_options(train, o);
+  add_sharpening_options(train, o);
   train->add_option("--config", "A run config: a JSON object of long option names and values, e.g. "
                                 "{\"lr\": 0.05, \"sharpen\": \"step\"}; options on the command line override it");
 }
 
-void resolve_train_options(TrainOptions& o, int argc, char** argv, const std::string& dir_prefix) {
+void resolve_train_options(TrainOptions& o, const std::vector<std::string>& argv, const std::string& dir_prefix) {
   auto& cfg = o.cfg;
   const auto& reg = cfg.regularize;
   cfg.optim = resolve_optimizer(o.optimizer, o.given, o.optim_options, o.centered);
@@ -290,7 +330,7 @@ void resolve_train_options(TrainOptions& o, int argc, char** argv, const std::st
   cfg.resize = fovea::data::parse_resize(o.resize);
   cfg.cache = !o.no_cache;
   cfg.progress = !o.no_progress;
-  cfg.command_line = join_args(argc, argv);
+  cfg.command_line = join_args(argv);
   cfg.resume = !o.resume_dir.empty();
   if (cfg.resume && dir_prefix == "cv-") throw fovea::Error("--resume continues a fovea train run, not a cross-validation");
   if (cfg.resume && cfg.print_plan) throw fovea::Error("--print-plan does not go with --resume");
@@ -304,12 +344,11 @@ void join_ranks(TrainOptions& o, fovea::dist::Comm& comm) {
     o.cfg.progress = false;
     if (!std::freopen("/dev/null", "w", stdout)) throw fovea::Error("cannot silence stdout of rank " + std::to_string(comm.rank()));
   }
-  const char* env = std::getenv("FOVEA_DEVICE");
-  if (o.device.empty() && !(env && *env)) o.device = rank_device(comm.local_rank());
+  if (o.dev.device.empty() && read_environment().device.empty()) o.dev.device = rank_device(comm.local_rank());
 }
 
 std::unique_ptr<fovea::gpu::Context> open_device(const TrainOptions& o) {
-  auto ctx = fovea::gpu::Context::create({o.device, o.validate});
+  auto ctx = open_context(o.dev);
   std::printf("device: %s (%s)\n", ctx->info().name.c_str(), fovea::gpu::device_type_name(ctx->info().type));
   if (!o.cfg.print_plan) std::printf("run: %s\n", o.cfg.out_dir.c_str());
   std::fflush(stdout);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/command.h"
 #include "dist/comm.h"
 #include "gpu/context.h"
 #include "ops/optim.h"
@@ -33,8 +34,8 @@ extern const char* const kAugmentHelp;
 // must not move after add_train_options).
 struct TrainOptions {
   fovea::train::TrainConfig cfg;
-  std::string device, val_split;
-  bool validate = false;
+  DeviceOptions dev;
+  std::string val_split;
   bool no_progress = false;
   // Optimizer options: values the user gave land in `given`; resolve_optimizer
   // starts from the optimizer's defaults and takes only those (->count()).
@@ -52,8 +53,8 @@ void add_train_options(CLI::App* train, TrainOptions& o);
 
 // Completes o.cfg after parsing: the optimizer and its defaults, checks of
 // the penalty options, the default run directory (runs/<dir_prefix><timestamp>),
-// the command line.
-void resolve_train_options(TrainOptions& o, int argc, char** argv, const std::string& dir_prefix);
+// the command line as given (`argv`).
+void resolve_train_options(TrainOptions& o, const std::vector<std::string>& argv, const std::string& dir_prefix);
 
 // `fovea train` as one rank of a data-parallel run (mpirun): every rank
 // takes rank 0's run directory, ranks above 0 print nothing on stdout and

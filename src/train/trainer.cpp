@@ -21,8 +21,8 @@
 #include "gpu/recorder.h"
 #include "nn/model.h"
 #include "train/checkpoint.h"
+#include "report/samples.h"
 #include "train/run_data.h"
-#include "train/samples.h"
 #include "train/sharpness.h"
 #include "train/evaluate.h"
 #include "train/weights.h"
@@ -668,6 +668,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       {"init", cfg.init},
       {"lr_schedule", {{"schedule", lc.schedule}, {"describe", lr_schedule.describe()}}},
       {"sharpen", {{"schedule", schedule.kind()}, {"describe", schedule.describe()},
+                   {"spec", cfg.sharpen.schedule}, {"sharpen_epochs", cfg.sharpen.sharpen_epochs},
+                   {"levels", cfg.sharpen.levels},
                    {"sigma0", schedule.sigma0()}, {"span_epochs", schedule.span()},
                    {"replay", cfg.sharpen_replay}, {"feature_smoothing", cfg.feature_smoothing},
                    {"final_feature_sigma", eval_base.feature_sigma}}},
@@ -700,7 +702,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     for (const char* k : {"test_loss", "test_acc", "test_images", "test_confusion"}) summary[k] = nullptr;
   if (!ranks.writer()) return result;  // rank 0 writes the summary and the report, and reports a divergence
   write_atomically(out / "summary.json", summary.dump(2) + "\n");
-  std::printf("report: %s\n", write_report(out.string(), report_samples(ctx, ds.train, out.string())).c_str());
+  const report::ReportExtras extras = report::report_samples(ctx, ds.train, out.string());
+  std::printf("report: %s\n", report::write_report(out.string(), extras).c_str());
   if (!diverged.empty())
     throw Error("training diverged in epoch " + std::to_string(result.epochs.size()) + " (" + diverged +
                 "); " + (out / "model.safetensors").string() + " holds " + weights_name(result.best_epoch) +

@@ -117,7 +117,7 @@ struct RunResult {
 // flushed at the epoch's end), out_dir/checkpoint.safetensors and
 // out_dir/model.safetensors (the weights) with every checkpoint and at the
 // end, and out_dir/summary.json and out_dir/report.html (see
-// train/report.h; its sample grid blurs training images on `ctx`) at the
+// report/report.h; its sample grid blurs training images on `ctx`) at the
 // end. Throws fovea::Error; a run that diverges first writes its files
 // (with the last good weights and stop_reason "diverged"), then throws.
 RunResult train(gpu::Context& ctx, const TrainConfig& cfg);

@@ -17,6 +17,13 @@ passes=0
 model=$src/assets/models/mlp.json
 expect 2 "subcommand" -- 
 expect 2 "--bogus" -- train --model "$model" --bogus
+# A misspelt option or subcommand: the nearest one, and the subcommand's help.
+expect 2 "^fovea train: unknown option --epoch; did you mean --epochs\? \(see fovea train --help\)$" -- \
+  train --model "$model" --epoch 2
+expect 2 "^fovea train: unknown option --bogus \(see fovea train --help\)$" -- train --model "$model" --bogus
+expect 2 "^fovea cv: unknown option --fold; did you mean --folds\?" -- cv --model "$model" --protocol kfold --fold 3
+expect 2 "^fovea: unknown command 'trian'; did you mean train\? \(see fovea --help\)$" -- trian --model "$model"
+expect 2 "^fovea eval: --run is required \(see fovea eval --help\)$" -- eval
 expect 2 "--model" -- train
 expect 2 "--epochs" -- train --model "$model" --epochs many
 expect 1 "nope.json" -- train --model "$tmp/nope.json" --out "$tmp/r0"

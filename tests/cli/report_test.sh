@@ -65,6 +65,10 @@ FOVEA_VALIDATION=1 "$fovea" report "$run" >"$tmp/out" 2>"$tmp/err" || fail "fove
 grep -q "validation: no messages" "$tmp/err" || fail "fovea report under validation: $(cat "$tmp/err")"
 grep -q "^wrote $run/report.html" "$tmp/out" || fail "fovea report printed: $(cat "$tmp/out")"
 cmp -s "$tmp/first.html" "$run/report.html" || fail "fovea report wrote a different page than the run: $(diff "$tmp/first.html" "$run/report.html" | head -5)"
+# --run DIR, as eval, export and sharpness take a run: the same page.
+rm "$run/report.html"
+"$fovea" report --run "$run" >"$tmp/out" 2>"$tmp/err" || fail "fovea report --run: $(cat "$tmp/err")"
+cmp -s "$tmp/first.html" "$run/report.html" || fail "fovea report --run wrote a different page than the run"
 
 # The page: sigmas 0 and 2 in the grid, the run's numbers, no script.
 "$py" - "$run" <<'EOF' || fail "report content"
@@ -80,6 +84,12 @@ assert "data:image/png;base64," in page
 assert "<td>%.4g</td>" % summary["test_acc"] in page, "test accuracy"
 assert "<td>%.4g</td>" % lines[1]["val_loss"] in page, "epoch table"
 assert "Sharpness: not measured" in page and "fovea eval --run DIR" not in page
+# The step schedule (2 levels in 1 epoch: sigma 2, 1 from the step past half
+# an epoch, then 0) drawn per step as 3 steps; metrics.jsonl sees only 2, 0.
+chart = page[page.index("Blur \u03c3 (every training step)"):]
+pts = [tuple(map(float, p.split(","))) for p in re.search(r'<polyline[^>]*points="([^"]*)"', chart).group(1).split()]
+assert len(pts) == 6 and summary["sharpen"]["spec"] == "step", (pts, summary["sharpen"])
+assert all((pts[i][1] == pts[i - 1][1]) if i % 2 else (pts[i][0] == pts[i - 1][0]) for i in range(1, 6)), pts
 assert "<script" not in page and not re.search(r'(src|href)="(?!data:)', page), "external resources"
 EOF
 
@@ -95,6 +105,7 @@ grep -q "data:image/png" "$tmp/moved/report.html" && fail "a grid without data"
 
 # Bad input: one line naming the directory or file.
 expect 2 "DIR" -- report
+expect 2 "give the run directory once" -- report "$run" --run "$run"
 expect 1 "$tmp/nothing/metrics.jsonl" -- report "$tmp/nothing"
 expect 1 "device 99" -- report "$run" --device 99
 cp -r "$run" "$tmp/broken"

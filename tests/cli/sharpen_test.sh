@@ -6,7 +6,7 @@
 # original test images (the blur is real), while --sharpen-replay 1 (every
 # row original) reproduces the unblurred run exactly; the robustness
 # evaluations land in summary.json; `fovea blur` writes a PNG grid of the
-# right size.
+# right size, enlarged and labelled by default.
 # Usage: sharpen_test.sh FOVEA_BINARY SOURCE_DIR
 source "$(dirname "$0")/common.sh" "$@"
 model=$src/assets/models/mlp.json
@@ -59,18 +59,71 @@ print(f"plain {plain:.4f}, constant sigma 4 {const:.4f}, corrupted {accs}")
 sys.exit(0 if ok else 1)
 PY
 
-# fovea blur: a PNG of 8 x 28 + 9 x 2 by 4 x 28 + 5 x 2 pixels.
-"$fovea" blur --sigma 0,1,2,4 --count 8 --out "$tmp/grid.png" >"$tmp/out" 2>"$tmp/err" || fail "blur: $(cat "$tmp/err")"
-"$fovea" blur --sigma 0,1,2,4 --count 8 --pyramid --split test --out "$tmp/pyr.png" >/dev/null 2>&1 || fail "blur --pyramid"
-"$py" - "$tmp/grid.png" "$tmp/pyr.png" <<'PY' || fails=$((fails + 1))
-import struct, sys
-for path in sys.argv[1:]:
+# fovea blur: by default the grid enlarged 4 times (nearest pixel) with a
+# margin of sigma labels; --scale 1 --no-labels is the plain grid, 8 x 28 +
+# 9 x 2 by 4 x 28 + 5 x 2 pixels, and the default's grid part is exactly
+# that grid enlarged.
+"$fovea" blur --sigma 0,1,2,4 --count 8 --scale 1 --no-labels --out "$tmp/grid.png" >"$tmp/out" 2>"$tmp/err" ||
+  fail "blur: $(cat "$tmp/err")"
+"$fovea" blur --sigma 0,1,2,4 --count 8 --pyramid --split test --scale 1 --no-labels --out "$tmp/pyr.png" >/dev/null 2>&1 ||
+  fail "blur --pyramid"
+"$fovea" blur --sigma 0,0.6666667,1.5,4 --count 8 --out "$tmp/big.png" >"$tmp/out" 2>"$tmp/err" ||
+  fail "blur, scaled and labelled: $(cat "$tmp/err")"
+"$fovea" blur --sigma 0,0.6666667,1.5,4 --count 8 --scale 1 --no-labels --out "$tmp/small.png" >/dev/null 2>&1 ||
+  fail "blur --scale 1 --no-labels"
+expect 1 "--scale must be in \[1, 16\], got 0" -- blur --scale 0 --out "$tmp/b.png"
+"$py" - "$tmp/grid.png" "$tmp/pyr.png" "$tmp/big.png" "$tmp/small.png" <<'PY' || fails=$((fails + 1))
+import struct, sys, zlib
+
+def read_png(path):
+    """8-bit grey or RGB, as rows of pixel tuples."""
     b = open(path, "rb").read()
     if b[:8] != b"\x89PNG\r\n\x1a\n":
         sys.exit(f"FAIL: {path} is not a PNG")
-    w, h = struct.unpack(">II", b[16:24])
-    if (w, h) != (242, 122):
-        sys.exit(f"FAIL: {path} is {w}x{h}, want 242x122")
+    at, idat, w = 8, b"", 0
+    while at < len(b):
+        n, kind = struct.unpack(">I4s", b[at:at + 8])
+        body = b[at + 8:at + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, color = struct.unpack(">IIBB", body[:10])
+            c = {0: 1, 2: 3}[color]
+        elif kind == b"IDAT":
+            idat += body
+        at += 12 + n
+    raw, rows, prev = zlib.decompress(idat), [], bytearray(w * c)
+    for y in range(h):
+        f, line = raw[y * (w * c + 1)], bytearray(raw[y * (w * c + 1) + 1:(y + 1) * (w * c + 1)])
+        for i in range(len(line)):
+            a = line[i - c] if i >= c else 0
+            up, ul = prev[i], (prev[i - c] if i >= c else 0)
+            pred = [0, a, up, (a + up) // 2,
+                    min((a, up, ul), key=lambda v: (abs(a + up - ul - v), [a, up, ul].index(v)))][f]
+            line[i] = (line[i] + pred) & 255
+        rows.append([tuple(line[x * c:(x + 1) * c]) for x in range(w)])
+        prev = line
+    return rows
+
+grid, pyr, big, small = (read_png(p) for p in sys.argv[1:])
+for name, img in (("grid", grid), ("pyramid", pyr)):
+    if (len(img[0]), len(img)) != (242, 122):
+        sys.exit(f"FAIL: {name} is {len(img[0])}x{len(img)}, want 242x122")
+k, margin = 4, len(big[0]) - 4 * 242
+if len(big) != 4 * 122 or margin <= 0:
+    sys.exit(f"FAIL: the labelled grid is {len(big[0])}x{len(big)}, want 968 + a margin by 488")
+if any(big[y][margin + x] != small[y // k][x // k] for y in range(len(big)) for x in range(4 * 242)):
+    sys.exit("FAIL: the labelled grid's images are not the plain grid enlarged 4 times")
+# A label in each row's band (rows at 2 + 30 r, 28 high, before scaling), white on the grid's grey.
+bands = []
+for r in range(4):
+    band = [row[:margin] for row in big[k * (2 + 30 * r):k * (2 + 30 * r + 28)]]
+    white = sum(p == (255,) for row in band for p in row)
+    if white < 20:
+        sys.exit(f"FAIL: row {r}'s band has {white} white pixels: no label drawn")
+    bands.append(band)
+if len(set(str(b) for b in bands)) != 4:
+    sys.exit("FAIL: the four rows' labels are not all different")
+if any(p != big[0][0] for row in big[:k * 2] for p in row[:margin]):
+    sys.exit("FAIL: the margin above the first row is not plain background")
 PY
 
 if [ "$fails" -ne 0 ]; then

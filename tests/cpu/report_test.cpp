@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,16 +24,17 @@
 #endif
 
 #include "io/png.h"
+#include "report/report.h"
+#include "report/sigma_curve.h"
+#include "report/svg_chart.h"
 #include "temp_dir.h"
-#include "train/report.h"
-#include "train/svg_chart.h"
 #include "util/base64.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
 using Catch::Contains;
 using fovea::test::TempDir;
-using namespace fovea::train;
+using namespace fovea::report;
 
 namespace {
 
@@ -371,4 +373,99 @@ TEST_CASE("report: write_report: report.html written whole, nothing left behind"
   CHECK_FALSE(fs::exists(run.dir.path / "report.html.tmp"));
   fs::create_directories(run.dir.path / "report.html.tmp");  // the temporary name is taken: an error, not a crash
   CHECK_THROWS_WITH(write_report(run.path(), {}), Contains("report.html"));
+}
+
+namespace {
+
+// The points of the first polyline after `after` in `svg`, as (x, y) pixels.
+std::vector<std::pair<double, double>> polyline_after(const std::string& svg, const std::string& after) {
+  const size_t from = svg.find(after);
+  const size_t at = svg.find("<polyline", from == std::string::npos ? 0 : from);
+  const size_t open = svg.find("points=\"", at) + 8, close = svg.find('"', open);
+  std::vector<std::pair<double, double>> points;
+  std::istringstream in(svg.substr(open, close - open));
+  std::string xy;
+  while (in >> xy) {
+    const size_t comma = xy.find(',');
+    points.push_back({std::stod(xy.substr(0, comma)), std::stod(xy.substr(comma + 1))});
+  }
+  return points;
+}
+
+// A staircase: segments alternate between level (same y) and upright (same x).
+bool staircase(const std::vector<std::pair<double, double>>& p) {
+  for (size_t i = 1; i < p.size(); ++i) {
+    const bool level = p[i].second == p[i - 1].second && p[i].first > p[i - 1].first;
+    const bool upright = p[i].first == p[i - 1].first && p[i].second != p[i - 1].second;
+    if ((i % 2 == 1 && !level) || (i % 2 == 0 && !upright)) return false;
+  }
+  return p.size() % 2 == 0;
+}
+
+}  // namespace
+
+TEST_CASE("report: svg_line_chart: a steps series is a staircase held to x_end", "[report]") {
+  Chart c;
+  c.x = {0, 1, 3};
+  c.x_end = 4;
+  c.series = {{"sigma", {2, 1, 0}, "#000", true}};
+  const std::string svg = svg_line_chart(c);
+  const auto p = polyline_after(svg, "");
+  REQUIRE(p.size() == 6);  // (0, 2) (1, 2) (1, 1) (3, 1) (3, 0) (4, 0)
+  CHECK(staircase(p));
+  CHECK(p[0].first < p[1].first);
+  CHECK(p[5].first > p[4].first);
+  CHECK(count(svg, "<circle") == 3);  // a dot per value, none at the corners
+  c.series[0].steps = false;
+  CHECK(polyline_after(svg_line_chart(c), "").size() == 3);
+}
+
+TEST_CASE("report: render_report: a step schedule's blur chart is steps, per step from summary.json", "[report]") {
+  const std::string metrics = R"({"epoch": 1, "train_loss": 1, "blur_sigma": 2}
+{"epoch": 2, "train_loss": 0.9, "blur_sigma": 1.3333333333333333}
+{"epoch": 3, "train_loss": 0.8, "blur_sigma": 0.6666666666666666}
+{"epoch": 4, "train_loss": 0.7, "blur_sigma": 0}
+)";
+  const std::string summary = R"({"test_loss": 0.5, "test_acc": 0.8, "epochs": 4, "batch": 128, "train_images": 1000,
+ "sharpen": {"schedule": "step", "spec": "step", "sigma0": 2, "sharpen_epochs": -1, "levels": 3}})";
+  Run run(metrics, summary.c_str());
+  const std::string page = run.page();
+  REQUIRE_THAT(page, Contains("Blur \u03c3 (every training step)"));
+  auto p = polyline_after(page, "Blur \u03c3 (every training step)");
+  CHECK(p.size() == 8);  // four levels, three drops, held to the end of epoch 4
+  CHECK(staircase(p));
+  // Without the schedule's settings (a run written before summary.json held
+  // them, or no summary): the sigma of each epoch's start, held for the epoch.
+  Run older(metrics, nullptr);
+  p = polyline_after(older.page(), "Blur \u03c3 (from the start of each epoch)");
+  CHECK(p.size() == 8);
+  CHECK(staircase(p));
+  // A schedule that falls every step: a step each of its 8 steps an epoch
+  // for 3 epochs, then 0 ...
+  const std::string cosine = R"({"epochs": 4, "batch": 128, "train_images": 1000,
+ "sharpen": {"schedule": "cosine", "spec": "cosine", "sigma0": 2, "sharpen_epochs": 3, "levels": 4}})";
+  Run few(metrics, cosine.c_str());
+  p = polyline_after(few.page(), "Blur \u03c3 (every training step)");
+  CHECK(p.size() == 2 * 25);
+  CHECK(staircase(p));
+  // ... and, with too many steps to draw (469 an epoch), a ramp.
+  std::string many = cosine;
+  many.replace(many.find("1000"), 4, "60000");
+  Run ramp(metrics, many.c_str());
+  p = polyline_after(ramp.page(), "Blur \u03c3 (every training step)");
+  CHECK(p.size() == kMaxCurvePoints + 1);
+  CHECK_FALSE(staircase(p));
+  // A schedule summary.json cannot describe is an error naming the file.
+  const std::string bad = R"({"epochs": 4, "batch": 128, "train_images": 1000,
+ "sharpen": {"schedule": "step", "spec": "blurry", "sigma0": 2, "sharpen_epochs": -1, "levels": 3}})";
+  Run broken(metrics, bad.c_str());
+  CHECK_THAT(render_error(broken), Contains("summary.json") && Contains("unknown schedule 'blurry'"));
+}
+
+TEST_CASE("report: render_report: the sample grid's caption rounds the sigmas", "[report]") {
+  Run run;
+  ReportExtras extras;
+  extras.sample_grid_png = fovea::io::encode_png(4, 4, 1, std::vector<uint8_t>(16, 9));
+  extras.grid_sigmas = {0, 0.6666666666666666, 1.3333333333333333, 2};
+  CHECK_THAT(run.page(extras), Contains("\u03c3 = 0, 0.67, 1.33, 2 px"));
 }

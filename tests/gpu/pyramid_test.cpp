@@ -12,7 +12,7 @@
 #include "reference/blur.h"
 #include "reference/decode.h"
 #include "train/pyramid.h"
-#include "train/samples.h"
+#include "report/samples.h"
 #include "util/error.h"
 
 using namespace fovea;
@@ -89,12 +89,12 @@ TEST_CASE("blur pyramid refuses bad sigmas, ranges and chunks", "[pyramid]") {
 
 TEST_CASE("the blur grid of RGB images is an RGB picture of each channel blurred on its own", "[pyramid]") {
   const data::ImageSet set = random_set(5, 3, 9, 7, 4);
-  train::BlurGridConfig cfg;
+  report::BlurGridConfig cfg;  // defaults: no scale, no labels
   cfg.sigmas = {0, 1.5};
   cfg.first = 1;
   cfg.count = 3;
   cfg.gap = 2;
-  const train::Image grid = train::blur_grid(test::context(), set, cfg);
+  const report::Image grid = report::blur_grid(test::context(), set, cfg);
   REQUIRE(grid.channels == 3);
   REQUIRE(grid.width == 3 * 7 + 4 * 2);
   REQUIRE(grid.height == 2 * 9 + 3 * 2);

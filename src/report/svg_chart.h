@@ -4,16 +4,18 @@
 // beyond the page's own, every text escaped.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace fovea::train {
+namespace fovea::report {
 
 struct ChartSeries {
   std::string name;       // legend text
   std::vector<double> y;  // one value per x; NaN = missing (the line breaks there)
   std::string color;      // CSS colour, e.g. "#1f77b4"
+  bool steps = false;     // a staircase: each value holds from its x to the next (the last to Chart::x_end)
 };
 
 struct Chart {
@@ -23,6 +25,7 @@ struct Chart {
   bool integer_x = true;  // x ticks at whole numbers only
   bool allow_log = false; // log y when every value is > 0 and max/min >= kLogRatio
   bool y_from_zero = false;  // a linear y axis reaches down (or up) to 0
+  double x_end = std::numeric_limits<double>::quiet_NaN();  // where the last step ends (steps series)
   uint32_t width = 560, height = 300;  // pixels
 };
 
@@ -49,4 +52,4 @@ std::string xml_escape(std::string_view text);
 // The <svg> element of the chart.
 std::string svg_line_chart(const Chart& chart);
 
-}  // namespace fovea::train
+}  // namespace fovea::report

@@ -1,4 +1,4 @@
-#include "train/samples.h"
+#include "report/samples.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,7 @@
 #include "train/pyramid.h"
 #include "util/error.h"
 
-namespace fovea::train {
+namespace fovea::report {
 namespace {
 
 // A grid of `rows` x `cols` cells of H x W pixels, grey background.
@@ -51,18 +51,24 @@ Image blur_grid(gpu::Context& ctx, const data::ImageSet& set, const BlurGridConf
     if (!(s >= 0 && s <= data::kMaxSharpenSigma))
       throw Error("--sigma: " + std::to_string(s) + " is outside [0, 20] pixels");
   if (cfg.count == 0 || cfg.count > 256) throw Error("--count must be in [1, 256]");
+  if (cfg.scale == 0 || cfg.scale > 16) throw Error("--scale must be in [1, 16], got " + std::to_string(cfg.scale));
   const uint32_t C = set.channels, H = set.height, W = set.width, N = cfg.count;
   const uint32_t levels = uint32_t(cfg.sigmas.size());
-  PyramidConfig pc;
+  train::PyramidConfig pc;
   pc.sigmas = cfg.sigmas;
   pc.downsample = cfg.pyramid;
-  const BlurPyramid pyramid(ctx, set, cfg.first, N, pc);
+  const train::BlurPyramid pyramid(ctx, set, cfg.first, N, pc);
 
   Image grid = empty_grid(levels, N, C, H, W, cfg.gap);
   for (uint32_t level = 0; level < levels; ++level)
     place_row(grid, level, pyramid.download(level), N, C, pyramid.shape(level).height,
               pyramid.shape(level).width, H, W, cfg.gap);
-  return grid;
+  grid = scale_nearest(grid, cfg.scale);
+  if (!cfg.labels) return grid;
+  std::vector<std::string> labels;
+  for (double s : cfg.sigmas) labels.push_back("\u03c3=" + short_number(s));
+  const uint32_t k = cfg.scale;  // rows start at gap and are H + gap apart, before scaling
+  return label_rows(grid, labels, cfg.gap * k, (H + cfg.gap) * k, H * k, std::max(1u, k / 2));
 }
 
 Image augment_grid(gpu::Context& ctx, const data::ImageSet& set, const AugmentGridConfig& cfg) {
@@ -140,4 +146,4 @@ ReportExtras report_samples(gpu::Context& ctx, const data::ImageSet& set, const 
   return extras;
 }
 
-}  // namespace fovea::train
+}  // namespace fovea::report

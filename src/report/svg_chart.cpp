@@ -1,11 +1,11 @@
-#include "train/svg_chart.h"
+#include "report/svg_chart.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
-namespace fovea::train {
+namespace fovea::report {
 
 namespace {
 
@@ -110,6 +110,49 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// A series: a polyline per unbroken run of values (through the corners of
+// a staircase for a steps series), a dot per value. `xy` maps a point to
+// its "x,y" text.
+template <class XY>
+std::string series_svg(const Chart& chart, const ChartSeries& series, XY xy, bool log_y) {
+  const std::string color = xml_escape(series.color);
+  std::string s, points, dots;
+  auto flush = [&] {
+    if (!points.empty()) s += "<polyline class=\"series\" stroke=\"" + color + "\" points=\"" + points + "\"/>\n";
+    points.clear();
+  };
+  auto add = [&](const std::string& at) {
+    if (!points.empty()) points += ' ';
+    points += at;
+  };
+  auto point = [&](double x, double y) { add(xy(x, y)); };
+  const size_t n = std::min(chart.x.size(), series.y.size());
+  for (size_t i = 0; i < n; ++i) {
+    const double v = series.y[i];
+    if (!std::isfinite(v) || !std::isfinite(chart.x[i]) || (log_y && v <= 0)) {
+      flush();
+      continue;
+    }
+    const std::string at = xy(chart.x[i], v);
+    if (series.steps && !points.empty()) point(chart.x[i], series.y[i - 1]);  // along, then up or down
+    add(at);
+    const size_t comma = at.find(',');
+    dots += "<circle cx=\"" + at.substr(0, comma) + "\" cy=\"" + at.substr(comma + 1) + "\" r=\"2.5\"/>";
+    const bool last = i + 1 == n || !std::isfinite(series.y[i + 1]) || !std::isfinite(chart.x[i + 1]);
+    if (series.steps && last) {  // held to the next x, or to the end
+      const double to = i + 1 < n && std::isfinite(chart.x[i + 1]) ? chart.x[i + 1] : chart.x_end;
+      if (std::isfinite(to)) point(to, v);
+    }
+  }
+  flush();
+  if (!dots.empty()) s += "<g fill=\"" + color + "\">" + dots + "</g>\n";
+  return s;
+}
+
+}  // namespace
+
 std::string svg_line_chart(const Chart& chart) {
   const double W = chart.width, H = chart.height;
   const double left = 64, right = 16, top = 40, bottom = 46;
@@ -118,6 +161,7 @@ std::string svg_line_chart(const Chart& chart) {
   double ylo = std::numeric_limits<double>::infinity(), yhi = -ylo, xlo = ylo, xhi = -ylo;
   for (double v : chart.x)
     if (std::isfinite(v)) xlo = std::min(xlo, v), xhi = std::max(xhi, v);
+  if (std::isfinite(chart.x_end)) xlo = std::min(xlo, chart.x_end), xhi = std::max(xhi, chart.x_end);
   for (const ChartSeries& s : chart.series)
     for (double v : s.y)
       if (std::isfinite(v)) ylo = std::min(ylo, v), yhi = std::max(yhi, v);
@@ -164,30 +208,12 @@ std::string svg_line_chart(const Chart& chart) {
     s += "<text class=\"label\" x=\"" + fixed(left + pw / 2, 1) + "\" y=\"" + fixed(top + ph / 2, 1) +
          "\" text-anchor=\"middle\">no values</text>\n";
 
-  // Series: a polyline per unbroken run of values, a dot per value.
   double legend_x = left + pw;
   for (size_t k = chart.series.size(); k-- > 0;) {
     const ChartSeries& series = chart.series[k];
     const std::string color = xml_escape(series.color);
-    std::string points, dots;
-    auto flush = [&] {
-      if (!points.empty())
-        s += "<polyline class=\"series\" stroke=\"" + color + "\" points=\"" + points + "\"/>\n";
-      points.clear();
-    };
-    for (size_t i = 0; i < chart.x.size() && i < series.y.size(); ++i) {
-      const double v = series.y[i];
-      if (!std::isfinite(v) || !std::isfinite(chart.x[i]) || (ya.log && v <= 0)) {
-        flush();
-        continue;
-      }
-      const std::string xy = fixed(px(chart.x[i]), 1) + "," + fixed(py(v), 1);
-      points += (points.empty() ? "" : " ") + xy;
-      const size_t comma = xy.find(',');
-      dots += "<circle cx=\"" + xy.substr(0, comma) + "\" cy=\"" + xy.substr(comma + 1) + "\" r=\"2.5\"/>";
-    }
-    flush();
-    if (!dots.empty()) s += "<g fill=\"" + color + "\">" + dots + "</g>\n";
+    s += series_svg(chart, series, [&](double x, double y) { return fixed(px(x), 1) + "," + fixed(py(y), 1); },
+                    ya.log);
     // Legend entries right-aligned in the top margin, last series rightmost.
     const double text_w = 7.0 * double(series.name.size());
     legend_x -= text_w;
@@ -201,4 +227,4 @@ std::string svg_line_chart(const Chart& chart) {
   return s;
 }
 
-}  // namespace fovea::train
+}  // namespace fovea::report

@@ -8,11 +8,12 @@
 
 #include "data/augment.h"
 #include "data/idx.h"
-#include "train/report.h"
+#include "report/image.h"
+#include "report/report.h"
 
 namespace fovea::gpu { class Context; }
 
-namespace fovea::train {
+namespace fovea::report {
 
 struct BlurGridConfig {
   std::vector<double> sigmas = {0, 1, 2, 4};  // one grid row per sigma, pixels
@@ -20,18 +21,16 @@ struct BlurGridConfig {
   uint32_t count = 8;   // images per row
   bool pyramid = false; // level k also decimated by 2, k times (shown enlarged)
   uint32_t gap = 2;     // pixels between cells
-};
-
-struct Image {
-  uint32_t width = 0, height = 0, channels = 0;  // channels 1 or 3
-  std::vector<uint8_t> pixels;                   // [height, width, channels]
+  uint32_t scale = 1;   // the whole grid enlarged this many times (nearest pixel), 1..16
+  bool labels = false;  // a margin on the left with each row's sigma ("σ=0.67")
 };
 
 // Blurs images first..first+count-1 of `set` at each sigma (pixel values
 // in [0, 1], one recorded program replayed with sigma from the step
 // parameters) and lays them out as a grid: a row per sigma, a column per
-// image. Sets with 3 channels give RGB, others grey (the first channel).
-// Throws fovea::Error on a bad sigma, count or range.
+// image, then enlarges and labels it as `cfg` asks. Sets with 3 channels
+// give RGB, others grey (the first channel). Throws fovea::Error on a bad
+// sigma, count, scale or range.
 Image blur_grid(gpu::Context& ctx, const data::ImageSet& set, const BlurGridConfig& cfg);
 
 // The run report's sample grid for the run in `run_dir`: the first 8
@@ -54,4 +53,4 @@ struct AugmentGridConfig {
 // among the shown images). Throws fovea::Error on a bad count or range.
 Image augment_grid(gpu::Context& ctx, const data::ImageSet& set, const AugmentGridConfig& cfg);
 
-}  // namespace fovea::train
+}  // namespace fovea::report

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace fovea::train {
+namespace fovea::report {
 
 // Test-set counts: counts[t][p] images of true class t predicted as p.
 struct ConfusionMatrix {
@@ -49,4 +49,4 @@ std::string render_report(const std::string& run_dir, const ReportExtras& extras
 // render_report written atomically to DIR/report.html; returns its path.
 std::string write_report(const std::string& run_dir, const ReportExtras& extras);
 
-}  // namespace fovea::train
+}  // namespace fovea::report

@@ -1,4 +1,4 @@
-#include "train/report.h"
+#include "report/report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,12 +9,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "train/svg_chart.h"
+#include "report/image.h"
+#include "report/sigma_curve.h"
+#include "report/svg_chart.h"
 #include "util/base64.h"
 #include "util/error.h"
 #include "util/file.h"
 
-namespace fovea::train {
+namespace fovea::report {
 
 namespace {
 
@@ -224,7 +226,49 @@ std::string chart(const Metrics& m, const std::string& title, const std::string&
   return "<figure>" + svg_line_chart(c) + "</figure>\n";
 }
 
-std::string curves_section(const Metrics& m) {
+// What summary.json records of the sharpening schedule; none for runs
+// written before it recorded the schedule's settings.
+std::optional<ScheduleRecord> schedule_record(const json& summary, const std::string& where) {
+  auto sharpen = summary.find("sharpen");
+  if (sharpen == summary.end() || !sharpen->is_object() || !sharpen->contains("spec")) return std::nullopt;
+  ScheduleRecord r;
+  r.spec = text_field(*sharpen, "spec", where + " 'sharpen'");
+  const double fields[] = {number_field(*sharpen, "sigma0", where), number_field(*sharpen, "sharpen_epochs", where),
+                           number_field(*sharpen, "levels", where), number_field(summary, "epochs", where),
+                           number_field(summary, "train_images", where), number_field(summary, "batch", where)};
+  for (double v : fields)
+    if (!std::isfinite(v)) return std::nullopt;
+  r.sigma0 = fields[0];
+  r.sharpen_epochs = int64_t(fields[1]);
+  r.levels = uint32_t(fields[2]);
+  r.epochs = uint32_t(fields[3]);
+  r.train_images = uint64_t(fields[4]);
+  r.batch = uint64_t(fields[5]);
+  return r;
+}
+
+// Blur sigma over the run: every step's, from the schedule summary.json
+// records (steps where it holds levels, a ramp where it falls every step);
+// else metrics.jsonl's value at each epoch's start, held for the epoch.
+std::string sigma_chart(const Metrics& m, const json& summary, const std::string& where) {
+  SigmaCurve curve;
+  try {
+    curve = sigma_curve(schedule_record(summary, where), nested_text(summary, "sharpen", "schedule"), m["blur_sigma"]);
+  } catch (const Error& e) {
+    throw Error(where + ": 'sharpen' does not describe a schedule (" + e.what() + ")");
+  }
+  Chart c;
+  c.title = curve.per_step ? "Blur \u03c3 (every training step)" : "Blur \u03c3 (from the start of each epoch)";
+  c.x_label = "epochs trained";
+  c.y_label = "pixels";
+  c.x = curve.x;
+  c.x_end = curve.x_end;
+  c.series = {{"blur \u03c3", curve.y, "#9467bd", curve.steps}};
+  c.y_from_zero = true;
+  return "<figure>" + svg_line_chart(c) + "</figure>\n";
+}
+
+std::string curves_section(const Metrics& m, const json& summary, const std::string& where) {
   std::string s = "<h2>Learning curves</h2>\n<div class=\"charts\">\n";
   s += chart(m, "Loss", "cross-entropy",
              {{"train", m["train_loss"], kTrainColor}, {"validation", m["val_loss"], kValColor}}, YAxis::log_if_wide);
@@ -232,8 +276,7 @@ std::string curves_section(const Metrics& m) {
              {{"train", m["train_acc"], kTrainColor}, {"validation", m["val_acc"], kValColor}}, YAxis::fit);
   s += "</div>\n<h2>Schedules</h2>\n<div class=\"charts\">\n";
   s += chart(m, "Learning rate (first step of each epoch)", "lr", {{"lr", m["lr"], "#2ca02c"}}, YAxis::log_if_wide);
-  s += chart(m, "Blur \u03c3 (start of each epoch)", "pixels", {{"blur \u03c3", m["blur_sigma"], "#9467bd"}},
-             YAxis::from_zero);
+  s += sigma_chart(m, summary, where);
   s += "</div>\n<h2>Sharpness</h2>\n";
   if (m.any("sharpness"))
     s += "<div class=\"charts\">\n" +
@@ -323,7 +366,7 @@ std::string samples_section(const ReportExtras& extras) {
     return s + "<p class=\"note\">" + xml_escape(note) + "</p>\n";
   }
   std::string sigmas;
-  for (double v : extras.grid_sigmas) sigmas += (sigmas.empty() ? "" : ", ") + number_text(v, "%g");
+  for (double v : extras.grid_sigmas) sigmas += (sigmas.empty() ? "" : ", ") + short_number(v);
   // Shown three times enlarged, pixels kept sharp.
   s += "<figure><img class=\"samples\" alt=\"sample images, a row per blur sigma\" width=\"" + std::to_string(3 * w) +
        "\" height=\"" + std::to_string(3 * h) + "\" src=\"data:image/png;base64," +
@@ -433,7 +476,7 @@ std::string render_report(const std::string& run_dir, const ReportExtras& extras
   s += "<h1>Fovea run report: " + xml_escape(name) + "</h1>\n";
   s += results_section(summary, m, where);
   if (!summary.empty()) s += settings_section(summary, where);
-  s += curves_section(m);
+  s += curves_section(m, summary, where);
   s += confusion_section(cm);
   s += samples_section(extras);
   s += epochs_table(m);
@@ -447,4 +490,4 @@ std::string write_report(const std::string& run_dir, const ReportExtras& extras)
   return path.string();
 }
 
-}  // namespace fovea::train
+}  // namespace fovea::report
