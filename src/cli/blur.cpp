@@ -16,6 +16,7 @@ class Blur final : public Command {
   explicit Blur(CLI::App& app)
       : Command(app.add_subcommand("blur", "Write a PNG grid of sample images at each blur sigma (a row per sigma, "
                                            "labelled)")) {
+    grid_.scale = 4;  // enlarged for a screen by default (the library's default is 1)
     add_data_option(sub_, data_);
     add_resize_option(sub_, resize_);
     sub_->add_option("--sigma", grid_.sigmas, "Blur sigmas in pixels, comma-separated (a row each)")
@@ -50,11 +51,7 @@ class Blur final : public Command {
   }
 
  private:
-  report::BlurGridConfig grid_ = [] {
-    report::BlurGridConfig g;
-    g.scale = 4;
-    return g;
-  }();
+  report::BlurGridConfig grid_;
   bool no_labels_ = false;
   std::string data_ = kDefaultDataDir, out_, split_ = "train", resize_ = "crop";
   DeviceOptions device_;
