@@ -33,7 +33,7 @@ std::string gib(uint64_t bytes) {
   return buf;
 }
 
-// The whole file; throws fovea::Error naming it.
+// The whole file (at most 2 GiB, what stb_image reads); throws fovea::Error naming it.
 std::vector<uint8_t> read_bytes(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(path + ": cannot open the file (" + std::strerror(errno) + ")");
@@ -43,6 +43,7 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
   } closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw Error(path + ": not a regular file");
+  if (st.st_size > INT32_MAX) throw Error(path + ": the file is larger than 2 GiB, too large for an image");
   std::vector<uint8_t> bytes(size_t(st.st_size));
   size_t got = 0;
   while (got < bytes.size()) {

@@ -41,7 +41,7 @@ ImageSet load_idx_pair(const std::string& images_path, const std::string& labels
 // The same checks on a file's bytes (already inflated), `name` starting
 // every message: the images (count, channels, height, width, pixels set)
 // and the labels. The entry points for fuzzing.
-ImageSet parse_idx_images(const std::vector<uint8_t>& bytes, const std::string& name);
+ImageSet parse_idx_images(std::vector<uint8_t> bytes, const std::string& name);
 std::vector<uint32_t> parse_idx_labels(const std::vector<uint8_t>& bytes, const std::string& name,
                                        uint32_t classes);
 
