@@ -4,7 +4,6 @@
 
 #include "cli/command.h"
 #include "cli/train_options.h"
-#include "data/idx.h"
 #include "io/png.h"
 #include "report/samples.h"
 
@@ -18,6 +17,7 @@ class Augment final : public Command {
       : Command(app.add_subcommand(
             "augment", "Write a PNG grid: a row of training images, then rows of them augmented at steps 0, 1, ...")) {
     add_data_option(sub_, data_);
+    add_resize_option(sub_, resize_);
     sub_->add_option("--augment", list_, kAugmentHelp)->required();
     sub_->add_option("--count", grid_.count, "Images per row (one batch)")->capture_default_str();
     sub_->add_option("--first", grid_.first, "Index of the first training image shown")->capture_default_str();
@@ -30,7 +30,7 @@ class Augment final : public Command {
   int run(const std::vector<std::string>&) override {
     grid_.augment = data::parse_augment(list_);
     auto ctx = open_context(device_);
-    const data::Dataset ds = data::load_mnist_dir(data_, 256);  // any u8 label
+    const data::Source ds = open_images(data_, resize_);
     const report::Image img = report::augment_grid(*ctx, ds.train, grid_);
     io::write_png(out_, img.width, img.height, img.channels, img.pixels);
     std::printf("wrote %s: originals and %u augmented rows (%s) x %u images, %ux%u pixels\n", out_.c_str(),
@@ -40,7 +40,7 @@ class Augment final : public Command {
 
  private:
   report::AugmentGridConfig grid_;
-  std::string data_ = kDefaultDataDir, list_, out_;
+  std::string data_ = kDefaultDataDir, list_, out_, resize_ = "crop";
   DeviceOptions device_;
 };
 

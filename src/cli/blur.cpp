@@ -3,9 +3,9 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "data/idx.h"
 #include "io/png.h"
 #include "report/samples.h"
+#include "util/error.h"
 
 namespace fovea::cli {
 
@@ -16,13 +16,15 @@ class Blur final : public Command {
   explicit Blur(CLI::App& app)
       : Command(app.add_subcommand("blur", "Write a PNG grid of sample images at each blur sigma (a row per sigma, "
                                            "labelled)")) {
+    grid_.scale = 4;  // enlarged for a screen by default (the library's default is 1)
     add_data_option(sub_, data_);
+    add_resize_option(sub_, resize_);
     sub_->add_option("--sigma", grid_.sigmas, "Blur sigmas in pixels, comma-separated (a row each)")
         ->delimiter(',')
         ->capture_default_str();
     sub_->add_option("--count", grid_.count, "Images per row")->capture_default_str();
     sub_->add_option("--first", grid_.first, "Index of the first image shown")->capture_default_str();
-    sub_->add_option("--split", split_, "Which file: train or test")
+    sub_->add_option("--split", split_, "Which images: train or test")
         ->check(CLI::IsMember({"train", "test"}))
         ->capture_default_str();
     sub_->add_flag("--pyramid", grid_.pyramid, "Row k also decimated by 2, k times (shown enlarged)");
@@ -36,8 +38,9 @@ class Blur final : public Command {
   int run(const std::vector<std::string>&) override {
     grid_.labels = !no_labels_;
     auto ctx = open_context(device_);
-    const data::Dataset ds = data::load_mnist_dir(data_, 256);  // any u8 label
-    const data::ImageSet& set = split_ == "train" ? ds.train : ds.test;
+    const data::Source ds = open_images(data_, resize_);
+    if (split_ == "test" && !ds.test) throw Error("--split test: " + data_ + " has no test set");
+    const data::ImageSet& set = split_ == "train" ? ds.train : *ds.test;
     const report::Image img = report::blur_grid(*ctx, set, grid_);
     io::write_png(out_, img.width, img.height, img.channels, img.pixels);
     std::string sigmas;
@@ -48,13 +51,9 @@ class Blur final : public Command {
   }
 
  private:
-  report::BlurGridConfig grid_ = [] {
-    report::BlurGridConfig g;
-    g.scale = 4;
-    return g;
-  }();
+  report::BlurGridConfig grid_;
   bool no_labels_ = false;
-  std::string data_ = kDefaultDataDir, out_, split_ = "train";
+  std::string data_ = kDefaultDataDir, out_, split_ = "train", resize_ = "crop";
   DeviceOptions device_;
 };
 

@@ -14,8 +14,27 @@ void add_device_options(CLI::App* sub, DeviceOptions& o, bool with_validate) {
 }
 
 CLI::Option* add_data_option(CLI::App* sub, std::string& dir, bool run_default) {
-  if (run_default) return sub->add_option("--data", dir, "Directory with the IDX files (default: the run's)");
-  return sub->add_option("--data", dir, "Directory with the IDX files (raw or .gz)")->capture_default_str();
+  const char* help =
+      "The data: a folder of IDX files (raw or .gz), a folder with train/<class>/ (and optionally val/, test/) "
+      "subfolders of images, or a .csv manifest (path,label[,split]); see docs/data.md";
+  if (run_default) return sub->add_option("--data", dir, std::string(help) + " (default: the run's, read as it read it)");
+  return sub->add_option("--data", dir, help)->capture_default_str();
+}
+
+CLI::Option* add_resize_option(CLI::App* sub, std::string& resize) {
+  return sub
+      ->add_option("--resize", resize,
+                   "Image files of another size than the first training image: crop, stretch or pad (as fovea "
+                   "train --resize)")
+      ->check(CLI::IsMember({"crop", "stretch", "pad"}))
+      ->capture_default_str();
+}
+
+data::Source open_images(const std::string& data, const std::string& resize) {
+  data::SourceOptions o;
+  o.resize = data::parse_resize(resize);
+  o.decode.progress = true;
+  return data::open_source(data, o);
 }
 
 CLI::Option* add_run_option(CLI::App* sub, std::string& dir) {

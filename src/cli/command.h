@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "data/source.h"
 #include "gpu/context.h"
 
 namespace fovea::cli {
@@ -42,6 +43,7 @@ std::unique_ptr<Command> add_blur(CLI::App& app);
 std::unique_ptr<Command> add_report(CLI::App& app);
 std::unique_ptr<Command> add_augment(CLI::App& app);
 std::unique_ptr<Command> add_eval(CLI::App& app);
+std::unique_ptr<Command> add_predict(CLI::App& app);
 std::unique_ptr<Command> add_export(CLI::App& app);
 std::unique_ptr<Command> add_sharpness(CLI::App& app);
 std::unique_ptr<Command> add_bench(CLI::App& app);
@@ -55,10 +57,18 @@ struct DeviceOptions {
 // Declares --device on `sub`, and --validate too when `with_validate`.
 void add_device_options(CLI::App* sub, DeviceOptions& o, bool with_validate = true);
 
-// Declares --data. `dir` keeps its value as the default when
-// `run_default` is false (kDefaultDataDir, say); with `run_default` the
-// default is the run's own data directory, resolved by the command.
+// Declares --data (any source: IDX files, class folders, a CSV manifest;
+// docs/data.md). `dir` keeps its value as the default when `run_default`
+// is false (kDefaultDataDir, say); with `run_default` the default is the
+// run's own data, resolved by the command.
 CLI::Option* add_data_option(CLI::App* sub, std::string& dir, bool run_default = false);
+
+// Declares --resize for the commands without a model (`blur`, `augment`).
+CLI::Option* add_resize_option(CLI::App* sub, std::string& resize);
+
+// --data for the commands without a model: image files take the first
+// training image's shape and are resized to it by `resize`.
+data::Source open_images(const std::string& data, const std::string& resize);
 
 // --run DIR: a run directory (the --out of fovea train).
 CLI::Option* add_run_option(CLI::App* sub, std::string& dir);

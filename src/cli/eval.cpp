@@ -19,13 +19,14 @@ class Eval final : public Command {
     add_run_option(sub_, run_)->required();
     add_data_option(sub_, opts_.data_dir, true);
     sub_->add_option("--split", opts_.split,
-                     "test; val (the run's holdout, rebuilt from its seed, --limit and --val-split); "
-                     "train (the run's training images without the holdout)")
+                     "test; val (the source's validation images, else the run's holdout, rebuilt from its seed, "
+                     "--limit and --val-split); train (the run's training images without the holdout)")
         ->capture_default_str();
     sub_->add_option("--json", json_, "Write the results here (default RUN/eval-<split>.json; with "
                                       "corruption RUN/eval-<split>-blur<S>-noise<STD>.json)");
     sub_->add_option("--logits", logits_,
-                     "Also write the logits as float32 .npy of shape [N, classes], in data-file order");
+                     "Also write the logits as float32 .npy of shape [N, classes], in the source's order of the "
+                     "split's images (a manifest's rows, a folder's bytewise paths)");
     sub_->add_option("--blur-sigma", opts_.blur_sigma, "Blur the images by this Gaussian sigma, pixels (robustness)")
         ->capture_default_str();
     sub_->add_option("--noise", opts_.noise_std,

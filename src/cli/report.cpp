@@ -4,9 +4,9 @@
 #include <optional>
 
 #include "cli/command.h"
-#include "data/idx.h"
 #include "report/report.h"
 #include "report/samples.h"
+#include "train/evaluate.h"
 #include "util/error.h"
 
 namespace fovea::cli {
@@ -36,11 +36,11 @@ class Report final : public Command {
     if (dir_.empty()) dir_ = run_;
     report::ReportExtras extras;
     const std::string data = report::report_data_dir(dir_);
-    std::optional<data::Dataset> ds;
+    std::optional<data::Source> ds;
     std::unique_ptr<gpu::Context> ctx;
     try {
       if (data.empty()) throw Error("summary.json names no data directory");
-      ds = data::load_mnist_dir(data, 256);  // any u8 label
+      ds = train::open_run_data(train::load_run(dir_), "");
       ctx = open_context(device_);
     } catch (const Error& e) {
       if (ds && !device_.device.empty()) throw;

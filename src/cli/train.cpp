@@ -17,7 +17,8 @@ namespace {
 class Train final : public Command {
  public:
   explicit Train(CLI::App& app)
-      : Command(app.add_subcommand("train", "Train a model on an IDX data set (Fashion-MNIST by default)")) {
+      : Command(app.add_subcommand(
+            "train", "Train a model on IDX files (Fashion-MNIST by default), class folders of images or a CSV manifest")) {
     add_train_options(sub_, opts_);
   }
 

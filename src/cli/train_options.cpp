@@ -238,6 +238,27 @@ void add_stopping_options(CLI::App* train, TrainOptions& o) {
 }
 
 // Progressive sharpening, augmentation and the robustness evaluations.
+// How image files (class folders, manifests) are decoded.
+void add_image_options(CLI::App* train, TrainOptions& o) {
+  const char* group = "Image files (class folders, CSV manifests; docs/data.md)";
+  train->add_option("--resize", o.resize,
+                    "Images of another size than the model's input: crop (scale the short side to fit, centre "
+                    "crop), stretch, or pad (fit inside, zeros around)")
+      ->check(CLI::IsMember({"crop", "stretch", "pad"}))
+      ->capture_default_str()
+      ->group(group);
+  train->add_flag("--no-cache", o.no_cache,
+                  "Decode the images again, neither reading nor writing the decoded-images cache "
+                  "($XDG_CACHE_HOME/fovea/data, or ~/.cache/fovea/data)")
+      ->group(group);
+  train->add_flag("--skip-bad-images", o.cfg.skip_bad_images,
+                  "List unreadable or corrupt images on stderr and train on the rest (default: the first is an error)")
+      ->group(group);
+  train->add_option("--class-names", o.cfg.class_names,
+                    "IDX files or a manifest with integer labels: a file of class names, one per line in label order")
+      ->group(group);
+}
+
 void add_sharpening_options(CLI::App* train, TrainOptions& o) {
   auto& cfg = o.cfg;
   train->add_option("--sharpen", cfg.sharpen.schedule,
@@ -279,6 +300,7 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--model", cfg.model_path, "Model spec JSON (e.g. assets/models/mlp.json)")->required();
   cfg.data_dir = kDefaultDataDir;
   add_data_option(train, cfg.data_dir);
+  add_image_options(train, o);
   train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
   train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
   o.lr = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
@@ -305,6 +327,8 @@ void resolve_train_options(TrainOptions& o, const std::vector<std::string>& argv
   if (cfg.out_dir.empty()) cfg.out_dir = timestamp_dir(dir_prefix);
   cfg.val_split = o.val_split;
   cfg.shuffle = o.shuffle == "on";
+  cfg.resize = fovea::data::parse_resize(o.resize);
+  cfg.cache = !o.no_cache;
   cfg.progress = !o.no_progress;
   cfg.command_line = join_args(argv);
   cfg.resume = !o.resume_dir.empty();

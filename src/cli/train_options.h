@@ -43,6 +43,8 @@ struct TrainOptions {
   std::string optimizer = "sgd";
   std::vector<OptimOption> optim_options;
   std::string shuffle = "on";
+  std::string resize = "crop";
+  bool no_cache = false;
   std::string resume_dir;  // --resume DIR
   CLI::Option *lr = nullptr, *centered = nullptr, *clip_norm = nullptr, *clip_value = nullptr;
 };

@@ -24,7 +24,12 @@ namespace {
 
 constexpr uint32_t kImagesMagic = 0x00000803;  // unsigned bytes, 3 dims
 constexpr uint32_t kLabelsMagic = 0x00000801;  // unsigned bytes, 1 dim
+constexpr uint32_t kColourMagic = 0x00000804;  // unsigned bytes, 4 dims [N, H, W, 3]
 constexpr uint32_t kMaxSide = 4096;
+// CRC-32 of Fashion-MNIST's label files (inflated), as Debian's
+// dataset-fashion-mnist ships them: how its class names are recognised.
+constexpr uint32_t kFashionTrainLabelsCrc = 0x741a4657;
+constexpr uint32_t kFashionTestLabelsCrc = 0x80142c1f;
 
 std::string hex32(uint32_t v) {
   char buf[16];
@@ -163,7 +168,32 @@ std::string pick_file(const std::filesystem::path& dir, const std::string& base)
               gz.string() + ")");
 }
 
+// The images file of a split ("train" or "t10k"): the idx3 name, else the
+// idx4 one (colour files may carry either).
+std::string pick_images(const std::filesystem::path& dir, const std::string& split) {
+  std::error_code ec;
+  const std::string idx4 = split + "-images-idx4-ubyte";
+  for (const std::string& name : {idx4, idx4 + ".gz"})
+    if (!std::filesystem::is_regular_file(dir / (split + "-images-idx3-ubyte"), ec) &&
+        !std::filesystem::is_regular_file(dir / (split + "-images-idx3-ubyte.gz"), ec) &&
+        std::filesystem::is_regular_file(dir / name, ec))
+      return (dir / name).string();
+  return pick_file(dir, split + "-images-idx3-ubyte");
+}
+
+std::string shape_text(const ImageSet& s) {
+  return std::to_string(s.height) + "x" + std::to_string(s.width) + (s.channels == 3 ? "x3" : "");
+}
+
 }  // namespace
+
+bool has_idx_files(const std::string& dir) {
+  std::error_code ec;
+  for (const char* name : {"train-images-idx3-ubyte", "train-images-idx4-ubyte"})
+    for (const char* ext : {"", ".gz"})
+      if (std::filesystem::is_regular_file(std::filesystem::path(dir) / (std::string(name) + ext), ec)) return true;
+  return false;
+}
 
 std::vector<uint8_t> read_file_maybe_gzip(const std::string& path) {
   std::error_code ec;
@@ -190,33 +220,53 @@ std::vector<uint8_t> read_file_maybe_gzip(const std::string& path) {
   return bytes;
 }
 
-ImageSet load_idx_pair(const std::string& images_path, const std::string& labels_path,
-                       uint32_t classes) {
-  if (classes == 0) throw Error("loading " + labels_path + ": the class count must be positive");
-  ImageSet set;
-  set.images_path = images_path;
-  set.labels_path = labels_path;
-  set.classes = classes;
-
-  // Images: [N, H, W] unsigned bytes; stored as [N, 1, H, W].
-  std::vector<uint8_t> img = read_file_maybe_gzip(images_path);
-  const auto idims =
-      read_idx_header(img, images_path, kImagesMagic, "IDX unsigned-byte images, 3 dimensions");
-  const uint32_t n = idims[0], h = idims[1], w = idims[2];
+ImageSet parse_idx_images(std::vector<uint8_t> img, const std::string& images_path) {
+  // Images: [N, H, W] grey or [N, H, W, 3] RGB unsigned bytes; stored as [N, C, H, W].
+  const bool colour = img.size() >= 4 && read_be32(img.data()) == kColourMagic;
+  const auto idims = read_idx_header(img, images_path, colour ? kColourMagic : kImagesMagic,
+                                     colour ? "IDX unsigned-byte colour images, 4 dimensions [N, H, W, 3]"
+                                            : "IDX unsigned-byte images, 3 dimensions (or 4 for colour)");
+  const uint32_t n = idims[0], h = idims[1], w = idims[2], c = colour ? idims[3] : 1;
   if (n == 0) throw Error(images_path + ": image count is 0; the file holds no images");
   check_side(h, images_path, "height");
   check_side(w, images_path, "width");
-  const size_t img_header = 16;
-  const uint64_t want = uint64_t(n) * h * w;  // < 2^56: cannot overflow
+  if (colour && c != 3)
+    throw Error(images_path + ": a 4-dimensional IDX image file must be [N, H, W, 3] (RGB); its last dimension is " +
+                std::to_string(c));
+  const size_t img_header = 4 + 4 * idims.size();
+  const uint64_t want = uint64_t(n) * h * w * c;  // < 2^58: cannot overflow
   const uint64_t have = img.size() - img_header;
   if (have != want) {
-    throw Error(images_path + ": header says " + std::to_string(n) + " images of " +
-                std::to_string(h) + "x" + std::to_string(w) + " (" + std::to_string(want) +
+    throw Error(images_path + ": header says " + std::to_string(n) + " images of " + std::to_string(h) + "x" +
+                std::to_string(w) + (colour ? "x3" : "") + " (" + std::to_string(want) +
                 " bytes) but the file holds " + std::to_string(have) + " bytes of data");
   }
+  ImageSet set;
+  set.images_path = images_path;
+  set.count = n;
+  set.channels = c;
+  set.height = h;
+  set.width = w;
+  if (!colour) {
+    // Drop the header in place rather than copying 47 MB.
+    img.erase(img.begin(), img.begin() + int64_t(img_header));
+    set.pixels = std::move(img);
+    return set;
+  }
+  // [N, H, W, 3] -> [N, 3, H, W].
+  const size_t plane = size_t(h) * w;
+  set.pixels.resize(size_t(want));
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* src = img.data() + img_header + i * plane * 3;
+    uint8_t* dst = set.pixels.data() + i * plane * 3;
+    for (size_t k = 0; k < plane; ++k)
+      for (size_t ch = 0; ch < 3; ++ch) dst[ch * plane + k] = src[3 * k + ch];
+  }
+  return set;
+}
 
-  // Labels: [N] unsigned bytes.
-  std::vector<uint8_t> lab = read_file_maybe_gzip(labels_path);
+std::vector<uint32_t> parse_idx_labels(const std::vector<uint8_t>& lab, const std::string& labels_path,
+                                       uint32_t classes) {
   const auto ldims =
       read_idx_header(lab, labels_path, kLabelsMagic, "IDX unsigned-byte labels, 1 dimension");
   const uint32_t nl = ldims[0];
@@ -225,29 +275,42 @@ ImageSet load_idx_pair(const std::string& images_path, const std::string& labels
     throw Error(labels_path + ": header says " + std::to_string(nl) +
                 " labels but the file holds " + std::to_string(lhave) + " bytes of data");
   }
-  if (nl != n) {
-    throw Error(labels_path + ": labels file has " + std::to_string(nl) +
-                " labels but images file " + images_path + " has " + std::to_string(n) +
-                " images");
-  }
-  for (uint32_t i = 0; i < n; ++i) {
+  std::vector<uint32_t> labels(nl);
+  for (uint32_t i = 0; i < nl; ++i) {
     const uint8_t l = lab[8 + i];
-    if (l >= classes) {
+    if (classes > 0 && l >= classes) {
       throw Error(labels_path + ": label " + std::to_string(l) + " at index " +
                   std::to_string(i) + " is not < " + std::to_string(classes) + " classes");
     }
+    labels[i] = l;
   }
+  return labels;
+}
 
-  set.count = n;
-  set.channels = 1;
-  set.height = h;
-  set.width = w;
-  // Drop the headers in place rather than copying 47 MB twice.
-  img.erase(img.begin(), img.begin() + img_header);
-  lab.erase(lab.begin(), lab.begin() + 8);
-  set.pixels = std::move(img);
-  set.labels = std::move(lab);
+namespace {
+
+// load_idx_pair; *crc (if given) gets the CRC-32 of the labels file's bytes.
+ImageSet load_pair(const std::string& images_path, const std::string& labels_path, uint32_t classes,
+                   uint32_t* crc) {
+  ImageSet set = parse_idx_images(read_file_maybe_gzip(images_path), images_path);
+  set.labels_path = labels_path;
+  set.classes = classes;
+  const std::vector<uint8_t> lab = read_file_maybe_gzip(labels_path);
+  set.labels = parse_idx_labels(lab, labels_path, classes);
+  if (set.labels.size() != set.count) {
+    throw Error(labels_path + ": labels file has " + std::to_string(set.labels.size()) +
+                " labels but images file " + images_path + " has " + std::to_string(set.count) +
+                " images");
+  }
+  if (crc) *crc = uint32_t(crc32_z(crc32(0L, Z_NULL, 0), lab.data(), lab.size()));
   return set;
+}
+
+}  // namespace
+
+ImageSet load_idx_pair(const std::string& images_path, const std::string& labels_path,
+                       uint32_t classes) {
+  return load_pair(images_path, labels_path, classes, nullptr);
 }
 
 Dataset load_mnist_dir(const std::string& dir, uint32_t classes) {
@@ -257,17 +320,15 @@ Dataset load_mnist_dir(const std::string& dir, uint32_t classes) {
     throw Error(dir + ": data directory does not exist or is not a directory");
   }
   Dataset ds;
-  ds.train = load_idx_pair(pick_file(d, "train-images-idx3-ubyte"),
-                           pick_file(d, "train-labels-idx1-ubyte"), classes);
-  ds.test = load_idx_pair(pick_file(d, "t10k-images-idx3-ubyte"),
-                          pick_file(d, "t10k-labels-idx1-ubyte"), classes);
+  uint32_t train_crc = 0, test_crc = 0;
+  ds.train = load_pair(pick_images(d, "train"), pick_file(d, "train-labels-idx1-ubyte"), classes, &train_crc);
+  ds.test = load_pair(pick_images(d, "t10k"), pick_file(d, "t10k-labels-idx1-ubyte"), classes, &test_crc);
   if (ds.train.channels != ds.test.channels || ds.train.height != ds.test.height ||
       ds.train.width != ds.test.width) {
-    throw Error(ds.test.images_path + ": test images are " + std::to_string(ds.test.height) +
-                "x" + std::to_string(ds.test.width) + " but training images in " +
-                ds.train.images_path + " are " + std::to_string(ds.train.height) + "x" +
-                std::to_string(ds.train.width));
+    throw Error(ds.test.images_path + ": test images are " + shape_text(ds.test) + " but training images in " +
+                ds.train.images_path + " are " + shape_text(ds.train));
   }
+  ds.fashion_mnist = train_crc == kFashionTrainLabelsCrc && test_crc == kFashionTestLabelsCrc;
   return ds;
 }
 

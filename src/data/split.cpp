@@ -156,8 +156,9 @@ Split holdout(const std::vector<uint32_t>& kept, uint64_t nval, uint64_t seed, u
 
 // Positions 0..n-1 grouped by class, each group shuffled by `rng` (classes
 // in ascending order, empty ones skipped).
-std::vector<std::vector<uint32_t>> shuffled_classes(const std::vector<uint8_t>& labels, Rng& rng) {
-  std::vector<std::vector<uint32_t>> by_class(256);
+std::vector<std::vector<uint32_t>> shuffled_classes(const std::vector<uint32_t>& labels, Rng& rng) {
+  const uint32_t classes = labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end()) + 1;
+  std::vector<std::vector<uint32_t>> by_class(classes);
   for (size_t i = 0; i < labels.size(); ++i) by_class[labels[i]].push_back(uint32_t(i));
   std::vector<std::vector<uint32_t>> groups;
   for (auto& g : by_class) {
@@ -172,7 +173,7 @@ std::vector<std::vector<uint32_t>> shuffled_classes(const std::vector<uint8_t>& 
 // validation (largest remainders first, then lower class), so the class's
 // share of the holdout is within one image of its share of the data and
 // the shares add up to nval.
-Split stratified_holdout(const std::vector<uint32_t>& kept, const std::vector<uint8_t>& labels,
+Split stratified_holdout(const std::vector<uint32_t>& kept, const std::vector<uint32_t>& labels,
                          uint64_t nval, uint64_t seed, uint32_t repeat) {
   const uint64_t n = kept.size();
   Rng rng(derive_seed(seed, kStrataStream, repeat));
@@ -200,7 +201,7 @@ Split stratified_holdout(const std::vector<uint32_t>& kept, const std::vector<ui
 // when stratified), are dealt to the folds in turn. A deal gives every fold
 // floor(n/K) or one more; a class occupies a contiguous run of the deal, so
 // every fold also holds floor(n_c/K) or one more of each class.
-std::vector<uint32_t> deal_folds(const std::vector<uint8_t>& labels, uint64_t n, uint32_t folds,
+std::vector<uint32_t> deal_folds(const std::vector<uint32_t>& labels, uint64_t n, uint32_t folds,
                                  bool stratified, uint64_t seed, uint32_t repeat) {
   Rng rng(derive_seed(seed, kFoldStream, repeat));
   std::vector<uint32_t> order;
@@ -365,7 +366,7 @@ double leave_p_out_count(uint32_t n, uint32_t p) {
 }
 
 std::vector<CvSplit> make_cv_splits(const std::vector<uint32_t>& kept,
-                                    const std::vector<uint8_t>& labels, const CvSettings& cv,
+                                    const std::vector<uint32_t>& labels, const CvSettings& cv,
                                     uint64_t seed) {
   const uint64_t n = kept.size();
   if (n == 0) throw Error("cross-validation: no images to split");

@@ -97,7 +97,7 @@ struct CvSplit {
 // Deterministic in (kept, labels, settings, seed). Throws fovea::Error naming
 // the option and value on impossible settings and past kMaxCvSplits.
 std::vector<CvSplit> make_cv_splits(const std::vector<uint32_t>& kept,
-                                    const std::vector<uint8_t>& labels, const CvSettings& cv,
+                                    const std::vector<uint32_t>& labels, const CvSettings& cv,
                                     uint64_t seed);
 
 // The visiting order of `indices` in epoch `epoch` (0-based): a shuffle

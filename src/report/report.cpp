@@ -238,6 +238,14 @@ std::optional<ScheduleRecord> schedule_record(const json& summary, const std::st
                            number_field(summary, "train_images", where), number_field(summary, "batch", where)};
   for (double v : fields)
     if (!std::isfinite(v)) return std::nullopt;
+  const char* names[] = {"sharpen.sigma0", "sharpen.sharpen_epochs", "sharpen.levels", "epochs", "train_images",
+                         "batch"};
+  const double lo[] = {0, -1, 0, 0, 0, 1}, hi[] = {1e3, 1e7, 1e7, 1e7, 1e12, 1e12};
+  for (size_t i = 0; i < 6; ++i)
+    if (!(fields[i] >= lo[i] && fields[i] <= hi[i]) || (i > 0 && fields[i] != std::floor(fields[i])))
+      throw Error(where + ": '" + names[i] + "' is " + number_text(fields[i], "%g") + ", not " +
+                  (i > 0 ? "a whole number" : "a number") + " in [" + number_text(lo[i], "%g") + ", " +
+                  number_text(hi[i], "%g") + "]");
   r.sigma0 = fields[0];
   r.sharpen_epochs = int64_t(fields[1]);
   r.levels = uint32_t(fields[2]);
@@ -466,7 +474,7 @@ std::string render_report(const std::string& run_dir, const ReportExtras& extras
   // on the test set (summary.json "test_confusion").
   std::optional<ConfusionMatrix> cm =
       extras.confusion ? extras.confusion : read_confusion((dir / "eval-test.json").string());
-  if (!cm && summary.is_object() && summary.contains("test_confusion"))
+  if (!cm && summary.is_object() && summary.contains("test_confusion") && !summary["test_confusion"].is_null())
     cm = parse_confusion(&summary, where, "test_confusion");
   fs::path full = fs::absolute(dir).lexically_normal();
   if (full.filename().empty()) full = full.parent_path();  // "DIR/"

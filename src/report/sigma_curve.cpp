@@ -48,7 +48,10 @@ SigmaCurve per_step(const ScheduleRecord& r, size_t epochs_run) {
 
 SigmaCurve sigma_curve(const std::optional<ScheduleRecord>& record, const std::string& kind,
                        const std::vector<double>& epoch_sigmas) {
-  if (record && record->train_images > 0 && record->batch > 0) return per_step(*record, epoch_sigmas.size());
+  if (record && record->train_images > 0 && record->batch > 0) {
+    const uint64_t steps = (record->train_images + record->batch - 1) / record->batch;
+    if (steps <= kMaxCurveSteps / std::max<uint64_t>(1, epoch_sigmas.size())) return per_step(*record, epoch_sigmas.size());
+  }
   SigmaCurve c;
   c.steps = !smooth(kind);
   c.x_end = double(epoch_sigmas.size());

@@ -31,10 +31,13 @@ struct SigmaCurve {
 // Curves with more points than this (schedules that change every step) are
 // drawn as a ramp through evenly chosen steps.
 inline constexpr size_t kMaxCurvePoints = 300;
+// Runs of more steps than this are drawn from the epochs' sigmas instead.
+inline constexpr uint64_t kMaxCurveSteps = 10'000'000;
 
 // The curve of `epochs_run` epochs: with `record`, the schedule's sigma at
 // every step (step i of epoch e is at e + i batch / train_images, as
-// training evaluates it), kept where it changes; without, `epoch_sigmas`
+// training evaluates it), kept where it changes; without (or past
+// kMaxCurveSteps steps), `epoch_sigmas`
 // (metrics.jsonl's blur_sigma, the sigma at each epoch's start) held for the
 // epoch, or joined by a ramp when `kind` falls every step. Throws
 // fovea::Error on a record the schedule refuses.

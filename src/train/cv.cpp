@@ -10,6 +10,7 @@
 
 #include "data/idx.h"
 #include "nn/model_spec.h"
+#include "train/run_data.h"
 #include "util/error.h"
 
 namespace fovea::train {
@@ -98,7 +99,10 @@ CvResult cross_validate(gpu::Context& ctx, const CvConfig& cfg) {
 
   // The kept images (the first --limit) and their labels decide the splits.
   const nn::ModelSpec spec = nn::load_model_spec(base.model_path);
-  const data::Dataset ds = data::load_mnist_dir(base.data_dir, spec.classes);
+  const data::Source ds = open_data(base, spec);
+  if (ds.val)
+    throw Error("fovea cv makes its own validation sets, and " + base.data_dir + " has one (" +
+                (ds.kind == "csv" ? "val rows" : "a val/ folder") + "); train on it with fovea train");
   const uint32_t available = ds.train.count;
   if (base.limit > available)
     throw Error("--limit " + std::to_string(base.limit) + " is more than the " + std::to_string(available) +
@@ -106,7 +110,7 @@ CvResult cross_validate(gpu::Context& ctx, const CvConfig& cfg) {
   const uint32_t n = base.limit == 0 ? available : base.limit;
   std::vector<uint32_t> kept(n);
   std::iota(kept.begin(), kept.end(), 0u);
-  const std::vector<uint8_t> labels(ds.train.labels.begin(), ds.train.labels.begin() + n);
+  const std::vector<uint32_t> labels(ds.train.labels.begin(), ds.train.labels.begin() + n);
   data::CvSettings settings = cfg.cv;
   settings.val = base.val_split.empty() ? data::ValSpec{} : data::parse_val_split(base.val_split);
   const std::vector<data::CvSplit> splits = data::make_cv_splits(kept, labels, settings, base.seed);

@@ -148,6 +148,19 @@ RunInfo load_run(const std::string& dir) {
   r.limit = summary_value<uint32_t>(s, summary_path, "limit");
   r.batch = summary_value<uint32_t>(s, summary_path, "batch");
   if (summary_field(s, "val_split")) r.val_split = summary_value<std::string>(s, summary_path, "val_split");
+  if (const json* c = summary_field(s, "classes"); c && !c->is_null()) {
+    if (!c->is_array() || c->size() != r.spec.classes ||
+        !std::all_of(c->begin(), c->end(), [](const json& v) { return v.is_string(); }))
+      throw Error(summary_path + ": field 'classes' must be an array of " + std::to_string(r.spec.classes) +
+                  " class names");
+    r.classes = c->get<std::vector<std::string>>();
+  } else {
+    for (uint32_t k = 0; k < r.spec.classes; ++k) r.classes.push_back(std::to_string(k));
+  }
+  if (summary_field(s, "data_source.resize"))
+    r.resize = data::parse_resize(summary_value<std::string>(s, summary_path, "data_source.resize"));
+  if (summary_field(s, "data_source.skip_bad_images"))
+    r.skip_bad_images = summary_value<bool>(s, summary_path, "data_source.skip_bad_images");
   if (summary_field(s, "sharpen.final_feature_sigma"))
     r.feature_sigma = summary_value<double>(s, summary_path, "sharpen.final_feature_sigma");
   else if (summary_field(s, "sharpen.feature_smoothing") &&
@@ -155,6 +168,29 @@ RunInfo load_run(const std::string& dir) {
     throw Error(summary_path + ": the run used --feature-smoothing but does not record its final sigma "
                 "(sharpen.final_feature_sigma; written by newer versions of fovea train)");
   return r;
+}
+
+data::Source open_run_data(const RunInfo& run, const std::string& data, bool progress) {
+  data::SourceOptions o;
+  o.channels = run.spec.channels, o.height = run.spec.height, o.width = run.spec.width;
+  o.classes = run.spec.classes;
+  o.resize = run.resize;
+  o.skip_bad = run.skip_bad_images;
+  o.decode.progress = progress;
+  o.model = run.weights_path + " (metadata 'spec')";
+  const std::string path = data.empty() ? run.data_dir : data;
+  data::Source src = data::open_source(path, o);
+  // Labels are logit columns: data whose classes have names must name the run's, in its order.
+  bool numbered = true;
+  for (size_t k = 0; k < src.classes.size(); ++k) numbered = numbered && src.classes[k] == std::to_string(k);
+  if (!numbered && src.classes != run.classes) {
+    std::string a, b;
+    for (const auto& c : src.classes) a += (a.empty() ? "" : ", ") + c;
+    for (const auto& c : run.classes) b += (b.empty() ? "" : ", ") + c;
+    throw Error(path + ": its classes (" + a + ") are not those of the run " + run.dir + " (" + b + ")");
+  }
+  src.classes = run.classes;
+  return src;
 }
 
 std::unique_ptr<nn::Model> load_run_model(gpu::Context& ctx, const RunInfo& run, nn::ModelOptions mo,
@@ -182,12 +218,12 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
   r.split = opts.split;
   r.data_dir = opts.data_dir.empty() ? run.data_dir : opts.data_dir;
   r.classes = run.spec.classes;
-  const data::Dataset ds = data::load_mnist_dir(r.data_dir, run.spec.classes);
-  const data::ImageSet& set = opts.split == "test" ? ds.test : ds.train;
-  if (set.channels != run.spec.channels || set.height != run.spec.height || set.width != run.spec.width)
-    throw Error("the images in " + r.data_dir + " are not of the model's input shape " + run.spec.input().str());
+  r.class_names = run.classes;
+  const data::Source ds = open_run_data(run, r.data_dir);
+  if (opts.split == "test" && !ds.test) throw Error("--split test: " + r.data_dir + " has no test set");
+  const data::ImageSet& set = opts.split == "test" ? *ds.test : opts.split == "val" && ds.val ? *ds.val : ds.train;
   std::vector<uint32_t> indices;
-  if (opts.split == "test") {
+  if (opts.split == "test" || (opts.split == "val" && ds.val)) {
     indices.resize(set.count);
     for (uint32_t i = 0; i < set.count; ++i) indices[i] = i;
   } else {
@@ -195,7 +231,8 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
     if (!run.val_split)
       throw Error("--split " + opts.split + ": " + run.dir + "/summary.json does not record the run's "
                   "--val-split (written by newer versions of fovea train)");
-    const data::ValSpec val = run.val_split->empty() ? data::ValSpec{} : data::parse_val_split(*run.val_split);
+    data::ValSpec val = run.val_split->empty() ? data::ValSpec{} : data::parse_val_split(*run.val_split);
+    if (ds.val) val = data::parse_val_split("0");  // a validation set of its own: no holdout
     data::Split split = data::make_split(ds.train.count, run.limit, val, run.seed);
     indices = opts.split == "val" ? split.val : split.train;
     if (indices.empty())
@@ -233,11 +270,12 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
 std::string eval_json(const RunInfo& run, const EvalOptions& opts, const EvalResult& r) {
   json per_class = json::array();
   for (uint32_t k = 0; k < r.classes; ++k)
-    per_class.push_back({{"class", k}, {"images", r.class_images[k]}, {"accuracy", r.class_accuracy(k)}});
+    per_class.push_back({{"class", k}, {"name", r.class_names[k]}, {"images", r.class_images[k]},
+                         {"accuracy", r.class_accuracy(k)}});
   json j = {{"run", run.dir},        {"split", r.split},       {"data", r.data_dir},
             {"images", r.images},    {"loss", r.loss},         {"accuracy", r.accuracy},
             {"blur_sigma", opts.blur_sigma}, {"noise_std", opts.noise_std},
-            {"classes", r.classes},  {"per_class", per_class}, {"confusion", r.confusion}};
+            {"classes", r.class_names},  {"per_class", per_class}, {"confusion", r.confusion}};
   return j.dump(2) + "\n";
 }
 
@@ -246,11 +284,11 @@ std::string eval_table(const EvalResult& r) {
   char line[128];
   std::snprintf(line, sizeof line, "%s: %llu images  loss %.4f  accuracy %.4f\n", r.split.c_str(),
                 (unsigned long long)r.images, r.loss, r.accuracy);
-  s << line << "\nclass  images  accuracy\n";
+  s << line << "\nclass  images  accuracy  name\n";
   for (uint32_t k = 0; k < r.classes; ++k) {
-    std::snprintf(line, sizeof line, "%5u  %6llu  %8.4f\n", k, (unsigned long long)r.class_images[k],
+    std::snprintf(line, sizeof line, "%5u  %6llu  %8.4f  ", k, (unsigned long long)r.class_images[k],
                   r.class_accuracy(k));
-    s << line;
+    s << line << r.class_names[k] << "\n";
   }
   s << "\nconfusion matrix (rows: true class, columns: predicted class)\n  true";
   for (uint32_t k = 0; k < r.classes; ++k) s << std::setw(6) << k;

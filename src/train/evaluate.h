@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "data/idx.h"
+#include "data/source.h"
 #include "gpu/recorder.h"
 #include "io/safetensors.h"
 #include "nn/model.h"
@@ -71,10 +72,19 @@ struct RunInfo {
   uint32_t limit = 0, batch = 128;
   std::optional<std::string> val_split;  // absent in runs of older versions
   double feature_sigma = 0;              // conv2d output smoothing of the last step
+  // How the run read its data (summary.json "classes" and "data_source";
+  // older runs: the class indices, crop, no skipping).
+  std::vector<std::string> classes;
+  data::Resize resize = data::Resize::crop;
+  bool skip_bad_images = false;
 };
 
 // Throws fovea::Error naming the directory or file that is missing or bad.
 RunInfo load_run(const std::string& dir);
+
+// Opens `data` ("" = the run's --data) as the run read its data: the
+// model's input, --resize, --skip-bad-images; the run's class names.
+data::Source open_run_data(const RunInfo& run, const std::string& data, bool progress = true);
 
 // The model of a run with its final weights loaded (the run's batch,
 // standardisation and feature smoothing; `mo` gives the rest), and the
@@ -93,6 +103,7 @@ struct EvalOptions {
 struct EvalResult {
   std::string split, data_dir;
   uint32_t classes = 0;
+  std::vector<std::string> class_names;           // [classes]
   uint64_t images = 0;
   double loss = 0, accuracy = 0;
   std::vector<uint64_t> class_images;             // [classes]

@@ -156,11 +156,7 @@ SharpnessResult probe_sharpness(nn::Model& model, const data::ImageSet& set, con
 SharpnessResult sharpness_of_run(gpu::Context& ctx, const RunInfo& run, const std::string& data_dir,
                                  const SharpnessOptions& o) {
   validate_sharpness_options(o);
-  const std::string dir = data_dir.empty() ? run.data_dir : data_dir;
-  const data::Dataset ds = data::load_mnist_dir(dir, run.spec.classes);
-  if (ds.train.channels != run.spec.channels || ds.train.height != run.spec.height ||
-      ds.train.width != run.spec.width)
-    throw Error("the images in " + dir + " are not of the model's input shape " + run.spec.input().str());
+  const data::Source ds = open_run_data(run, data_dir);
   nn::ModelOptions mo;
   mo.slots = 1;
   mo.probe = true;

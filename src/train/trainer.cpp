@@ -22,6 +22,7 @@
 #include "nn/model.h"
 #include "train/checkpoint.h"
 #include "report/samples.h"
+#include "train/run_data.h"
 #include "train/sharpness.h"
 #include "train/evaluate.h"
 #include "train/weights.h"
@@ -209,17 +210,14 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   }
 
   nn::ModelSpec spec = nn::load_model_spec(cfg.model_path);
-  data::Dataset ds = data::load_mnist_dir(cfg.data_dir, spec.classes);
-  if (ds.train.channels != spec.channels || ds.train.height != spec.height ||
-      ds.train.width != spec.width)
-    throw Error("model " + cfg.model_path + ": input [" + std::to_string(spec.channels) + ", " +
-                std::to_string(spec.height) + ", " + std::to_string(spec.width) +
-                "] does not fit the data in " + cfg.data_dir + " ([" +
-                std::to_string(ds.train.channels) + ", " + std::to_string(ds.train.height) + ", " +
-                std::to_string(ds.train.width) + "])");
+  const data::Source ds = open_data(cfg, spec);
   // Standardisation uses the whole training file, whatever --limit says.
   data::ChannelStats stats = data::channel_stats(ds.train);
   data::Split split;
+  if (ds.val && (cfg.split || !cfg.val_split.empty()))
+    throw Error(std::string(cfg.split ? "cross-validation makes its own validation sets" : "--val-split is refused") +
+                ": " + cfg.data_dir + " has a validation set of its own (" +
+                (ds.kind == "csv" ? "val rows" : "a val/ folder") + ")");
   if (cfg.split) {
     split = *cfg.split;
     if (split.train.empty()) throw Error("internal: an explicit split with no training image");
@@ -229,13 +227,21 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                     std::to_string(ds.train.count) + " in " + ds.train.images_path);
   } else {
     data::ValSpec val = cfg.val_split.empty() ? data::ValSpec{} : data::parse_val_split(cfg.val_split);
+    if (ds.val) val = data::parse_val_split("0");  // the source's own validation set, not a holdout
     split = data::make_split(ds.train.count, cfg.limit, val, cfg.seed);
+    if (ds.val) split.val = all_images(*ds.val);
   }
+  // Validation: the source's validation images, else the holdout of the training images.
+  const data::ImageSet& val_set = ds.val ? *ds.val : ds.train;
+  if (!ds.test && (!cfg.test_blur.empty() || !cfg.test_noise.empty()))
+    throw Error(std::string(cfg.test_blur.empty() ? "--test-noise" : "--test-blur") + " evaluates the test set, and " +
+                cfg.data_dir + " has none (no test/ folder or test rows)");
   if ((cfg.early_stop > 0 || cfg.target_acc > 0) && split.val.empty())
     throw Error(std::string(cfg.early_stop > 0 ? "--early-stop" : "--target-acc") +
                 " watches the validation set, and --val-split 0 leaves none");
-  std::vector<uint32_t> test_idx(ds.test.count);
-  for (uint32_t i = 0; i < ds.test.count; ++i) test_idx[i] = i;
+  // Without a test set the test phase evaluates no image (its figures are null).
+  const data::ImageSet& test_set = ds.test ? *ds.test : ds.train;
+  const std::vector<uint32_t> test_idx = ds.test ? all_images(*ds.test) : std::vector<uint32_t>{};
 
   fs::path out(cfg.out_dir);
   const fs::path checkpoint_path = out / "checkpoint.safetensors";
@@ -498,7 +504,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                   std::to_string(order.size()));
     bar.update(order.size(), train_seconds, tr.mean_loss(), tr.accuracy());
     bar.done();
-    Totals va = evaluate_all(ds.train, split.val, eval_base);
+    Totals va = evaluate_all(val_set, split.val, eval_base);
 
     EpochResult e;
     e.epoch = epoch + 1;
@@ -595,10 +601,11 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   // columns: the argmax of the logits) for summary.json and the report.
   const uint32_t K = spec.classes;
   std::vector<std::vector<uint64_t>> confusion(K, std::vector<uint64_t>(K, 0));
-  Totals te = evaluate_all(ds.test, test_idx, eval_base, [&](size_t first, uint32_t rows, const float* logits) {
+  if (!ds.test) std::printf("test: %s has no test set; the test phase is skipped\n", cfg.data_dir.c_str());
+  Totals te = evaluate_all(test_set, test_idx, eval_base, [&](size_t first, uint32_t rows, const float* logits) {
     for (uint32_t r = 0; r < rows; ++r) {
       const float* row = logits + size_t(r) * K;
-      confusion[ds.test.labels[test_idx[first + r]]][size_t(std::max_element(row, row + K) - row)]++;
+      confusion[test_set.labels[test_idx[first + r]]][size_t(std::max_element(row, row + K) - row)]++;
     }
   });
   if (ranks.size > 1) {
@@ -610,12 +617,13 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   result.test_loss = te.mean_loss();
   result.test_acc = te.accuracy();
   result.test_images = te.count;
-  std::printf("test  loss %.4f  acc %.4f  (%llu images)\n", result.test_loss, result.test_acc,
-              (unsigned long long)te.count);
+  if (ds.test)
+    std::printf("test  loss %.4f  acc %.4f  (%llu images)\n", result.test_loss, result.test_acc,
+                (unsigned long long)te.count);
   // Robustness: the same test images blurred, or with seeded noise (the
   // same noise in every run: the model's noise seed is fixed).
   auto corrupted = [&](const char* kind, double value, gpu::StepParams p) {
-    Totals t = evaluate_all(ds.test, test_idx, p);
+    Totals t = evaluate_all(test_set, test_idx, p);
     result.corrupted.push_back({kind, value, t.mean_loss(), t.accuracy()});
     std::printf("test  %s %g  loss %.4f  acc %.4f\n", kind, value, t.mean_loss(), t.accuracy());
   };
@@ -688,6 +696,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     corr.push_back({{"corruption", c.corruption}, {"value", c.value}, {"loss", c.loss}, {"acc", c.acc}});
   summary["test_corrupted"] = corr;
   summary["test_confusion"] = confusion;
+  summary["classes"] = ds.classes;
+  summary["data_source"] = source_json(ds, cfg);
+  if (!ds.test)
+    for (const char* k : {"test_loss", "test_acc", "test_images", "test_confusion"}) summary[k] = nullptr;
   if (!ranks.writer()) return result;  // rank 0 writes the summary and the report, and reports a divergence
   write_atomically(out / "summary.json", summary.dump(2) + "\n");
   const report::ReportExtras extras = report::report_samples(ctx, ds.train, out.string());

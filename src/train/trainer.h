@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "data/image.h"
 #include "data/sharpening.h"
 #include "data/split.h"
 #include "ops/optim.h"
@@ -18,7 +19,11 @@ namespace fovea::train {
 
 struct TrainConfig {
   std::string model_path;
-  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";  // --data: any source (data/source.h)
+  data::Resize resize = data::Resize::crop;  // image files of another size than the model's input
+  bool cache = true;                         // the decoded-images cache (--no-cache: off)
+  bool skip_bad_images = false;              // leave undecodable images out, listed, instead of failing
+  std::string class_names;                   // --class-names FILE: names of IDX / integer-labelled classes
   std::string out_dir;  // required; the CLI defaults it to runs/<timestamp>
   uint32_t epochs = 1;
   uint32_t batch = 128;

@@ -227,17 +227,21 @@ TEST_CASE("idx: a dimension count other than 3 for images or 1 for labels is rej
           "[idx]") {
   TempDir dir;
   const Pair p = write_pair(dir);
-  Bytes four;  // [1, 5, 4, 3]: a 4-D tensor with the right byte count
+  Bytes five;  // [1, 5, 4, 3, 1]: a 5-D tensor with the right byte count
+  put_be32(five, 0x00000805);
+  for (uint32_t d : {1u, 5u, 4u, 3u, 1u}) put_be32(five, d);
+  five.resize(five.size() + 60, 9);
+  write_file(p.images, five);
+  CHECK_THROWS_WITH(fovea::data::load_idx_pair(p.images, p.labels, 10),
+                    Contains(p.images) && Contains("magic is 0x00000805") &&
+                        Contains("declares 5 dimensions, expected 3"));
+  Bytes four;  // [1, 5, 4, 2]: 4-D but not RGB
   put_be32(four, 0x00000804);
-  put_be32(four, 1);
-  put_be32(four, 5);
-  put_be32(four, 4);
-  put_be32(four, 3);
-  four.resize(four.size() + 60, 9);
+  for (uint32_t d : {1u, 5u, 4u, 2u}) put_be32(four, d);
+  four.resize(four.size() + 40, 9);
   write_file(p.images, four);
   CHECK_THROWS_WITH(fovea::data::load_idx_pair(p.images, p.labels, 10),
-                    Contains(p.images) && Contains("magic is 0x00000804") &&
-                        Contains("declares 4 dimensions, expected 3"));
+                    Contains(p.images) && Contains("[N, H, W, 3]") && Contains("last dimension is 2"));
   write_file(p.images, idx_images(5, 4, 3));
   Bytes two;
   put_be32(two, 0x00000802);
@@ -363,6 +367,31 @@ TEST_CASE("idx: load_mnist_dir reads raw and .gz files and prefers raw when both
   CHECK(ds.train.images_path == dir.file("train-images-idx3-ubyte.gz"));
 }
 
+TEST_CASE("idx: a colour file (N, H, W, 3) loads as planar (N, 3, H, W)", "[idx]") {
+  TempDir dir;
+  Bytes img;
+  put_be32(img, 0x00000804);
+  for (uint32_t d : {4u, 3u, 5u, 3u}) put_be32(img, d);
+  for (uint32_t i = 0; i < 4 * 3 * 5 * 3; ++i) img.push_back(pixel(i / 45, i % 45));
+  write_file(dir.file("train-images-idx3-ubyte"), img);
+  write_file(dir.file("train-labels-idx1-ubyte"), idx_labels(4, 10));
+  const ImageSet s = fovea::data::load_idx_pair(dir.file("train-images-idx3-ubyte"), dir.file("train-labels-idx1-ubyte"), 10);
+  REQUIRE(s.count == 4);
+  CHECK(s.channels == 3);
+  CHECK(s.height == 3);
+  CHECK(s.width == 5);
+  REQUIRE(s.pixels.size() == 4 * 45);
+  for (uint32_t i = 0; i < 4; ++i)
+    for (uint32_t y = 0; y < 3; ++y)
+      for (uint32_t x = 0; x < 5; ++x)
+        for (uint32_t c = 0; c < 3; ++c)
+          REQUIRE(s.pixels[i * 45 + c * 15 + y * 5 + x] == pixel(i, (y * 5 + x) * 3 + c));
+  // A truncated colour file names its shape.
+  img.resize(img.size() - 1);
+  write_file(dir.file("train-images-idx3-ubyte"), img);
+  CHECK_THROWS_WITH(fovea::data::parse_idx_images(img, "colour"), Contains("colour") && Contains("3x5x3"));
+}
+
 TEST_CASE("idx: channel_stats gives population mean and std of pixels / 255", "[idx]") {
   ImageSet s;
   s.count = 2;
@@ -398,7 +427,8 @@ TEST_CASE("idx: the real Fashion-MNIST set loads with its known size and statist
   CHECK(ds.test.height == 28);
   // Every class appears, 6000 times each in train (the set is balanced).
   std::vector<size_t> per_class(10, 0);
-  for (uint8_t l : ds.train.labels) ++per_class[l];
+  for (uint32_t l : ds.train.labels) ++per_class[l];
+  CHECK(ds.fashion_mnist);  // recognised by its label files' CRC-32
   for (size_t c = 0; c < 10; ++c) CHECK(per_class[c] == 6000);
   const auto st = fovea::data::channel_stats(ds.train);
   REQUIRE(st.mean.size() == 1);

@@ -150,6 +150,10 @@ TEST_CASE("report: sigma_curve without the schedule: the epochs' sigmas, held or
   CHECK(c.x_end == 3);
   c = sigma_curve(std::nullopt, "cosine", {2, 1, 0});
   CHECK_FALSE(c.steps);
+  // Too many steps to evaluate: the epochs' sigmas too.
+  c = sigma_curve(ScheduleRecord{"step", 2, -1, 3, 4, 1'000'000'000, 1}, "step", {2, 1.3, 0.7, 0});
+  CHECK_FALSE(c.per_step);
+  CHECK(c.x.size() == 4);
   CHECK_THROWS_WITH(sigma_curve(ScheduleRecord{"blurry", 2, -1, 3, 4, 100, 10}, "blurry", {0}),
                     Contains("unknown schedule 'blurry'"));
 }

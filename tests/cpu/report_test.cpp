@@ -460,6 +460,10 @@ TEST_CASE("report: render_report: a step schedule's blur chart is steps, per ste
  "sharpen": {"schedule": "step", "spec": "blurry", "sigma0": 2, "sharpen_epochs": -1, "levels": 3}})";
   Run broken(metrics, bad.c_str());
   CHECK_THAT(render_error(broken), Contains("summary.json") && Contains("unknown schedule 'blurry'"));
+  std::string negative = summary;
+  negative.replace(negative.find("\"levels\": 3"), 11, "\"levels\": -3");
+  Run out_of_range(metrics, negative.c_str());
+  CHECK_THAT(render_error(out_of_range), Contains("summary.json") && Contains("'sharpen.levels' is -3"));
 }
 
 TEST_CASE("report: render_report: the sample grid's caption rounds the sigmas", "[report]") {

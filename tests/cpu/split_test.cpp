@@ -265,10 +265,10 @@ std::vector<uint32_t> sparse_kept(uint32_t n) {
 
 // Unbalanced random labels: class c is drawn with weight c + 1 (so class 0
 // is rare), over `classes` classes.
-std::vector<uint8_t> unbalanced_labels(uint32_t n, uint32_t classes, uint64_t seed) {
+std::vector<uint32_t> unbalanced_labels(uint32_t n, uint32_t classes, uint64_t seed) {
   Rng r(seed);
   const uint32_t total = classes * (classes + 1) / 2;
-  std::vector<uint8_t> labels(n);
+  std::vector<uint32_t> labels(n);
   for (auto& l : labels) {
     uint32_t x = uint32_t(r.below(total)), c = 0;
     while (x >= c + 1) x -= ++c;
@@ -298,7 +298,7 @@ void check_cover(const CvSplit& s, const std::vector<uint32_t>& kept) {
 // How many of `idx` (values from kept) have each label.
 std::map<uint8_t, uint32_t> class_counts(const std::vector<uint32_t>& idx,
                                          const std::vector<uint32_t>& kept,
-                                         const std::vector<uint8_t>& labels) {
+                                         const std::vector<uint32_t>& labels) {
   std::map<uint8_t, uint32_t> m;
   for (uint32_t v : idx) {
     const size_t pos = size_t(std::lower_bound(kept.begin(), kept.end(), v) - kept.begin());
