@@ -57,6 +57,11 @@ def reach(run, target):
     return None
 
 
+def run_seconds(run):
+    """Training plus validation seconds of every epoch."""
+    return sum(e["seconds"] for e in run["epochs"])
+
+
 def corrupted(run, kind, value):
     for c in run["summary"].get("test_corrupted", []):
         if c["corruption"] == kind and abs(c["value"] - value) < 1e-9:
@@ -168,14 +173,16 @@ def results_section(b, table_runs, corruptions, target):
         rows.append([f"{arm['name']}: {arm['model']}, {arm['desc']}", str(len(runs)),
                      pm([r["summary"]["test_acc"] for r in runs]),
                      pm([mean_corrupted(r, corruptions) for r in runs]), ep, sec,
+                     pm([run_seconds(r) for r in runs], 1, 0),
                      pm([r["epochs"][-1]["train_loss"] for r in runs], 1, 4)])
         crows.append([arm["name"]] + [pm([corrupted(r, k, v) for r in runs]) for k, v in corruptions])
     lines += table(["arm", "seeds", "clean test accuracy %", "mean corrupted accuracy %", f"epochs to {goal} val",
-                    f"seconds to {goal} val", "final train loss"], rows)
+                    f"seconds to {goal} val", "seconds, all epochs", "final train loss"], rows)
     lines += ["", "Test accuracy (%) under each corruption:", ""]
     lines += table(["arm"] + [label(k, v) for k, v in corruptions], crows)
     lines += ["", "Mean ± standard deviation over seeds; the mean corrupted accuracy averages the "
-              f"{len(corruptions)} corrupted test sets of each run.", ""]
+              f"{len(corruptions)} corrupted test sets of each run; seconds are wall-clock time on the machine "
+              "as it was (other work beside the study inflates them).", ""]
     lines += ["### Verdict", ""]
     said_any = False
     for arm in b["arms"]:
@@ -186,8 +193,11 @@ def results_section(b, table_runs, corruptions, target):
         said_any = True
         clean = welch([r["summary"]["test_acc"] for r in base], [r["summary"]["test_acc"] for r in runs])
         mean = welch([mean_corrupted(r, corruptions) for r in base], [mean_corrupted(r, corruptions) for r in runs])
+        secs = (mean_std([run_seconds(r) for r in runs])[0], mean_std([run_seconds(r) for r in base])[0])
         lines.append(f"- **{arm['name']}** ({arm['desc']}) against {arm['baseline']} ({len(runs)} and {len(base)} "
-                     f"seeds): clean test accuracy {verdict(*clean)}; mean corrupted accuracy {verdict(*mean)}.")
+                     f"seeds): clean test accuracy {verdict(*clean)}; mean corrupted accuracy {verdict(*mean)}; "
+                     f"training and validation time {secs[0]:.0f} s against {secs[1]:.0f} s "
+                     f"({(secs[0] / secs[1] - 1) * 100:+.0f} %).")
         each = []
         for k, v in corruptions:
             d = welch([corrupted(r, k, v) for r in base], [corrupted(r, k, v) for r in runs])

@@ -25,7 +25,7 @@ class Sharpness final : public Command {
         "Prints one JSON object on stdout (logs go to stderr): lambda_max, top, trace, trace_se, jacobian_fro,\n"
         "iterations, converged, hvps, loss, images, method, seconds. BatchNorm runs on its running statistics,\n"
         "random layers are off. Hessian-vector products are central differences of float32 GPU gradients\n"
-        "(docs/study-sharpening.md gives their measured error); jacobian_fro is sqrt(mean over images of\n"
+        "(docs/cli.md gives their measured error); jacobian_fro is sqrt(mean over images of\n"
         "||d logits / d standardised input||_F^2).");
   }
 
