@@ -431,7 +431,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   for (uint32_t epoch = resumed.epoch; epoch < cfg.epochs && !finished; ++epoch) {
     std::vector<uint32_t> order =
         cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch) : split.train;
-    // The epoch's training model, its step and images: a pyramid level's below full size.
+    // The epoch's training model, its step and images: a pyramid level's below full size
+    // (the copies in and out count in the epoch's seconds).
+    const auto epoch_start = Clock::now();
     ResolutionLadder::Level* level = ladder ? ladder->enter(epoch, model) : nullptr;
     nn::Model& tm = level ? *level->model : model;
     gpu::Replayer& tstep = level ? *level->step : train_step;
@@ -532,7 +534,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     e.lr = lr_schedule.rate(epoch);
     e.blur_sigma = schedule.sigma(epoch);
     if (ladder) e.input_size = {timages.height, timages.width};
-    e.seconds = seconds_since(t0);
+    e.seconds = seconds_since(epoch_start);
     e.images_per_second = double(order.size()) / train_seconds;
     e.train_images = order.size();
     e.val_images = split.val.size();
