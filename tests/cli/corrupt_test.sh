@@ -6,6 +6,8 @@
 # the damage is heavy; `fovea eval --test-corrupt` on the run reproduces
 # each entry's loss and accuracy exactly (the same seeded damage).
 # Usage: corrupt_test.sh FOVEA_BINARY SOURCE_DIR
+# Without the data set the test cannot run: skipped (77), not passed.
+[ -d /usr/share/datasets/fashion-mnist ] || { echo "skipped: /usr/share/datasets/fashion-mnist missing"; exit 77; }
 source "$(dirname "$0")/common.sh" "$@"
 model=$src/assets/models/mlp.json
 expect 1 "--test-corrupt: unknown corruption 'fog'" -- train --model "$model" --test-corrupt fog=1 --out "$tmp/e1"

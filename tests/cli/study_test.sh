@@ -7,6 +7,8 @@
 # page; --report-only rewrites it alone; an interrupted run resumes from its
 # checkpoint; other options on the same saved runs are refused.
 # Usage: study_test.sh FOVEA_BINARY SOURCE_DIR
+# Without the data set the test cannot run: skipped (77), not passed.
+[ -d /usr/share/datasets/fashion-mnist ] || { echo "skipped: /usr/share/datasets/fashion-mnist missing"; exit 77; }
 source "$(dirname "$0")/common.sh" "$@"
 # A small copy of the data (the first 1,000 training and 500 test images)
 # keeps the 15 test evaluations of each run short.
