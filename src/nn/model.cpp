@@ -168,6 +168,10 @@ void Model::build() {
   if (opts_.probe) base_params_ = device_->reserve("parameters.base", param_floats_ * 4);
   state_ = device_->reserve("state", std::max<uint64_t>(state_floats_, 1) * 4);
   grads_ = device_->reserve("gradients", param_floats_ * 4);
+  if (opts_.accumulate && !opts_.data_parallel) {
+    grads_sum_ = device_->reserve("gradients.accumulated", param_floats_ * 4);
+    grads_zero_ = device_->reserve("gradients.zero", param_floats_ * 4);
+  }
   if (opts_.regularize.clip_norm > 0) clip_norm_ = device_->reserve("clip.norm_scale", 8);
   // Every state array of the optimizer in one buffer (the kernel binds
   // parameters, gradients and state); never saved with the weights.
@@ -244,6 +248,13 @@ void Model::build() {
     update_ = program("update");
     update = update_.get();
     ops::record_copy(*update, param_floats_, grads_in_, grads_, "gradients.upload");
+  } else if (grads_sum_.valid()) {
+    // Accumulation: the sum stays on the device (in place: each value is
+    // read and written by the same invocation).
+    ops::record_add(t, param_floats_, grads_sum_, grads_, grads_sum_, "gradients.accumulate");
+    update_ = program("update");
+    update = update_.get();
+    ops::record_copy(*update, param_floats_, grads_sum_, grads_, "gradients.accumulated");
   }
   // Penalties, then clipping (the penalty is part of the loss whose gradient
   // is clipped), then the step. Alignment gaps between tensors hold zero
@@ -258,6 +269,7 @@ void Model::build() {
     ops::record_clip_norm(*update, grads_, param_floats_, opts_.regularize.clip_norm, clip_norm_, "clip_norm");
   ops::record_optimizer(*update, param_floats_, opts_.optim, params_, grads_, optim_state_,
                         ops::optimizer_name(opts_.optim.kind));
+  if (grads_sum_.valid()) ops::record_copy(*update, param_floats_, grads_zero_, grads_sum_, "gradients.accumulated.zero");
   loss.host_reads(train_sums_);
 
   eval_ = program("eval");
@@ -288,6 +300,10 @@ void Model::build() {
   // data-parallel rank may never call init_parameters).
   const std::vector<float> zeros(param_floats_, 0.0f);
   gpu::upload(ctx_, grads_, zeros.data(), zeros.size() * 4);
+  if (grads_sum_.valid()) {
+    gpu::upload(ctx_, grads_sum_, zeros.data(), zeros.size() * 4);
+    gpu::upload(ctx_, grads_zero_, zeros.data(), zeros.size() * 4);
+  }
   std::vector<float> ms(2 * spec_.channels);
   for (uint32_t c = 0; c < spec_.channels; ++c) {
     ms[c] = float(opts_.channel_mean[c]);
@@ -304,13 +320,14 @@ void Model::plan_memory() {
   std::vector<gpu::Program*> programs;
   for (const gpu::Program* p : all_programs()) programs.push_back(const_cast<gpu::Program*>(p));
   const std::vector<const gpu::Program*> readers(programs.begin(), programs.end());
-  std::vector<gpu::View> pinned = {params_, base_params_, grads_, optim_state_, state_, stats_, x_grad_};
+  std::vector<gpu::View> pinned = {params_, base_params_, grads_,     optim_state_, state_,
+                                   stats_,  x_grad_,      grads_sum_, grads_zero_};
   // Without sharing every view is pinned: the layout stays as reserved.
   if (!opts_.share_memory) pinned.insert(pinned.end(), device_->views().begin(), device_->views().end());
   lives_ = view_lives(*device_, readers, pinned);
   std::vector<gpu::View*> views = {&state_,    &params_,       &grads_,     &optim_state_, &stats_,
                                    &x_,        &row_stats_,    &blur_scratch_, &clip_norm_, &x_grad_,
-                                   &base_params_};
+                                   &base_params_, &grads_sum_, &grads_zero_};
   for (gpu::View& v : x_grad_parts_) views.push_back(&v);
   for (Node& node : nodes_) {
     for (gpu::View* v : {&node.io.out, &node.io.dout, &node.io.param_span, &node.io.grad_span, &node.io.state_span})
@@ -374,7 +391,7 @@ std::vector<gpu::Program*> Model::train_programs() {
 }
 
 gpu::Program& Model::update_program() {
-  if (!update_) throw Error("internal: the update program of a model built without ModelOptions::data_parallel");
+  if (!update_) throw Error("internal: the update program of a model built without data_parallel or accumulate");
   return *update_;
 }
 

@@ -86,6 +86,14 @@ struct ModelOptions {
   // rank's rows. The step is then recorded as train_programs(), split at a
   // host exchange after each BatchNorm reduce (sync_exchanges()).
   bool sync_bn = false;
+  // Gradient accumulation (--accumulate N, TrainerOptions::accumulate): the
+  // training step is recorded as two programs like data_parallel's, but the
+  // sum stays on the device. train: ... -> backward -> accumulated +=
+  // gradients (run once per micro-batch, P.loss_rows the rows of all N, so
+  // the sum is the whole batch's gradient); update: gradients = accumulated
+  // -> penalties -> clipping -> optimizer step -> accumulated = 0.
+  // Not with data_parallel.
+  bool accumulate = false;
 };
 
 // One host exchange of a synchronised BatchNorm step (ModelOptions::sync_bn):
@@ -190,7 +198,7 @@ class Model {
   std::vector<gpu::Program*> train_programs();
   const std::vector<SyncExchange>& sync_exchanges() const { return sync_exchanges_; }
   gpu::Program& eval_program() { return *eval_; }
-  gpu::Program& update_program();  // ModelOptions::data_parallel only
+  gpu::Program& update_program();  // ModelOptions::data_parallel or accumulate only
   // f32 [parameter_count()] per slot (ModelOptions::data_parallel only): this
   // rank's gradients after the train program, and their sum over the ranks
   // before the update program.
@@ -253,6 +261,7 @@ class Model {
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_, logits_ring_;
   gpu::View x_grad_, probe_sums_, probe_vectors_, base_params_;  // probe only
   gpu::View grads_out_, grads_in_;                                  // data_parallel only
+  gpu::View grads_sum_, grads_zero_;                                // accumulate only
   std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several
   std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_, update_;
   std::vector<ViewLife> lives_;  // of device_'s views, as planned

@@ -175,6 +175,28 @@ struct Ranks {
   }
 };
 
+// --accumulate: at least 1; micro-batches are one process's, and a mixing
+// augmentation draws per batch, which the micro-batches would each redo.
+void check_accumulate(const TrainConfig& cfg, const data::AugmentConfig& augment, uint32_t ranks) {
+  if (cfg.accumulate == 0 || cfg.accumulate > 4096)
+    throw Error("--accumulate must be in 1..4096 micro-batches, got " + std::to_string(cfg.accumulate));
+  if (cfg.accumulate == 1) return;
+  if (ranks > 1) throw Error("--accumulate " + std::to_string(cfg.accumulate) + " with mpirun is not supported: use one process");
+  if (augment.mixing())
+    throw Error("--accumulate " + std::to_string(cfg.accumulate) + " cannot be used with mixup or cutmix in --augment");
+}
+
+// The optimizer step after the accumulated micro-batches: the update program
+// in the slot the micro-batches left free, with the last one's parameters.
+void run_update(nn::Model& model, gpu::Replayer& train_step, gpu::Replayer& update_step, gpu::StepParams p) {
+  train_step.finish();
+  const uint32_t slot = update_step.acquire();
+  p.slot = slot;
+  std::memcpy(model.params_ring().host(slot), &p, sizeof p);
+  update_step.submit(slot);
+  update_step.finish();
+}
+
 }  // namespace
 
 RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
@@ -201,6 +223,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   if (!(cfg.divergence_factor > 1)) throw Error("--divergence-factor must be greater than 1");
   const data::AugmentConfig augment = data::parse_augment(cfg.augment);
   const Ranks ranks(cfg.comm);
+  check_accumulate(cfg, augment, ranks.size);
   if (ranks.size > 1) {
     const std::string np = "mpirun -np " + std::to_string(ranks.size);
     if (cfg.batch % ranks.size != 0)
@@ -260,6 +283,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   mo.batch = cfg.batch / ranks.size;  // this rank's shard of the global batch
   mo.data_parallel = ranks.size > 1;
   mo.sync_bn = cfg.sync_bn && mo.data_parallel;  // one rank's statistics are the batch's already
+  mo.accumulate = cfg.accumulate > 1;
   mo.read_logits = true;  // the test pass counts the confusion matrix
   mo.optim = cfg.optim;
   mo.regularize = cfg.regularize;
@@ -304,7 +328,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   gpu::Replayer train_step(model.train_program(), model.slots(), cfg.profile);
   gpu::Replayer eval_step(model.eval_program(), model.slots());
   std::unique_ptr<gpu::Replayer> update_step;  // data-parallel: the step after the all-reduce
-  if (mo.data_parallel) update_step = std::make_unique<gpu::Replayer>(model.update_program(), model.slots(), cfg.profile);
+  if (mo.data_parallel || mo.accumulate)
+    update_step = std::make_unique<gpu::Replayer>(model.update_program(), model.slots(), cfg.profile);
   // Synchronised BatchNorm: the training step's later programs, each run
   // after the host summed the partials the one before left (sync_exchanges).
   std::vector<std::unique_ptr<gpu::Replayer>> sync_steps;
@@ -424,11 +449,18 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     Progress bar(cfg.progress, epoch + 1, cfg.epochs, order.size());
     auto t0 = Clock::now();
     double allreduce_seconds = 0;
-    for (size_t first = 0; first < order.size(); first += cfg.batch) {
-      const uint32_t global_rows = uint32_t(std::min<size_t>(cfg.batch, order.size() - first));
-      // This rank's shard of the global batch (all of it with one process).
-      const uint32_t skip = uint32_t(ranks.begin(global_rows));
-      const uint32_t rows = uint32_t(ranks.end(global_rows)) - skip;
+    // One optimizer step per global batch; with --accumulate N it is N
+    // micro-batches of --batch rows, each a pass of the train program.
+    const size_t step_batch = size_t(cfg.batch) * cfg.accumulate;
+    for (size_t first = 0; first < order.size(); first += step_batch) {
+      const uint32_t global_rows = uint32_t(std::min<size_t>(step_batch, order.size() - first));
+      const uint32_t step_index = step++;
+      gpu::StepParams p;
+      for (uint32_t micro_first = 0; micro_first < global_rows; micro_first += cfg.batch) {
+      // This rank's shard of the global batch (all of it with one process), or this micro-batch.
+      const uint32_t skip = cfg.accumulate > 1 ? micro_first : uint32_t(ranks.begin(global_rows));
+      const uint32_t rows = cfg.accumulate > 1 ? std::min(cfg.batch, global_rows - micro_first)
+                                               : uint32_t(ranks.end(global_rows)) - skip;
       uint32_t slot = train_step.acquire();
       if (bar.due(first)) {
         // This slot's sums are complete here (its fence was waited on); they
@@ -440,21 +472,21 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
         bar.update(first, seconds_since(t0), partial.mean_loss(), partial.accuracy());
       }
       const double sigma = schedule.sigma(epoch + double(first) / double(order.size()));
-      gpu::StepParams p;
+      p = gpu::StepParams{};
       p.lr = float(lr_schedule.rate(epoch + double(first) / double(order.size())));
-      const auto k = optim_coefficients.at(uint64_t(step) + 1, p.lr);  // the rate the kernel reads
+      const auto k = optim_coefficients.at(uint64_t(step_index) + 1, p.lr);  // the rate the kernel reads
       std::copy(k.begin(), k.end(), p.optim);
-      p.step = step++;
+      p.step = step_index;
       p.rows = rows;
       p.seed = uint32_t(cfg.seed);
       p.slot = slot;
       p.blur_sigma = float(sigma);
       p.feature_sigma = cfg.feature_smoothing ? float(sigma) : 0.0f;
       eval_base.feature_sigma = p.feature_sigma;
-      if (ranks.size > 1) {
+      if (ranks.size > 1 || cfg.accumulate > 1) {
         // The loss divides by the global batch, so the gradients sum to its
         // gradient; random layers and augmentation key their draws by the
-        // global row, so they draw what one process would.
+        // global row, so they draw what one process (one batch) would.
         p.loss_rows = global_rows;
         p.first_row = skip;
         p.shard_rows = model.batch();
@@ -466,7 +498,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
         std::memcpy(static_cast<uint32_t*>(model.labels_ring().host(slot)) + model.batch(), &mix, sizeof mix);
       }
       train_step.submit(slot);
-      if (update_step) {
+      if (update_step && cfg.accumulate == 1) {
         // Wait for this rank's gradient, sum it over the ranks (in the
         // readback slot), hand the sum back and take the step.
         train_step.finish();
@@ -495,6 +527,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
         update_step->finish();
       }
       model.set_batches_tracked(model.batches_tracked() + 1);
+      }
+      if (cfg.accumulate > 1) run_update(model, train_step, *update_step, p);
     }
     train_step.finish();
     double train_seconds = seconds_since(t0);

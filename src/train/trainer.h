@@ -27,6 +27,11 @@ struct TrainConfig {
   std::string out_dir;  // required; the CLI defaults it to runs/<timestamp>
   uint32_t epochs = 1;
   uint32_t batch = 128;
+  // Gradient accumulation: each optimizer step sums the gradients of this
+  // many micro-batches of `batch` rows on the device (one batch of
+  // accumulate x batch rows, up to float summation order; BatchNorm
+  // normalises each micro-batch by its own statistics).
+  uint32_t accumulate = 1;
   double lr = 0.01;               // lr0 of the schedule (the CLI's default: ops::default_lr)
   LrConfig lr_schedule;          // the decay and warm-up (its .lr is set from lr)
   ops::OptimConfig optim;         // the optimizer and its hyperparameters (default sgd, momentum 0.9)
