@@ -303,6 +303,10 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   add_image_options(train, o);
   train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
   train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
+  train->add_option("--accumulate", cfg.accumulate,
+                    "Micro-batches of --batch rows per optimizer step, gradients summed on the device "
+                    "(one batch of N x --batch rows up to float summation order)")
+      ->capture_default_str();
   o.lr = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
   add_optimizer_options(train, o);
   add_penalty_options(train, o);
