@@ -262,9 +262,11 @@ struct PartPlan {
  * @brief A model on a Device with its optimizer: training steps, evaluation,
  * prediction and safetensors files.
  *
- * Every function runs to completion before it returns: the GPU work it
- * submitted has finished, so the caller may reuse or change any buffer it
- * passed. A Trainer is used from one thread at a time. Move-only; a
+ * Every function but record_step, record_first_part and record_next_part
+ * runs to completion before it returns: the GPU work it submitted has
+ * finished, so the caller may reuse or change any buffer it passed. Those
+ * three only record into the caller's command buffer (see record_step).
+ * A Trainer is used from one thread at a time. Move-only; a
  * moved-from Trainer may only be destroyed or assigned to.
  */
 class Trainer {
