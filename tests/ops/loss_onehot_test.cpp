@@ -68,7 +68,7 @@ TEST_CASE("one-hot mse and bce: correct is the first maximum at the label", "[lo
   const std::vector<float> y = {0.1f, 0.9f, 0.2f, 0.5f, 0.5f, 0.1f, -3.0f, -0.5f, -2.0f};
   const std::vector<uint32_t> labels = {1, 1, 1};
   for (bool bce : {false, true}) {
-    INFO(bce ? "bce" : "mse");
+    INFO((bce ? "bce" : "mse"));
     check_close(run_onehot(bce, 3, 3, 3, y, labels, false).correct, {1, 0, 1}, 0.0, 0.0, "correct");
   }
 }
@@ -76,7 +76,7 @@ TEST_CASE("one-hot mse and bce: correct is the first maximum at the label", "[lo
 TEST_CASE("one-hot mse and bce gradients equal finite differences", "[loss][onehot][gradient]") {
   const uint32_t batch = 7, classes = 5, rows = 6;
   for (bool bce : {false, true}) {
-    INFO(bce ? "bce" : "mse");
+    INFO((bce ? "bce" : "mse"));
     const auto y = random_floats(uint64_t(batch) * classes, bce ? 350 : 351, -3, 3);
     const auto labels = random_labels(batch, classes, 352);
     const OnehotResult r = run_onehot(bce, batch, classes, rows, y, labels, true);
