@@ -12,8 +12,10 @@ Protocol, for a Fovea model spec (the JSON `fovea train --model` takes):
      final weights from the run's model.safetensors.
   3. Run the same K steps in PyTorch: inputs pixels / 255 standardised with
      the per-channel mean and population std of the WHOLE training file
-     (exact integer sums, divided in float64, as Fovea does); CrossEntropyLoss
-     (mean); the torch.optim optimizer `--optimizer` names (SGD with
+     (exact integer sums, divided in float64, as Fovea does); the spec's
+     "loss" (mean reduction): CrossEntropyLoss(label_smoothing=e) by
+     default (e from --label-smoothing, passed to fovea too, else the
+     spec's, else 0), MSELoss or BCEWithLogitsLoss against one-hot labels; the torch.optim optimizer `--optimizer` names (SGD with
      momentum by default) with the hyperparameters given here and
      torch.optim's defaults for the rest, as Fovea resolves them (only the
      options given are passed to fovea, so its defaults are checked too;
@@ -475,6 +477,8 @@ def run_fovea(a, init_path, out_dir):
             cmd += ["--" + h.replace("_", "-"), repr(getattr(a, h))]
     if a.penalize_biases:
         cmd.append("--penalize-biases")
+    if a.label_smoothing is not None:
+        cmd += ["--label-smoothing", repr(a.label_smoothing)]
     print("$ " + " ".join(cmd), flush=True)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
@@ -489,6 +493,23 @@ def run_fovea(a, init_path, out_dir):
     return losses, weights
 
 
+def make_loss(spec, a):
+    """The torch loss of the spec's "loss" object: f(logits, labels)."""
+    L = spec.get("loss", {"type": "cross_entropy"})
+    kind = L.get("type")
+    e = a.label_smoothing if a.label_smoothing is not None else L.get("label_smoothing", 0.0)
+    classes = int(spec["classes"])
+    if kind == "cross_entropy":
+        ce = nn.CrossEntropyLoss(label_smoothing=f32(e))
+        return lambda z, y: ce(z, y)
+    if a.label_smoothing is not None:
+        raise SetupError(f"--label-smoothing applies to cross_entropy, and the spec's loss is {kind}")
+    pointwise = {"mse": nn.MSELoss(), "bce_with_logits": nn.BCEWithLogitsLoss()}.get(kind)
+    if pointwise is None:
+        raise SetupError(f"unknown loss type {kind!r}")
+    return lambda z, y: pointwise(z, F.one_hot(y, classes).to(z.dtype))
+
+
 def run_torch(model, x, y, a, dtype):
     model = model.to(dtype)
     x = x.to(dtype)
@@ -496,7 +517,7 @@ def run_torch(model, x, y, a, dtype):
     losses = []
     for _ in range(a.steps):
         opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)  # mean over the batch: the data loss compared
+        loss = a.loss_fn(model(x), y)  # mean over the batch: the data loss compared
         (loss + torch_penalty(model, a.terms) if a.terms else loss).backward()
         if a.clip_value:
             torch.nn.utils.clip_grad_value_(model.parameters(), f32(a.clip_value))
@@ -602,6 +623,8 @@ def main():
     p.add_argument("--penalize-biases", action="store_true", help="also biases and normalisation parameters")
     p.add_argument("--clip-norm", type=float, default=0.0, help="clip_grad_norm_ max_norm (fovea --clip-norm)")
     p.add_argument("--clip-value", type=float, default=0.0, help="clip_grad_value_ (fovea --clip-value)")
+    p.add_argument("--label-smoothing", type=float,
+                   help="cross-entropy label smoothing on both sides (fovea --label-smoothing)")
     p.add_argument("--seed", type=int, default=0, help="torch.manual_seed for the initial weights")
     p.add_argument("--tol", type=float, default=1e-4, help="largest relative difference accepted")
     p.add_argument("--float64", action="store_true",
@@ -630,6 +653,7 @@ def main():
         write_safetensors(init_path, list(init.items()))
         given = resolve_optimizer(a)
         a.terms = penalty_terms(spec, model, a)
+        a.loss_fn = make_loss(spec, a)
         x, y = standardised_batch(a.data, a.batch)
         hyper = "".join(f", {h} {v}" for h, v in given.items() if h != "momentum") + \
             (f", momentum {a.momentum}" if a.momentum is not None else "")

@@ -142,6 +142,18 @@ void add_run_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--val-split", o.val_split, "Validation holdout: a count N or a fraction in [0, 1) (default 1/12; 0 = none)");
   train->add_option("--out", cfg.out_dir, "Run directory (default runs/<timestamp>)");
   train->add_option("--init", cfg.init, "Start from these weights (a safetensors file, e.g. a run's model.safetensors)");
+  train->add_flag("--init-partial", cfg.init_partial,
+                  "With --init: load only the file's tensors whose name and shape match the model's, and list "
+                  "the model's tensors left initialised and the file's tensors not used (without it a mismatch "
+                  "is an error)");
+  train->add_option("--freeze", cfg.freeze,
+                    "Layers whose parameters never change (indices or names, comma-separated, e.g. 0,2 or "
+                    "features): no optimizer state, no weight gradient, no penalty; they run in evaluation mode "
+                    "(BatchNorm on its running statistics)");
+  o.label_smoothing_opt = train->add_option(
+      "--label-smoothing", o.label_smoothing,
+      "Cross-entropy label smoothing in [0, 1), overriding the model spec's \"loss\" (the target is (1 - e) "
+      "onehot + e / classes, as torch.nn.CrossEntropyLoss(label_smoothing=e))");
   train->add_option("--shuffle", o.shuffle, "on: a seeded shuffle every epoch; off: file order")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
@@ -330,6 +342,7 @@ void resolve_train_options(TrainOptions& o, const std::vector<std::string>& argv
   if (o.lr->count() == 0) cfg.lr = fovea::ops::default_lr(cfg.optim.kind);
   if (cfg.out_dir.empty()) cfg.out_dir = timestamp_dir(dir_prefix);
   cfg.val_split = o.val_split;
+  if (o.label_smoothing_opt->count() > 0) cfg.label_smoothing = o.label_smoothing;
   cfg.shuffle = o.shuffle == "on";
   cfg.resize = fovea::data::parse_resize(o.resize);
   cfg.cache = !o.no_cache;

@@ -94,6 +94,11 @@ struct ModelOptions {
   // -> penalties -> clipping -> optimizer step -> accumulated = 0.
   // Not with data_parallel.
   bool accumulate = false;
+  // Frozen layers (--freeze), one flag per spec layer (empty: none): their
+  // parameters get no optimizer state, no weight gradient and no penalty,
+  // and they run in evaluation mode (BatchNorm on its running statistics,
+  // random layers the identity) in the training step too.
+  std::vector<bool> frozen;
 };
 
 // One host exchange of a synchronised BatchNorm step (ModelOptions::sync_bn):
@@ -241,6 +246,11 @@ class Model {
   gpu::Program& record_forward(gpu::Program& p, bool training);
   void record_probe(gpu::Program& p);
   gpu::Program& record_backward(gpu::Program& p, bool training, bool frozen = false);
+  // The spec's loss (model_spec.h) of the logits against the labels into
+  // row_stats_, with dlogits when `gradient`; `mix`: mixed targets.
+  void record_loss(gpu::Program& p, bool gradient, bool mix);
+  void record_update(gpu::Program& p);
+  bool frozen(size_t layer) const { return layer < opts_.frozen.size() && opts_.frozen[layer]; }
   void plan_sync_bn();
   std::vector<const gpu::Program*> all_programs() const;
   void record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v, const std::string& label);
@@ -253,6 +263,13 @@ class Model {
   std::vector<ParamTensor> tensors_;
   std::vector<PenaltyTerm> penalty_terms_;
   uint64_t param_floats_ = 0;
+  // The parameters the optimizer steps: runs of tensors of unfrozen layers
+  // (all of the block, one run, when nothing is frozen), each with its own
+  // optimizer state at state_offset (floats).
+  struct TrainedSpan {
+    uint64_t offset = 0, count = 0, state_offset = 0;
+  };
+  std::vector<TrainedSpan> trained_;
   std::vector<StateTensor> state_tensors_;
   uint64_t state_floats_ = 0;
   uint64_t batches_tracked_ = 0;

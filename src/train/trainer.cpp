@@ -233,6 +233,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   }
 
   nn::ModelSpec spec = nn::load_model_spec(cfg.model_path);
+  if (cfg.label_smoothing) spec = nn::with_label_smoothing(spec, *cfg.label_smoothing);
   const data::Source ds = open_data(cfg, spec);
   // Standardisation uses the whole training file, whatever --limit says.
   data::ChannelStats stats = data::channel_stats(ds.train);
@@ -293,9 +294,11 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   mo.train_blur = schedule.active();  // sigma 0 throughout: no blur passes at all
   mo.feature_smoothing = cfg.feature_smoothing;
   mo.augment = augment;
+  mo.frozen = frozen_layers(spec, cfg.freeze);
   nn::Model model(ctx, spec, mo);
   model.init_parameters(cfg.seed);
-  if (!cfg.init.empty()) load_weights(model, cfg.init);
+  if (cfg.init_partial && cfg.init.empty()) throw Error("--init-partial needs --init FILE");
+  if (!cfg.init.empty()) cfg.init_partial ? load_weights_partial(model, cfg.init) : load_weights(model, cfg.init);
   if (cfg.print_plan) {
     std::fputs(model.plan_text().c_str(), stdout);
     return {};
@@ -699,7 +702,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       {"command", cfg.command_line}, {"seed", cfg.seed}, {"model", cfg.model_path},
       {"data", cfg.data_dir}, {"epochs", cfg.epochs}, {"batch", cfg.batch}, {"lr", cfg.lr},
       {"limit", cfg.limit}, {"val_split", cfg.val_split}, {"shuffle", cfg.shuffle},
-      {"init", cfg.init},
+      {"init", cfg.init}, {"init_partial", cfg.init_partial}, {"freeze", cfg.freeze},
+      {"loss", nlohmann::json::parse(nn::loss_json(spec.loss))},
       {"lr_schedule", {{"schedule", lc.schedule}, {"describe", lr_schedule.describe()}}},
       {"sharpen", {{"schedule", schedule.kind()}, {"describe", schedule.describe()},
                    {"spec", cfg.sharpen.schedule}, {"sharpen_epochs", cfg.sharpen.sharpen_epochs},

@@ -44,6 +44,9 @@ struct TrainConfig {
   std::optional<data::Split> split;
   bool shuffle = true;           // false: every epoch visits the images in file order
   std::string init;              // a safetensors file to start from ("" = seeded init)
+  bool init_partial = false;     // --init-partial: load the tensors whose name and shape match, list the rest
+  std::string freeze;            // --freeze: layers (indices or names, comma-separated) left as they start
+  std::optional<double> label_smoothing;  // --label-smoothing: overrides the spec's cross_entropy smoothing
   data::SharpenConfig sharpen;   // the input blur curriculum (none by default)
   double sharpen_replay = 0;     // fraction of each batch trained on the originals while blurred
   bool feature_smoothing = false;  // the same schedule on a 3x3 Gaussian after each conv2d

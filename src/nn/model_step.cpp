@@ -1,0 +1,144 @@
+// Model (nn/model.h), continued: the loss and the update step it records,
+// synchronised BatchNorm's cuts, and the seeded initialisation.
+#include <cmath>
+
+#include "data/split.h"
+#include "gpu/context.h"
+#include "nn/model.h"
+#include "nn/model_node.h"
+#include "ops/loss.h"
+#include "ops/norm.h"
+#include "util/error.h"
+
+namespace fovea::nn {
+
+using gpu::View;
+
+void Model::record_loss(gpu::Program& p, bool gradient, bool mix) {
+  const uint32_t B = opts_.batch, C = spec_.classes;
+  const View& logits = nodes_.back().io.out;
+  const View& dlogits = nodes_.back().io.dout;
+  switch (spec_.loss.kind) {
+    case LossKind::Mse:
+    case LossKind::BceWithLogits:
+      ops::record_onehot_loss(p, spec_.loss.kind == LossKind::Mse ? ops::OnehotLoss::Mse
+                                                                  : ops::OnehotLoss::BceWithLogits,
+                              B, C, logits, labels_, dlogits, row_stats_, gradient, "loss");
+      break;
+    case LossKind::CrossEntropy:
+      if (mix)
+        ops::record_softmax_xent_mixed(p, B, C, logits, labels_, dlogits, row_stats_, gradient,
+                                       float(spec_.loss.label_smoothing), "loss");
+      else
+        ops::record_softmax_xent(p, B, C, logits, labels_, dlogits, row_stats_, gradient,
+                                 float(spec_.loss.label_smoothing), "loss");
+      break;
+  }
+}
+
+// The step after the gradient: penalties, clipping, the optimizer.
+void Model::record_update(gpu::Program& p) {
+  // Penalties, then clipping (the penalty is part of the loss whose gradient
+  // is clipped), then the step. Alignment gaps between tensors hold zero
+  // gradients, so clipping the whole block is clipping every tensor.
+  for (const PenaltyTerm& t : penalty_terms_) {
+    const ParamTensor& pt = tensors_[t.tensor];
+    ops::record_penalty_grad(p, params_, grads_, pt.offset, pt.count, t.l1, t.l2, "penalty." + pt.name);
+  }
+  if (opts_.regularize.clip_value > 0)
+    ops::record_clip_value(p, grads_, param_floats_, opts_.regularize.clip_value, "clip_value");
+  if (opts_.regularize.clip_norm > 0)
+    ops::record_clip_norm(p, grads_, param_floats_, opts_.regularize.clip_norm, clip_norm_, "clip_norm");
+  // Frozen layers' gradients stay zero (nothing writes them), so they do
+  // not move the clipping norm; the optimizer steps the unfrozen runs only.
+  const std::string name = ops::optimizer_name(opts_.optim.kind);
+  if (trained_.size() == 1 && trained_[0].count == param_floats_) {
+    ops::record_optimizer(p, param_floats_, opts_.optim, params_, grads_, optim_state_, name);
+    return;
+  }
+  for (const TrainedSpan& t : trained_) {
+    const std::string at = name + "." + std::to_string(t.offset);
+    ops::record_optimizer(p, t.count, opts_.optim, params_.sub(t.offset * 4, t.count * 4, "parameters." + at),
+                          grads_.sub(t.offset * 4, t.count * 4, "gradients." + at),
+                          optim_state_.sub(t.state_offset * 4, ops::optimizer_state_floats(opts_.optim, t.count) * 4,
+                                           at + ".state"),
+                          at);
+  }
+}
+
+// Synchronised BatchNorm: each training-mode BatchNorm layer gets a readback
+// ring for its partials and an upload ring for their sums over the ranks,
+// and a cut that ends the program being recorded after its reduce.
+void Model::plan_sync_bn() {
+  size_t synced = 0;
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    const LayerType type = spec_.layers[n].type;
+    if (type != LayerType::BatchNorm2d && type != LayerType::BatchNorm1d) continue;
+    Io& io = nodes_[n].io;
+    const Shape& in = io.in_shapes[0];
+    const uint64_t bytes = 4 * ops::batchnorm_sync_floats(ops::NormShape{opts_.batch, in.c, in.h, in.w});
+    io.sync_partials = readback_->reserve(io.label + ".sync.partials", bytes, opts_.slots);
+    io.sync_summed = upload_->reserve(io.label + ".sync.summed", bytes, opts_.slots);
+    io.cut = [this, n, layer = synced++](gpu::Program& p, uint32_t chunks) -> gpu::Program& {
+      const Io& io = nodes_[n].io;
+      SyncExchange e;
+      e.partials = io.sync_partials;
+      e.summed = io.sync_summed;
+      e.channels = io.in_shapes[0].c;
+      e.chunks = chunks;
+      e.plane = io.in_shapes[0].h * io.in_shapes[0].w;
+      e.layer = layer;
+      for (const SyncExchange& f : sync_exchanges_) e.backward = e.backward || f.layer == layer;
+      sync_exchanges_.push_back(e);
+      p.host_reads(io.sync_partials);
+      train_segments_.push_back(
+          std::make_unique<gpu::Program>(ctx_, "train." + std::to_string(train_segments_.size() + 1)));
+      train_segments_.back()->set_params(step_params_);
+      train_segments_.back()->scratch_from(*device_);
+      return *train_segments_.back();
+    };
+  }
+}
+
+void Model::init_parameters(uint64_t seed) {
+  std::vector<float> values(param_floats_, 0.0f);
+  data::Rng rng(seed);
+  for (const ParamTensor& t : tensors_) {
+    if (t.init != Init::Uniform) {
+      std::fill_n(values.begin() + int64_t(t.offset), t.count, t.init == Init::Ones ? 1.0f : 0.0f);
+      continue;
+    }
+    // kaiming_uniform(a=sqrt(5)): gain sqrt(2/(1+5)) * sqrt(3/fan_in) = 1/sqrt(fan_in),
+    // the same bound PyTorch uses for the bias.
+    double bound = 1.0 / std::sqrt(double(std::max<uint32_t>(t.fan_in, 1)));
+    for (uint64_t i = 0; i < t.count; ++i)
+      values[t.offset + i] = float((2.0 * rng.uniform01() - 1.0) * bound);
+  }
+  upload_parameters(values);
+  std::vector<float> state(state_floats_, 0.0f);
+  for (const StateTensor& t : state_tensors_) {
+    if (t.host_counter) continue;
+    if (!t.unit_normal) {
+      std::fill_n(state.begin() + int64_t(t.offset), t.count, t.init);
+      continue;
+    }
+    // normalize(randn): Box-Muller from the seeded generator.
+    double norm = 0;
+    for (uint64_t i = 0; i < t.count; ++i) {
+      const double u1 = std::max(double(rng.uniform01()), 1e-12), u2 = rng.uniform01();
+      const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+      state[t.offset + i] = float(z);
+      norm += z * z;
+    }
+    norm = std::max(std::sqrt(norm), 1e-12);
+    for (uint64_t i = 0; i < t.count; ++i) state[t.offset + i] = float(state[t.offset + i] / norm);
+  }
+  upload_state(state);
+  batches_tracked_ = 0;
+  std::vector<float> zeros(param_floats_, 0.0f);
+  gpu::upload(ctx_, grads_, zeros.data(), zeros.size() * 4);
+  zeros.resize(optim_state_.size / 4, 0.0f);
+  gpu::upload(ctx_, optim_state_, zeros.data(), zeros.size() * 4);
+}
+
+}  // namespace fovea::nn
