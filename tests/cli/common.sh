@@ -1,6 +1,7 @@
 # Shared by the CLI test scripts (sourced with the script's own arguments,
 # FOVEA_BINARY SOURCE_DIR): the binary, the data set (the script is skipped
-# without it), a temporary directory removed at exit, and two helpers.
+# without it), a temporary directory removed at exit, two helpers and the
+# skips of tests/cli/skip.sh.
 #   fail MESSAGE                  count a failure and print it
 #   expect CODE PATTERN -- ARGS   fovea ARGS must exit CODE with one stderr
 #                                 line matching PATTERN (grep -E)
@@ -15,8 +16,8 @@ fails=0
 passes=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 . "$src/tests/cli/expect.sh"
+. "$src/tests/cli/skip.sh"
 
 if [ ! -d "$data" ]; then
-  echo "skipped: $data missing"
-  exit 0
+  skip_test dep "$data missing (dataset-fashion-mnist)"
 fi

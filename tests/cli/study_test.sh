@@ -10,10 +10,8 @@ src=$2
 py=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-if [ ! -d /usr/share/datasets/fashion-mnist ]; then
-  echo "skipped: /usr/share/datasets/fashion-mnist missing"
-  exit 0
-fi
+. "$src/tests/cli/skip.sh"
+[ -d /usr/share/datasets/fashion-mnist ] || skip_test dep "/usr/share/datasets/fashion-mnist missing (dataset-fashion-mnist)"
 args=(--fovea "$fovea" --seeds 2 --models mlp --epochs 2 --limit 600 --val-split 200 --out "$tmp/runs" --doc "$tmp/study.md")
 "$py" "$src/tools/study_sharpening" "${args[@]}" >"$tmp/log1" 2>&1 || { cat "$tmp/log1"; exit 1; }
 fails=0
