@@ -13,7 +13,8 @@ Protocol, for a Fovea model spec (the JSON `fovea train --model` takes):
   3. Run the same K steps in PyTorch: inputs pixels / 255 standardised with
      the per-channel mean and population std of the WHOLE training file
      (exact integer sums, divided in float64, as Fovea does); CrossEntropyLoss
-     (mean); the torch.optim optimizer `--optimizer` names (SGD with
+     (mean; with --class-weights, CrossEntropyLoss(weight=w): "balanced" is
+     n / (K n_c) over the B images, 0 for a class absent); the torch.optim optimizer `--optimizer` names (SGD with
      momentum by default) with the hyperparameters given here and
      torch.optim's defaults for the rest, as Fovea resolves them (only the
      options given are passed to fovea, so its defaults are checked too;
@@ -475,6 +476,8 @@ def run_fovea(a, init_path, out_dir):
             cmd += ["--" + h.replace("_", "-"), repr(getattr(a, h))]
     if a.penalize_biases:
         cmd.append("--penalize-biases")
+    if a.class_weights:
+        cmd += ["--class-weights", a.class_weights]
     print("$ " + " ".join(cmd), flush=True)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
@@ -489,6 +492,19 @@ def run_fovea(a, init_path, out_dir):
     return losses, weights
 
 
+def class_weight_tensor(text, y, classes):
+    """--class-weights as torch's CrossEntropyLoss weight (None for none)."""
+    if not text or text == "none":
+        return None
+    if text == "balanced":
+        n = torch.bincount(y, minlength=classes).double()
+        return torch.where(n > 0, len(y) / (classes * n.clamp(min=1)), torch.zeros_like(n))
+    w = [float(v) for v in text.split(",")]
+    if len(w) != classes:
+        raise ValueError(f"--class-weights has {len(w)} weights for {classes} classes")
+    return torch.tensor(w, dtype=torch.float64)
+
+
 def run_torch(model, x, y, a, dtype):
     model = model.to(dtype)
     x = x.to(dtype)
@@ -496,7 +512,8 @@ def run_torch(model, x, y, a, dtype):
     losses = []
     for _ in range(a.steps):
         opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)  # mean over the batch: the data loss compared
+        # mean over the batch (weighted: divided by the sum of the rows' weights): the data loss compared
+        loss = F.cross_entropy(model(x), y, weight=None if a.weight is None else a.weight.to(dtype))
         (loss + torch_penalty(model, a.terms) if a.terms else loss).backward()
         if a.clip_value:
             torch.nn.utils.clip_grad_value_(model.parameters(), f32(a.clip_value))
@@ -602,6 +619,7 @@ def main():
     p.add_argument("--penalize-biases", action="store_true", help="also biases and normalisation parameters")
     p.add_argument("--clip-norm", type=float, default=0.0, help="clip_grad_norm_ max_norm (fovea --clip-norm)")
     p.add_argument("--clip-value", type=float, default=0.0, help="clip_grad_value_ (fovea --clip-value)")
+    p.add_argument("--class-weights", help="fovea --class-weights: balanced or W0,W1,... (CrossEntropyLoss weight)")
     p.add_argument("--seed", type=int, default=0, help="torch.manual_seed for the initial weights")
     p.add_argument("--tol", type=float, default=1e-4, help="largest relative difference accepted")
     p.add_argument("--float64", action="store_true",
@@ -631,6 +649,7 @@ def main():
         given = resolve_optimizer(a)
         a.terms = penalty_terms(spec, model, a)
         x, y = standardised_batch(a.data, a.batch)
+        a.weight = class_weight_tensor(a.class_weights, y, spec["classes"])
         hyper = "".join(f", {h} {v}" for h, v in given.items() if h != "momentum") + \
             (f", momentum {a.momentum}" if a.momentum is not None else "")
         print(f"torch {torch.__version__}; model {a.model}: {sum(v.size for v in init.values())} parameters "

@@ -14,6 +14,7 @@
 #include "ops/dense.h"
 #include "ops/loss.h"
 #include "ops/noise.h"
+#include "ops/prune.h"
 #include "ops/norm.h"
 #include "ops/tensor.h"
 #include "util/error.h"
@@ -175,6 +176,21 @@ void Model::build() {
                                   ops::optimizer_state_floats(opts_.optim, param_floats_) * 4);
   stats_ = device_->reserve("input.mean_invstd", 8ull * spec_.channels);
   row_stats_ = device_->reserve("loss.rows", 8ull * B);
+  if (!opts_.class_weights.empty()) {
+    if (opts_.class_weights.size() != spec_.classes)
+      throw Error("internal: " + std::to_string(opts_.class_weights.size()) + " class weights for " +
+                  std::to_string(spec_.classes) + " classes");
+    class_weights_ = device_->reserve("loss.class_weights", 4ull * spec_.classes);
+  }
+  for (const auto& [name, indices] : opts_.pruned) {
+    auto t = std::find_if(tensors_.begin(), tensors_.end(), [&](const ParamTensor& p) { return p.name == name; });
+    if (t == tensors_.end()) throw Error("model " + spec_.path + ": no parameter tensor '" + name + "' to prune");
+    for (uint32_t i : indices) {
+      if (i >= t->count) throw Error("internal: pruned index " + std::to_string(i) + " outside tensor " + name);
+      pruned_.push_back(uint32_t(t->offset + i));
+    }
+  }
+  if (!pruned_.empty()) pruned_indices_ = device_->reserve("prune.indices", 4ull * pruned_.size());
   images_ = upload_->reserve("batch.images", (uint64_t(B) * D + 3) / 4 * 4, opts_.slots);
   labels_ = upload_->reserve("batch.labels", 4ull * (B + (opts_.augment.mixing() ? data::kMixWords : 0)),
                              opts_.slots);
@@ -228,7 +244,10 @@ void Model::build() {
   train_ = program("train");
   // With synchronised BatchNorm the step goes on in later programs (t).
   gpu::Program& loss = record_forward(*train_, true);
-  if (opts_.augment.mixing())
+  if (class_weights_.valid())
+    ops::record_softmax_xent_weighted(loss, B, C, logits, labels_, class_weights_, dlogits, row_stats_, true, 0.0f,
+                                      opts_.augment.mixing(), "loss");
+  else if (opts_.augment.mixing())
     ops::record_softmax_xent_mixed(loss, B, C, logits, labels_, dlogits, row_stats_, true, 0.0f, "loss");
   else
     ops::record_softmax_xent(loss, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
@@ -258,6 +277,11 @@ void Model::build() {
     ops::record_clip_norm(*update, grads_, param_floats_, opts_.regularize.clip_norm, clip_norm_, "clip_norm");
   ops::record_optimizer(*update, param_floats_, opts_.optim, params_, grads_, optim_state_,
                         ops::optimizer_name(opts_.optim.kind));
+  if (!pruned_.empty()) {
+    const uint32_t arrays = ops::optimizer_state_arrays(opts_.optim);
+    ops::record_prune_mask(*update, {pruned_.size(), param_floats_, arrays, ops::optimizer_state_stride(param_floats_)},
+                           pruned_indices_, params_, arrays ? optim_state_ : gpu::View{}, "prune");
+  }
   loss.host_reads(train_sums_);
 
   eval_ = program("eval");
@@ -294,6 +318,9 @@ void Model::build() {
     ms[spec_.channels + c] = float(1.0 / std::max(opts_.channel_std[c], 1e-12));
   }
   gpu::upload(ctx_, stats_, ms.data(), ms.size() * 4);
+  if (class_weights_.valid())
+    gpu::upload(ctx_, class_weights_, opts_.class_weights.data(), opts_.class_weights.size() * 4);
+  if (pruned_indices_.valid()) gpu::upload(ctx_, pruned_indices_, pruned_.data(), pruned_.size() * 4);
 }
 
 // Lays the device arena out by liveness over every program (nn/memory_plan.h):
@@ -304,13 +331,14 @@ void Model::plan_memory() {
   std::vector<gpu::Program*> programs;
   for (const gpu::Program* p : all_programs()) programs.push_back(const_cast<gpu::Program*>(p));
   const std::vector<const gpu::Program*> readers(programs.begin(), programs.end());
-  std::vector<gpu::View> pinned = {params_, base_params_, grads_, optim_state_, state_, stats_, x_grad_};
+  std::vector<gpu::View> pinned = {params_, base_params_, grads_,          optim_state_,  state_,
+                                   stats_,  x_grad_,      class_weights_, pruned_indices_};
   // Without sharing every view is pinned: the layout stays as reserved.
   if (!opts_.share_memory) pinned.insert(pinned.end(), device_->views().begin(), device_->views().end());
   lives_ = view_lives(*device_, readers, pinned);
   std::vector<gpu::View*> views = {&state_,    &params_,       &grads_,     &optim_state_, &stats_,
                                    &x_,        &row_stats_,    &blur_scratch_, &clip_norm_, &x_grad_,
-                                   &base_params_};
+                                   &base_params_, &class_weights_, &pruned_indices_};
   for (gpu::View& v : x_grad_parts_) views.push_back(&v);
   for (Node& node : nodes_) {
     for (gpu::View* v : {&node.io.out, &node.io.dout, &node.io.param_span, &node.io.grad_span, &node.io.state_span})
