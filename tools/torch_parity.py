@@ -15,7 +15,9 @@ Protocol, for a Fovea model spec (the JSON `fovea train --model` takes):
      (exact integer sums, divided in float64, as Fovea does); the spec's
      "loss" (mean reduction): CrossEntropyLoss(label_smoothing=e) by
      default (e from --label-smoothing, passed to fovea too, else the
-     spec's, else 0), MSELoss or BCEWithLogitsLoss against one-hot labels; the torch.optim optimizer `--optimizer` names (SGD with
+     spec's, else 0; with --class-weights, CrossEntropyLoss(weight=w):
+     "balanced" is n / (K n_c) over the B images, 0 for a class absent),
+     MSELoss or BCEWithLogitsLoss against one-hot labels; the torch.optim optimizer `--optimizer` names (SGD with
      momentum by default) with the hyperparameters given here and
      torch.optim's defaults for the rest, as Fovea resolves them (only the
      options given are passed to fovea, so its defaults are checked too;
@@ -484,6 +486,8 @@ def run_fovea(a, init_path, out_dir):
         cmd.append("--penalize-biases")
     if a.label_smoothing is not None:
         cmd += ["--label-smoothing", repr(a.label_smoothing)]
+    if a.class_weights:
+        cmd += ["--class-weights", a.class_weights]
     print("$ " + " ".join(cmd), flush=True)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
@@ -505,14 +509,31 @@ def make_loss(spec, a):
     e = a.label_smoothing if a.label_smoothing is not None else L.get("label_smoothing", 0.0)
     classes = int(spec["classes"])
     if kind == "cross_entropy":
-        ce = nn.CrossEntropyLoss(label_smoothing=f32(e))
-        return lambda z, y: ce(z, y)
+        w = a.weight
+        # weighted: divided by the sum of the rows' weights, as Fovea does
+        return lambda z, y: F.cross_entropy(z, y, weight=None if w is None else w.to(z.dtype),
+                                            label_smoothing=f32(e))
+    if a.weight is not None:
+        raise SetupError(f"--class-weights applies to cross_entropy, and the spec's loss is {kind}")
     if a.label_smoothing is not None:
         raise SetupError(f"--label-smoothing applies to cross_entropy, and the spec's loss is {kind}")
     pointwise = {"mse": nn.MSELoss(), "bce_with_logits": nn.BCEWithLogitsLoss()}.get(kind)
     if pointwise is None:
         raise SetupError(f"unknown loss type {kind!r}")
     return lambda z, y: pointwise(z, F.one_hot(y, classes).to(z.dtype))
+
+
+def class_weight_tensor(text, y, classes):
+    """--class-weights as torch's CrossEntropyLoss weight (None for none)."""
+    if not text or text == "none":
+        return None
+    if text == "balanced":
+        n = torch.bincount(y, minlength=classes).double()
+        return torch.where(n > 0, len(y) / (classes * n.clamp(min=1)), torch.zeros_like(n))
+    w = [float(v) for v in text.split(",")]
+    if len(w) != classes:
+        raise ValueError(f"--class-weights has {len(w)} weights for {classes} classes")
+    return torch.tensor(w, dtype=torch.float64)
 
 
 def run_torch(model, x, y, a, dtype):
@@ -620,6 +641,7 @@ def main():
     p.add_argument("--clip-value", type=float, default=0.0, help="clip_grad_value_ (fovea --clip-value)")
     p.add_argument("--label-smoothing", type=float,
                    help="cross-entropy label smoothing on both sides (fovea --label-smoothing)")
+    p.add_argument("--class-weights", help="fovea --class-weights: balanced or W0,W1,... (CrossEntropyLoss weight)")
     p.add_argument("--seed", type=int, default=0, help="torch.manual_seed for the initial weights")
     p.add_argument("--tol", type=float, default=1e-4, help="largest relative difference accepted")
     p.add_argument("--float64", action="store_true",
@@ -649,8 +671,9 @@ def main():
         write_safetensors(init_path, list(init.items()))
         given = resolve_optimizer(a)
         a.terms = penalty_terms(spec, model, a)
-        a.loss_fn = make_loss(spec, a)
         x, y = standardised_batch(a.data, a.batch)
+        a.weight = class_weight_tensor(a.class_weights, y, spec["classes"])
+        a.loss_fn = make_loss(spec, a)
         hyper = "".join(f", {h} {v}" for h, v in given.items() if h != "momentum") + \
             (f", momentum {a.momentum}" if a.momentum is not None else "")
         print(f"torch {torch.__version__}; model {a.model}: {sum(v.size for v in init.values())} parameters "

@@ -157,6 +157,15 @@ void add_run_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--shuffle", o.shuffle, "on: a seeded shuffle every epoch; off: file order")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  train->add_option("--class-weights", cfg.class_weights,
+                    "Training loss weight per class: none, balanced (n / (K n_c) from the training images) or "
+                    "W0,W1,... (one per class; as torch.nn.CrossEntropyLoss(weight=...))")
+      ->capture_default_str();
+  train->add_option("--sampler", cfg.sampler,
+                    "epoch: every training image once per epoch; balanced: each draw picks a class uniformly, then "
+                    "one of its images (with replacement; same epoch size)")
+      ->check(CLI::IsMember({"epoch", "balanced"}))
+      ->capture_default_str();
   add_device_options(train, o.dev);
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
   train->add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
@@ -234,7 +243,8 @@ void add_stopping_options(CLI::App* train, TrainOptions& o) {
                     "Stop after this many epochs without improvement of --early-stop-metric and keep the best epoch's weights (0 = off)")
       ->capture_default_str()
       ->group(stop_group);
-  train->add_option("--early-stop-metric", cfg.early_stop_metric, "val_loss or val_acc")
+  train->add_option("--early-stop-metric", cfg.early_stop_metric,
+                    "val_loss, val_acc or val_balanced_acc (the mean per-class recall)")
       ->capture_default_str()
       ->group(stop_group);
   train->add_option("--early-stop-delta", cfg.early_stop_delta, "Smallest change that counts as an improvement")

@@ -14,6 +14,7 @@
 #include "ops/decode.h"
 #include "ops/dense.h"
 #include "ops/noise.h"
+#include "ops/prune.h"
 #include "ops/norm.h"
 #include "ops/tensor.h"
 #include "util/error.h"
@@ -197,6 +198,26 @@ void Model::build() {
   optim_state_ = device_->reserve(ops::optimizer_name(opts_.optim.kind) + ".state", state_floats * 4);
   stats_ = device_->reserve("input.mean_invstd", 8ull * spec_.channels);
   row_stats_ = device_->reserve("loss.rows", 8ull * B);
+  if (!opts_.class_weights.empty()) {
+    if (opts_.class_weights.size() != spec_.classes)
+      throw Error("internal: " + std::to_string(opts_.class_weights.size()) + " class weights for " +
+                  std::to_string(spec_.classes) + " classes");
+    if (spec_.loss.kind != LossKind::CrossEntropy)
+      throw Error("--class-weights weights the cross_entropy loss; the model " + spec_.path + " uses " +
+                  loss_name(spec_.loss.kind));
+    class_weights_ = device_->reserve("loss.class_weights", 4ull * spec_.classes);
+  }
+  for (const auto& [name, indices] : opts_.pruned) {
+    auto t = std::find_if(tensors_.begin(), tensors_.end(), [&](const ParamTensor& p) { return p.name == name; });
+    if (t == tensors_.end()) throw Error("model " + spec_.path + ": no parameter tensor '" + name + "' to prune");
+    for (uint32_t i : indices) {
+      if (i >= t->count) throw Error("internal: pruned index " + std::to_string(i) + " outside tensor " + name);
+      pruned_.push_back(uint32_t(t->offset + i));
+    }
+  }
+  if (!pruned_.empty() && !(trained_.size() == 1 && trained_[0].count == param_floats_))
+    throw Error("pruning keeps every layer's optimizer state masked; it cannot be combined with --freeze");
+  if (!pruned_.empty()) pruned_indices_ = device_->reserve("prune.indices", 4ull * pruned_.size());
   images_ = upload_->reserve("batch.images", (uint64_t(B) * D + 3) / 4 * 4, opts_.slots);
   labels_ = upload_->reserve("batch.labels", 4ull * (B + (opts_.augment.mixing() ? data::kMixWords : 0)),
                              opts_.slots);
@@ -250,7 +271,7 @@ void Model::build() {
   train_ = program("train");
   // With synchronised BatchNorm the step goes on in later programs (t).
   gpu::Program& loss = record_forward(*train_, true);
-  record_loss(loss, true, opts_.augment.mixing());
+  record_loss(loss, true, opts_.augment.mixing(), true);
   ops::record_metric_sums(loss, B, row_stats_, train_sums_, "metrics");
   gpu::Program& t = record_backward(loss, true);
   // Data-parallel: the step ends at the gradient, which goes to the host to
@@ -273,6 +294,11 @@ void Model::build() {
   }
   record_update(*update);
   if (grads_sum_.valid()) ops::record_copy(*update, param_floats_, grads_zero_, grads_sum_, "gradients.accumulated.zero");
+  if (!pruned_.empty()) {
+    const uint32_t arrays = ops::optimizer_state_arrays(opts_.optim);
+    ops::record_prune_mask(*update, {pruned_.size(), param_floats_, arrays, ops::optimizer_state_stride(param_floats_)},
+                           pruned_indices_, params_, arrays ? optim_state_ : gpu::View{}, "prune");
+  }
   loss.host_reads(train_sums_);
 
   eval_ = program("eval");
@@ -313,6 +339,9 @@ void Model::build() {
     ms[spec_.channels + c] = float(1.0 / std::max(opts_.channel_std[c], 1e-12));
   }
   gpu::upload(ctx_, stats_, ms.data(), ms.size() * 4);
+  if (class_weights_.valid())
+    gpu::upload(ctx_, class_weights_, opts_.class_weights.data(), opts_.class_weights.size() * 4);
+  if (pruned_indices_.valid()) gpu::upload(ctx_, pruned_indices_, pruned_.data(), pruned_.size() * 4);
 }
 
 // Lays the device arena out by liveness over every program (nn/memory_plan.h):
@@ -323,14 +352,14 @@ void Model::plan_memory() {
   std::vector<gpu::Program*> programs;
   for (const gpu::Program* p : all_programs()) programs.push_back(const_cast<gpu::Program*>(p));
   const std::vector<const gpu::Program*> readers(programs.begin(), programs.end());
-  std::vector<gpu::View> pinned = {params_, base_params_, grads_,     optim_state_, state_,
-                                   stats_,  x_grad_,      grads_sum_, grads_zero_};
+  std::vector<gpu::View> pinned = {params_, base_params_, grads_,     optim_state_, state_,          stats_,
+                                   x_grad_, grads_sum_,  grads_zero_, class_weights_, pruned_indices_};
   // Without sharing every view is pinned: the layout stays as reserved.
   if (!opts_.share_memory) pinned.insert(pinned.end(), device_->views().begin(), device_->views().end());
   lives_ = view_lives(*device_, readers, pinned);
   std::vector<gpu::View*> views = {&state_,    &params_,       &grads_,     &optim_state_, &stats_,
                                    &x_,        &row_stats_,    &blur_scratch_, &clip_norm_, &x_grad_,
-                                   &base_params_, &grads_sum_, &grads_zero_};
+                                   &base_params_, &grads_sum_, &grads_zero_, &class_weights_, &pruned_indices_};
   for (gpu::View& v : x_grad_parts_) views.push_back(&v);
   for (Node& node : nodes_) {
     for (gpu::View* v : {&node.io.out, &node.io.dout, &node.io.param_span, &node.io.grad_span, &node.io.state_span})

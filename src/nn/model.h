@@ -34,6 +34,7 @@
 // All three sigmas are per-step parameters: 0 costs an empty dispatch.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -65,6 +66,13 @@ struct ModelOptions {
   bool feature_smoothing = false;  // smooth conv2d outputs by P.feature_sigma
   uint32_t noise_seed = 2021;      // evaluation noise (fixed: the same corruption every run)
   data::AugmentConfig augment;     // training batches only (seeded by P.seed, P.step)
+  // The training loss's weight per class (torch.nn.CrossEntropyLoss(weight=
+  // ...), ops/loss.h); empty = unweighted. Evaluation stays unweighted.
+  std::vector<float> class_weights;
+  // Pruning (`fovea prune`): per parameter tensor, by name, the entries
+  // that stay 0 after every optimizer step, in the parameters and in the
+  // optimizer's state (ops/prune.h). Empty = none.
+  std::map<std::string, std::vector<uint32_t>> pruned;
   // The eval step also copies its logits [batch, classes] to logits_ring()
   // for the host (`fovea eval`); training never pays for it.
   bool read_logits = false;
@@ -248,7 +256,9 @@ class Model {
   gpu::Program& record_backward(gpu::Program& p, bool training, bool frozen = false);
   // The spec's loss (model_spec.h) of the logits against the labels into
   // row_stats_, with dlogits when `gradient`; `mix`: mixed targets.
-  void record_loss(gpu::Program& p, bool gradient, bool mix);
+  // weighted: the training loss, which --class-weights weights (evaluation and
+  // the probe stay unweighted).
+  void record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted = false);
   void record_update(gpu::Program& p);
   bool frozen(size_t layer) const { return layer < opts_.frozen.size() && opts_.frozen[layer]; }
   void plan_sync_bn();
@@ -276,6 +286,9 @@ class Model {
   gpu::View state_;
   gpu::View params_, grads_, optim_state_, stats_, x_, row_stats_, blur_scratch_, clip_norm_;
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_, logits_ring_;
+  gpu::View class_weights_;  // [classes] floats (ModelOptions::class_weights)
+  std::vector<uint32_t> pruned_;  // ModelOptions::pruned as indices into the parameter block
+  gpu::View pruned_indices_;
   gpu::View x_grad_, probe_sums_, probe_vectors_, base_params_;  // probe only
   gpu::View grads_out_, grads_in_;                                  // data_parallel only
   gpu::View grads_sum_, grads_zero_;                                // accumulate only

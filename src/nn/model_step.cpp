@@ -14,7 +14,7 @@ namespace fovea::nn {
 
 using gpu::View;
 
-void Model::record_loss(gpu::Program& p, bool gradient, bool mix) {
+void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted) {
   const uint32_t B = opts_.batch, C = spec_.classes;
   const View& logits = nodes_.back().io.out;
   const View& dlogits = nodes_.back().io.dout;
@@ -26,7 +26,10 @@ void Model::record_loss(gpu::Program& p, bool gradient, bool mix) {
                               B, C, logits, labels_, dlogits, row_stats_, gradient, "loss");
       break;
     case LossKind::CrossEntropy:
-      if (mix)
+      if (weighted && class_weights_.valid())
+        ops::record_softmax_xent_weighted(p, B, C, logits, labels_, class_weights_, dlogits, row_stats_, gradient,
+                                          float(spec_.loss.label_smoothing), mix, "loss");
+      else if (mix)
         ops::record_softmax_xent_mixed(p, B, C, logits, labels_, dlogits, row_stats_, gradient,
                                        float(spec_.loss.label_smoothing), "loss");
       else

@@ -263,7 +263,12 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
     r.class_images[truth]++;
     r.confusion[truth][size_t(std::max_element(row, row + K) - row)]++;
   }
-  if (!opts.logits) r.logits.clear();
+  if (!opts.logits) {
+    r.logits.clear();
+    return r;
+  }
+  r.indices = indices;
+  for (uint32_t i : indices) r.labels.push_back(set.labels[i]);
   return r;
 }
 

@@ -21,6 +21,7 @@
 #include "gpu/recorder.h"
 #include "nn/model.h"
 #include "train/checkpoint.h"
+#include "train/class_balance.h"
 #include "report/samples.h"
 #include "train/run_data.h"
 #include "train/sharpness.h"
@@ -102,12 +103,13 @@ struct Snapshot {
 nlohmann::json epoch_json(const EpochResult& e, bool has_val) {
   nlohmann::json line = {{"epoch", e.epoch},           {"train_loss", e.train_loss},
                          {"train_acc", e.train_acc},   {"val_loss", e.val_loss},
-                         {"val_acc", e.val_acc},       {"lr", e.lr},
+                         {"val_acc", e.val_acc},       {"val_balanced_acc", e.val_balanced_acc},
+                         {"lr", e.lr},
                          {"blur_sigma", e.blur_sigma},          {"seconds", e.seconds},
                          {"images_per_second", e.images_per_second},
                          {"train_images", e.train_images}, {"val_images", e.val_images},
                          {"penalty", e.penalty}};
-  if (!has_val) line["val_loss"] = line["val_acc"] = nullptr;
+  if (!has_val) line["val_loss"] = line["val_acc"] = line["val_balanced_acc"] = nullptr;
   if (e.probed) line["sharpness"] = e.sharpness, line["two_over_lr"] = e.two_over_lr;
   if (e.allreduce_seconds > 0) line["allreduce_seconds"] = e.allreduce_seconds;
   return line;
@@ -119,6 +121,7 @@ EpochResult epoch_from_json(const nlohmann::json& j) {
   e.epoch = j.at("epoch").get<uint32_t>();
   e.train_loss = num("train_loss"), e.train_acc = num("train_acc");
   e.val_loss = num("val_loss"), e.val_acc = num("val_acc");
+  if (j.contains("val_balanced_acc")) e.val_balanced_acc = num("val_balanced_acc");
   e.lr = num("lr"), e.blur_sigma = num("blur_sigma"), e.seconds = num("seconds");
   e.images_per_second = num("images_per_second"), e.penalty = num("penalty");
   e.train_images = j.at("train_images").get<uint64_t>(), e.val_images = j.at("val_images").get<uint64_t>();
@@ -216,8 +219,11 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       throw Error("--test-blur: sigma " + std::to_string(v) + " is outside [0, 20] pixels");
   for (double v : cfg.test_noise)
     if (!(v >= 0 && std::isfinite(v))) throw Error("--test-noise: std " + std::to_string(v) + " is not >= 0");
-  if (cfg.early_stop_metric != "val_loss" && cfg.early_stop_metric != "val_acc")
-    throw Error("--early-stop-metric must be val_loss or val_acc, got '" + cfg.early_stop_metric + "'");
+  if (cfg.early_stop_metric != "val_loss" && cfg.early_stop_metric != "val_acc" &&
+      cfg.early_stop_metric != "val_balanced_acc")
+    throw Error("--early-stop-metric must be val_loss, val_acc or val_balanced_acc, got '" + cfg.early_stop_metric +
+                "'");
+  const bool balanced = balanced_sampler(cfg.sampler);
   if (!(cfg.early_stop_delta >= 0)) throw Error("--early-stop-delta must be >= 0");
   if (!(cfg.target_acc >= 0 && cfg.target_acc <= 1)) throw Error("--target-acc must be in [0, 1]");
   if (!(cfg.divergence_factor > 1)) throw Error("--divergence-factor must be greater than 1");
@@ -281,7 +287,12 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 std::to_string(ds.train.count) + "] (the training images in " + ds.train.images_path + ")");
 
   nn::ModelOptions mo;
+  mo.class_weights = class_weights(cfg.class_weights, ds.train.labels, split.train, spec.classes);
+  if (!mo.class_weights.empty() && ranks.size > 1)
+    throw Error("--class-weights is not implemented for data-parallel runs (each rank would divide by its own "
+                "shard's weight sum)");
   mo.batch = cfg.batch / ranks.size;  // this rank's shard of the global batch
+  mo.pruned = cfg.pruned;
   mo.data_parallel = ranks.size > 1;
   mo.sync_bn = cfg.sync_bn && mo.data_parallel;  // one rank's statistics are the batch's already
   mo.accumulate = cfg.accumulate > 1;
@@ -447,7 +458,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   double allreduce_total = 0;  // seconds, this process's run
   for (uint32_t epoch = resumed.epoch; epoch < cfg.epochs && !finished; ++epoch) {
     std::vector<uint32_t> order =
-        cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch) : split.train;
+        balanced      ? balanced_order(split.train, ds.train.labels, spec.classes, cfg.seed, epoch)
+        : cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch)
+                      : split.train;
     zero_sums(model.train_sums(), model.slots());
     Progress bar(cfg.progress, epoch + 1, cfg.epochs, order.size());
     auto t0 = Clock::now();
@@ -541,7 +554,15 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                   std::to_string(order.size()));
     bar.update(order.size(), train_seconds, tr.mean_loss(), tr.accuracy());
     bar.done();
-    Totals va = evaluate_all(val_set, split.val, eval_base);
+    ClassRecall recall(spec.classes);
+    Totals va = evaluate_all(val_set, split.val, eval_base, [&](size_t first, uint32_t rows, const float* logits) {
+      for (uint32_t r = 0; r < rows; ++r)
+        recall.add(val_set.labels[split.val[first + r]], logits + size_t(r) * spec.classes);
+    });
+    if (ranks.size > 1) {
+      ranks.comm->allreduce_sum(recall.correct.data(), recall.correct.size());
+      ranks.comm->allreduce_sum(recall.count.data(), recall.count.size());
+    }
 
     EpochResult e;
     e.epoch = epoch + 1;
@@ -549,6 +570,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     e.train_acc = tr.accuracy();
     e.val_loss = va.mean_loss();
     e.val_acc = va.accuracy();
+    e.val_balanced_acc = recall.balanced_accuracy();
     e.lr = lr_schedule.rate(epoch);
     e.blur_sigma = schedule.sigma(epoch);
     e.seconds = seconds_since(t0);
@@ -595,6 +617,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 e.epoch, cfg.epochs, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr,
                 e.blur_sigma, e.seconds, e.images_per_second,
                 penalised ? ("  penalty " + short_number(e.penalty)).c_str() : "", reduce_share);
+    if (cfg.class_weights != "none" || balanced || cfg.early_stop_metric == "val_balanced_acc")
+      std::printf("  val_balanced_acc %.4f (mean per-class recall)\n", e.val_balanced_acc);
     std::fflush(stdout);
     result.epochs.push_back(e);
     if (!diverged.empty()) {
@@ -606,8 +630,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     good = std::move(now);
     result.best_epoch = e.epoch;
     if (cfg.early_stop > 0) {
-      const bool by_acc = cfg.early_stop_metric == "val_acc";
-      const double v = by_acc ? e.val_acc : e.val_loss;
+      const bool by_acc = cfg.early_stop_metric != "val_loss";
+      const double v = cfg.early_stop_metric == "val_balanced_acc" ? e.val_balanced_acc
+                       : by_acc                                    ? e.val_acc
+                                                                   : e.val_loss;
       if (epoch == 0 || (by_acc ? v > best_metric + cfg.early_stop_delta : v < best_metric - cfg.early_stop_delta)) {
         best_metric = v;
         best = good;
@@ -719,6 +745,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   if (cfg.resume) summary["resumed_at_epoch"] = result.resumed_at;
   if (!result.epochs.empty()) {
     summary["final_val_acc"] = split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_acc);
+    summary["val_balanced_acc"] =
+        split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_balanced_acc);
     summary["images_per_second"] = result.epochs.back().images_per_second;
   }
   nlohmann::json optimizer = {{"name", ops::optimizer_name(cfg.optim.kind)}};
@@ -726,6 +754,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     optimizer[name] = name == "centered" ? nlohmann::json(value != 0) : nlohmann::json(value);
   summary["optimizer"] = optimizer;
   summary["augment"] = {{"list", cfg.augment}, {"describe", data::describe_augment(augment)}};
+  summary["class_weights"] = {{"setting", cfg.class_weights}, {"weights", mo.class_weights}};
+  summary["sampler"] = cfg.sampler;
   summary["regularize"] = {{"l1", rc.l1}, {"l2", rc.l2}, {"penalize_biases", rc.penalize_biases},
                            {"penalised_tensors", model.penalty_terms().size()},
                            {"clip_norm", rc.clip_norm}, {"clip_value", rc.clip_value}};

@@ -190,6 +190,8 @@ EOF
 # per-layer spec overrides the global l2 on both layers and sets an l1 on the
 # hidden one only. (Adam with L1 is left out: weights L1 pins near 0 flip
 # sign on rounding, and Adam moves them by about lr either way: 2e-3.)
+# Last, class weights (--class-weights): CrossEntropyLoss(weight=w), balanced
+# from the batch's own class counts, and explicit weights with one class at 0.
 layer_spec="$tmp/mlp_penalties.json"
 cat >"$layer_spec" <<'JSON'
 {"input": [1, 28, 28], "classes": 10,
@@ -214,6 +216,8 @@ $layer_spec --l2 0.01
 $src/assets/models/mlp.json --clip-norm 0.5
 $src/assets/models/mlp.json --clip-value 0.01
 $src/assets/models/mlp.json --optimizer adam --lr 5e-4 --l2 0.01 --clip-norm 0.5
+$src/assets/models/mlp.json --class-weights balanced
+$src/assets/models/mlp.json --class-weights 1,2,0.5,1,3,1,0,1,2,1
 CASES
 [ "$fails" -eq 0 ] && echo "torch parity: all models and optimizers passed"
 [ "$fails" -eq 0 ]
