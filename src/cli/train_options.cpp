@@ -284,8 +284,9 @@ void add_image_options(CLI::App* train, TrainOptions& o) {
 void add_sharpening_options(CLI::App* train, TrainOptions& o) {
   auto& cfg = o.cfg;
   train->add_option("--sharpen", cfg.sharpen.schedule,
-                    "Progressive sharpening: none, constant, step, linear, cosine, exponential, or "
-                    "list:S1,S2,...@E (sigmas held E epochs each)")
+                    "Progressive sharpening: none, constant, step, linear, cosine, exponential, "
+                    "list:S1,S2,...@E (sigmas held E epochs each), or pyramid (no blur: lower resolutions, "
+                    "1/2^(levels-1) up to the originals, for models whose layers accept any input size)")
       ->capture_default_str()
       ->group("Progressive sharpening");
   train->add_option("--sigma0", cfg.sharpen.sigma0, "Starting blur sigma, pixels")
@@ -294,7 +295,7 @@ void add_sharpening_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--sharpen-epochs", cfg.sharpen.sharpen_epochs,
                     "Epochs until sigma reaches 0 (default: 3/4 of --epochs rounded down; the whole run for constant)")
       ->group("Progressive sharpening");
-  train->add_option("--levels", cfg.sharpen.levels, "Blur levels of the step schedule")
+  train->add_option("--levels", cfg.sharpen.levels, "Levels of the step schedule (blur) or of pyramid (resolution)")
       ->capture_default_str()
       ->group("Progressive sharpening");
   train->add_option("--sharpen-replay", cfg.sharpen_replay,
@@ -311,6 +312,12 @@ void add_sharpening_options(CLI::App* train, TrainOptions& o) {
       ->group("Robustness");
   train->add_option("--test-noise", cfg.test_noise,
                     "Also evaluate the test set with Gaussian noise of each std (comma-separated, [0, 1] pixel units, fixed seed)")
+      ->delimiter(',')
+      ->group("Robustness");
+  train->add_option("--test-corrupt", cfg.test_corrupt,
+                    "Also evaluate the test set under each corruption NAME=VALUE (comma-separated): blur=SIGMA, "
+                    "noise=STD (as --test-blur, --test-noise), contrast=FACTOR (0-1, kept), brightness=SHIFT (-1 to 1), "
+                    "saltpepper=FRACTION, translate=PIXELS, jpeg=QUALITY (1-100); one fixed seed")
       ->delimiter(',')
       ->group("Robustness");
 }

@@ -1,6 +1,7 @@
 // The training run: data, split, model, the replayed step, metrics.jsonl,
 // summary.json. The CLI fills a TrainConfig; tests call train() directly.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -62,6 +63,7 @@ struct TrainConfig {
   std::string augment;             // --augment list (data/augment.h); "" = none
   std::vector<double> test_blur;   // also evaluate the test set blurred by each sigma
   std::vector<double> test_noise;  // ... and with Gaussian noise of each std ([0, 1] pixel units)
+  std::vector<std::string> test_corrupt;  // ... and under each NAME=VALUE corruption (data/corrupt.h)
   // Stopping rules (besides --epochs). Early stopping and the target watch
   // the validation set; the run then ends with the best epoch's weights.
   uint32_t early_stop = 0;               // patience in epochs (0 = off)
@@ -103,6 +105,7 @@ struct EpochResult {
   double val_balanced_acc = 0;  // the mean per-class recall on the validation images
   double lr = 0, blur_sigma = 0, seconds = 0, images_per_second = 0;
   double penalty = 0;  // the weight penalty of the epoch's final weights (not part of train_loss)
+  std::array<uint32_t, 2> input_size = {0, 0};  // --sharpen pyramid: the images' [height, width] it trained on
   // The top Hessian eigenvalue of the epoch's final weights and 2 / lr
   // (the edge of stability of plain gradient descent), when probed.
   bool probed = false;
@@ -113,7 +116,8 @@ struct EpochResult {
   double allreduce_seconds = 0;
 };
 
-// The test set under one corruption ("blur" sigma or "noise" std).
+// The test set under one corruption ("blur" sigma, "noise" std or another
+// name of data/corrupt.h).
 struct CorruptedResult {
   std::string corruption;
   double value = 0, loss = 0, acc = 0;
