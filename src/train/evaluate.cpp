@@ -272,7 +272,12 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
     r.class_images[truth]++;
     r.confusion[truth][size_t(std::max_element(row, row + K) - row)]++;
   }
-  if (!opts.logits) r.logits.clear();
+  if (!opts.logits) {
+    r.logits.clear();
+  } else {
+    r.indices = indices;
+    for (uint32_t i : indices) r.labels.push_back(set.labels[i]);
+  }
   gpu::StepParams clean = base;
   clean.blur_sigma = clean.noise_std = 0;
   for (const data::Corruption& c : corruptions) {

@@ -126,6 +126,8 @@ struct EvalResult {
   std::vector<uint64_t> class_images;             // [classes]
   std::vector<std::vector<uint64_t>> confusion;  // [true][predicted]
   std::vector<float> logits;                      // [images, classes], data-file order (when asked)
+  std::vector<uint32_t> indices, labels;          // [images] each row's position in the split's set and
+                                                  // its class (with the logits)
   std::vector<EvalCorrupted> corrupted;           // one per --test-corrupt item
   double class_accuracy(uint32_t k) const {
     return class_images[k] ? double(confusion[k][k]) / double(class_images[k]) : 0;

@@ -115,7 +115,7 @@ TEST_CASE("JPEG through stb_image_write matches a baseline JPEG computed from it
   for (size_t i = 0; i < rgb.size(); ++i) CHECK(std::abs(int(rgb[i]) - int(kImages[2].px[i])) <= 4);
 }
 
-TEST_CASE("the test-corrupt items parse into corruptions, with one clear message per bad item", "[corrupt]") {
+TEST_CASE("test-corrupt items parse into corruptions, with one clear message per bad item", "[corrupt]") {
   const auto c = parse_corruptions({"jpeg=20", "contrast=0.5", "blur=1", "translate=2", "jpeg=20"}, "--test-corrupt");
   REQUIRE(c.size() == 4);
   CHECK(c[0].name == "jpeg");
