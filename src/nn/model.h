@@ -94,6 +94,19 @@ struct ModelOptions {
   // rank's rows. The step is then recorded as train_programs(), split at a
   // host exchange after each BatchNorm reduce (sync_exchanges()).
   bool sync_bn = false;
+  // Gradient accumulation (--accumulate N, TrainerOptions::accumulate): the
+  // training step is recorded as two programs like data_parallel's, but the
+  // sum stays on the device. train: ... -> backward -> accumulated +=
+  // gradients (run once per micro-batch, P.loss_rows the rows of all N, so
+  // the sum is the whole batch's gradient); update: gradients = accumulated
+  // -> penalties -> clipping -> optimizer step -> accumulated = 0.
+  // Not with data_parallel.
+  bool accumulate = false;
+  // Frozen layers (--freeze), one flag per spec layer (empty: none): their
+  // parameters get no optimizer state, no weight gradient and no penalty,
+  // and they run in evaluation mode (BatchNorm on its running statistics,
+  // random layers the identity) in the training step too.
+  std::vector<bool> frozen;
 };
 
 // One host exchange of a synchronised BatchNorm step (ModelOptions::sync_bn):
@@ -198,7 +211,7 @@ class Model {
   std::vector<gpu::Program*> train_programs();
   const std::vector<SyncExchange>& sync_exchanges() const { return sync_exchanges_; }
   gpu::Program& eval_program() { return *eval_; }
-  gpu::Program& update_program();  // ModelOptions::data_parallel only
+  gpu::Program& update_program();  // ModelOptions::data_parallel or accumulate only
   // f32 [parameter_count()] per slot (ModelOptions::data_parallel only): this
   // rank's gradients after the train program, and their sum over the ranks
   // before the update program.
@@ -241,6 +254,13 @@ class Model {
   gpu::Program& record_forward(gpu::Program& p, bool training);
   void record_probe(gpu::Program& p);
   gpu::Program& record_backward(gpu::Program& p, bool training, bool frozen = false);
+  // The spec's loss (model_spec.h) of the logits against the labels into
+  // row_stats_, with dlogits when `gradient`; `mix`: mixed targets.
+  // weighted: the training loss, which --class-weights weights (evaluation and
+  // the probe stay unweighted).
+  void record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted = false);
+  void record_update(gpu::Program& p);
+  bool frozen(size_t layer) const { return layer < opts_.frozen.size() && opts_.frozen[layer]; }
   void plan_sync_bn();
   std::vector<const gpu::Program*> all_programs() const;
   void record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v, const std::string& label);
@@ -253,6 +273,13 @@ class Model {
   std::vector<ParamTensor> tensors_;
   std::vector<PenaltyTerm> penalty_terms_;
   uint64_t param_floats_ = 0;
+  // The parameters the optimizer steps: runs of tensors of unfrozen layers
+  // (all of the block, one run, when nothing is frozen), each with its own
+  // optimizer state at state_offset (floats).
+  struct TrainedSpan {
+    uint64_t offset = 0, count = 0, state_offset = 0;
+  };
+  std::vector<TrainedSpan> trained_;
   std::vector<StateTensor> state_tensors_;
   uint64_t state_floats_ = 0;
   uint64_t batches_tracked_ = 0;
@@ -264,6 +291,7 @@ class Model {
   gpu::View pruned_indices_;
   gpu::View x_grad_, probe_sums_, probe_vectors_, base_params_;  // probe only
   gpu::View grads_out_, grads_in_;                                  // data_parallel only
+  gpu::View grads_sum_, grads_zero_;                                // accumulate only
   std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several
   std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_, update_;
   std::vector<ViewLife> lives_;  // of device_'s views, as planned

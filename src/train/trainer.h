@@ -1,6 +1,7 @@
 // The training run: data, split, model, the replayed step, metrics.jsonl,
 // summary.json. The CLI fills a TrainConfig; tests call train() directly.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -28,6 +29,11 @@ struct TrainConfig {
   std::string out_dir;  // required; the CLI defaults it to runs/<timestamp>
   uint32_t epochs = 1;
   uint32_t batch = 128;
+  // Gradient accumulation: each optimizer step sums the gradients of this
+  // many micro-batches of `batch` rows on the device (one batch of
+  // accumulate x batch rows, up to float summation order; BatchNorm
+  // normalises each micro-batch by its own statistics).
+  uint32_t accumulate = 1;
   double lr = 0.01;               // lr0 of the schedule (the CLI's default: ops::default_lr)
   LrConfig lr_schedule;          // the decay and warm-up (its .lr is set from lr)
   ops::OptimConfig optim;         // the optimizer and its hyperparameters (default sgd, momentum 0.9)
@@ -48,12 +54,16 @@ struct TrainConfig {
   // stay 0 through training (nn::ModelOptions::pruned).
   std::map<std::string, std::vector<uint32_t>> pruned;
   std::string init;              // a safetensors file to start from ("" = seeded init)
+  bool init_partial = false;     // --init-partial: load the tensors whose name and shape match, list the rest
+  std::string freeze;            // --freeze: layers (indices or names, comma-separated) left as they start
+  std::optional<double> label_smoothing;  // --label-smoothing: overrides the spec's cross_entropy smoothing
   data::SharpenConfig sharpen;   // the input blur curriculum (none by default)
   double sharpen_replay = 0;     // fraction of each batch trained on the originals while blurred
   bool feature_smoothing = false;  // the same schedule on a 3x3 Gaussian after each conv2d
   std::string augment;             // --augment list (data/augment.h); "" = none
   std::vector<double> test_blur;   // also evaluate the test set blurred by each sigma
   std::vector<double> test_noise;  // ... and with Gaussian noise of each std ([0, 1] pixel units)
+  std::vector<std::string> test_corrupt;  // ... and under each NAME=VALUE corruption (data/corrupt.h)
   // Stopping rules (besides --epochs). Early stopping and the target watch
   // the validation set; the run then ends with the best epoch's weights.
   uint32_t early_stop = 0;               // patience in epochs (0 = off)
@@ -95,6 +105,7 @@ struct EpochResult {
   double val_balanced_acc = 0;  // the mean per-class recall on the validation images
   double lr = 0, blur_sigma = 0, seconds = 0, images_per_second = 0;
   double penalty = 0;  // the weight penalty of the epoch's final weights (not part of train_loss)
+  std::array<uint32_t, 2> input_size = {0, 0};  // --sharpen pyramid: the images' [height, width] it trained on
   // The top Hessian eigenvalue of the epoch's final weights and 2 / lr
   // (the edge of stability of plain gradient descent), when probed.
   bool probed = false;
@@ -105,7 +116,8 @@ struct EpochResult {
   double allreduce_seconds = 0;
 };
 
-// The test set under one corruption ("blur" sigma or "noise" std).
+// The test set under one corruption ("blur" sigma, "noise" std or another
+// name of data/corrupt.h).
 struct CorruptedResult {
   std::string corruption;
   double value = 0, loss = 0, acc = 0;

@@ -1,6 +1,7 @@
 # Shared by the CLI test scripts (sourced with the script's own arguments,
 # FOVEA_BINARY SOURCE_DIR): the binary, the data set (the script is skipped
-# without it), a temporary directory removed at exit, and three helpers.
+# without it), a temporary directory removed at exit, three helpers and the
+# skips of tests/cli/skip.sh.
 #   fail MESSAGE                  count a failure and print it
 #   check NAME STATUS             count a pass (STATUS 0) or a failure named NAME
 #   need_modules MODULE...        exit 77 (skipped) unless $py imports each
@@ -27,8 +28,8 @@ need_modules() {
 }
 check() { if [ "$2" -eq 0 ]; then passes=$((passes + 1)); else fail "$1"; fi; }
 . "$src/tests/cli/expect.sh"
+. "$src/tests/cli/skip.sh"
 
 if [ ! -d "$data" ]; then
-  echo "skipped: $data missing"
-  exit 0
+  skip_test dep "$data missing (dataset-fashion-mnist)"
 fi

@@ -157,6 +157,9 @@ def main():
         fail("input/output %s %s, %s %s" % (inp.name, in_dims, out.name, out_dims))
     meta = {p.key: p.value for p in model.metadata_props}
     mean, std = np.array(json.loads(meta["mean"])), np.array(json.loads(meta["std"]))
+    loss = json.loads(meta.get("loss", "null"))
+    if not isinstance(loss, dict) or loss.get("type") not in ("cross_entropy", "mse", "bce_with_logits"):
+        fail("metadata_props 'loss' is %r" % meta.get("loss"))
 
     pixels = test_images(data_dir, count)
     x = ((pixels / 255.0 - mean.reshape(1, -1, 1, 1)) / std.reshape(1, -1, 1, 1)).astype(np.float32)
