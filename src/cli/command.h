@@ -47,6 +47,7 @@ std::unique_ptr<Command> add_predict(CLI::App& app);
 std::unique_ptr<Command> add_export(CLI::App& app);
 std::unique_ptr<Command> add_ensemble(CLI::App& app);
 std::unique_ptr<Command> add_prune(CLI::App& app);
+std::unique_ptr<Command> add_audit(CLI::App& app);
 std::unique_ptr<Command> add_sharpness(CLI::App& app);
 std::unique_ptr<Command> add_bench(CLI::App& app);
 

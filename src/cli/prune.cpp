@@ -27,7 +27,7 @@ class Prune final : public Command {
                                             "optionally fine-tune with the mask fixed")) {
     add_train_options(sub_, opts_);
     // The model, its weights and the epochs come from the run and --fine-tune-epochs.
-    for (const char* name : {"--model", "--epochs", "--init", "--resume", "--config"})
+    for (const char* name : {"--model", "--epochs", "--init", "--resume", "--config", "--print-plan"})
       sub_->remove_option(sub_->get_option(name));
     add_run_option(sub_, run_)->required();
     sub_->add_option("--sparsity", sparsity_, "Fraction of the weights to zero, in [0, 1]")->capture_default_str();
@@ -35,13 +35,14 @@ class Prune final : public Command {
         ->check(CLI::IsMember({"layer", "global"}))
         ->capture_default_str();
     sub_->add_option("--fine-tune-epochs", epochs_,
-                     "Then train this many epochs with the pruned weights held at 0 (0 = no fine-tuning)")
+                     "Then train this many epochs with the pruned weights held at 0 (0 = no fine-tuning); the "
+                     "data, --seed, --limit, --val-split and --batch default to the run's")
         ->capture_default_str();
     sub_->add_option("--split", split_, "Evaluate on test or val (as fovea eval --split)")
         ->check(CLI::IsMember({"test", "val"}))
         ->capture_default_str();
     sub_->get_option("--out")->description("The pruned run's directory (default RUN-pruned)");
-    data_ = sub_->get_option("--data");
+    data_ = sub_->get_option("--data")->description("The data (default: the run's, read as it read it)")->default_str("");
   }
 
   int run(const std::vector<std::string>& args) override {

@@ -29,7 +29,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // (2 / lr, the edge of stability) come from the probe when it ran.
 const char* const kMetricFields[] = {"epoch",      "train_loss", "train_acc",         "val_loss",
                                      "val_acc",    "lr",         "blur_sigma",        "seconds",
-                                     "images_per_second", "penalty", "sharpness", "two_over_lr"};
+                                     "images_per_second", "penalty", "sharpness", "two_over_lr",
+                                     "val_balanced_acc"};
 
 // metrics.jsonl as columns: field -> one value per line (NaN when the line
 // lacks the field or holds null).
@@ -290,8 +291,10 @@ std::string curves_section(const Metrics& m, const json& summary, const std::str
   }
   s += chart(m, "Loss", loss,
              {{"train", m["train_loss"], kTrainColor}, {"validation", m["val_loss"], kValColor}}, YAxis::log_if_wide);
-  s += chart(m, "Accuracy", "fraction correct",
-             {{"train", m["train_acc"], kTrainColor}, {"validation", m["val_acc"], kValColor}}, YAxis::fit);
+  std::vector<ChartSeries> accuracy = {{"train", m["train_acc"], kTrainColor}, {"validation", m["val_acc"], kValColor}};
+  // The mean per-class recall (train/class_balance.h), from runs that log it.
+  if (m.any("val_balanced_acc")) accuracy.push_back({"validation, balanced", m["val_balanced_acc"], "#9467bd"});
+  s += chart(m, "Accuracy", "fraction correct", accuracy, YAxis::fit);
   s += "</div>\n<h2>Schedules</h2>\n<div class=\"charts\">\n";
   s += chart(m, "Learning rate (first step of each epoch)", "lr", {{"lr", m["lr"], "#2ca02c"}}, YAxis::log_if_wide);
   s += sigma_chart(m, summary, where);

@@ -4,6 +4,7 @@
 # skips of tests/cli/skip.sh.
 #   fail MESSAGE                  count a failure and print it
 #   check NAME STATUS             count a pass (STATUS 0) or a failure named NAME
+#   need_modules MODULE...        exit 77 (skipped) unless $py imports each
 #   expect CODE PATTERN -- ARGS   fovea ARGS must exit CODE with one stderr
 #                                 line matching PATTERN (grep -E)
 set -u
@@ -16,6 +17,15 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 passes=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+need_modules() {
+  local module
+  for module in "$@"; do
+    if ! "$py" -c "import $module" >/dev/null 2>&1; then
+      echo "skipped: $module missing ($py cannot import $module; tools/install-deps.sh installs it)"
+      exit 77
+    fi
+  done
+}
 check() { if [ "$2" -eq 0 ]; then passes=$((passes + 1)); else fail "$1"; fi; }
 . "$src/tests/cli/expect.sh"
 . "$src/tests/cli/skip.sh"

@@ -9,13 +9,8 @@
 # module and in a float64 torch interpreter.
 # Skips (exit 77) when /usr/bin/python3 cannot import onnx, cv2, torch or numpy.
 # Usage: ensemble_test.sh FOVEA_BINARY SOURCE_DIR
-. "$2/tests/cli/common.sh"  # $fovea $src $py $data $tmp, fail, check, expect
-for module in onnx cv2 torch numpy; do
-  if ! "$py" -c "import $module" >/dev/null 2>&1; then
-    echo "skipped: $module missing ($py cannot import $module; tools/install-deps.sh installs it)"
-    exit 77
-  fi
-done
+. "$2/tests/cli/common.sh"  # $fovea $src $py $data $tmp, fail, check, expect, need_modules
+need_modules onnx cv2 torch numpy
 . "$src/tests/cli/few_test_images.sh"
 few_test_images 1000
 

@@ -8,33 +8,25 @@
 # keeps the best epoch by it; bad settings are one line.
 # Skips (exit 77) when /usr/bin/python3 cannot import numpy.
 # Usage: imbalance_test.sh FOVEA_BINARY SOURCE_DIR
-. "$2/tests/cli/common.sh"  # $fovea $src $py $data $tmp, fail, check, expect
-if ! "$py" -c "import numpy" >/dev/null 2>&1; then
-  echo "skipped: numpy missing ($py cannot import numpy)"
-  exit 77
-fi
+. "$2/tests/cli/common.sh"  # $fovea $src $py $data $tmp, fail, check, expect, need_modules
+need_modules numpy
 
 # The imbalanced training files and the first 1000 (balanced) test images.
 mkdir -p "$tmp/imb"
-"$py" - "$data" "$tmp/imb" <<'PY'
-import gzip, sys
+"$py" - "$data" "$tmp/imb" "$src/tests/cli" <<'PY'
+import sys
 import numpy as np
 src, dst = sys.argv[1:3]
-def read(name, header):
-    return np.frombuffer(gzip.open(src + "/" + name + ".gz").read(), np.uint8, offset=header)
-images = read("train-images-idx3-ubyte", 16).reshape(-1, 784)[:6000]
-labels = read("train-labels-idx1-ubyte", 8)[:6000]
+sys.path.insert(0, sys.argv[3])
+from idx_subset import read, write
+images = read(src, "train-images-idx3-ubyte")[:6000]
+labels = read(src, "train-labels-idx1-ubyte")[:6000]
 rank = np.zeros(len(labels), int)
 for k in range(10):
     rank[labels == k] = np.arange((labels == k).sum())
 keep = (labels < 5) | (rank % 20 == 0)
-def write(name, magic, dims, payload):
-    head = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims)
-    gzip.open(dst + "/" + name + ".gz", "wb").write(head + payload.tobytes())
-write("train-images-idx3-ubyte", 0x803, (int(keep.sum()), 28, 28), images[keep])
-write("train-labels-idx1-ubyte", 0x801, (int(keep.sum()),), labels[keep])
-write("t10k-images-idx3-ubyte", 0x803, (1000, 28, 28), read("t10k-images-idx3-ubyte", 16).reshape(-1, 784)[:1000])
-write("t10k-labels-idx1-ubyte", 0x801, (1000,), read("t10k-labels-idx1-ubyte", 8)[:1000])
+write(dst, images[keep], labels[keep], read(src, "t10k-images-idx3-ubyte")[:1000],
+      read(src, "t10k-labels-idx1-ubyte")[:1000])
 print("imbalanced subset: %s images per class" % np.bincount(labels[keep], minlength=10).tolist())
 PY
 

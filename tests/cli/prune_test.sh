@@ -8,11 +8,8 @@
 # is one line.
 # Skips (exit 77) when /usr/bin/python3 cannot import numpy.
 # Usage: prune_test.sh FOVEA_BINARY SOURCE_DIR
-. "$2/tests/cli/common.sh"  # $fovea $src $py $data $tmp, fail, check, expect
-if ! "$py" -c "import numpy" >/dev/null 2>&1; then
-  echo "skipped: numpy missing ($py cannot import numpy)"
-  exit 77
-fi
+. "$2/tests/cli/common.sh"  # $fovea $src $py $data $tmp, fail, check, expect, need_modules
+need_modules numpy
 . "$src/tests/cli/few_test_images.sh"
 few_test_images 1000
 
@@ -71,6 +68,7 @@ assert int((state == 0).sum()) >= masked, "momentum: %d zeros for %d pruned weig
 report = json.load(open(tmp + "/run-pruned/prune.json"))
 assert report["mask_violations"] == 0 and report["scope"] == "layer" and report["fine_tune_epochs"] == 2
 assert all(l["zeros"] >= l["pruned"] == int(round(0.5 * l["size"])) for l in report["layers"]), report["layers"]
+assert report["after_fine_tune"]["loss"] != report["after_pruning"]["loss"], "the fine-tuned weights were evaluated"
 for key in ("before", "after_pruning", "after_fine_tune"):
     assert 0.1 < report[key]["accuracy"] <= 1 and report[key]["images"] == 1000, (key, report[key])
 # Global: round(0.7 N) over all the weights together, layers pruned unevenly.
@@ -83,9 +81,9 @@ assert max(fractions) - min(fractions) > 0.05, fractions
 gr = json.load(open(tmp + "/global/prune.json"))
 ev = json.load(open(tmp + "/global-eval.json"))
 assert ev["accuracy"] == gr["after_pruning"]["accuracy"] and "after_fine_tune" not in gr
-print("layer scope: %s; after fine-tuning every pruned weight is 0; accuracy before %.4f, pruned %.4f, tuned %.4f"
-      % ([round(l["sparsity"], 4) for l in report["layers"]], report["before"]["accuracy"],
-         report["after_pruning"]["accuracy"], report["after_fine_tune"]["accuracy"]))
+print("layer scope: %s; after fine-tuning every pruned weight is 0; loss / accuracy before %.4f / %.4f, pruned "
+      "%.4f / %.4f, tuned %.4f / %.4f" % ([round(l["sparsity"], 4) for l in report["layers"]],
+      *[report[k][m] for k in ("before", "after_pruning", "after_fine_tune") for m in ("loss", "accuracy")]))
 print("global scope 0.7: per-layer sparsity %s" % [round(f, 3) for f in fractions])
 PY
 check "pruned weights are the smallest, stay 0 through fine-tuning; global scope; eval agrees" $?
