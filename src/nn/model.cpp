@@ -87,6 +87,7 @@ void Model::plan_graph() {
       for (uint32_t v : d.shape) count *= v;
       StateTensor st{tensor_prefix(ls, n) + "." + d.suffix, d.shape, 0, count, d.init, d.host_counter,
                      d.unit_normal};
+      st.frozen = d.host_counter && frozen(n);
       if (!d.host_counter) {
         if (!d.packed) state_floats_ = (state_floats_ + align - 1) / align * align;
         state_floats_ += d.gap_before;

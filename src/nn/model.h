@@ -135,6 +135,10 @@ struct StateTensor {
   uint64_t count = 0;
   float init = 0;
   bool host_counter = false;  // num_batches_tracked: the model's training steps
+  // A frozen layer's counter (--freeze) stays as loaded, like PyTorch's in
+  // eval(): frozen_count, not the model's steps.
+  bool frozen = false;
+  uint64_t frozen_count = 0;
   bool unit_normal = false;   // initialised as normalize(randn(count))
 };
 
@@ -180,6 +184,13 @@ class Model {
   // the weights the model started from.
   uint64_t batches_tracked() const { return batches_tracked_; }
   void set_batches_tracked(uint64_t n) { batches_tracked_ = n; }
+  // A host counter's value as saved: frozen_count for a frozen layer's.
+  uint64_t counter_value(const StateTensor& t) const { return t.frozen ? t.frozen_count : batches_tracked_; }
+  // Sets state tensor i's counter (a frozen layer's own, else the model's).
+  void set_counter(size_t i, uint64_t n) {
+    if (state_tensors_[i].frozen) state_tensors_[i].frozen_count = n;
+    else batches_tracked_ = n;
+  }
   uint64_t parameter_count() const { return param_floats_; }
   const std::vector<PenaltyTerm>& penalty_terms() const { return penalty_terms_; }
   // The penalty of these parameters (download_parameters() layout), in double.
