@@ -253,6 +253,8 @@ class Model {
   // row_stats_, with dlogits when `gradient`; `mix`: mixed targets.
   void record_loss(gpu::Program& p, bool gradient, bool mix);
   void record_update(gpu::Program& p);
+  void plan_trained_spans();
+  uint64_t place_optimizer_state();  // each run's optimizer state offset; returns the floats of all
   bool frozen(size_t layer) const { return layer < opts_.frozen.size() && opts_.frozen[layer]; }
   void plan_sync_bn();
   std::vector<const gpu::Program*> all_programs() const;
