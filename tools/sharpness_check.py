@@ -60,7 +60,7 @@ def torch_model(run):
         for name, value in weights.items():
             if name in exported:
                 exported[name].copy_(torch.from_numpy(value).reshape(exported[name].shape))
-    return model.double().eval(), tp.make_loss(spec, argparse.Namespace(label_smoothing=None))
+    return model.double().eval(), tp.make_loss(spec, argparse.Namespace(label_smoothing=None, weight=None))
 
 
 def lanczos_top(hvp, n, steps, top, seed=0):

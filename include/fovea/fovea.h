@@ -31,6 +31,13 @@ typedef struct fovea_metrics {
   uint64_t images;  /**< images the figures cover */
 } fovea_metrics;
 
+/** @brief A recorded training step (fovea::api::StepTicket), named by its step index. */
+typedef struct fovea_step_ticket {
+  uint64_t step;           /**< the step's index */
+  uint32_t parts;          /**< parts of the step (1 for fovea_trainer_record_step) */
+  uint32_t parts_recorded; /**< parts recorded so far */
+} fovea_step_ticket;
+
 /**
  * @brief Adopts the application's device (see fovea::api::Device::adopt).
  * @param out receives the handle on success
@@ -81,6 +88,28 @@ int fovea_trainer_predict(fovea_trainer* trainer, const uint8_t* images, uint64_
 int fovea_trainer_save(fovea_trainer* trainer, const char* path);
 /** @brief Loads weights of the same model. @return 0 or an error code */
 int fovea_trainer_load(fovea_trainer* trainer, const char* path);
+
+/**
+ * @brief Records one training step into @p cmd (contract and barriers: Trainer::record_step).
+ * @param out receives the step's ticket
+ * @return 0 or an error code
+ */
+int fovea_trainer_record_step(fovea_trainer* trainer, VkCommandBuffer cmd, VkBuffer images, VkDeviceSize images_offset,
+                              VkBuffer labels, VkDeviceSize labels_offset, uint32_t rows, fovea_step_ticket* out);
+/** @brief The metrics of a recorded step whose submission completed (Trainer::finish_step). @return 0 or an error code */
+int fovea_trainer_finish_step(fovea_trainer* trainer, const fovea_step_ticket* ticket, fovea_metrics* out);
+/**
+ * @brief Sliced mode: parts of at most @p budget_ms GPU time each, 0 = off (Trainer::set_part_budget).
+ * @param parts receives the parts per step (may be NULL)
+ * @return 0 or an error code
+ */
+int fovea_trainer_set_part_budget(fovea_trainer* trainer, double budget_ms, uint32_t* parts);
+/** @brief Records the first part of a sliced step (Trainer::record_first_part). @return 0 or an error code */
+int fovea_trainer_record_first_part(fovea_trainer* trainer, VkCommandBuffer cmd, VkBuffer images,
+                                    VkDeviceSize images_offset, VkBuffer labels, VkDeviceSize labels_offset,
+                                    uint32_t rows, fovea_step_ticket* out);
+/** @brief Records the next part of @p ticket's step and updates it (Trainer::record_next_part). @return 0 or an error code */
+int fovea_trainer_record_next_part(fovea_trainer* trainer, VkCommandBuffer cmd, fovea_step_ticket* ticket);
 
 #ifdef __cplusplus
 }

@@ -176,6 +176,14 @@ struct TrainerOptions {
   double lr = 0;
   /** Seeds the weight initialisation and every random layer (dropout ...). */
   uint64_t seed = 1;
+  /** Gradient accumulation, 1..64: a step takes up to batch x accumulate
+   *  images, runs them as micro-batches of `batch` rows whose gradients are
+   *  summed on the device, then updates once: the same as one batch of all
+   *  the rows up to float summation order (BatchNorm normalises each
+   *  micro-batch by its own statistics). Device memory is that of `batch`;
+   *  sliced parts (Trainer::set_part_budget) get as small as one
+   *  micro-batch's dispatches. */
+  uint32_t accumulate = 1;
   /** Input standardisation, one value per input channel, of pixels / 255:
    *  the network sees (pixel / 255 - mean) / std. Both empty = mean 0,
    *  std 1. channel_stats() computes them from host images. They are fixed
@@ -207,12 +215,58 @@ Result<ChannelStats> channel_stats(std::span<const uint8_t> images, uint32_t cha
                                    uint64_t image_bytes);
 
 /**
+ * @brief A training step recorded into the caller's command buffer
+ * (Trainer::record_step, or the parts of a sliced step); Trainer::finish_step
+ * takes it back after the caller's submission has completed.
+ *
+ * A plain value (copy or move it freely); it refers to its Trainer only by
+ * an identity, never by a pointer.
+ */
+/** @internal */
+struct TicketAccess;
+
+class StepTicket {
+ public:
+  StepTicket() = default;
+  /** @return the step's index: Trainer::steps() before it was recorded. */
+  uint64_t step() const { return step_; }
+  /** @return the parts the step is cut into (1 for record_step). */
+  uint32_t parts() const { return parts_; }
+  /** @return the parts recorded so far. */
+  uint32_t parts_recorded() const { return recorded_; }
+  /** @return true when every part has been recorded. */
+  bool recorded() const { return parts_ > 0 && recorded_ == parts_; }
+
+ private:
+  friend class Trainer;
+  friend struct TicketAccess;
+  uint64_t trainer_ = 0, step_ = 0;
+  uint32_t slot_ = 0, parts_ = 0, recorded_ = 0, micro_ = 1;
+};
+
+/** @brief GPU time of one training step on this device, per dispatch, measured. */
+struct StepTimes {
+  std::vector<std::string> dispatches;  ///< the dispatches in order ("2.forward", ...)
+  std::vector<double> ms;               ///< each one's mean GPU time, milliseconds
+  double total_ms = 0;                  ///< their sum: one step
+};
+
+/** @brief How a step is cut into parts for a frame budget (Trainer::set_part_budget). */
+struct PartPlan {
+  double budget_ms = 0;              ///< the budget asked for (0: one part)
+  std::vector<double> expected_ms;   ///< each part's expected GPU time (measured dispatches summed)
+  std::vector<uint32_t> dispatches;  ///< dispatches in each part
+};
+
+/**
  * @brief A model on a Device with its optimizer: training steps, evaluation,
  * prediction and safetensors files.
  *
- * Every function runs to completion before it returns: the GPU work it
- * submitted has finished, so the caller may reuse or change any buffer it
- * passed. A Trainer is used from one thread at a time. Move-only; a
+ * Every function but record_step, record_first_part and record_next_part
+ * runs to completion before it returns: the GPU work it submitted has
+ * finished, so the caller may reuse or change any buffer it passed. Those
+ * three only record into the caller's command buffer (see record_step).
+ * A Trainer is used from one thread at a time. Move-only; a
  * moved-from Trainer may only be destroyed or assigned to.
  */
 class Trainer {
@@ -240,8 +294,10 @@ class Trainer {
   uint64_t image_bytes() const;
   /** @return the number of classes K (labels are 0 .. K-1). */
   uint32_t classes() const;
-  /** @return images per step (the batch it was created with). */
+  /** @return rows per micro-batch (TrainerOptions::batch). */
   uint32_t batch() const;
+  /** @return micro-batches per step (TrainerOptions::accumulate); a step takes up to batch() x accumulate() images. */
+  uint32_t accumulate() const;
   /** @return training steps taken so far. */
   uint64_t steps() const;
   /** @return the learning rate of the next step. */
@@ -256,7 +312,7 @@ class Trainer {
 
   /**
    * @brief One training step on a batch in host memory.
-   * @param images u8 [rows, C, H, W], 1 <= rows <= batch()
+   * @param images u8 [rows, C, H, W], 1 <= rows <= batch() x accumulate()
    * @param labels [rows], each < classes()
    * @return the batch's mean loss and accuracy (before this step's update),
    *         or an error for sizes that do not fit or a label out of range
@@ -283,11 +339,98 @@ class Trainer {
    * @param images_offset byte offset of the first image
    * @param labels uint32 [rows] at @p labels_offset
    * @param labels_offset byte offset of the first label
-   * @param rows images in the batch, 1 <= rows <= batch()
+   * @param rows images in the batch, 1 <= rows <= batch() x accumulate()
    * @return the batch's mean loss and accuracy, or an error
    */
   Result<Metrics> step_from_buffer(VkBuffer images, VkDeviceSize images_offset, VkBuffer labels,
                                    VkDeviceSize labels_offset, uint32_t rows);
+
+  /**
+   * @brief Records one whole training step into the caller's command buffer;
+   * Fovea submits nothing and waits for nothing.
+   *
+   * Recorded: the batch copy from the caller's buffers, forward, loss,
+   * backward, optimizer update and the metric sums, in this order:
+   * 1. an entry barrier: srcStageMask ALL_COMMANDS, srcAccessMask
+   *    MEMORY_WRITE; dstStageMask TRANSFER | COMPUTE_SHADER, dstAccessMask
+   *    TRANSFER_READ | TRANSFER_WRITE | SHADER_READ | SHADER_WRITE |
+   *    UNIFORM_READ (everything the caller recorded or submitted before
+   *    happens before Fovea's work, and its writes are visible to it);
+   * 2. vkCmdCopyBuffer of images and labels into Fovea's upload ring, then a
+   *    barrier TRANSFER/TRANSFER_WRITE -> COMPUTE_SHADER/SHADER_READ;
+   * 3. the step's dispatches with Fovea's own barriers between them;
+   * 4. an exit barrier: srcStageMask TRANSFER | COMPUTE_SHADER, srcAccessMask
+   *    TRANSFER_WRITE | SHADER_WRITE; dstStageMask ALL_COMMANDS | HOST,
+   *    dstAccessMask MEMORY_READ | MEMORY_WRITE | HOST_READ (whatever the
+   *    caller records after, and the host after the caller's fence, comes
+   *    after Fovea's work, including its reads of the caller's buffers).
+   * Only vkCmdPipelineBarrier (Vulkan 1.0), no extension. Contract:
+   * - @p cmd is a primary command buffer in the recording state, outside a
+   *   render pass, from a pool of the Device's queue family (compute), and
+   *   is submitted to a queue of that family; between this call and
+   *   finish_step Fovea's buffers of the step stay in use by it;
+   * - the buffers are as for step_from_buffer (TRANSFER_SRC, on this
+   *   VkDevice); their contents are read when the command buffer executes;
+   * - steps may be in flight up to the Trainer's slots (2): record_step
+   *   refuses a third until the oldest is finished; step(), evaluate(),
+   *   predict(), load() and save() are refused while any step is in flight;
+   * - the step is counted at once: steps() and lr() move as if it had run.
+   *
+   * @return the step's ticket for finish_step, or an error (nothing recorded)
+   */
+  Result<StepTicket> record_step(VkCommandBuffer cmd, VkBuffer images, VkDeviceSize images_offset, VkBuffer labels,
+                                 VkDeviceSize labels_offset, uint32_t rows);
+
+  /**
+   * @brief Reads a recorded step's loss and accuracy after the caller's
+   * submission holding it has completed (the caller waited for its fence).
+   * Tickets are finished in the order they were recorded, each once.
+   * @return the step's metrics, or an error for a ticket finished twice, out
+   *         of order, not fully recorded or of another Trainer
+   */
+  Result<Metrics> finish_step(const StepTicket& ticket);
+
+  /**
+   * @brief Measures the training step's GPU time per dispatch on this device:
+   * runs @p repeats steps on a zero batch with timestamps, then puts the
+   * weights, layer state and optimizer state back as they were (the next
+   * step is bit for bit what it would have been). Needs a queue that writes
+   * timestamps. Refused while steps are in flight.
+   * @param repeats steps to average, 1..100
+   * @return the times, or an error
+   */
+  Result<StepTimes> measure_step(uint32_t repeats = 3);
+
+  /**
+   * @brief Sliced mode: cuts each step into parts expected to take at most
+   * @p budget_ms of GPU time, from the times of measure_step (which it calls
+   * once when nothing was measured yet). Consecutive dispatches are packed
+   * while their sum fits; a dispatch longer than the budget is a part of its
+   * own (smaller batches, or gradient accumulation, make it shorter).
+   * @param budget_ms milliseconds per part; 0 = one part (the whole step)
+   * @return the plan, or an error
+   */
+  Result<PartPlan> set_part_budget(double budget_ms);
+
+  /**
+   * @brief Records the first part of a sliced step (set_part_budget) into
+   * @p cmd: the entry barrier, the batch copy and the first part's
+   * dispatches, then the exit barrier (the barriers of record_step). The
+   * caller records the remaining parts with record_next_part, one per frame
+   * or as it likes, each into a command buffer submitted after the previous
+   * part's on the same queue. Any other Trainer call waits until the last
+   * part is recorded (it is refused before).
+   * @return the ticket, parts_recorded() == 1, or an error
+   */
+  Result<StepTicket> record_first_part(VkCommandBuffer cmd, VkBuffer images, VkDeviceSize images_offset,
+                                       VkBuffer labels, VkDeviceSize labels_offset, uint32_t rows);
+
+  /**
+   * @brief Records the next part of the sliced step of @p ticket into @p cmd
+   * (entry barrier, the part's dispatches, exit barrier); advances the ticket.
+   * @return an error for a ticket with no part left or not the step being sliced
+   */
+  Result<void> record_next_part(VkCommandBuffer cmd, StepTicket& ticket);
 
   /**
    * @brief Loss and accuracy of the current weights (evaluation mode: random layers off,

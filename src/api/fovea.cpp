@@ -9,70 +9,13 @@
 #include <cstring>
 #include <new>
 
+#include "api/trainer_impl.h"
 #include "data/idx.h"
-#include "gpu/context.h"
-#include "gpu/recorder.h"
-#include "nn/model.h"
-#include "nn/model_spec.h"
-#include "ops/optim.h"
-#include "train/evaluate.h"
 #include "train/weights.h"
-#include "util/error.h"
 
 namespace fovea::api {
 
-struct Device::Impl {
-  std::unique_ptr<gpu::Context> ctx;
-};
-
-struct Trainer::Impl {
-  // Members in this order so the model and its replayers go before the
-  // device they live on.
-  std::shared_ptr<Device::Impl> device;
-  nn::ModelSpec spec;
-  std::vector<double> mean, std;
-  std::unique_ptr<nn::Model> model;
-  std::unique_ptr<gpu::Replayer> train, eval;
-  ops::OptimCoefficients coefficients{ops::OptimConfig{}};
-  double lr = 0;
-  uint64_t seed = 0, steps = 0;
-};
-
 namespace {
-
-// An error the API raises itself, with its code.
-struct ApiError {
-  ErrorCode code;
-  std::string message;
-};
-
-[[noreturn]] void fail(std::string message) { throw ApiError{ErrorCode::InvalidArgument, std::move(message)}; }
-
-// Runs `fn`; a fovea::Error becomes an error of code `code` (Vulkan when it
-// names a Vulkan failure), anything else an Internal error.
-template <class T, class F>
-Result<T> guarded(ErrorCode code, F&& fn) noexcept {
-  try {
-    if constexpr (std::is_void_v<T>) {
-      fn();
-      return {};
-    } else {
-      return fn();
-    }
-  } catch (const ApiError& e) {
-    return Error{e.code, e.message};
-  } catch (const fovea::Error& e) {
-    const std::string m = e.what();
-    const bool vulkan = m.find("VK_ERROR") != std::string::npos || m.find("device was lost") != std::string::npos;
-    return Error{vulkan ? ErrorCode::Vulkan : code, m};
-  } catch (const std::bad_alloc&) {
-    return Error{ErrorCode::Internal, "out of host memory"};
-  } catch (const std::exception& e) {
-    return Error{ErrorCode::Internal, std::string("internal error: ") + e.what()};
-  } catch (...) {
-    return Error{ErrorCode::Internal, "internal error: an unknown exception"};
-  }
-}
 
 // The number of images in `images`, which must be whole images, at least one.
 uint64_t image_count(std::span<const uint8_t> images, uint64_t image_bytes, const char* what) {
@@ -91,8 +34,6 @@ void check_labels(std::span<const uint32_t> labels, uint64_t n, uint32_t classes
            " is not below the model's " + std::to_string(classes) + " classes");
 }
 
-Metrics metrics_of(const train::Totals& t) { return {t.mean_loss(), t.accuracy(), t.count}; }
-
 // Writes rows images (u8) and labels (u32, or class 0 when null) into ring
 // slot `slot`; labels past `rows` are 0.
 void fill_host(nn::Model& m, uint32_t slot, const uint8_t* images, const uint32_t* labels, uint32_t rows,
@@ -102,38 +43,37 @@ void fill_host(nn::Model& m, uint32_t slot, const uint8_t* images, const uint32_
   for (uint32_t r = 0; r < m.batch(); ++r) l[r] = labels && r < rows ? labels[r] : 0;
 }
 
-// One training step whose images and labels `fill(slot)` puts in place.
+// One training step of `rows` rows: per micro-batch k, `fill(slot, first,
+// n)` puts rows first .. first + n - 1 in ring slot `slot`; then the update
+// (with accumulation).
 template <class Fill>
 Metrics train_step(Trainer::Impl& t, uint32_t rows, Fill&& fill) {
-  nn::Model& m = *t.model;
-  const uint32_t slot = t.train->acquire();
-  gpu::StepParams p;
-  p.lr = float(t.lr);
-  const auto k = t.coefficients.at(t.steps + 1, p.lr);
-  std::copy(k.begin(), k.end(), p.optim);
-  p.step = uint32_t(t.steps);
-  p.rows = rows;
-  p.seed = uint32_t(t.seed);
-  p.slot = slot;
-  // The slot's sums accumulate on the GPU: zero them so they hold this step alone.
-  std::memset(m.train_sums().host(slot), 0, sizeof(ops::MetricSums));
-  fill(slot);
-  std::memcpy(m.params_ring().host(slot), &p, sizeof p);
-  t.train->submit(slot);
+  refuse_in_flight(t, "step");
+  const uint32_t micro = micro_batches(t, rows), batch = t.model->batch();
+  uint32_t first_slot = 0;
+  for (uint32_t k = 0; k < micro; ++k) {
+    const uint32_t slot = t.train->acquire();
+    if (k == 0) first_slot = slot;
+    fill(slot, k * batch, std::min(batch, rows - k * batch));
+    write_step_params(t, slot, rows, k);
+    t.train->submit(slot);
+  }
   t.train->finish();
-  ++t.steps;
-  m.set_batches_tracked(m.batches_tracked() + 1);
-  ops::MetricSums s;
-  std::memcpy(&s, m.train_sums().host(slot), sizeof s);
-  train::Totals total;
-  total.add(s);
-  return metrics_of(total);
+  if (t.update) {
+    // The update reads micro-batch 0's parameters (rate, optimizer scalars).
+    if (t.update->acquire() != first_slot) throw fovea::Error("internal: the update's slot is not the step's");
+    t.update->submit(first_slot);
+    t.update->finish();
+  }
+  count_step(t, micro);
+  return step_metrics(t, first_slot, micro);
 }
 
 // Runs the eval program over n images, batch by batch; labels may be null
 // (prediction); with `logits`, appends each batch's logits [rows, classes].
 Metrics eval_pass(Trainer::Impl& t, const uint8_t* images, const uint32_t* labels, uint64_t n,
                   std::vector<float>* logits) {
+  refuse_in_flight(t, logits ? "predict" : "evaluate");
   nn::Model& m = *t.model;
   const uint64_t bytes = m.spec().input_features();
   t.eval->finish();
@@ -219,6 +159,8 @@ Result<Trainer> Trainer::create(const Device& device, const TrainerOptions& o) {
     else
       fail("TrainerOptions: give a model spec in spec_path or spec_json");
     if (o.batch == 0) fail("TrainerOptions::batch must be at least 1");
+    if (o.accumulate == 0 || o.accumulate > 64)
+      fail("TrainerOptions::accumulate must be in 1..64 micro-batches, got " + std::to_string(o.accumulate));
     nn::ModelOptions mo;
     mo.batch = o.batch;
     mo.optim = ops::optimizer_defaults(ops::parse_optimizer(o.optimizer));
@@ -243,6 +185,10 @@ Result<Trainer> Trainer::create(const Device& device, const TrainerOptions& o) {
     mo.channel_mean = t->mean;
     mo.channel_std = t->std;
     mo.read_logits = true;  // predict() reads them
+    // Two steps in flight, each with a ring slot per micro-batch.
+    t->accumulate = o.accumulate;
+    mo.accumulate = o.accumulate > 1;
+    mo.slots = 2 * o.accumulate;
     t->coefficients = ops::OptimCoefficients(mo.optim);
     t->seed = o.seed;
     gpu::Context& ctx = *t->device->ctx;
@@ -250,6 +196,7 @@ Result<Trainer> Trainer::create(const Device& device, const TrainerOptions& o) {
     t->model->init_parameters(o.seed);
     t->train = std::make_unique<gpu::Replayer>(t->model->train_program(), t->model->slots());
     t->eval = std::make_unique<gpu::Replayer>(t->model->eval_program(), t->model->slots());
+    if (mo.accumulate) t->update = std::make_unique<gpu::Replayer>(t->model->update_program(), t->model->slots());
     return Trainer(std::move(t));
   });
 }
@@ -260,6 +207,7 @@ uint32_t Trainer::width() const { return impl_->spec.width; }
 uint64_t Trainer::image_bytes() const { return impl_->spec.input_features(); }
 uint32_t Trainer::classes() const { return impl_->spec.classes; }
 uint32_t Trainer::batch() const { return impl_->model->batch(); }
+uint32_t Trainer::accumulate() const { return impl_->accumulate; }
 uint64_t Trainer::steps() const { return impl_->steps; }
 double Trainer::lr() const { return impl_->lr; }
 
@@ -273,11 +221,13 @@ Result<void> Trainer::set_lr(double lr) {
 Result<Metrics> Trainer::step(std::span<const uint8_t> images, std::span<const uint32_t> labels) {
   return guarded<Metrics>(ErrorCode::InvalidArgument, [&] {
     const uint64_t n = image_count(images, image_bytes(), "step");
-    if (n > batch())
-      fail("step: " + std::to_string(n) + " images are more than the batch of " + std::to_string(batch()));
+    if (n > uint64_t(batch()) * accumulate())
+      fail("step: " + std::to_string(n) + " images are more than the batch of " +
+           std::to_string(batch() * accumulate()) + (accumulate() > 1 ? " (batch x accumulate)" : ""));
     check_labels(labels, n, classes(), "step");
-    return train_step(*impl_, uint32_t(n), [&](uint32_t slot) {
-      fill_host(*impl_->model, slot, images.data(), labels.data(), uint32_t(n), image_bytes());
+    return train_step(*impl_, uint32_t(n), [&](uint32_t slot, uint32_t first, uint32_t rows) {
+      fill_host(*impl_->model, slot, images.data() + first * image_bytes(), labels.data() + first, rows,
+                image_bytes());
     });
   });
 }
@@ -286,17 +236,20 @@ Result<Metrics> Trainer::step_from_buffer(VkBuffer images, VkDeviceSize images_o
                                           VkDeviceSize labels_offset, uint32_t rows) {
   return guarded<Metrics>(ErrorCode::InvalidArgument, [&] {
     if (images == VK_NULL_HANDLE || labels == VK_NULL_HANDLE) fail("step_from_buffer: a null VkBuffer");
-    if (rows == 0 || rows > batch())
-      fail("step_from_buffer: rows must be in 1.." + std::to_string(batch()) + ", got " + std::to_string(rows));
+    const uint32_t most = batch() * accumulate();
+    if (rows == 0 || rows > most)
+      fail("step_from_buffer: rows must be in 1.." + std::to_string(most) + ", got " + std::to_string(rows));
     nn::Model& m = *impl_->model;
-    return train_step(*impl_, rows, [&](uint32_t slot) {
-      // Labels past `rows` are class 0 (host writes, visible to the submit).
+    return train_step(*impl_, rows, [&](uint32_t slot, uint32_t first, uint32_t n) {
+      // Labels past `n` are class 0 (host writes, visible to the submit).
       std::memset(m.labels_ring().host(slot), 0, size_t(m.batch()) * sizeof(uint32_t));
       // The copy is its own submission, waited for; it ends with a barrier
       // that makes the transfer writes visible to the step's compute reads.
       impl_->device->ctx->run_once([&](VkCommandBuffer cmd) {
-        const VkBufferCopy image_copy{images_offset, m.images_ring().offset_of(slot), rows * image_bytes()};
-        const VkBufferCopy label_copy{labels_offset, m.labels_ring().offset_of(slot), rows * sizeof(uint32_t)};
+        const VkBufferCopy image_copy{images_offset + first * image_bytes(), m.images_ring().offset_of(slot),
+                                      n * image_bytes()};
+        const VkBufferCopy label_copy{labels_offset + first * sizeof(uint32_t), m.labels_ring().offset_of(slot),
+                                      n * sizeof(uint32_t)};
         vkCmdCopyBuffer(cmd, images, m.images_ring().buffer(), 1, &image_copy);
         vkCmdCopyBuffer(cmd, labels, m.labels_ring().buffer(), 1, &label_copy);
       });
@@ -323,11 +276,17 @@ Result<std::vector<float>> Trainer::predict(std::span<const uint8_t> images) {
 }
 
 Result<void> Trainer::save(const std::string& path) {
-  return guarded<void>(ErrorCode::Io, [&] { train::save_weights(*impl_->model, impl_->mean, impl_->std, path); });
+  return guarded<void>(ErrorCode::Io, [&] {
+    refuse_in_flight(*impl_, "save");
+    train::save_weights(*impl_->model, impl_->mean, impl_->std, path);
+  });
 }
 
 Result<void> Trainer::load(const std::string& path) {
-  return guarded<void>(ErrorCode::Io, [&] { train::load_weights(*impl_->model, path); });
+  return guarded<void>(ErrorCode::Io, [&] {
+    refuse_in_flight(*impl_, "load");
+    train::load_weights(*impl_->model, path);
+  });
 }
 
 }  // namespace fovea::api

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "fovea/fovea.hpp"
 
@@ -17,6 +18,9 @@ struct fovea_device {
 struct fovea_trainer {
   fovea::api::Trainer trainer;
   std::string error;
+  // The C++ tickets of recorded steps not finished yet; a fovea_step_ticket
+  // names one by its step index.
+  std::vector<fovea::api::StepTicket> tickets;
 };
 
 namespace {
@@ -61,6 +65,30 @@ int metrics_call(fovea_trainer* t, fovea_metrics* out, auto&& fn) noexcept {
 }
 
 auto ignore = [](auto&&...) {};
+
+fovea_step_ticket c_ticket(const fovea::api::StepTicket& t) { return {t.step(), t.parts(), t.parts_recorded()}; }
+
+// The C++ ticket a C ticket names, or null.
+fovea::api::StepTicket* find_ticket(fovea_trainer* t, const fovea_step_ticket* c) {
+  if (!c) return nullptr;
+  for (auto& k : t->tickets)
+    if (k.step() == c->step) return &k;
+  return nullptr;
+}
+
+// Remembers a newly recorded step's ticket and hands its C form to `out`.
+auto keep_ticket(fovea_trainer* t, fovea_step_ticket* out) {
+  return [t, out](const fovea::api::StepTicket& k) {
+    t->tickets.push_back(k);
+    if (out) *out = c_ticket(k);
+  };
+}
+
+fovea::api::Error no_ticket(const char* what, const fovea_step_ticket* c) {
+  return {fovea::api::ErrorCode::InvalidArgument,
+          std::string(what) + (c ? ": step " + std::to_string(c->step) + " is not in flight (finished already, or never recorded)"
+                                 : ": a NULL ticket")};
+}
 
 }  // namespace
 
@@ -137,6 +165,51 @@ int fovea_trainer_save(fovea_trainer* t, const char* path) {
 
 int fovea_trainer_load(fovea_trainer* t, const char* path) {
   return trainer_call(t, [&] { return t->trainer.load(path ? path : ""); }, ignore);
+}
+
+int fovea_trainer_record_step(fovea_trainer* t, VkCommandBuffer cmd, VkBuffer images, VkDeviceSize images_offset,
+                              VkBuffer labels, VkDeviceSize labels_offset, uint32_t rows, fovea_step_ticket* out) {
+  return trainer_call(
+      t, [&] { return t->trainer.record_step(cmd, images, images_offset, labels, labels_offset, rows); },
+      keep_ticket(t, out));
+}
+
+int fovea_trainer_finish_step(fovea_trainer* t, const fovea_step_ticket* ticket, fovea_metrics* out) {
+  return metrics_call(t, out, [&]() -> Result<fovea::api::Metrics> {
+    fovea::api::StepTicket* k = find_ticket(t, ticket);
+    if (!k) return no_ticket("fovea_trainer_finish_step", ticket);
+    auto r = t->trainer.finish_step(*k);
+    if (r) t->tickets.erase(t->tickets.begin() + (k - t->tickets.data()));
+    return r;
+  });
+}
+
+int fovea_trainer_set_part_budget(fovea_trainer* t, double budget_ms, uint32_t* parts) {
+  return trainer_call(t, [&] { return t->trainer.set_part_budget(budget_ms); },
+                      [&](const fovea::api::PartPlan& p) {
+                        if (parts) *parts = uint32_t(p.dispatches.size());
+                      });
+}
+
+int fovea_trainer_record_first_part(fovea_trainer* t, VkCommandBuffer cmd, VkBuffer images,
+                                    VkDeviceSize images_offset, VkBuffer labels, VkDeviceSize labels_offset,
+                                    uint32_t rows, fovea_step_ticket* out) {
+  return trainer_call(
+      t, [&] { return t->trainer.record_first_part(cmd, images, images_offset, labels, labels_offset, rows); },
+      keep_ticket(t, out));
+}
+
+int fovea_trainer_record_next_part(fovea_trainer* t, VkCommandBuffer cmd, fovea_step_ticket* ticket) {
+  return trainer_call(
+      t,
+      [&]() -> Result<void> {
+        fovea::api::StepTicket* k = find_ticket(t, ticket);
+        if (!k) return no_ticket("fovea_trainer_record_next_part", ticket);
+        auto r = t->trainer.record_next_part(cmd, *k);
+        if (r) *ticket = c_ticket(*k);
+        return r;
+      },
+      ignore);
 }
 
 }  // extern "C"

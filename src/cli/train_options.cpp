@@ -157,6 +157,15 @@ void add_run_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--shuffle", o.shuffle, "on: a seeded shuffle every epoch; off: file order")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  train->add_option("--class-weights", cfg.class_weights,
+                    "Training loss weight per class: none, balanced (n / (K n_c) from the training images) or "
+                    "W0,W1,... (one per class; as torch.nn.CrossEntropyLoss(weight=...))")
+      ->capture_default_str();
+  train->add_option("--sampler", cfg.sampler,
+                    "epoch: every training image once per epoch; balanced: each draw picks a class uniformly, then "
+                    "one of its images (with replacement; same epoch size)")
+      ->check(CLI::IsMember({"epoch", "balanced"}))
+      ->capture_default_str();
   add_device_options(train, o.dev);
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
   train->add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
@@ -234,7 +243,8 @@ void add_stopping_options(CLI::App* train, TrainOptions& o) {
                     "Stop after this many epochs without improvement of --early-stop-metric and keep the best epoch's weights (0 = off)")
       ->capture_default_str()
       ->group(stop_group);
-  train->add_option("--early-stop-metric", cfg.early_stop_metric, "val_loss or val_acc")
+  train->add_option("--early-stop-metric", cfg.early_stop_metric,
+                    "val_loss, val_acc or val_balanced_acc (the mean per-class recall)")
       ->capture_default_str()
       ->group(stop_group);
   train->add_option("--early-stop-delta", cfg.early_stop_delta, "Smallest change that counts as an improvement")
@@ -274,8 +284,9 @@ void add_image_options(CLI::App* train, TrainOptions& o) {
 void add_sharpening_options(CLI::App* train, TrainOptions& o) {
   auto& cfg = o.cfg;
   train->add_option("--sharpen", cfg.sharpen.schedule,
-                    "Progressive sharpening: none, constant, step, linear, cosine, exponential, or "
-                    "list:S1,S2,...@E (sigmas held E epochs each)")
+                    "Progressive sharpening: none, constant, step, linear, cosine, exponential, "
+                    "list:S1,S2,...@E (sigmas held E epochs each), or pyramid (no blur: lower resolutions, "
+                    "1/2^(levels-1) up to the originals, for models whose layers accept any input size)")
       ->capture_default_str()
       ->group("Progressive sharpening");
   train->add_option("--sigma0", cfg.sharpen.sigma0, "Starting blur sigma, pixels")
@@ -284,7 +295,7 @@ void add_sharpening_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--sharpen-epochs", cfg.sharpen.sharpen_epochs,
                     "Epochs until sigma reaches 0 (default: 3/4 of --epochs rounded down; the whole run for constant)")
       ->group("Progressive sharpening");
-  train->add_option("--levels", cfg.sharpen.levels, "Blur levels of the step schedule")
+  train->add_option("--levels", cfg.sharpen.levels, "Levels of the step schedule (blur) or of pyramid (resolution)")
       ->capture_default_str()
       ->group("Progressive sharpening");
   train->add_option("--sharpen-replay", cfg.sharpen_replay,
@@ -303,6 +314,12 @@ void add_sharpening_options(CLI::App* train, TrainOptions& o) {
                     "Also evaluate the test set with Gaussian noise of each std (comma-separated, [0, 1] pixel units, fixed seed)")
       ->delimiter(',')
       ->group("Robustness");
+  train->add_option("--test-corrupt", cfg.test_corrupt,
+                    "Also evaluate the test set under each corruption NAME=VALUE (comma-separated): blur=SIGMA, "
+                    "noise=STD (as --test-blur, --test-noise), contrast=FACTOR (0-1, kept), brightness=SHIFT (-1 to 1), "
+                    "saltpepper=FRACTION, translate=PIXELS, jpeg=QUALITY (1-100); one fixed seed")
+      ->delimiter(',')
+      ->group("Robustness");
 }
 
 }  // namespace
@@ -315,6 +332,10 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   add_image_options(train, o);
   train->add_option("--epochs", cfg.epochs, "Epochs to train")->capture_default_str();
   train->add_option("--batch", cfg.batch, "Batch size")->capture_default_str();
+  train->add_option("--accumulate", cfg.accumulate,
+                    "Micro-batches of --batch rows per optimizer step, gradients summed on the device "
+                    "(one batch of N x --batch rows up to float summation order)")
+      ->capture_default_str();
   o.lr = train->add_option("--lr", cfg.lr, "Learning rate (default: the optimizer's, in the table below)");
   add_optimizer_options(train, o);
   add_penalty_options(train, o);

@@ -143,7 +143,12 @@ Replayer::Replayer(Program& program, uint32_t slots, bool profile)
     }
     op_ms_.assign(program_.dispatches().size(), 0.0);
   }
-  for (uint32_t s = 0; s < slots; ++s) record(s);
+  sets_.resize(slots);
+  plans_.resize(slots);
+  for (uint32_t s = 0; s < slots; ++s) {
+    prepare(s);
+    record(s);
+  }
 }
 
 Replayer::~Replayer() {
@@ -157,59 +162,23 @@ Replayer::~Replayer() {
   if (pool_) vkDestroyCommandPool(dev, pool_, nullptr);
 }
 
-void Replayer::record(uint32_t slot) {
+// Allocates and writes the descriptor sets of every dispatch for `slot`
+// (slot k binds ring slot k of every ring view); the sets never change
+// afterwards, so any command buffer recorded for the slot may bind them.
+void Replayer::prepare(uint32_t slot) {
   VkDevice dev = ctx_.device();
-  VkCommandBuffer cmd = cmds_[slot];
   const auto& ds = program_.dispatches();
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  check(vkBeginCommandBuffer(cmd, &bi), "vkBeginCommandBuffer");
-  if (profile_) vkCmdResetQueryPool(cmd, queries_[slot], 0, uint32_t(ds.size()) + 1);
-
-  // The step follows the previous one on the queue: its writes (weights,
-  // gradients, activations) become visible, and its reads finish before we
-  // overwrite anything.
-  VkMemoryBarrier entry{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-  entry.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-  entry.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
-  if (!program_.omit_barriers_for_test)
-    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &entry, 0, nullptr, 0, nullptr);
-  if (profile_)
-    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries_[slot], 0);
-
-  std::vector<BarrierPlan> plans = program_.barrier_plans(slot);
   const View& params = program_.params();
-  VkPipeline bound = VK_NULL_HANDLE;
+  sets_[slot].resize(ds.size());
   for (size_t i = 0; i < ds.size(); ++i) {
     const Dispatch& d = ds[i];
-    const BarrierPlan& plan = plans[i];
-    if (plan.execution && !program_.omit_barriers_for_test) {
-      std::vector<VkBufferMemoryBarrier> bufs;
-      for (const MemoryBarrier& m : plan.memory) {
-        VkBufferMemoryBarrier b{VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER};
-        b.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-        b.dstAccessMask = (m.to_read ? VK_ACCESS_SHADER_READ_BIT : 0) |
-                          (m.to_write ? VK_ACCESS_SHADER_WRITE_BIT : 0);
-        b.srcQueueFamilyIndex = b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-        b.buffer = reinterpret_cast<VkBuffer>(m.range.buffer);
-        b.offset = m.range.offset;
-        b.size = m.range.size;
-        bufs.push_back(b);
-      }
-      vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                           VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr,
-                           uint32_t(bufs.size()), bufs.data(), 0, nullptr);
-    }
-    if (d.kernel->pipeline != bound) {
-      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d.kernel->pipeline);
-      bound = d.kernel->pipeline;
-    }
     VkDescriptorSetAllocateInfo dai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
     dai.descriptorPool = descriptors_;
     dai.descriptorSetCount = 1;
     dai.pSetLayouts = &d.kernel->set_layout;
     VkDescriptorSet set;
     check(vkAllocateDescriptorSets(dev, &dai, &set), "vkAllocateDescriptorSets");
+    sets_[slot][i] = set;
     constexpr uint32_t kMax = 1 + kMaxStorageBindings + kMaxTexelBindings;
     VkDescriptorBufferInfo infos[kMax];
     VkBufferView texels[kMax];
@@ -245,15 +214,75 @@ void Replayer::record(uint32_t slot) {
       ++n;
     }
     vkUpdateDescriptorSets(dev, n, writes, 0, nullptr);
-    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d.kernel->layout, 0, 1, &set, 0,
+  }
+  plans_[slot] = program_.barrier_plans(slot);
+}
+
+void Replayer::record_range(VkCommandBuffer cmd, uint32_t slot, size_t first, size_t last, bool timestamps) const {
+  const auto& ds = program_.dispatches();
+  const std::vector<BarrierPlan>& plans = plans_[slot];
+  VkPipeline bound = VK_NULL_HANDLE;
+  for (size_t i = first; i < last; ++i) {
+    const Dispatch& d = ds[i];
+    const BarrierPlan& plan = plans[i];
+    if (plan.execution && !program_.omit_barriers_for_test) {
+      std::vector<VkBufferMemoryBarrier> bufs;
+      for (const MemoryBarrier& m : plan.memory) {
+        VkBufferMemoryBarrier b{VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER};
+        b.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+        b.dstAccessMask = (m.to_read ? VK_ACCESS_SHADER_READ_BIT : 0) |
+                          (m.to_write ? VK_ACCESS_SHADER_WRITE_BIT : 0);
+        b.srcQueueFamilyIndex = b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+        b.buffer = reinterpret_cast<VkBuffer>(m.range.buffer);
+        b.offset = m.range.offset;
+        b.size = m.range.size;
+        bufs.push_back(b);
+      }
+      vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                           VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr,
+                           uint32_t(bufs.size()), bufs.data(), 0, nullptr);
+    }
+    if (d.kernel->pipeline != bound) {
+      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d.kernel->pipeline);
+      bound = d.kernel->pipeline;
+    }
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d.kernel->layout, 0, 1, &sets_[slot][i], 0,
                             nullptr);
     if (d.push_size)
       vkCmdPushConstants(cmd, d.kernel->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, d.push_size,
                          d.push.data());
     vkCmdDispatch(cmd, d.groups[0], d.groups[1], d.groups[2]);
-    if (profile_)
+    if (timestamps)
       vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries_[slot], uint32_t(i + 1));
   }
+}
+
+void Replayer::record_into(VkCommandBuffer cmd, uint32_t slot, size_t first, size_t last) const {
+  if (slot >= slots() || first > last || last > program_.dispatches().size())
+    throw Error("program " + program_.name() + ": no dispatches " + std::to_string(first) + ".." +
+                std::to_string(last) + " in slot " + std::to_string(slot));
+  record_range(cmd, slot, first, last, false);
+}
+
+void Replayer::record(uint32_t slot) {
+  VkCommandBuffer cmd = cmds_[slot];
+  const auto& ds = program_.dispatches();
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  check(vkBeginCommandBuffer(cmd, &bi), "vkBeginCommandBuffer");
+  if (profile_) vkCmdResetQueryPool(cmd, queries_[slot], 0, uint32_t(ds.size()) + 1);
+
+  // The step follows the previous one on the queue: its writes (weights,
+  // gradients, activations) become visible, and its reads finish before we
+  // overwrite anything.
+  VkMemoryBarrier entry{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  entry.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+  entry.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+  if (!program_.omit_barriers_for_test)
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &entry, 0, nullptr, 0, nullptr);
+  if (profile_)
+    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries_[slot], 0);
+  record_range(cmd, slot, 0, ds.size(), profile_);
   if (!program_.host_read_views().empty() && !program_.omit_barriers_for_test) {
     std::vector<VkBufferMemoryBarrier> bufs;
     for (const View& v : program_.host_read_views()) {
@@ -324,6 +353,39 @@ std::vector<ProfileEntry> Replayer::profile() const {
   const auto& ds = program_.dispatches();
   for (size_t i = 0; i < op_ms_.size(); ++i) out.push_back({ds[i].label, op_ms_[i]});
   return out;
+}
+
+namespace {
+void memory_barrier(VkCommandBuffer cmd, VkPipelineStageFlags src_stage, VkAccessFlags src,
+                    VkPipelineStageFlags dst_stage, VkAccessFlags dst) {
+  VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  b.srcAccessMask = src;
+  b.dstAccessMask = dst;
+  vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 1, &b, 0, nullptr, 0, nullptr);
+}
+constexpr VkPipelineStageFlags kFoveaStages = VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
+}  // namespace
+
+void external_entry_barrier(VkCommandBuffer cmd) {
+  memory_barrier(cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, kFoveaStages,
+                 VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT |
+                     VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_UNIFORM_READ_BIT);
+}
+
+void transfer_to_compute_barrier(VkCommandBuffer cmd) {
+  memory_barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
+}
+
+void program_barrier(VkCommandBuffer cmd) {
+  memory_barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+}
+
+void external_exit_barrier(VkCommandBuffer cmd) {
+  memory_barrier(cmd, kFoveaStages, VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+                 VK_PIPELINE_STAGE_ALL_COMMANDS_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+                 VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_HOST_READ_BIT);
 }
 
 }  // namespace fovea::gpu

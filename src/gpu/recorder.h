@@ -146,13 +146,25 @@ class Replayer {
   void finish();
   uint32_t slots() const { return uint32_t(cmds_.size()); }
 
+  // Records dispatches [first, last) of the program for `slot` into the
+  // caller's command buffer, each with the barrier the hazard analysis puts
+  // in front of it (the one in front of `first` orders it after dispatch
+  // first - 1 recorded earlier on the same queue). No barrier before or
+  // after the range: the caller records those (external_entry_barrier,
+  // external_exit_barrier). The slot's ring views must not be in use by
+  // another submission while it runs.
+  void record_into(VkCommandBuffer cmd, uint32_t slot, size_t first, size_t last) const;
+  size_t dispatch_count() const { return program_.dispatches().size(); }
+
   std::vector<ProfileEntry> profile() const;
   uint64_t profiled_steps() const { return profiled_steps_; }
   // Forgets the timings so far (a benchmark's warm-up steps); call after finish().
   void reset_profile();
 
  private:
+  void prepare(uint32_t slot);
   void record(uint32_t slot);
+  void record_range(VkCommandBuffer cmd, uint32_t slot, size_t first, size_t last, bool timestamps) const;
   void wait(uint32_t slot);
 
   Program& program_;
@@ -165,9 +177,30 @@ class Replayer {
   std::vector<bool> pending_;
   std::vector<VkQueryPool> queries_;
   std::vector<VkBufferView> texel_views_;
+  std::vector<std::vector<VkDescriptorSet>> sets_;  // [slot][dispatch]
+  std::vector<std::vector<BarrierPlan>> plans_;     // [slot][dispatch]
   std::vector<double> op_ms_;
   uint64_t profiled_steps_ = 0;
   uint32_t next_ = 0;
 };
+
+// Barriers around work Fovea records into a command buffer that another
+// program owns and submits (Trainer::record_step; the exact stages and
+// accesses are stated in include/fovea/fovea.hpp).
+// Entry: everything earlier in submission order (ALL_COMMANDS, MEMORY_WRITE)
+// before Fovea's copies and dispatches (TRANSFER | COMPUTE_SHADER: transfer
+// reads and writes, shader and uniform reads, shader writes).
+void external_entry_barrier(VkCommandBuffer cmd);
+// Between Fovea's copies of the batch and its first dispatch: TRANSFER_WRITE
+// to SHADER_READ.
+void transfer_to_compute_barrier(VkCommandBuffer cmd);
+// Between two programs recorded one after the other: the full compute
+// barrier every program's hazard analysis assumes in front of it.
+void program_barrier(VkCommandBuffer cmd);
+// Exit: Fovea's copies and dispatches (TRANSFER | COMPUTE_SHADER; transfer
+// and shader writes) before everything later in submission order
+// (ALL_COMMANDS: MEMORY_READ | MEMORY_WRITE) and the host's reads (HOST,
+// HOST_READ) after the caller's fence.
+void external_exit_barrier(VkCommandBuffer cmd);
 
 }  // namespace fovea::gpu

@@ -14,6 +14,7 @@
 #include "ops/decode.h"
 #include "ops/dense.h"
 #include "ops/noise.h"
+#include "ops/prune.h"
 #include "ops/norm.h"
 #include "ops/tensor.h"
 #include "util/error.h"
@@ -167,12 +168,36 @@ void Model::build() {
   if (opts_.probe) base_params_ = device_->reserve("parameters.base", param_floats_ * 4);
   state_ = device_->reserve("state", std::max<uint64_t>(state_floats_, 1) * 4);
   grads_ = device_->reserve("gradients", param_floats_ * 4);
+  if (opts_.accumulate && !opts_.data_parallel) {
+    grads_sum_ = device_->reserve("gradients.accumulated", param_floats_ * 4);
+    grads_zero_ = device_->reserve("gradients.zero", param_floats_ * 4);
+  }
   if (opts_.regularize.clip_norm > 0) clip_norm_ = device_->reserve("clip.norm_scale", 8);
   // Every state array of the optimizer in one buffer (the kernel binds
   // parameters, gradients and state); never saved with the weights.
   optim_state_ = device_->reserve(ops::optimizer_name(opts_.optim.kind) + ".state", place_optimizer_state() * 4);
   stats_ = device_->reserve("input.mean_invstd", 8ull * spec_.channels);
   row_stats_ = device_->reserve("loss.rows", 8ull * B);
+  if (!opts_.class_weights.empty()) {
+    if (opts_.class_weights.size() != spec_.classes)
+      throw Error("internal: " + std::to_string(opts_.class_weights.size()) + " class weights for " +
+                  std::to_string(spec_.classes) + " classes");
+    if (spec_.loss.kind != LossKind::CrossEntropy)
+      throw Error("--class-weights weights the cross_entropy loss; the model " + spec_.path + " uses " +
+                  loss_name(spec_.loss.kind));
+    class_weights_ = device_->reserve("loss.class_weights", 4ull * spec_.classes);
+  }
+  for (const auto& [name, indices] : opts_.pruned) {
+    auto t = std::find_if(tensors_.begin(), tensors_.end(), [&](const ParamTensor& p) { return p.name == name; });
+    if (t == tensors_.end()) throw Error("model " + spec_.path + ": no parameter tensor '" + name + "' to prune");
+    for (uint32_t i : indices) {
+      if (i >= t->count) throw Error("internal: pruned index " + std::to_string(i) + " outside tensor " + name);
+      pruned_.push_back(uint32_t(t->offset + i));
+    }
+  }
+  if (!pruned_.empty() && !(trained_.size() == 1 && trained_[0].count == param_floats_))
+    throw Error("pruning keeps every layer's optimizer state masked; it cannot be combined with --freeze");
+  if (!pruned_.empty()) pruned_indices_ = device_->reserve("prune.indices", 4ull * pruned_.size());
   images_ = upload_->reserve("batch.images", (uint64_t(B) * D + 3) / 4 * 4, opts_.slots);
   labels_ = upload_->reserve("batch.labels", 4ull * (B + (opts_.augment.mixing() ? data::kMixWords : 0)),
                              opts_.slots);
@@ -226,7 +251,7 @@ void Model::build() {
   train_ = program("train");
   // With synchronised BatchNorm the step goes on in later programs (t).
   gpu::Program& loss = record_forward(*train_, true);
-  record_loss(loss, true, opts_.augment.mixing());
+  record_loss(loss, true, opts_.augment.mixing(), true);
   ops::record_metric_sums(loss, B, row_stats_, train_sums_, "metrics");
   gpu::Program& t = record_backward(loss, true);
   // Data-parallel: the step ends at the gradient, which goes to the host to
@@ -239,8 +264,21 @@ void Model::build() {
     update_ = program("update");
     update = update_.get();
     ops::record_copy(*update, param_floats_, grads_in_, grads_, "gradients.upload");
+  } else if (grads_sum_.valid()) {
+    // Accumulation: the sum stays on the device (in place: each value is
+    // read and written by the same invocation).
+    ops::record_add(t, param_floats_, grads_sum_, grads_, grads_sum_, "gradients.accumulate");
+    update_ = program("update");
+    update = update_.get();
+    ops::record_copy(*update, param_floats_, grads_sum_, grads_, "gradients.accumulated");
   }
   record_update(*update);
+  if (grads_sum_.valid()) ops::record_copy(*update, param_floats_, grads_zero_, grads_sum_, "gradients.accumulated.zero");
+  if (!pruned_.empty()) {
+    const uint32_t arrays = ops::optimizer_state_arrays(opts_.optim);
+    ops::record_prune_mask(*update, {pruned_.size(), param_floats_, arrays, ops::optimizer_state_stride(param_floats_)},
+                           pruned_indices_, params_, arrays ? optim_state_ : gpu::View{}, "prune");
+  }
   loss.host_reads(train_sums_);
 
   eval_ = program("eval");
@@ -271,12 +309,19 @@ void Model::build() {
   // data-parallel rank may never call init_parameters).
   const std::vector<float> zeros(param_floats_, 0.0f);
   gpu::upload(ctx_, grads_, zeros.data(), zeros.size() * 4);
+  if (grads_sum_.valid()) {
+    gpu::upload(ctx_, grads_sum_, zeros.data(), zeros.size() * 4);
+    gpu::upload(ctx_, grads_zero_, zeros.data(), zeros.size() * 4);
+  }
   std::vector<float> ms(2 * spec_.channels);
   for (uint32_t c = 0; c < spec_.channels; ++c) {
     ms[c] = float(opts_.channel_mean[c]);
     ms[spec_.channels + c] = float(1.0 / std::max(opts_.channel_std[c], 1e-12));
   }
   gpu::upload(ctx_, stats_, ms.data(), ms.size() * 4);
+  if (class_weights_.valid())
+    gpu::upload(ctx_, class_weights_, opts_.class_weights.data(), opts_.class_weights.size() * 4);
+  if (pruned_indices_.valid()) gpu::upload(ctx_, pruned_indices_, pruned_.data(), pruned_.size() * 4);
 }
 
 // Lays the device arena out by liveness over every program (nn/memory_plan.h):
@@ -287,13 +332,14 @@ void Model::plan_memory() {
   std::vector<gpu::Program*> programs;
   for (const gpu::Program* p : all_programs()) programs.push_back(const_cast<gpu::Program*>(p));
   const std::vector<const gpu::Program*> readers(programs.begin(), programs.end());
-  std::vector<gpu::View> pinned = {params_, base_params_, grads_, optim_state_, state_, stats_, x_grad_};
+  std::vector<gpu::View> pinned = {params_, base_params_, grads_,     optim_state_, state_,          stats_,
+                                   x_grad_, grads_sum_,  grads_zero_, class_weights_, pruned_indices_};
   // Without sharing every view is pinned: the layout stays as reserved.
   if (!opts_.share_memory) pinned.insert(pinned.end(), device_->views().begin(), device_->views().end());
   lives_ = view_lives(*device_, readers, pinned);
   std::vector<gpu::View*> views = {&state_,    &params_,       &grads_,     &optim_state_, &stats_,
                                    &x_,        &row_stats_,    &blur_scratch_, &clip_norm_, &x_grad_,
-                                   &base_params_};
+                                   &base_params_, &grads_sum_, &grads_zero_, &class_weights_, &pruned_indices_};
   for (gpu::View& v : x_grad_parts_) views.push_back(&v);
   for (Node& node : nodes_) {
     for (gpu::View* v : {&node.io.out, &node.io.dout, &node.io.param_span, &node.io.grad_span, &node.io.state_span})
@@ -323,7 +369,7 @@ std::vector<gpu::Program*> Model::train_programs() {
 }
 
 gpu::Program& Model::update_program() {
-  if (!update_) throw Error("internal: the update program of a model built without ModelOptions::data_parallel");
+  if (!update_) throw Error("internal: the update program of a model built without data_parallel or accumulate");
   return *update_;
 }
 
@@ -335,19 +381,6 @@ gpu::Program& Model::probe_program() {
 gpu::Program& Model::jacobian_program() {
   if (!jacobian_) throw Error("internal: the jacobian program of a model built without ModelOptions::probe");
   return *jacobian_;
-}
-
-void Model::upload_base_parameters(const std::vector<float>& values) {
-  if (!base_params_.valid()) throw Error("internal: base parameters of a model built without ModelOptions::probe");
-  if (values.size() != param_floats_) throw Error("parameter count mismatch");
-  gpu::upload(ctx_, base_params_, values.data(), values.size() * 4);
-}
-
-std::vector<float> Model::download_input_gradient() const {
-  if (!x_grad_.valid()) throw Error("internal: the input gradient of a model built without ModelOptions::probe");
-  std::vector<float> v(x_grad_.size / 4);
-  gpu::download(ctx_, x_grad_, v.data(), x_grad_.size);
-  return v;
 }
 
 void Model::record_input(gpu::Program& p, bool training) {
@@ -441,55 +474,6 @@ gpu::Program& Model::record_backward(gpu::Program& start, bool training, bool fr
     ops::record_add(p, x_grad_.size / 4, k == 1 ? x_grad_parts_[0] : x_grad_, x_grad_parts_[k], x_grad_,
                     "input.grad_sum." + std::to_string(k));
   return p;
-}
-
-std::vector<float> Model::download_parameters() const {
-  std::vector<float> v(param_floats_);
-  gpu::download(ctx_, params_, v.data(), v.size() * 4);
-  return v;
-}
-
-std::vector<float> Model::download_state() const {
-  std::vector<float> v(state_floats_);
-  if (!v.empty()) gpu::download(ctx_, state_, v.data(), v.size() * 4);
-  return v;
-}
-
-void Model::upload_state(const std::vector<float>& values) {
-  if (values.size() != state_floats_) throw Error("state size mismatch");
-  if (!values.empty()) gpu::upload(ctx_, state_, values.data(), values.size() * 4);
-}
-
-std::vector<float> Model::download_optimizer_state() const {
-  std::vector<float> v(optim_state_.size / 4);
-  if (!v.empty()) gpu::download(ctx_, optim_state_, v.data(), v.size() * 4);
-  return v;
-}
-
-void Model::upload_optimizer_state(const std::vector<float>& values) {
-  if (values.size() != optim_state_.size / 4) throw Error("optimizer state size mismatch");
-  if (!values.empty()) gpu::upload(ctx_, optim_state_, values.data(), values.size() * 4);
-}
-
-double Model::penalty(const std::vector<float>& params) const {
-  if (params.size() != param_floats_) throw Error("parameter count mismatch");
-  double sum = 0;
-  for (const PenaltyTerm& t : penalty_terms_) {
-    const ParamTensor& pt = tensors_[t.tensor];
-    sum += ops::penalty_value(params.data() + pt.offset, pt.count, t.l1, t.l2);
-  }
-  return sum;
-}
-
-std::vector<float> Model::download_gradients() const {
-  std::vector<float> v(param_floats_);
-  gpu::download(ctx_, grads_, v.data(), v.size() * 4);
-  return v;
-}
-
-void Model::upload_parameters(const std::vector<float>& values) {
-  if (values.size() != param_floats_) throw Error("parameter count mismatch");
-  gpu::upload(ctx_, params_, values.data(), values.size() * 4);
 }
 
 std::string Model::plan_text() const {

@@ -38,6 +38,7 @@
 // All three sigmas are per-step parameters: 0 costs an empty dispatch.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -69,6 +70,13 @@ struct ModelOptions {
   bool feature_smoothing = false;  // smooth conv2d outputs by P.feature_sigma
   uint32_t noise_seed = 2021;      // evaluation noise (fixed: the same corruption every run)
   data::AugmentConfig augment;     // training batches only (seeded by P.seed, P.step)
+  // The training loss's weight per class (torch.nn.CrossEntropyLoss(weight=
+  // ...), ops/loss.h); empty = unweighted. Evaluation stays unweighted.
+  std::vector<float> class_weights;
+  // Pruning (`fovea prune`): per parameter tensor, by name, the entries
+  // that stay 0 after every optimizer step, in the parameters and in the
+  // optimizer's state (ops/prune.h). Empty = none.
+  std::map<std::string, std::vector<uint32_t>> pruned;
   // The eval step also copies its logits [batch, classes] to logits_ring()
   // for the host (`fovea eval`); training never pays for it.
   bool read_logits = false;
@@ -90,6 +98,14 @@ struct ModelOptions {
   // rank's rows. The step is then recorded as train_programs(), split at a
   // host exchange after each BatchNorm reduce (sync_exchanges()).
   bool sync_bn = false;
+  // Gradient accumulation (--accumulate N, TrainerOptions::accumulate): the
+  // training step is recorded as two programs like data_parallel's, but the
+  // sum stays on the device. train: ... -> backward -> accumulated +=
+  // gradients (run once per micro-batch, P.loss_rows the rows of all N, so
+  // the sum is the whole batch's gradient); update: gradients = accumulated
+  // -> penalties -> clipping -> optimizer step -> accumulated = 0.
+  // Not with data_parallel.
+  bool accumulate = false;
   // Frozen layers (--freeze), one flag per spec layer (empty: none): their
   // parameters get no optimizer state, no weight gradient and no penalty,
   // and they run in evaluation mode (BatchNorm on its running statistics,
@@ -211,7 +227,7 @@ class Model {
   std::vector<gpu::Program*> train_programs();
   const std::vector<SyncExchange>& sync_exchanges() const { return sync_exchanges_; }
   gpu::Program& eval_program() { return *eval_; }
-  gpu::Program& update_program();  // ModelOptions::data_parallel only
+  gpu::Program& update_program();  // ModelOptions::data_parallel or accumulate only
   // f32 [parameter_count()] per slot (ModelOptions::data_parallel only): this
   // rank's gradients after the train program, and their sum over the ranks
   // before the update program.
@@ -256,7 +272,9 @@ class Model {
   gpu::Program& record_backward(gpu::Program& p, bool training, bool frozen = false);
   // The spec's loss (model_spec.h) of the logits against the labels into
   // row_stats_, with dlogits when `gradient`; `mix`: mixed targets.
-  void record_loss(gpu::Program& p, bool gradient, bool mix);
+  // weighted: the training loss, which --class-weights weights (evaluation and
+  // the probe stay unweighted).
+  void record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted = false);
   void record_update(gpu::Program& p);
   void plan_trained_spans();
   uint64_t place_optimizer_state();  // each run's optimizer state offset; returns the floats of all
@@ -286,8 +304,12 @@ class Model {
   gpu::View state_;
   gpu::View params_, grads_, optim_state_, stats_, x_, row_stats_, blur_scratch_, clip_norm_;
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_, logits_ring_;
+  gpu::View class_weights_;  // [classes] floats (ModelOptions::class_weights)
+  std::vector<uint32_t> pruned_;  // ModelOptions::pruned as indices into the parameter block
+  gpu::View pruned_indices_;
   gpu::View x_grad_, probe_sums_, probe_vectors_, base_params_;  // probe only
   gpu::View grads_out_, grads_in_;                                  // data_parallel only
+  gpu::View grads_sum_, grads_zero_;                                // accumulate only
   std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several
   std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_, update_;
   std::vector<ViewLife> lives_;  // of device_'s views, as planned

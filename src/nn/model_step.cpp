@@ -44,7 +44,7 @@ uint64_t Model::place_optimizer_state() {
   return floats;
 }
 
-void Model::record_loss(gpu::Program& p, bool gradient, bool mix) {
+void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted) {
   const uint32_t B = opts_.batch, C = spec_.classes;
   const View& logits = nodes_.back().io.out;
   const View& dlogits = nodes_.back().io.dout;
@@ -56,7 +56,10 @@ void Model::record_loss(gpu::Program& p, bool gradient, bool mix) {
                               B, C, logits, labels_, dlogits, row_stats_, gradient, "loss");
       break;
     case LossKind::CrossEntropy:
-      if (mix)
+      if (weighted && class_weights_.valid())
+        ops::record_softmax_xent_weighted(p, B, C, logits, labels_, class_weights_, dlogits, row_stats_, gradient,
+                                          float(spec_.loss.label_smoothing), mix, "loss");
+      else if (mix)
         ops::record_softmax_xent_mixed(p, B, C, logits, labels_, dlogits, row_stats_, gradient,
                                        float(spec_.loss.label_smoothing), "loss");
       else
@@ -128,47 +131,6 @@ void Model::plan_sync_bn() {
       return *train_segments_.back();
     };
   }
-}
-
-void Model::init_parameters(uint64_t seed) {
-  std::vector<float> values(param_floats_, 0.0f);
-  data::Rng rng(seed);
-  for (const ParamTensor& t : tensors_) {
-    if (t.init != Init::Uniform) {
-      std::fill_n(values.begin() + int64_t(t.offset), t.count, t.init == Init::Ones ? 1.0f : 0.0f);
-      continue;
-    }
-    // kaiming_uniform(a=sqrt(5)): gain sqrt(2/(1+5)) * sqrt(3/fan_in) = 1/sqrt(fan_in),
-    // the same bound PyTorch uses for the bias.
-    double bound = 1.0 / std::sqrt(double(std::max<uint32_t>(t.fan_in, 1)));
-    for (uint64_t i = 0; i < t.count; ++i)
-      values[t.offset + i] = float((2.0 * rng.uniform01() - 1.0) * bound);
-  }
-  upload_parameters(values);
-  std::vector<float> state(state_floats_, 0.0f);
-  for (const StateTensor& t : state_tensors_) {
-    if (t.host_counter) continue;
-    if (!t.unit_normal) {
-      std::fill_n(state.begin() + int64_t(t.offset), t.count, t.init);
-      continue;
-    }
-    // normalize(randn): Box-Muller from the seeded generator.
-    double norm = 0;
-    for (uint64_t i = 0; i < t.count; ++i) {
-      const double u1 = std::max(double(rng.uniform01()), 1e-12), u2 = rng.uniform01();
-      const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-      state[t.offset + i] = float(z);
-      norm += z * z;
-    }
-    norm = std::max(std::sqrt(norm), 1e-12);
-    for (uint64_t i = 0; i < t.count; ++i) state[t.offset + i] = float(state[t.offset + i] / norm);
-  }
-  upload_state(state);
-  batches_tracked_ = 0;
-  std::vector<float> zeros(param_floats_, 0.0f);
-  gpu::upload(ctx_, grads_, zeros.data(), zeros.size() * 4);
-  zeros.resize(optim_state_.size / 4, 0.0f);
-  gpu::upload(ctx_, optim_state_, zeros.data(), zeros.size() * 4);
 }
 
 }  // namespace fovea::nn

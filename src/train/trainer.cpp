@@ -21,10 +21,12 @@
 #include "gpu/recorder.h"
 #include "nn/model.h"
 #include "train/checkpoint.h"
+#include "train/class_balance.h"
 #include "report/samples.h"
 #include "train/run_data.h"
 #include "train/sharpness.h"
 #include "train/evaluate.h"
+#include "train/resolution_ladder.h"
 #include "train/weights.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -102,12 +104,14 @@ struct Snapshot {
 nlohmann::json epoch_json(const EpochResult& e, bool has_val) {
   nlohmann::json line = {{"epoch", e.epoch},           {"train_loss", e.train_loss},
                          {"train_acc", e.train_acc},   {"val_loss", e.val_loss},
-                         {"val_acc", e.val_acc},       {"lr", e.lr},
+                         {"val_acc", e.val_acc},       {"val_balanced_acc", e.val_balanced_acc},
+                         {"lr", e.lr},
                          {"blur_sigma", e.blur_sigma},          {"seconds", e.seconds},
                          {"images_per_second", e.images_per_second},
                          {"train_images", e.train_images}, {"val_images", e.val_images},
                          {"penalty", e.penalty}};
-  if (!has_val) line["val_loss"] = line["val_acc"] = nullptr;
+  if (e.input_size[0] > 0) line["input_size"] = e.input_size;  // --sharpen pyramid
+  if (!has_val) line["val_loss"] = line["val_acc"] = line["val_balanced_acc"] = nullptr;
   if (e.probed) line["sharpness"] = e.sharpness, line["two_over_lr"] = e.two_over_lr;
   if (e.allreduce_seconds > 0) line["allreduce_seconds"] = e.allreduce_seconds;
   return line;
@@ -119,11 +123,13 @@ EpochResult epoch_from_json(const nlohmann::json& j) {
   e.epoch = j.at("epoch").get<uint32_t>();
   e.train_loss = num("train_loss"), e.train_acc = num("train_acc");
   e.val_loss = num("val_loss"), e.val_acc = num("val_acc");
+  if (j.contains("val_balanced_acc")) e.val_balanced_acc = num("val_balanced_acc");
   e.lr = num("lr"), e.blur_sigma = num("blur_sigma"), e.seconds = num("seconds");
   e.images_per_second = num("images_per_second"), e.penalty = num("penalty");
   e.train_images = j.at("train_images").get<uint64_t>(), e.val_images = j.at("val_images").get<uint64_t>();
   e.probed = j.contains("sharpness") && !j.at("sharpness").is_null();
   if (e.probed) e.sharpness = num("sharpness"), e.two_over_lr = num("two_over_lr");
+  if (j.contains("input_size")) e.input_size = j.at("input_size").get<std::array<uint32_t, 2>>();
   return e;
 }
 
@@ -175,6 +181,28 @@ struct Ranks {
   }
 };
 
+// --accumulate: at least 1; micro-batches are one process's, and a mixing
+// augmentation draws per batch, which the micro-batches would each redo.
+void check_accumulate(const TrainConfig& cfg, const data::AugmentConfig& augment, uint32_t ranks) {
+  if (cfg.accumulate == 0 || cfg.accumulate > 4096)
+    throw Error("--accumulate must be in 1..4096 micro-batches, got " + std::to_string(cfg.accumulate));
+  if (cfg.accumulate == 1) return;
+  if (ranks > 1) throw Error("--accumulate " + std::to_string(cfg.accumulate) + " with mpirun is not supported: use one process");
+  if (augment.mixing())
+    throw Error("--accumulate " + std::to_string(cfg.accumulate) + " cannot be used with mixup or cutmix in --augment");
+}
+
+// The optimizer step after the accumulated micro-batches: the update program
+// in the slot the micro-batches left free, with the last one's parameters.
+void run_update(nn::Model& model, gpu::Replayer& train_step, gpu::Replayer& update_step, gpu::StepParams p) {
+  train_step.finish();
+  const uint32_t slot = update_step.acquire();
+  p.slot = slot;
+  std::memcpy(model.params_ring().host(slot), &p, sizeof p);
+  update_step.submit(slot);
+  update_step.finish();
+}
+
 }  // namespace
 
 RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
@@ -194,13 +222,18 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       throw Error("--test-blur: sigma " + std::to_string(v) + " is outside [0, 20] pixels");
   for (double v : cfg.test_noise)
     if (!(v >= 0 && std::isfinite(v))) throw Error("--test-noise: std " + std::to_string(v) + " is not >= 0");
-  if (cfg.early_stop_metric != "val_loss" && cfg.early_stop_metric != "val_acc")
-    throw Error("--early-stop-metric must be val_loss or val_acc, got '" + cfg.early_stop_metric + "'");
+  const std::vector<data::Corruption> corruptions = data::parse_corruptions(cfg.test_corrupt, "--test-corrupt");
+  if (cfg.early_stop_metric != "val_loss" && cfg.early_stop_metric != "val_acc" &&
+      cfg.early_stop_metric != "val_balanced_acc")
+    throw Error("--early-stop-metric must be val_loss, val_acc or val_balanced_acc, got '" + cfg.early_stop_metric +
+                "'");
+  const bool balanced = balanced_sampler(cfg.sampler);
   if (!(cfg.early_stop_delta >= 0)) throw Error("--early-stop-delta must be >= 0");
   if (!(cfg.target_acc >= 0 && cfg.target_acc <= 1)) throw Error("--target-acc must be in [0, 1]");
   if (!(cfg.divergence_factor > 1)) throw Error("--divergence-factor must be greater than 1");
   const data::AugmentConfig augment = data::parse_augment(cfg.augment);
   const Ranks ranks(cfg.comm);
+  check_accumulate(cfg, augment, ranks.size);
   if (ranks.size > 1) {
     const std::string np = "mpirun -np " + std::to_string(ranks.size);
     if (cfg.batch % ranks.size != 0)
@@ -234,8 +267,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   }
   // Validation: the source's validation images, else the holdout of the training images.
   const data::ImageSet& val_set = ds.val ? *ds.val : ds.train;
-  if (!ds.test && (!cfg.test_blur.empty() || !cfg.test_noise.empty()))
-    throw Error(std::string(cfg.test_blur.empty() ? "--test-noise" : "--test-blur") + " evaluates the test set, and " +
+  if (!ds.test && (!cfg.test_blur.empty() || !cfg.test_noise.empty() || !corruptions.empty()))
+    throw Error(std::string(!cfg.test_blur.empty() ? "--test-blur" : !cfg.test_noise.empty() ? "--test-noise" : "--test-corrupt") +
+                " evaluates the test set, and " +
                 cfg.data_dir + " has none (no test/ folder or test rows)");
   if ((cfg.early_stop > 0 || cfg.target_acc > 0) && split.val.empty())
     throw Error(std::string(cfg.early_stop > 0 ? "--early-stop" : "--target-acc") +
@@ -258,9 +292,15 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 std::to_string(ds.train.count) + "] (the training images in " + ds.train.images_path + ")");
 
   nn::ModelOptions mo;
+  mo.class_weights = class_weights(cfg.class_weights, ds.train.labels, split.train, spec.classes);
+  if (!mo.class_weights.empty() && ranks.size > 1)
+    throw Error("--class-weights is not implemented for data-parallel runs (each rank would divide by its own "
+                "shard's weight sum)");
   mo.batch = cfg.batch / ranks.size;  // this rank's shard of the global batch
+  mo.pruned = cfg.pruned;
   mo.data_parallel = ranks.size > 1;
   mo.sync_bn = cfg.sync_bn && mo.data_parallel;  // one rank's statistics are the batch's already
+  mo.accumulate = cfg.accumulate > 1;
   mo.read_logits = true;  // the test pass counts the confusion matrix
   mo.optim = cfg.optim;
   mo.regularize = cfg.regularize;
@@ -275,6 +315,13 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   model.init_parameters(cfg.seed);
   if (cfg.init_partial && cfg.init.empty()) throw Error("--init-partial needs --init FILE");
   if (!cfg.init.empty()) cfg.init_partial ? load_weights_partial(model, cfg.init) : load_weights(model, cfg.init);
+  // --sharpen pyramid: the models and images of the levels below full size.
+  std::unique_ptr<ResolutionLadder> ladder;
+  if (schedule.kind() == "pyramid") {
+    if (ranks.size > 1) throw Error("--sharpen pyramid trains one process (not mpirun)");
+    if (cfg.accumulate > 1) throw Error("--sharpen pyramid trains without --accumulate");
+    ladder = std::make_unique<ResolutionLadder>(ctx, spec, mo, schedule, cfg.epochs, ds.train, model);
+  }
   if (cfg.print_plan) {
     std::fputs(model.plan_text().c_str(), stdout);
     return {};
@@ -307,7 +354,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   gpu::Replayer train_step(model.train_program(), model.slots(), cfg.profile);
   gpu::Replayer eval_step(model.eval_program(), model.slots());
   std::unique_ptr<gpu::Replayer> update_step;  // data-parallel: the step after the all-reduce
-  if (mo.data_parallel) update_step = std::make_unique<gpu::Replayer>(model.update_program(), model.slots(), cfg.profile);
+  if (mo.data_parallel || mo.accumulate)
+    update_step = std::make_unique<gpu::Replayer>(model.update_program(), model.slots(), cfg.profile);
   // Synchronised BatchNorm: the training step's later programs, each run
   // after the host summed the partials the one before left (sync_exchanges).
   std::vector<std::unique_ptr<gpu::Replayer>> sync_steps;
@@ -422,54 +470,68 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   double allreduce_total = 0;  // seconds, this process's run
   for (uint32_t epoch = resumed.epoch; epoch < cfg.epochs && !finished; ++epoch) {
     std::vector<uint32_t> order =
-        cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch) : split.train;
-    zero_sums(model.train_sums(), model.slots());
+        balanced      ? balanced_order(split.train, ds.train.labels, spec.classes, cfg.seed, epoch)
+        : cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch)
+                      : split.train;
+    // The epoch's training model, its step and images: a pyramid level's below full size.
+    ResolutionLadder::Level* level = ladder ? ladder->enter(epoch, model) : nullptr;
+    nn::Model& tm = level ? *level->model : model;
+    gpu::Replayer& tstep = level ? *level->step : train_step;
+    const data::ImageSet& timages = level ? level->images : ds.train;
+    zero_sums(tm.train_sums(), tm.slots());
     Progress bar(cfg.progress, epoch + 1, cfg.epochs, order.size());
     auto t0 = Clock::now();
     double allreduce_seconds = 0;
-    for (size_t first = 0; first < order.size(); first += cfg.batch) {
-      const uint32_t global_rows = uint32_t(std::min<size_t>(cfg.batch, order.size() - first));
-      // This rank's shard of the global batch (all of it with one process).
-      const uint32_t skip = uint32_t(ranks.begin(global_rows));
-      const uint32_t rows = uint32_t(ranks.end(global_rows)) - skip;
-      uint32_t slot = train_step.acquire();
+    // One optimizer step per global batch; with --accumulate N it is N
+    // micro-batches of --batch rows, each a pass of the train program.
+    const size_t step_batch = size_t(cfg.batch) * cfg.accumulate;
+    for (size_t first = 0; first < order.size(); first += step_batch) {
+      const uint32_t global_rows = uint32_t(std::min<size_t>(step_batch, order.size() - first));
+      const uint32_t step_index = step++;
+      gpu::StepParams p;
+      for (uint32_t micro_first = 0; micro_first < global_rows; micro_first += cfg.batch) {
+      // This rank's shard of the global batch (all of it with one process), or this micro-batch.
+      const uint32_t skip = cfg.accumulate > 1 ? micro_first : uint32_t(ranks.begin(global_rows));
+      const uint32_t rows = cfg.accumulate > 1 ? std::min(cfg.batch, global_rows - micro_first)
+                                               : uint32_t(ranks.end(global_rows)) - skip;
+      uint32_t slot = tstep.acquire();
       if (bar.due(first)) {
         // This slot's sums are complete here (its fence was waited on); they
         // stand for the epoch so far. Read only when the bar redraws.
         ops::MetricSums seen;
-        std::memcpy(&seen, model.train_sums().host(slot), sizeof seen);
+        std::memcpy(&seen, tm.train_sums().host(slot), sizeof seen);
         Totals partial;
         partial.add(seen);
         bar.update(first, seconds_since(t0), partial.mean_loss(), partial.accuracy());
       }
       const double sigma = schedule.sigma(epoch + double(first) / double(order.size()));
-      gpu::StepParams p;
+      p = gpu::StepParams{};
       p.lr = float(lr_schedule.rate(epoch + double(first) / double(order.size())));
-      const auto k = optim_coefficients.at(uint64_t(step) + 1, p.lr);  // the rate the kernel reads
+      const auto k = optim_coefficients.at(uint64_t(step_index) + 1, p.lr);  // the rate the kernel reads
       std::copy(k.begin(), k.end(), p.optim);
-      p.step = step++;
+      p.step = step_index;
       p.rows = rows;
       p.seed = uint32_t(cfg.seed);
       p.slot = slot;
       p.blur_sigma = float(sigma);
       p.feature_sigma = cfg.feature_smoothing ? float(sigma) : 0.0f;
       eval_base.feature_sigma = p.feature_sigma;
-      if (ranks.size > 1) {
+      if (ranks.size > 1 || cfg.accumulate > 1) {
         // The loss divides by the global batch, so the gradients sum to its
         // gradient; random layers and augmentation key their draws by the
-        // global row, so they draw what one process would.
+        // global row, so they draw what one process (one batch) would.
         p.loss_rows = global_rows;
         p.first_row = skip;
         p.shard_rows = model.batch();
       }
-      fill_slot(model, ds.train, order.data() + first + skip, rows, slot, p);
+      fill_slot(tm, timages, order.data() + first + skip, rows, slot, p);
       if (augment.mixing()) {
         // This step's mixup / cutmix draw, after the labels (the GPU reads it there).
-        const data::MixDraw mix = data::draw_mix(augment, cfg.seed, p.step, rows, spec.height, spec.width);
-        std::memcpy(static_cast<uint32_t*>(model.labels_ring().host(slot)) + model.batch(), &mix, sizeof mix);
+        const data::MixDraw mix = data::draw_mix(augment, cfg.seed, p.step, rows, timages.height, timages.width);
+        std::memcpy(static_cast<uint32_t*>(tm.labels_ring().host(slot)) + tm.batch(), &mix, sizeof mix);
       }
-      train_step.submit(slot);
-      if (update_step) {
+      tstep.submit(slot);
+      if (update_step && cfg.accumulate == 1) {
         // Wait for this rank's gradient, sum it over the ranks (in the
         // readback slot), hand the sum back and take the step.
         train_step.finish();
@@ -497,17 +559,28 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
         update_step->submit(slot);
         update_step->finish();
       }
-      model.set_batches_tracked(model.batches_tracked() + 1);
+      tm.set_batches_tracked(tm.batches_tracked() + 1);
+      }
+      if (cfg.accumulate > 1) run_update(model, train_step, *update_step, p);
     }
-    train_step.finish();
+    tstep.finish();
     double train_seconds = seconds_since(t0);
-    Totals tr = ranks.reduce(read_sums(model.train_sums(), model.slots()));
+    Totals tr = ranks.reduce(read_sums(tm.train_sums(), tm.slots()));
+    if (level) ResolutionLadder::leave(*level, model);
     if (tr.count != order.size())
       throw Error("internal: the GPU counted " + std::to_string(tr.count) + " training images, expected " +
                   std::to_string(order.size()));
     bar.update(order.size(), train_seconds, tr.mean_loss(), tr.accuracy());
     bar.done();
-    Totals va = evaluate_all(val_set, split.val, eval_base);
+    ClassRecall recall(spec.classes);
+    Totals va = evaluate_all(val_set, split.val, eval_base, [&](size_t first, uint32_t rows, const float* logits) {
+      for (uint32_t r = 0; r < rows; ++r)
+        recall.add(val_set.labels[split.val[first + r]], logits + size_t(r) * spec.classes);
+    });
+    if (ranks.size > 1) {
+      ranks.comm->allreduce_sum(recall.correct.data(), recall.correct.size());
+      ranks.comm->allreduce_sum(recall.count.data(), recall.count.size());
+    }
 
     EpochResult e;
     e.epoch = epoch + 1;
@@ -515,8 +588,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     e.train_acc = tr.accuracy();
     e.val_loss = va.mean_loss();
     e.val_acc = va.accuracy();
+    e.val_balanced_acc = recall.balanced_accuracy();
     e.lr = lr_schedule.rate(epoch);
     e.blur_sigma = schedule.sigma(epoch);
+    if (ladder) e.input_size = {timages.height, timages.width};
     e.seconds = seconds_since(t0);
     e.images_per_second = double(order.size()) / train_seconds;
     e.train_images = order.size();
@@ -561,6 +636,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 e.epoch, cfg.epochs, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr,
                 e.blur_sigma, e.seconds, e.images_per_second,
                 penalised ? ("  penalty " + short_number(e.penalty)).c_str() : "", reduce_share);
+    if (cfg.class_weights != "none" || balanced || cfg.early_stop_metric == "val_balanced_acc")
+      std::printf("  val_balanced_acc %.4f (mean per-class recall)\n", e.val_balanced_acc);
     std::fflush(stdout);
     result.epochs.push_back(e);
     if (!diverged.empty()) {
@@ -572,8 +649,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     good = std::move(now);
     result.best_epoch = e.epoch;
     if (cfg.early_stop > 0) {
-      const bool by_acc = cfg.early_stop_metric == "val_acc";
-      const double v = by_acc ? e.val_acc : e.val_loss;
+      const bool by_acc = cfg.early_stop_metric != "val_loss";
+      const double v = cfg.early_stop_metric == "val_balanced_acc" ? e.val_balanced_acc
+                       : by_acc                                    ? e.val_acc
+                                                                   : e.val_loss;
       if (epoch == 0 || (by_acc ? v > best_metric + cfg.early_stop_delta : v < best_metric - cfg.early_stop_delta)) {
         best_metric = v;
         best = good;
@@ -625,20 +704,27 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 (unsigned long long)te.count);
   // Robustness: the same test images blurred, or with seeded noise (the
   // same noise in every run: the model's noise seed is fixed).
-  auto corrupted = [&](const char* kind, double value, gpu::StepParams p) {
-    Totals t = evaluate_all(test_set, test_idx, p);
+  auto corrupted = [&](const std::string& kind, double value, const Totals& t) {
     result.corrupted.push_back({kind, value, t.mean_loss(), t.accuracy()});
-    std::printf("test  %s %g  loss %.4f  acc %.4f\n", kind, value, t.mean_loss(), t.accuracy());
+    std::printf("test  %s %g  loss %.4f  acc %.4f\n", kind.c_str(), value, t.mean_loss(), t.accuracy());
   };
   for (double v : cfg.test_blur) {
     gpu::StepParams p = eval_base;
     p.blur_sigma = float(v);
-    corrupted("blur", v, p);
+    corrupted("blur", v, evaluate_all(test_set, test_idx, p));
   }
   for (double v : cfg.test_noise) {
     gpu::StepParams p = eval_base;
     p.noise_std = float(v);
-    corrupted("noise", v, p);
+    corrupted("noise", v, evaluate_all(test_set, test_idx, p));
+  }
+  for (const data::Corruption& c : corruptions) {
+    const auto& same = c.name == "blur" ? cfg.test_blur : cfg.test_noise;  // given twice: evaluated once
+    if (c.on_gpu() && std::find(same.begin(), same.end(), c.value) != same.end()) continue;
+    corrupted(c.name, c.value, evaluate_corrupted(c, test_set, test_idx, eval_base,
+                                                  [&](const data::ImageSet& s, const gpu::StepParams& p) {
+                                                    return evaluate_all(s, test_idx, p);
+                                                  }));
   }
 
   if (cfg.profile) {
@@ -685,6 +771,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   if (cfg.resume) summary["resumed_at_epoch"] = result.resumed_at;
   if (!result.epochs.empty()) {
     summary["final_val_acc"] = split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_acc);
+    summary["val_balanced_acc"] =
+        split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_balanced_acc);
     summary["images_per_second"] = result.epochs.back().images_per_second;
   }
   nlohmann::json optimizer = {{"name", ops::optimizer_name(cfg.optim.kind)}};
@@ -692,6 +780,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     optimizer[name] = name == "centered" ? nlohmann::json(value != 0) : nlohmann::json(value);
   summary["optimizer"] = optimizer;
   summary["augment"] = {{"list", cfg.augment}, {"describe", data::describe_augment(augment)}};
+  summary["class_weights"] = {{"setting", cfg.class_weights}, {"weights", mo.class_weights}};
+  summary["sampler"] = cfg.sampler;
   summary["regularize"] = {{"l1", rc.l1}, {"l2", rc.l2}, {"penalize_biases", rc.penalize_biases},
                            {"penalised_tensors", model.penalty_terms().size()},
                            {"clip_norm", rc.clip_norm}, {"clip_value", rc.clip_value}};

@@ -1,8 +1,10 @@
 // The C binding (include/fovea/fovea.h): status codes, messages per handle,
-// and the same numbers as the C++ API it wraps.
+// the same numbers as the C++ API it wraps, and a step recorded into a
+// command buffer with its ticket.
 #include <fovea/fovea.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <fovea/fovea.hpp>
 #include <random>
 #include <string>
@@ -70,4 +72,54 @@ TEST_CASE("c api: status codes, per-handle messages, the C++ API's numbers", "[a
   CHECK(e.images == 11);
   CHECK(e.loss == cpp.value().evaluate(images, labels).value().loss);
   fovea_trainer_destroy(t);
+}
+
+TEST_CASE("c api: a recorded step and its ticket, as the C++ API's", "[api]") {
+  gpu::Context& c = test::context();
+  fovea_device* device = nullptr;
+  char error[256];
+  REQUIRE(fovea_device_adopt(c.instance(), c.physical(), c.device(), c.queue_family(), 0, &device, error,
+                             sizeof error) == 0);
+  const char* spec = R"({"input": [1, 5, 7], "classes": 3, "layers": [{"type": "flatten"},
+    {"type": "dense", "units": 3}]})";
+  fovea_trainer *t = nullptr, *host = nullptr;
+  REQUIRE(fovea_trainer_create(device, nullptr, spec, 6, "adam", 0.01, 2, nullptr, nullptr, 0, &t, error,
+                               sizeof error) == 0);
+  REQUIRE(fovea_trainer_create(device, nullptr, spec, 6, "adam", 0.01, 2, nullptr, nullptr, 0, &host, error,
+                               sizeof error) == 0);
+  fovea_device_destroy(device);
+  std::mt19937 rng(9);
+  std::vector<uint8_t> images(6 * 35);
+  for (auto& p : images) p = uint8_t(rng() % 256);
+  std::vector<uint32_t> labels(6);
+  for (auto& l : labels) l = rng() % 3;
+  gpu::Arena mem(c, gpu::MemoryKind::Upload, "caller");
+  gpu::View vi = mem.reserve("images", images.size()), vl = mem.reserve("labels", 24);
+  mem.commit();
+  std::memcpy(vi.host(), images.data(), images.size());
+  std::memcpy(vl.host(), labels.data(), 24);
+
+  fovea_step_ticket ticket{};
+  CHECK(fovea_trainer_record_step(t, VK_NULL_HANDLE, vi.buffer(), vi.offset, vl.buffer(), vl.offset, 6, &ticket) == 1);
+  CHECK(std::string(fovea_trainer_last_error(t)).find("null VkCommandBuffer") != std::string::npos);
+  c.run_once([&](VkCommandBuffer cmd) {
+    REQUIRE(fovea_trainer_record_step(t, cmd, vi.buffer(), vi.offset, vl.buffer(), vl.offset, 6, &ticket) == 0);
+  });
+  CHECK(ticket.step == 0);
+  CHECK(ticket.parts == 1);
+  CHECK(ticket.parts_recorded == 1);
+  fovea_metrics m{}, want{};
+  REQUIRE(fovea_trainer_finish_step(t, &ticket, &m) == 0);
+  CHECK(fovea_trainer_finish_step(t, &ticket, &m) == 1);  // finished already
+  CHECK(std::string(fovea_trainer_last_error(t)).find("step 0 is not in flight") != std::string::npos);
+  CHECK(fovea_trainer_finish_step(t, nullptr, &m) == 1);
+  REQUIRE(fovea_trainer_step(host, images.data(), labels.data(), 6, &want) == 0);
+  CHECK(m.images == 6);
+  CHECK(m.loss == want.loss);
+  uint32_t parts = 0;
+  CHECK(fovea_trainer_set_part_budget(t, -1, &parts) == 1);
+  REQUIRE(fovea_trainer_set_part_budget(t, 0, &parts) == 0);
+  CHECK(parts == 1);
+  fovea_trainer_destroy(t);
+  fovea_trainer_destroy(host);
 }
