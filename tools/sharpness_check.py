@@ -10,7 +10,8 @@ Protocol, for a finished run directory of `fovea train`:
      to evaluation mode (BatchNorm on its running statistics, dropout off)
      and takes the same first N training images standardised as Fovea does.
      Exact Hessian-vector products by double backward,
-     Hv = d/dtheta (grad L(theta) . v), of the mean cross-entropy; Lanczos
+     Hv = d/dtheta (grad L(theta) . v), of the mean of the spec's loss
+     (cross-entropy with its label smoothing, MSE or BCE with logits); Lanczos
      with full reorthogonalisation (--steps steps) gives the top eigenvalues.
      The Jacobian of the logits with respect to the standardised input is
      taken exactly (one backward per class):
@@ -30,7 +31,6 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_parity as tp  # noqa: E402
@@ -51,14 +51,16 @@ def fovea_probe(a):
 
 
 def torch_model(run):
+    """The run's model in evaluation mode, float64, and its loss function."""
     weights, meta = tp.read_safetensors(os.path.join(run, "model.safetensors"))
-    model = tp.SpecModel(json.loads(meta["spec"]), os.path.join(run, "model.safetensors (metadata 'spec')"))
+    spec = json.loads(meta["spec"])
+    model = tp.SpecModel(spec, os.path.join(run, "model.safetensors (metadata 'spec')"))
     exported = model.exported()
     with torch.no_grad():
         for name, value in weights.items():
             if name in exported:
                 exported[name].copy_(torch.from_numpy(value).reshape(exported[name].shape))
-    return model.double().eval()
+    return model.double().eval(), tp.make_loss(spec, argparse.Namespace(label_smoothing=None, weight=None))
 
 
 def lanczos_top(hvp, n, steps, top, seed=0):
@@ -99,7 +101,7 @@ def main():
         got = fovea_probe(a)
         with open(os.path.join(a.run, "summary.json")) as f:
             data = a.data or json.load(f)["data"]
-        model = torch_model(a.run)
+        model, loss_fn = torch_model(a.run)
         x, y = tp.standardised_batch(data, a.images)
         x = x.double()
     except (tp.SetupError, OSError, KeyError, ValueError) as e:
@@ -107,7 +109,7 @@ def main():
         return 2
     params = [q for q in model.parameters() if q.requires_grad]
     n = sum(q.numel() for q in params)
-    loss = F.cross_entropy(model(x), y)
+    loss = loss_fn(model(x), y)
     grads = torch.autograd.grad(loss, params, create_graph=True)
     flat = torch.cat([g.reshape(-1) for g in grads])
 

@@ -46,6 +46,10 @@ Protocol, for a Fovea model spec (the JSON `fovea train --model` takes):
   cancellation, as in BatchNorm's gradients), the spread asks Fovea to be
   as exact as PyTorch rather than to reproduce PyTorch's rounding.
 
+  --freeze LAYERS freezes layers on both sides: in PyTorch their modules
+  get requires_grad_(False) and eval() (BatchNorm on running statistics),
+  and take no penalty.
+
   Models with random layers (dropout, dropout2d, gaussian_dropout,
   alpha_dropout, drop_connect, stochastic_depth) are refused (exit 2): the
   masks Fovea draws are not PyTorch's. At p = 0 they are the identity and
@@ -449,6 +453,8 @@ def penalty_terms(spec, model, a):
     biases and normalisation parameters only with --penalize-biases."""
     terms = []
     for i, L in enumerate(spec["layers"]):
+        if i in a.frozen:
+            continue  # frozen layers take no penalty
         name = L.get("name", f"layers.{i}")
         prefix = str(i) if name == f"layers.{i}" else name
         weighted = L.get("type") in WEIGHTED
@@ -486,6 +492,8 @@ def run_fovea(a, init_path, out_dir):
         cmd.append("--penalize-biases")
     if a.label_smoothing is not None:
         cmd += ["--label-smoothing", repr(a.label_smoothing)]
+    if a.freeze:
+        cmd += ["--freeze", a.freeze]
     if a.class_weights:
         cmd += ["--class-weights", a.class_weights]
     print("$ " + " ".join(cmd), flush=True)
@@ -523,6 +531,31 @@ def make_loss(spec, a):
     return lambda z, y: pointwise(z, F.one_hot(y, classes).to(z.dtype))
 
 
+def frozen_layers(spec, a):
+    """--freeze's layer indices (indices or names, comma-separated)."""
+    if not a.freeze:
+        return []
+    names = {L.get("name", f"layers.{i}"): i for i, L in enumerate(spec["layers"])}
+    out = []
+    for item in a.freeze.split(","):
+        if item not in names and not (item.isdigit() and int(item) < len(spec["layers"])):
+            raise SetupError(f"--freeze: no layer {item!r}")
+        out.append(names[item] if item in names else int(item))
+    return out
+
+
+def freeze(model, layers):
+    """Frozen layers as torch fine-tunes them: no gradient (so no optimizer
+    step, weight decay or clipping share) and evaluation mode (BatchNorm on
+    its running statistics)."""
+    for i in layers:
+        fn = model.nodes[i][2]
+        if not isinstance(fn, int):
+            raise SetupError(f"--freeze: layer {i} has no parameters")
+        model.mods[fn].requires_grad_(False)
+        model.mods[fn].eval()
+
+
 def class_weight_tensor(text, y, classes):
     """--class-weights as torch's CrossEntropyLoss weight (None for none)."""
     if not text or text == "none":
@@ -539,7 +572,8 @@ def class_weight_tensor(text, y, classes):
 def run_torch(model, x, y, a, dtype):
     model = model.to(dtype)
     x = x.to(dtype)
-    opt = make_optimizer(a, model.parameters())
+    freeze(model, a.frozen)
+    opt = make_optimizer(a, [p for p in model.parameters() if p.requires_grad])
     losses = []
     for _ in range(a.steps):
         opt.zero_grad()
@@ -641,6 +675,7 @@ def main():
     p.add_argument("--clip-value", type=float, default=0.0, help="clip_grad_value_ (fovea --clip-value)")
     p.add_argument("--label-smoothing", type=float,
                    help="cross-entropy label smoothing on both sides (fovea --label-smoothing)")
+    p.add_argument("--freeze", help="layers frozen on both sides (fovea --freeze; torch: requires_grad off, eval mode)")
     p.add_argument("--class-weights", help="fovea --class-weights: balanced or W0,W1,... (CrossEntropyLoss weight)")
     p.add_argument("--seed", type=int, default=0, help="torch.manual_seed for the initial weights")
     p.add_argument("--tol", type=float, default=1e-4, help="largest relative difference accepted")
@@ -670,6 +705,7 @@ def main():
         init_path = os.path.join(work, "init.safetensors")
         write_safetensors(init_path, list(init.items()))
         given = resolve_optimizer(a)
+        a.frozen = frozen_layers(spec, a)
         a.terms = penalty_terms(spec, model, a)
         x, y = standardised_batch(a.data, a.batch)
         a.weight = class_weight_tensor(a.class_weights, y, spec["classes"])

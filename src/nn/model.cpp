@@ -88,6 +88,7 @@ void Model::plan_graph() {
       for (uint32_t v : d.shape) count *= v;
       StateTensor st{tensor_prefix(ls, n) + "." + d.suffix, d.shape, 0, count, d.init, d.host_counter,
                      d.unit_normal};
+      st.frozen = d.host_counter && frozen(n);
       if (!d.host_counter) {
         if (!d.packed) state_floats_ = (state_floats_ + align - 1) / align * align;
         state_floats_ += d.gap_before;
@@ -146,21 +147,7 @@ void Model::plan_graph() {
   if (!nodes_.back().requires_grad)
     throw Error("model " + spec_.path + ": no layer has parameters to train" +
                 (opts_.frozen.empty() ? "" : " (--freeze froze every layer that has)"));
-  // The optimizer's runs of unfrozen tensors (laid out in layer order);
-  // layers without parameters do not break a run.
-  bool extend = false;
-  for (size_t n = 0; n < nodes_.size(); ++n)
-    for (size_t t : nodes_[n].params) {
-      const ParamTensor& pt = tensors_[t];
-      if (frozen(n)) {
-        extend = false;
-      } else if (extend) {
-        trained_.back().count = pt.offset + pt.count - trained_.back().offset;
-      } else {
-        trained_.push_back({pt.offset, pt.count, 0});
-        extend = true;
-      }
-    }
+  plan_trained_spans();
 }
 
 void Model::build() {
@@ -169,7 +156,6 @@ void Model::build() {
   readback_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Readback, "readback");
   const uint32_t B = opts_.batch;
   const uint64_t D = spec_.input_features();
-  const uint64_t align = ctx_.info().view_alignment / 4;
   x_ = device_->reserve("input", 4ull * B * D);
   if (opts_.probe) x_grad_ = device_->reserve("input.grad", 4ull * B * D);
   plan_graph();
@@ -189,13 +175,7 @@ void Model::build() {
   if (opts_.regularize.clip_norm > 0) clip_norm_ = device_->reserve("clip.norm_scale", 8);
   // Every state array of the optimizer in one buffer (the kernel binds
   // parameters, gradients and state); never saved with the weights.
-  uint64_t state_floats = 0;
-  for (TrainedSpan& t : trained_) {
-    state_floats = (state_floats + align - 1) / align * align;
-    t.state_offset = state_floats;
-    state_floats += ops::optimizer_state_floats(opts_.optim, t.count);
-  }
-  optim_state_ = device_->reserve(ops::optimizer_name(opts_.optim.kind) + ".state", state_floats * 4);
+  optim_state_ = device_->reserve(ops::optimizer_name(opts_.optim.kind) + ".state", place_optimizer_state() * 4);
   stats_ = device_->reserve("input.mean_invstd", 8ull * spec_.channels);
   row_stats_ = device_->reserve("loss.rows", 8ull * B);
   if (!opts_.class_weights.empty()) {

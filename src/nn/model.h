@@ -5,7 +5,9 @@
 //
 //   train: decode -> augment (opts.augment; none by default) -> blur
 //          (P.blur_sigma; opts.train_blur) -> forward (graph order)
-//          -> softmax-xent (with mixup / cutmix: mixed targets) -> metric sums -> backward (reverse order; a
+//          -> the spec's loss (softmax-xent with its label smoothing, or MSE / BCE
+//             against one-hot labels; with mixup / cutmix: mixed targets)
+//          -> metric sums -> backward (reverse order; a
 //             tensor read by several layers gets the sum of their
 //             gradients) -> penalty gradients -> gradient clipping
 //          (opts.regularize) -> optimizer step (opts.optim); data-parallel
@@ -13,16 +15,18 @@
 //          -> backward -> gradients to the host) and update (the summed
 //          gradients back -> penalties -> clipping -> optimizer step); with
 //          opts.sync_bn the train part is also cut after each BatchNorm
-//          reduce (train_programs(), sync_exchanges())
+//          reduce (train_programs(), sync_exchanges()); frozen layers
+//          (opts.frozen) run in evaluation mode, write no weight gradient
+//          and the optimizer steps only the other layers' parameters
 //   eval:  decode -> blur (P.blur_sigma) -> noise (P.noise_std) -> forward
-//          -> softmax-xent (no gradient) -> metric sums
+//          -> the loss (no gradient) -> metric sums
 //          (-> a copy of the logits for the host, with opts.read_logits)
 //   probe (ModelOptions::probe only; the sharpness probe, src/train/sharpness.h):
 //          decode -> blur -> noise -> forward at the base parameters
 //          (evaluation: BatchNorm on its running statistics, random layers
 //          the identity), keeping the patterns of relu and max pooling (see
 //          Layer::has_pattern) -> forward at the parameters with those
-//          patterns -> softmax-xent (gradient of the batch's mean loss) ->
+//          patterns -> the loss (gradient of the batch's mean loss) ->
 //          metric sums -> backward in evaluation mode with the patterns,
 //          down to the input -> parameter gradients (overwritten each step,
 //          no penalty, no optimizer)
@@ -152,6 +156,11 @@ struct StateTensor {
   float init = 0;
   bool host_counter = false;  // num_batches_tracked: the model's training steps
   bool unit_normal = false;   // initialised as normalize(randn(count))
+  // A frozen layer's counter (--freeze) stays as loaded, like PyTorch's in
+  // eval(): frozen_count, not the model's steps. (Last: the model builds
+  // these by aggregate initialisation of the fields above.)
+  bool frozen = false;
+  uint64_t frozen_count = 0;
 };
 
 // The training step's device memory against what training cannot do
@@ -196,6 +205,13 @@ class Model {
   // the weights the model started from.
   uint64_t batches_tracked() const { return batches_tracked_; }
   void set_batches_tracked(uint64_t n) { batches_tracked_ = n; }
+  // A host counter's value as saved: frozen_count for a frozen layer's.
+  uint64_t counter_value(const StateTensor& t) const { return t.frozen ? t.frozen_count : batches_tracked_; }
+  // Sets state tensor i's counter (a frozen layer's own, else the model's).
+  void set_counter(size_t i, uint64_t n) {
+    if (state_tensors_[i].frozen) state_tensors_[i].frozen_count = n;
+    else batches_tracked_ = n;
+  }
   uint64_t parameter_count() const { return param_floats_; }
   const std::vector<PenaltyTerm>& penalty_terms() const { return penalty_terms_; }
   // The penalty of these parameters (download_parameters() layout), in double.
@@ -260,6 +276,8 @@ class Model {
   // the probe stay unweighted).
   void record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted = false);
   void record_update(gpu::Program& p);
+  void plan_trained_spans();
+  uint64_t place_optimizer_state();  // each run's optimizer state offset; returns the floats of all
   bool frozen(size_t layer) const { return layer < opts_.frozen.size() && opts_.frozen[layer]; }
   void plan_sync_bn();
   std::vector<const gpu::Program*> all_programs() const;

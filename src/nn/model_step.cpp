@@ -14,6 +14,36 @@ namespace fovea::nn {
 
 using gpu::View;
 
+// The optimizer's runs of unfrozen tensors (laid out in layer order);
+// layers without parameters do not break a run.
+void Model::plan_trained_spans() {
+  bool extend = false;
+  for (size_t n = 0; n < nodes_.size(); ++n)
+    for (size_t t : nodes_[n].params) {
+      const ParamTensor& pt = tensors_[t];
+      if (frozen(n)) {
+        extend = false;
+      } else if (extend) {
+        trained_.back().count = pt.offset + pt.count - trained_.back().offset;
+      } else {
+        trained_.push_back({pt.offset, pt.count, 0});
+        extend = true;
+      }
+    }
+}
+
+// Places each run's optimizer state (aligned) and returns the floats of all.
+uint64_t Model::place_optimizer_state() {
+  const uint64_t align = ctx_.info().view_alignment / 4;
+  uint64_t floats = 0;
+  for (TrainedSpan& t : trained_) {
+    floats = (floats + align - 1) / align * align;
+    t.state_offset = floats;
+    floats += ops::optimizer_state_floats(opts_.optim, t.count);
+  }
+  return floats;
+}
+
 void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted) {
   const uint32_t B = opts_.batch, C = spec_.classes;
   const View& logits = nodes_.back().io.out;

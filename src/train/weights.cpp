@@ -50,7 +50,7 @@ io::SafetensorsFile weights_file(const nn::Model& model, const std::vector<doubl
     out.name = t.name;
     out.shape.assign(t.shape.begin(), t.shape.end());
     if (t.host_counter)
-      out.data.assign(1, float(model.batches_tracked()));
+      out.data.assign(1, float(model.counter_value(t)));
     else
       out.data.assign(state.begin() + int64_t(t.offset), state.begin() + int64_t(t.offset + t.count));
     f.tensors.push_back(std::move(out));
@@ -80,12 +80,13 @@ void load_weights(nn::Model& model, const io::SafetensorsFile& f, const std::str
     used.insert(t.name);
   }
   std::vector<float> state = model.download_state();
-  for (const nn::StateTensor& t : model.state_tensors()) {
+  for (size_t i = 0; i < model.state_tensors().size(); ++i) {
+    const nn::StateTensor& t = model.state_tensors()[i];
     const io::Tensor* src = &find_checked(f, path, model, t.name, t.shape);
     if (t.host_counter) {
       if (!(src->data[0] >= 0) || src->data[0] != float(uint64_t(src->data[0])))
         throw Error(path + ": tensor '" + t.name + "' must hold a count, got " + std::to_string(src->data[0]));
-      model.set_batches_tracked(uint64_t(src->data[0]));
+      model.set_counter(i, uint64_t(src->data[0]));
     } else {
       std::copy(src->data.begin(), src->data.end(), state.begin() + int64_t(t.offset));
     }
@@ -120,14 +121,15 @@ void load_weights_partial(nn::Model& model, const std::string& path) {
     return true;
   };
   for (const nn::ParamTensor& t : model.tensors()) take(t.name, t.shape, values.data() + t.offset);
-  for (const nn::StateTensor& t : model.state_tensors()) {
+  for (size_t i = 0; i < model.state_tensors().size(); ++i) {
+    const nn::StateTensor& t = model.state_tensors()[i];
     if (!t.host_counter) {
       take(t.name, t.shape, state.data() + t.offset);
     } else if (take(t.name, t.shape, nullptr)) {
       const float n = f.find(t.name)->data[0];
       if (!(n >= 0) || n != float(uint64_t(n)))
         throw Error(path + ": tensor '" + t.name + "' must hold a count, got " + std::to_string(n));
-      model.set_batches_tracked(uint64_t(n));
+      model.set_counter(i, uint64_t(n));
     }
   }
   if (used.empty())

@@ -4,7 +4,11 @@
 # nn.CrossEntropyLoss(label_smoothing=0.1) (set in the spec, and by
 # --label-smoothing over a spec without it), nn.MSELoss and
 # nn.BCEWithLogitsLoss (one-hot targets); losses and final weights agree to
-# 1e-4 relative. Then the spec's and the option's errors.
+# 1e-4 relative; the sharpness probe of each loss against PyTorch's
+# double backward. Then --freeze against torch's requires_grad_(False) and
+# eval(): a frozen trunk with BatchNorm (weight decay and an L2 penalty on),
+# and a frozen last layer that passes the gradient on. Then the spec's and
+# the option's errors.
 # Exit 77 (skipped) when /usr/bin/python3 cannot import torch.
 # Usage: loss_parity_test.sh FOVEA_BINARY SOURCE_DIR
 source "$(dirname "$0")/common.sh" "$@"
@@ -22,6 +26,12 @@ mlp_with_loss '{"type": "cross_entropy", "label_smoothing": 0.1}' >"$tmp/smooth.
 mlp_with_loss '' >"$tmp/plain.json"
 mlp_with_loss '{"type": "mse"}' >"$tmp/mse.json"
 mlp_with_loss '{"type": "bce_with_logits"}' >"$tmp/bce.json"
+cat >"$tmp/bn.json" <<'JSON'
+{"input": [1, 28, 28], "classes": 10, "layers": [
+  {"type": "conv2d", "out_channels": 4, "kernel": 3, "stride": 2}, {"type": "batchnorm2d"},
+  {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 16}, {"type": "relu"},
+  {"type": "dense", "units": 10}]}
+JSON
 
 while read -r model args; do
   echo "== $model $args"
@@ -34,7 +44,19 @@ smooth.json
 plain.json --label-smoothing 0.2
 mse.json --lr 0.5
 bce.json --lr 0.5
+bn.json --freeze 0,1 --weight-decay 0.01 --l2 0.01
+plain.json --freeze 3
 EOF2
+
+# The sharpness probe differentiates the run's loss: tools/sharpness_check.py
+# (PyTorch float64 double backward of the same loss) agrees on the top
+# Hessian eigenvalue (2 %) for a run of each non-default loss.
+for model in smooth.json mse.json bce.json; do
+  "$fovea" train --model "$tmp/$model" --limit 256 --epochs 1 --lr 0.2 --val-split 0 --no-progress \
+    --out "$tmp/probe_$model" >"$tmp/probe.log" 2>&1 || fail "training $model: $(cat "$tmp/probe.log")"
+  "$py" "$src/tools/sharpness_check.py" --fovea "$fovea" --run "$tmp/probe_$model" --images 64 --top 1 ||
+    fail "sharpness_check.py on a $model run"
+done
 
 # Bad loss objects and options: one stderr line naming the file and field,
 # exit 1, no run directory.

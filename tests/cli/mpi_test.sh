@@ -167,6 +167,19 @@ apart = max(err(one[k], own[k]) for k in one)
 assert apart > 1e-3, apart
 print("--sync-bn: largest difference %.2e (per-rank statistics: %.2e)" % (worst, apart))
 PY
+# --freeze under mpirun: the update program steps only the unfrozen runs of
+# the parameters (a frozen conv + BatchNorm, and the frozen dense between
+# trained layers): two ranks with --sync-bn end where one process does.
+mpi -np 2 "$fovea" "${bn[@]}" --sync-bn --freeze 0,1,5 --out "$tmp/fz2" >"$tmp/fz2.out" 2>&1 ||
+  fail "--freeze, two ranks: $(cat "$tmp/fz2.out")"
+timeout 300 "$fovea" "${bn[@]}" --freeze 0,1,5 --out "$tmp/fz1" >"$tmp/fz1.out" 2>&1 ||
+  fail "--freeze, one process: $(cat "$tmp/fz1.out")"
+"$py" - "$tmp" "$tmp/fz1" "$tmp/fz2" <<'PY' || fail "--freeze: two ranks differ from one process"
+import sys
+sys.path.insert(0, sys.argv[1])
+from weights import *
+print("--freeze: largest difference %.2e" % same_weights(sys.argv[2], sys.argv[3], 14))
+PY
 
 # Random layers (dropout2d, dropout) and augmentation (geometry, erase,
 # noise) keyed by the global row: two ranks draw what one process draws.
