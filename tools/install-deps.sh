@@ -17,6 +17,9 @@ packages=(
   # the screenshot with OpenCV; the ONNX export checks run onnx.checker and
   # OpenCV's DNN module on the exported files.
   chromium python3-opencv python3-onnx
+  # The parsers' libFuzzer targets and the sanitizer build of the CPU tests
+  # (tests/fuzz, docs/reliability.md): clang with its runtimes.
+  clang libclang-rt-14-dev bc
   # PyTorch, the benchmark peer, uses the system BLAS: give it an optimised one
   # (the reference libblas3 makes it ~20x slower and the comparison unfair).
   libopenblas0-pthread

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <utility>
 
 #include "util/error.h"
 
@@ -216,7 +217,11 @@ std::vector<uint8_t> read_file_maybe_gzip(const std::string& path) {
     throw Error(path + ": read error after " + std::to_string(f.gcount()) + " of " +
                 std::to_string(size) + " bytes");
   }
-  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, path);
+  return inflate_if_gzip(std::move(bytes), path);
+}
+
+std::vector<uint8_t> inflate_if_gzip(std::vector<uint8_t> bytes, const std::string& name) {
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, name);
   return bytes;
 }
 

@@ -27,6 +27,9 @@ struct ImageSet {
 // The whole content of a file; gzip data (magic 1f 8b) is inflated. Throws
 // fovea::Error naming the file on a missing file, read error or corrupt gzip.
 std::vector<uint8_t> read_file_maybe_gzip(const std::string& path);
+// The same on bytes in memory: gzip data (magic 1f 8b) inflated, anything
+// else returned as it is; errors name `name`. An entry point for fuzzing.
+std::vector<uint8_t> inflate_if_gzip(std::vector<uint8_t> bytes, const std::string& name);
 
 // Loads an IDX image file (magic 0x00000803: unsigned bytes, 3 dims
 // [N, H, W], channels = 1; or 0x00000804: 4 dims [N, H, W, 3], RGB, stored

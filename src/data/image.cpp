@@ -99,6 +99,48 @@ Picture load(const uint8_t* bytes, int len, const std::string& name, int w, int 
   return p;
 }
 
+// Debian's stb_image 2.27 builds a JPEG Huffman table without checking
+// that its 16 code counts add up to at most 256: a DHT segment with more
+// writes past the table (UndefinedBehaviorSanitizer: index 257 out of
+// bounds; found by fuzzing). Walks the marker segments as stb does
+// (entropy-coded data skipped to the next marker) and refuses such a table
+// before stb sees it.
+void check_dht(const uint8_t* p, size_t n, const std::string& name) {
+  while (n > 0) {
+    size_t codes = 0;
+    for (size_t i = 1; i <= 16 && i < n; ++i) codes += p[i];  // stb reads bytes past the end as 0
+    if (codes > 256)
+      throw Error(name + ": corrupt JPEG: a Huffman table of " + std::to_string(codes) + " codes (at most 256)");
+    const size_t used = std::min(n, 17 + codes);
+    p += used;
+    n -= used;
+  }
+}
+
+void check_jpeg_tables(const uint8_t* b, size_t n, const std::string& name) {
+  if (n < 2 || b[0] != 0xFF || b[1] != 0xD8) return;
+  size_t i = 2;
+  while (i + 1 < n) {
+    if (b[i] != 0xFF) {  // entropy-coded data
+      ++i;
+      continue;
+    }
+    const uint8_t m = b[i + 1];
+    if (m == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // stuffed 0xFF, TEM, restart: no length
+      i += 2;
+      continue;
+    }
+    if (m == 0xD9 || i + 4 > n) return;  // EOI, or no length left: stb stops too
+    const size_t end = std::min(n, i + 2 + ((size_t(b[i + 2]) << 8) | b[i + 3]));
+    if (m == 0xC4 && end > i + 4) check_dht(b + i + 4, end - (i + 4), name);
+    i = std::max(end, i + 4);
+  }
+}
+
 // src [h, w, sc] -> dst [h, w, dc] with sc, dc in {1, 3}.
 std::vector<uint8_t> convert_channels(const Picture& p, uint32_t dc) {
   const size_t n = size_t(p.width) * p.height;
@@ -161,6 +203,7 @@ Picture decode_picture(const uint8_t* bytes, size_t size, const std::string& nam
   if (size == 0) throw Error(name + ": the file is empty");
   if (size > size_t(INT32_MAX)) throw Error(name + ": the file is larger than 2 GiB, too large for an image");
   const int len = int(size);
+  check_jpeg_tables(bytes, size, name);  // before stb reads any table, stbi_info included
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes, len, &w, &h, &comp))
     throw Error(name + ": not an image Fovea reads (PNG, JPEG, BMP, TGA or GIF), or a corrupt one (" + reason() +
@@ -171,6 +214,13 @@ Picture decode_picture(const uint8_t* bytes, size_t size, const std::string& nam
                 " pixels; Fovea reads images up to " + std::to_string(kMaxImageSide) + " pixels a side and " +
                 std::to_string(kMaxImagePixels) + " pixels in all");
   if (comp < 1 || comp > 4) throw Error(name + ": the image has " + std::to_string(comp) + " channels");
+  // No format packs more than kMaxPixelsPerByte pixels into a byte; stb
+  // reads past a truncated file's end as zeros, so without this an 88-byte
+  // TGA header made a 64-megapixel image (found by fuzzing).
+  if (uint64_t(w) * uint64_t(h) > kMaxPixelsPerByte * uint64_t(size))
+    throw Error(name + ": the header says " + std::to_string(w) + "x" + std::to_string(h) + " pixels, more than " +
+                std::to_string(kMaxPixelsPerByte) + " per byte of its " + std::to_string(size) +
+                "-byte file can hold: truncated or corrupt");
   return load(bytes, len, name, w, h, comp);
 }
 

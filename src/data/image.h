@@ -38,6 +38,10 @@ struct ImageTarget {
 // Images larger than this are refused before their pixels are allocated.
 constexpr uint32_t kMaxImageSide = 16384;
 constexpr uint64_t kMaxImagePixels = uint64_t(1) << 26;
+// The most pixels a byte of any format read here can hold (a 1-bit PNG at
+// deflate's largest ratio, 8 x 1032): a header claiming more than this
+// times the file's size is refused before its pixels are allocated.
+constexpr uint64_t kMaxPixelsPerByte = 8 * 1032;
 
 // A decoded file: 8 bits per channel, interleaved [height, width,
 // channels], channels 1 (grey) or 3 (RGB).

@@ -153,6 +153,11 @@ ManifestLabels manifest_labels(const Manifest& m, const std::string& name, uint3
       if (classes > 0 && out.labels[i] >= classes)
         throw Error(name + ": line " + std::to_string(m.rows[i].line) + ": label " + m.rows[i].label +
                     " is not below the model's " + std::to_string(classes) + " classes");
+      // A model has at most kMaxManifestClasses classes: a larger label
+      // would otherwise have 2^31 class names built (found by fuzzing).
+      if (out.labels[i] >= kMaxManifestClasses)
+        throw Error(name + ": line " + std::to_string(m.rows[i].line) + ": label " + m.rows[i].label +
+                    " is not below " + std::to_string(kMaxManifestClasses) + ", the most classes a model can have");
       largest = std::max(largest, out.labels[i]);
     }
     const uint32_t k = classes > 0 ? classes : largest + 1;

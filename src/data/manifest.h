@@ -39,6 +39,9 @@ Manifest parse_manifest(std::string_view text, const std::string& name);
 // (classes = 0: largest + 1); otherwise the training rows' distinct labels
 // sorted bytewise are the classes 0..K-1, and a validation or test row with
 // a label training lacks is an error naming the line.
+// The most classes a model can have (a model spec's 'classes' limit): a
+// numeric label at or above it is an error naming the line.
+constexpr uint32_t kMaxManifestClasses = 16384;
 struct ManifestLabels {
   bool numeric = false;
   std::vector<std::string> classes;

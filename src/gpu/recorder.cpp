@@ -1,10 +1,29 @@
 #include "gpu/recorder.h"
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 
 #include "util/error.h"
 
 namespace fovea::gpu {
+namespace {
+
+// Test-only fault injection: FOVEA_TEST_DEVICE_LOST=N makes the process's
+// Nth training-program submission (1-based) fail with VK_ERROR_DEVICE_LOST,
+// as a driver reset would; the run must stop with one line and its last
+// checkpoint intact (tests/cli/device_lost_test.sh). Unset: no effect.
+VkResult submit_or_lose(VkQueue queue, const VkSubmitInfo& si, VkFence fence) {
+  static const unsigned long long lose_at = [] {
+    const char* v = std::getenv("FOVEA_TEST_DEVICE_LOST");
+    return v ? std::strtoull(v, nullptr, 10) : 0ull;
+  }();
+  static std::atomic<unsigned long long> submits{0};
+  if (lose_at != 0 && ++submits == lose_at) return VK_ERROR_DEVICE_LOST;
+  return vkQueueSubmit(queue, 1, &si, fence);
+}
+
+}  // namespace
 
 void Program::add(std::string label, const Kernel& k, std::initializer_list<Binding> b,
                   const void* push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz) {
@@ -332,7 +351,7 @@ void Replayer::submit(uint32_t slot) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmds_[slot];
-  VkResult r = vkQueueSubmit(ctx_.queue(), 1, &si, fences_[slot]);
+  VkResult r = submit_or_lose(ctx_.queue(), si, fences_[slot]);
   if (r == VK_ERROR_DEVICE_LOST) throw Error("the Vulkan device was lost (driver reset or crash)");
   check(r, "vkQueueSubmit");
   pending_[slot] = true;

@@ -13,12 +13,7 @@ export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMP
 command -v mpirun >/dev/null || skip_test dep "mpirun missing (openmpi-bin)"
 . "$src/tests/cli/few_test_images.sh"
 few_test_images 100  # the end-of-run evaluation in seconds
-cat >"$tmp/model.json" <<'JSON'
-{"input": [1, 28, 28], "classes": 10, "layers": [
-  {"type": "conv2d", "out_channels": 5, "kernel": 3, "padding": 1}, {"type": "relu"},
-  {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"},
-  {"type": "dense", "units": 24}, {"type": "relu"}, {"type": "dense", "units": 10}]}
-JSON
+cp "$src/tests/fixtures/mpi_model.json" "$tmp/model.json"
 for optimizer in "adam --lr 0.003" "sgd --lr 0.05"; do
   seeds="0 1 2 3 4 5 6 7 8 9"
   [ "$optimizer" = "adam --lr 0.003" ] || seeds="7 8"  # SGD: the two seeds Adam puts furthest apart

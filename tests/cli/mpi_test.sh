@@ -22,12 +22,7 @@ mpi() { timeout 300 mpirun --oversubscribe "$@"; }
 
 # A conv net without random layers or BatchNorm; 991 training images in
 # batches of 64 end with a batch of 31 rows, split 15 / 16 between the ranks.
-cat >"$tmp/model.json" <<'JSON'
-{"input": [1, 28, 28], "classes": 10, "layers": [
-  {"type": "conv2d", "out_channels": 5, "kernel": 3, "padding": 1}, {"type": "relu"},
-  {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"},
-  {"type": "dense", "units": 24}, {"type": "relu"}, {"type": "dense", "units": 10}]}
-JSON
+cp "$src/tests/fixtures/mpi_model.json" "$tmp/model.json"
 args=(train --model "$tmp/model.json" --limit 1091 --val-split 100 --epochs 2 --seed 5
       --optimizer adam --lr 0.003 --validate --no-progress)
 

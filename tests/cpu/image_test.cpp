@@ -255,6 +255,23 @@ TEST_CASE("image: bad files give one message naming the file", "[image]") {
   }
   CHECK_THROWS_WITH(decode(dir.file("text.png"), target(3, 8, 8)), Contains("not an image Fovea reads"));
   CHECK_THROWS_WITH(decode(dir.file("empty.png"), target(3, 8, 8)), Contains("empty"));
+  // An 18-byte TGA header (RLE true colour) claiming 4096 x 4096 pixels and
+  // nothing after it: stb would read zeros past the end into 16 megapixels.
+  Bytes tga = {0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x10, 0x00, 0x10, 24, 0x20};
+  fovea::test::write_bytes(dir.file("header.tga"), tga);
+  CHECK_THROWS_WITH(decode(dir.file("header.tga"), target(3, 8, 8)),
+                    Contains(dir.file("header.tga")) && Contains("4096x4096") && Contains("18-byte file"));
+  // A JPEG whose first Huffman table counts 16 x 17 = 272 codes: stb would
+  // write past its 257-entry table (found by fuzzing); refused first.
+  fovea::test::write_jpg(dir.file("good.jpg"), 16, 16, 3, interleaved(16, 16, 3));
+  Bytes jpg = fovea::test::read_bytes(dir.file("good.jpg"));
+  size_t dht = 2;
+  while (dht + 1 < jpg.size() && !(jpg[dht] == 0xFF && jpg[dht + 1] == 0xC4)) ++dht;
+  REQUIRE(dht + 21 < jpg.size());
+  for (size_t i = 0; i < 16; ++i) jpg[dht + 5 + i] = 17;
+  fovea::test::write_bytes(dir.file("dht.jpg"), jpg);
+  CHECK_THROWS_WITH(decode(dir.file("dht.jpg"), target(3, 8, 8)),
+                    Contains(dir.file("dht.jpg")) && Contains("Huffman table of 272 codes"));
   CHECK(fovea::data::is_image_name("a/B.JPEG"));
   CHECK(fovea::data::is_image_name("x.gif"));
   CHECK_FALSE(fovea::data::is_image_name("notes.txt"));

@@ -94,6 +94,11 @@ TEST_CASE("manifest: integer labels are labels; names sort bytewise; unknown tes
   CHECK(numeric.classes.size() == 10);
   CHECK_THROWS_WITH(fovea::data::manifest_labels(parse("path,label\na,3\nb,10\n"), "m.csv", 10),
                     Contains("line 3") && Contains("label 10") && Contains("10 classes"));
+  // Without a class count, the largest label sets it: at most 16,384 (a
+  // label of 2^31 - 1 built 2^31 class names before; found by fuzzing).
+  CHECK(fovea::data::manifest_labels(parse("path,label\na,16383\n"), "m.csv", 0).classes.size() == 16384);
+  CHECK_THROWS_WITH(fovea::data::manifest_labels(parse("path,label\na,1\nb,2147483647\n"), "m.csv", 0),
+                    Contains("line 3") && Contains("label 2147483647") && Contains("16384"));
   auto named = fovea::data::manifest_labels(parse("path,label,split\na,b,train\nb,B,train\nc,a,train\nd,b,test\n"),
                                             "m.csv", 0);
   CHECK_FALSE(named.numeric);
