@@ -45,6 +45,8 @@ std::unique_ptr<Command> add_augment(CLI::App& app);
 std::unique_ptr<Command> add_eval(CLI::App& app);
 std::unique_ptr<Command> add_predict(CLI::App& app);
 std::unique_ptr<Command> add_export(CLI::App& app);
+std::unique_ptr<Command> add_ensemble(CLI::App& app);
+std::unique_ptr<Command> add_prune(CLI::App& app);
 std::unique_ptr<Command> add_sharpness(CLI::App& app);
 std::unique_ptr<Command> add_bench(CLI::App& app);
 

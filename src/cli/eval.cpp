@@ -11,6 +11,11 @@ namespace fovea::cli {
 
 namespace {
 
+constexpr const char* kTestCorruptHelp =
+    "Also evaluate the split under each corruption NAME=VALUE (comma-separated; each on the original images, "
+    "into the JSON's 'corrupted'): blur=SIGMA, noise=STD, contrast=FACTOR (0-1, kept), brightness=SHIFT (-1 to 1), "
+    "saltpepper=FRACTION, translate=PIXELS, jpeg=QUALITY (1-100); one fixed seed";
+
 class Eval final : public Command {
  public:
   explicit Eval(CLI::App& app)
@@ -33,6 +38,7 @@ class Eval final : public Command {
                      "Add Gaussian noise of this std, [0, 1] pixel units, seeded as fovea train --test-noise "
                      "(robustness)")
         ->capture_default_str();
+    sub_->add_option("--test-corrupt", opts_.corrupt, kTestCorruptHelp)->delimiter(',');
     add_device_options(sub_, device_);
   }
 

@@ -142,8 +142,29 @@ void add_run_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--val-split", o.val_split, "Validation holdout: a count N or a fraction in [0, 1) (default 1/12; 0 = none)");
   train->add_option("--out", cfg.out_dir, "Run directory (default runs/<timestamp>)");
   train->add_option("--init", cfg.init, "Start from these weights (a safetensors file, e.g. a run's model.safetensors)");
+  train->add_flag("--init-partial", cfg.init_partial,
+                  "With --init: load only the file's tensors whose name and shape match the model's, and list "
+                  "the model's tensors left initialised and the file's tensors not used (without it a mismatch "
+                  "is an error)");
+  train->add_option("--freeze", cfg.freeze,
+                    "Layers whose parameters never change (indices or names, comma-separated, e.g. 0,2 or "
+                    "features): no optimizer state, no weight gradient, no penalty; they run in evaluation mode "
+                    "(BatchNorm on its running statistics)");
+  o.label_smoothing_opt = train->add_option(
+      "--label-smoothing", o.label_smoothing,
+      "Cross-entropy label smoothing in [0, 1), overriding the model spec's \"loss\" (the target is (1 - e) "
+      "onehot + e / classes, as torch.nn.CrossEntropyLoss(label_smoothing=e))");
   train->add_option("--shuffle", o.shuffle, "on: a seeded shuffle every epoch; off: file order")
       ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  train->add_option("--class-weights", cfg.class_weights,
+                    "Training loss weight per class: none, balanced (n / (K n_c) from the training images) or "
+                    "W0,W1,... (one per class; as torch.nn.CrossEntropyLoss(weight=...))")
+      ->capture_default_str();
+  train->add_option("--sampler", cfg.sampler,
+                    "epoch: every training image once per epoch; balanced: each draw picks a class uniformly, then "
+                    "one of its images (with replacement; same epoch size)")
+      ->check(CLI::IsMember({"epoch", "balanced"}))
       ->capture_default_str();
   add_device_options(train, o.dev);
   train->add_flag("--profile", cfg.profile, "Print GPU time per op per step");
@@ -222,7 +243,8 @@ void add_stopping_options(CLI::App* train, TrainOptions& o) {
                     "Stop after this many epochs without improvement of --early-stop-metric and keep the best epoch's weights (0 = off)")
       ->capture_default_str()
       ->group(stop_group);
-  train->add_option("--early-stop-metric", cfg.early_stop_metric, "val_loss or val_acc")
+  train->add_option("--early-stop-metric", cfg.early_stop_metric,
+                    "val_loss, val_acc or val_balanced_acc (the mean per-class recall)")
       ->capture_default_str()
       ->group(stop_group);
   train->add_option("--early-stop-delta", cfg.early_stop_delta, "Smallest change that counts as an improvement")
@@ -262,8 +284,9 @@ void add_image_options(CLI::App* train, TrainOptions& o) {
 void add_sharpening_options(CLI::App* train, TrainOptions& o) {
   auto& cfg = o.cfg;
   train->add_option("--sharpen", cfg.sharpen.schedule,
-                    "Progressive sharpening: none, constant, step, linear, cosine, exponential, or "
-                    "list:S1,S2,...@E (sigmas held E epochs each)")
+                    "Progressive sharpening: none, constant, step, linear, cosine, exponential, "
+                    "list:S1,S2,...@E (sigmas held E epochs each), or pyramid (no blur: lower resolutions, "
+                    "1/2^(levels-1) up to the originals, for models whose layers accept any input size)")
       ->capture_default_str()
       ->group("Progressive sharpening");
   train->add_option("--sigma0", cfg.sharpen.sigma0, "Starting blur sigma, pixels")
@@ -272,7 +295,7 @@ void add_sharpening_options(CLI::App* train, TrainOptions& o) {
   train->add_option("--sharpen-epochs", cfg.sharpen.sharpen_epochs,
                     "Epochs until sigma reaches 0 (default: 3/4 of --epochs rounded down; the whole run for constant)")
       ->group("Progressive sharpening");
-  train->add_option("--levels", cfg.sharpen.levels, "Blur levels of the step schedule")
+  train->add_option("--levels", cfg.sharpen.levels, "Levels of the step schedule (blur) or of pyramid (resolution)")
       ->capture_default_str()
       ->group("Progressive sharpening");
   train->add_option("--sharpen-replay", cfg.sharpen_replay,
@@ -289,6 +312,12 @@ void add_sharpening_options(CLI::App* train, TrainOptions& o) {
       ->group("Robustness");
   train->add_option("--test-noise", cfg.test_noise,
                     "Also evaluate the test set with Gaussian noise of each std (comma-separated, [0, 1] pixel units, fixed seed)")
+      ->delimiter(',')
+      ->group("Robustness");
+  train->add_option("--test-corrupt", cfg.test_corrupt,
+                    "Also evaluate the test set under each corruption NAME=VALUE (comma-separated): blur=SIGMA, "
+                    "noise=STD (as --test-blur, --test-noise), contrast=FACTOR (0-1, kept), brightness=SHIFT (-1 to 1), "
+                    "saltpepper=FRACTION, translate=PIXELS, jpeg=QUALITY (1-100); one fixed seed")
       ->delimiter(',')
       ->group("Robustness");
 }
@@ -330,6 +359,7 @@ void resolve_train_options(TrainOptions& o, const std::vector<std::string>& argv
   if (o.lr->count() == 0) cfg.lr = fovea::ops::default_lr(cfg.optim.kind);
   if (cfg.out_dir.empty()) cfg.out_dir = timestamp_dir(dir_prefix);
   cfg.val_split = o.val_split;
+  if (o.label_smoothing_opt->count() > 0) cfg.label_smoothing = o.label_smoothing;
   cfg.shuffle = o.shuffle == "on";
   cfg.resize = fovea::data::parse_resize(o.resize);
   cfg.cache = !o.no_cache;

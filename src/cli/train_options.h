@@ -47,6 +47,8 @@ struct TrainOptions {
   bool no_cache = false;
   std::string resume_dir;  // --resume DIR
   CLI::Option *lr = nullptr, *centered = nullptr, *clip_norm = nullptr, *clip_value = nullptr;
+  double label_smoothing = 0;  // --label-smoothing, when given (label_smoothing_opt->count())
+  CLI::Option* label_smoothing_opt = nullptr;
 };
 
 void add_train_options(CLI::App* train, TrainOptions& o);

@@ -73,16 +73,17 @@ SharpenSchedule::SharpenSchedule(const SharpenConfig& c, uint32_t run_epochs) {
     return;
   }
   if (s != "none" && s != "constant" && s != "step" && s != "linear" && s != "cosine" &&
-      s != "exponential")
+      s != "exponential" && s != "pyramid")
     throw Error("--sharpen: unknown schedule '" + s +
-                "' (expected none, constant, step, linear, cosine, exponential or list:S1,S2,...@E)");
+                "' (expected none, constant, step, linear, cosine, exponential, pyramid or list:S1,S2,...@E)");
   kind_ = s;
   if (s == "none") return;
-  check_sigma(c.sigma0, "--sigma0");
+  if (s != "pyramid") check_sigma(c.sigma0, "--sigma0");
   if (c.sharpen_epochs == 0 || c.sharpen_epochs < -1)
     throw Error("--sharpen-epochs must be at least 1, got " + std::to_string(c.sharpen_epochs));
-  if (s == "step" && c.levels == 0) throw Error("--levels must be at least 1");
-  sigma0_ = c.sigma0;
+  if ((s == "step" || s == "pyramid") && c.levels == 0) throw Error("--levels must be at least 1");
+  if (s == "pyramid" && c.levels > 12) throw Error("--levels " + std::to_string(c.levels) + ": pyramid takes at most 12");
+  sigma0_ = s == "pyramid" ? 0.0 : c.sigma0;
   levels_ = c.levels;
   if (c.sharpen_epochs > 0)
     span_ = double(c.sharpen_epochs);
@@ -91,6 +92,12 @@ SharpenSchedule::SharpenSchedule(const SharpenConfig& c, uint32_t run_epochs) {
   else
     span_ = std::max(1.0, std::floor(3.0 * run_epochs / 4.0));
   active_ = sigma0_ > 0;
+}
+
+uint32_t SharpenSchedule::downsample(double t) const {
+  if (kind_ != "pyramid" || t < 0 || t >= span_ - 1e-9) return 0;
+  const double k = std::floor(levels_ * (t / span_) + 1e-9);  // as step's levels
+  return levels_ - 1 - uint32_t(k);
 }
 
 double SharpenSchedule::sigma(double t) const {
@@ -126,6 +133,12 @@ std::string SharpenSchedule::describe() const {
   if (kind_ == "list") {
     o << ":";
     for (size_t i = 0; i < list_.size(); ++i) o << (i ? "," : "") << list_[i].first << "@" << list_[i].second;
+    return o.str();
+  }
+  if (kind_ == "pyramid") {
+    o << " levels " << levels_ << " over " << span_ << " epochs (";
+    for (uint32_t k = levels_ - 1; k > 0; --k) o << "1/" << (1u << k) << " size, ";
+    o << "then the originals)";
     return o.str();
   }
   o << " sigma0 " << sigma0_;

@@ -15,6 +15,10 @@
 //                        without @E takes the E of the next item that has
 //                        one (so "list:3,2,1,0@2" holds each value 2 epochs),
 //                        1 epoch when none follows; then 0
+//   pyramid              no blur: K levels of resolution, level k = 0..K-1
+//                        trained on the images downsampled by 2^(K-1-k),
+//                        each held N/K epochs, then the originals (so the
+//                        last level is the originals too); downsample()
 //
 // N (--sharpen-epochs) defaults to 3/4 of the run's epochs rounded down (at
 // least 1), the whole run for `constant`; the smooth schedules fall per step
@@ -47,6 +51,10 @@ class SharpenSchedule {
 
   // Sigma at position t (epochs from the start of the run, t >= 0).
   double sigma(double t) const;
+  // pyramid: the images are downsampled by 2^downsample(t) at t; 0 for
+  // every other schedule and once the originals are reached.
+  uint32_t downsample(double t) const;
+  uint32_t levels() const { return levels_; }
   // False for `none` (and for lists of zeros): the run never blurs.
   bool active() const { return active_; }
   const std::string& kind() const { return kind_; }

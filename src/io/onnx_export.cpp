@@ -364,7 +364,7 @@ onnx::Model export_onnx(const OnnxExportInput& in) {
                  " in evaluation mode. input: [batch, C, H, W] float32 images already standardised per "
                  "channel, (pixel / 255 - mean[c]) / std[c], with mean " + mean + " and std " + std +
                  "; output: logits [batch, " + std::to_string(spec.classes) + "] (no softmax).";
-  m.metadata = {{"mean", mean}, {"std", std}, {"spec", spec.json}};
+  m.metadata = {{"mean", mean}, {"std", std}, {"spec", spec.json}, {"loss", nn::loss_json(spec.loss)}};
   return m;
 }
 

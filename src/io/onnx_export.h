@@ -3,7 +3,9 @@
 //
 // Input "input": [batch, C, H, W] float32, already standardised per channel,
 // (pixel / 255 - mean[c]) / std[c] (the mean and std are in the metadata and
-// the doc string); output "logits": [batch, classes]. The batch dimension is
+// the doc string); output "logits": [batch, classes]. metadata_props also
+// hold "spec" (the model spec) and "loss" (the training loss as JSON, e.g.
+// {"label_smoothing":0.0,"type":"cross_entropy"}). The batch dimension is
 // symbolic. Each layer becomes, in evaluation form:
 //   conv2d -> Conv (weight_standardization and spectral_norm: the effective
 //     weight computed here in double from the stored tensors, as the GPU's

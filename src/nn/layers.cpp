@@ -94,10 +94,12 @@ class Dense final : public Layer {
   }
   void backward(gpu::Program& p, const Io& io, bool training) override {
     const View& dw = spec_.spectral_norm ? sn_.weight_grad() : io.grads[0];
-    ops::record_dense_backward_params(p, shape(io), io.in[0], io.dout, dc_.weight_grad(dw, training),
-                                      spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
-    dc_.backward(p, io, dw, training);
-    if (spec_.spectral_norm) sn_.backward(p, io);
+    if (io.param_grads) {
+      ops::record_dense_backward_params(p, shape(io), io.in[0], io.dout, dc_.weight_grad(dw, training),
+                                        spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
+      dc_.backward(p, io, dw, training);
+      if (spec_.spectral_norm) sn_.backward(p, io);
+    }
     if (io.din[0].valid())
       ops::record_dense_backward_input(p, shape(io), io.dout, dc_.weight(weight(io), training), io.din[0],
                                        io.label + ".backward.input");
@@ -176,13 +178,15 @@ class Conv2d final : public Layer {
     // mask, when it is on).
     const View& dw = spec_.spectral_norm ? sn_.weight_grad()
                      : spec_.weight_standardization ? dw_hat_ : io.grads[0];
-    ops::record_conv2d_backward_params(p, shape(io), cols_, io.dout, dc_.weight_grad(dw, training),
-                                       spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
-    dc_.backward(p, io, dw, training);
-    if (spec_.spectral_norm) sn_.backward(p, io);
-    if (spec_.weight_standardization)
-      ops::record_weight_standardize_backward(p, spec_.out_channels, fan_in(io), w_hat_, ws_saved_,
-                                              dw_hat_, io.grads[0], io.label + ".standardize.backward");
+    if (io.param_grads) {
+      ops::record_conv2d_backward_params(p, shape(io), cols_, io.dout, dc_.weight_grad(dw, training),
+                                         spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
+      dc_.backward(p, io, dw, training);
+      if (spec_.spectral_norm) sn_.backward(p, io);
+      if (spec_.weight_standardization)
+        ops::record_weight_standardize_backward(p, spec_.out_channels, fan_in(io), w_hat_, ws_saved_,
+                                                dw_hat_, io.grads[0], io.label + ".standardize.backward");
+    }
     if (io.din[0].valid())
       ops::record_conv2d_backward_input(p, shape(io), io.dout, dc_.weight(weight(io), training), io.din[0], dcols_,
                                         io.label + ".backward.input");
@@ -289,8 +293,9 @@ class ConvTranspose2d final : public Layer {
   void backward(gpu::Program& p, const Io& io, bool) override {
     const auto s = shape(io);
     ops::record_conv_transpose2d_backward_cols(p, s, io.dout, cols_, io.label + ".backward.cols");
-    ops::record_conv_transpose2d_backward_params(p, s, io.in[0], cols_, io.dout, io.grads[0],
-                                                 spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
+    if (io.param_grads)
+      ops::record_conv_transpose2d_backward_params(p, s, io.in[0], cols_, io.dout, io.grads[0],
+                                                   spec_.bias ? io.grads[1] : View{}, io.label + ".backward");
     if (io.din[0].valid())
       ops::record_conv_transpose2d_backward_input(p, s, cols_, io.params[0], io.din[0],
                                                   io.label + ".backward.input");
@@ -336,6 +341,15 @@ class Norm final : public Layer {
     // The backward always produces dx; a layer reading the model input
     // writes it to a buffer nobody reads.
     if (!io.din[0].valid()) unused_dx_ = device.reserve(io.label + ".dx_unused", 4 * count(io, in));
+    // A frozen layer's gamma and beta gradients go nowhere the optimizer reads.
+    uint64_t param_floats = 0;  // weight and bias, packed
+    for (const ParamDecl& d : params(io.in_shapes)) {
+      uint64_t n = 1;
+      for (uint32_t v : d.shape) n *= v;
+      param_floats += n;
+    }
+    if (!io.param_grads && param_floats > 0)
+      unused_grads_ = device.reserve(io.label + ".grads_unused", 4 * param_floats);
   }
   void forward(gpu::Program& p, const Io& io, bool training) override {
     const auto s = shape(io);
@@ -370,35 +384,36 @@ class Norm final : public Layer {
     const auto s = shape(io);
     const View& dx = io.din[0].valid() ? io.din[0] : unused_dx_;
     const std::string l = io.label + ".backward";
+    const View& dparams = io.param_grads ? io.grad_span : unused_grads_;
     switch (spec_.type) {
       case LayerType::BatchNorm2d:
       case LayerType::BatchNorm1d:
         if (training && io.cut) {
           const uint32_t K = ops::record_batchnorm_partials(p, s, true, io.in[0], io.dout, io.sync_partials, l);
           ops::record_batchnorm_backward_synced(io.cut(p, K), s, io.in[0], io.dout, io.param_span, saved_, dx,
-                                                io.grad_span, io.sync_summed, K, l);
+                                                dparams, io.sync_summed, K, l);
         } else if (training) {
-          ops::record_batchnorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx, io.grad_span, l);
+          ops::record_batchnorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx, dparams, l);
         } else {
           ops::record_batchnorm_backward_eval(p, s, spec_.eps, io.in[0], io.dout, io.param_span,
-                                              io.state_span, dx, io.grad_span, l);
+                                              io.state_span, dx, dparams, l);
         }
         break;
       case LayerType::LayerNorm:
-        ops::record_layernorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx, io.grad_span, l);
+        ops::record_layernorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx, dparams, l);
         break;
       case LayerType::InstanceNorm2d:
         ops::record_instancenorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx,
-                                          io.grad_span, l);
+                                          dparams, l);
         break;
       default:
         ops::record_groupnorm_backward(p, s, spec_.num_groups, io.in[0], io.dout, io.param_span, saved_,
-                                       dx, io.grad_span, l);
+                                       dx, dparams, l);
     }
   }
 
  private:
-  View saved_, unused_dx_;
+  View saved_, unused_dx_, unused_grads_;
 };
 
 // y = x_0 + x_1 + ...; each input's gradient is dout. With stochastic

@@ -55,6 +55,10 @@ struct Io {
   std::string label;                     // "layers.3.conv2d"
   uint32_t index = 0;                    // the node's index in the spec: its random stream
   bool probe = false;                    // the model records the probe programs (reserve patterns)
+  // false for a frozen layer (--freeze): backward writes din only, never the
+  // parameter gradients (dense and convolutions skip that work; a norm layer,
+  // whose kernels produce both, writes them to a buffer of its own).
+  bool param_grads = true;
   // Synchronised BatchNorm (ModelOptions::sync_bn; the training step only):
   // the layer's training forward and backward record its partial sums into
   // sync_partials, then call cut(p, chunks), which ends p there (the host

@@ -7,13 +7,14 @@
 #include "data/split.h"
 #include "gpu/context.h"
 #include "nn/memory_plan.h"
+#include "nn/model_node.h"
 #include "ops/activation.h"
 #include "ops/augment.h"
 #include "ops/blur.h"
 #include "ops/decode.h"
 #include "ops/dense.h"
-#include "ops/loss.h"
 #include "ops/noise.h"
+#include "ops/prune.h"
 #include "ops/norm.h"
 #include "ops/tensor.h"
 #include "util/error.h"
@@ -21,17 +22,6 @@
 namespace fovea::nn {
 
 using gpu::View;
-
-// One node of the graph as recorded: its layer, shapes, buffers and the
-// edges its gradient arrives through.
-struct Model::Node {
-  std::unique_ptr<Layer> layer;
-  std::vector<size_t> params;  // indices into tensors_
-  std::vector<size_t> state;   // indices into state_tensors_ (device ones)
-  Io io;
-  bool requires_grad = false;  // its output depends on parameters
-  std::vector<gpu::View> grad_parts;  // gradient contributions to sum into io.dout
-};
 
 Model::Model(gpu::Context& ctx, const ModelSpec& spec, const ModelOptions& opts)
     : ctx_(ctx), spec_(spec), opts_(opts) {
@@ -41,6 +31,12 @@ Model::Model(gpu::Context& ctx, const ModelSpec& spec, const ModelOptions& opts)
     throw Error("model " + spec_.path + ": the data has " +
                 std::to_string(opts_.channel_mean.size()) + " channels, the model expects " +
                 std::to_string(spec_.channels));
+  if (opts_.augment.mixing() && spec_.loss.kind != LossKind::CrossEntropy)
+    throw Error("mixup and cutmix (--augment) mix the targets of the cross_entropy loss; the model " + spec_.path +
+                " uses " + loss_name(spec_.loss.kind));
+  if (!opts_.frozen.empty() && opts_.frozen.size() != spec_.layers.size())
+    throw Error("internal: ModelOptions::frozen has " + std::to_string(opts_.frozen.size()) + " flags for " +
+                std::to_string(spec_.layers.size()) + " layers");
   build();
 }
 
@@ -68,6 +64,7 @@ void Model::plan_graph() {
     node.io.label = "layers." + std::to_string(n) + "." + layer_type_name(ls.type);
     node.io.index = uint32_t(n);
     node.io.probe = opts_.probe;
+    node.io.param_grads = !frozen(n);
     for (int32_t i : ls.inputs) node.io.in_shapes.push_back(spec_.shape_of(i));
     for (const ParamDecl& d : node.layer->params(node.io.in_shapes)) {
       uint64_t count = 1;
@@ -80,7 +77,7 @@ void Model::plan_graph() {
       const ops::RegularizeConfig& rc = opts_.regularize;
       const bool weighted = ls.type == LayerType::Dense || ls.type == LayerType::Conv2d ||
                             ls.type == LayerType::ConvTranspose2d;
-      if ((weighted && d.suffix != "bias") || rc.penalize_biases) {
+      if (((weighted && d.suffix != "bias") || rc.penalize_biases) && !frozen(n)) {
         const PenaltyTerm t{tensors_.size() - 1, ls.l1.value_or(rc.l1), ls.l2.value_or(rc.l2)};
         if (t.l1 != 0 || t.l2 != 0) penalty_terms_.push_back(t);
       }
@@ -100,7 +97,7 @@ void Model::plan_graph() {
       }
       state_tensors_.push_back(st);
     }
-    node.requires_grad = !node.params.empty();
+    node.requires_grad = !node.params.empty() && !frozen(n);
     // A probe model differentiates the input too.
     for (int32_t i : ls.inputs) node.requires_grad |= i >= 0 ? nodes_[size_t(i)].requires_grad : opts_.probe;
     nodes_.push_back(std::move(node));
@@ -147,7 +144,23 @@ void Model::plan_graph() {
     node.layer->reserve(*device_, node.io);
   }
   if (!nodes_.back().requires_grad)
-    throw Error("model " + spec_.path + ": no layer has parameters to train");
+    throw Error("model " + spec_.path + ": no layer has parameters to train" +
+                (opts_.frozen.empty() ? "" : " (--freeze froze every layer that has)"));
+  // The optimizer's runs of unfrozen tensors (laid out in layer order);
+  // layers without parameters do not break a run.
+  bool extend = false;
+  for (size_t n = 0; n < nodes_.size(); ++n)
+    for (size_t t : nodes_[n].params) {
+      const ParamTensor& pt = tensors_[t];
+      if (frozen(n)) {
+        extend = false;
+      } else if (extend) {
+        trained_.back().count = pt.offset + pt.count - trained_.back().offset;
+      } else {
+        trained_.push_back({pt.offset, pt.count, 0});
+        extend = true;
+      }
+    }
 }
 
 void Model::build() {
@@ -156,6 +169,7 @@ void Model::build() {
   readback_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Readback, "readback");
   const uint32_t B = opts_.batch;
   const uint64_t D = spec_.input_features();
+  const uint64_t align = ctx_.info().view_alignment / 4;
   x_ = device_->reserve("input", 4ull * B * D);
   if (opts_.probe) x_grad_ = device_->reserve("input.grad", 4ull * B * D);
   plan_graph();
@@ -175,10 +189,35 @@ void Model::build() {
   if (opts_.regularize.clip_norm > 0) clip_norm_ = device_->reserve("clip.norm_scale", 8);
   // Every state array of the optimizer in one buffer (the kernel binds
   // parameters, gradients and state); never saved with the weights.
-  optim_state_ = device_->reserve(ops::optimizer_name(opts_.optim.kind) + ".state",
-                                  ops::optimizer_state_floats(opts_.optim, param_floats_) * 4);
+  uint64_t state_floats = 0;
+  for (TrainedSpan& t : trained_) {
+    state_floats = (state_floats + align - 1) / align * align;
+    t.state_offset = state_floats;
+    state_floats += ops::optimizer_state_floats(opts_.optim, t.count);
+  }
+  optim_state_ = device_->reserve(ops::optimizer_name(opts_.optim.kind) + ".state", state_floats * 4);
   stats_ = device_->reserve("input.mean_invstd", 8ull * spec_.channels);
   row_stats_ = device_->reserve("loss.rows", 8ull * B);
+  if (!opts_.class_weights.empty()) {
+    if (opts_.class_weights.size() != spec_.classes)
+      throw Error("internal: " + std::to_string(opts_.class_weights.size()) + " class weights for " +
+                  std::to_string(spec_.classes) + " classes");
+    if (spec_.loss.kind != LossKind::CrossEntropy)
+      throw Error("--class-weights weights the cross_entropy loss; the model " + spec_.path + " uses " +
+                  loss_name(spec_.loss.kind));
+    class_weights_ = device_->reserve("loss.class_weights", 4ull * spec_.classes);
+  }
+  for (const auto& [name, indices] : opts_.pruned) {
+    auto t = std::find_if(tensors_.begin(), tensors_.end(), [&](const ParamTensor& p) { return p.name == name; });
+    if (t == tensors_.end()) throw Error("model " + spec_.path + ": no parameter tensor '" + name + "' to prune");
+    for (uint32_t i : indices) {
+      if (i >= t->count) throw Error("internal: pruned index " + std::to_string(i) + " outside tensor " + name);
+      pruned_.push_back(uint32_t(t->offset + i));
+    }
+  }
+  if (!pruned_.empty() && !(trained_.size() == 1 && trained_[0].count == param_floats_))
+    throw Error("pruning keeps every layer's optimizer state masked; it cannot be combined with --freeze");
+  if (!pruned_.empty()) pruned_indices_ = device_->reserve("prune.indices", 4ull * pruned_.size());
   images_ = upload_->reserve("batch.images", (uint64_t(B) * D + 3) / 4 * 4, opts_.slots);
   labels_ = upload_->reserve("batch.labels", 4ull * (B + (opts_.augment.mixing() ? data::kMixWords : 0)),
                              opts_.slots);
@@ -232,10 +271,7 @@ void Model::build() {
   train_ = program("train");
   // With synchronised BatchNorm the step goes on in later programs (t).
   gpu::Program& loss = record_forward(*train_, true);
-  if (opts_.augment.mixing())
-    ops::record_softmax_xent_mixed(loss, B, C, logits, labels_, dlogits, row_stats_, true, 0.0f, "loss");
-  else
-    ops::record_softmax_xent(loss, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
+  record_loss(loss, true, opts_.augment.mixing(), true);
   ops::record_metric_sums(loss, B, row_stats_, train_sums_, "metrics");
   gpu::Program& t = record_backward(loss, true);
   // Data-parallel: the step ends at the gradient, which goes to the host to
@@ -256,25 +292,18 @@ void Model::build() {
     update = update_.get();
     ops::record_copy(*update, param_floats_, grads_sum_, grads_, "gradients.accumulated");
   }
-  // Penalties, then clipping (the penalty is part of the loss whose gradient
-  // is clipped), then the step. Alignment gaps between tensors hold zero
-  // gradients, so clipping the whole block is clipping every tensor.
-  for (const PenaltyTerm& t : penalty_terms_) {
-    const ParamTensor& pt = tensors_[t.tensor];
-    ops::record_penalty_grad(*update, params_, grads_, pt.offset, pt.count, t.l1, t.l2, "penalty." + pt.name);
-  }
-  if (opts_.regularize.clip_value > 0)
-    ops::record_clip_value(*update, grads_, param_floats_, opts_.regularize.clip_value, "clip_value");
-  if (opts_.regularize.clip_norm > 0)
-    ops::record_clip_norm(*update, grads_, param_floats_, opts_.regularize.clip_norm, clip_norm_, "clip_norm");
-  ops::record_optimizer(*update, param_floats_, opts_.optim, params_, grads_, optim_state_,
-                        ops::optimizer_name(opts_.optim.kind));
+  record_update(*update);
   if (grads_sum_.valid()) ops::record_copy(*update, param_floats_, grads_zero_, grads_sum_, "gradients.accumulated.zero");
+  if (!pruned_.empty()) {
+    const uint32_t arrays = ops::optimizer_state_arrays(opts_.optim);
+    ops::record_prune_mask(*update, {pruned_.size(), param_floats_, arrays, ops::optimizer_state_stride(param_floats_)},
+                           pruned_indices_, params_, arrays ? optim_state_ : gpu::View{}, "prune");
+  }
   loss.host_reads(train_sums_);
 
   eval_ = program("eval");
   record_forward(*eval_, false);
-  ops::record_softmax_xent(*eval_, B, C, logits, labels_, dlogits, row_stats_, false, "loss");
+  record_loss(*eval_, false, false);
   ops::record_metric_sums(*eval_, B, row_stats_, eval_sums_, "metrics");
   eval_->host_reads(eval_sums_);
   if (opts_.read_logits) {
@@ -284,7 +313,7 @@ void Model::build() {
   if (opts_.probe) {
     probe_ = program("probe");
     record_probe(*probe_);
-    ops::record_softmax_xent(*probe_, B, C, logits, labels_, dlogits, row_stats_, true, "loss");
+    record_loss(*probe_, true, false);
     ops::record_metric_sums(*probe_, B, row_stats_, probe_sums_, "metrics");
     record_backward(*probe_, false, true);
     probe_->host_reads(probe_sums_);
@@ -310,6 +339,9 @@ void Model::build() {
     ms[spec_.channels + c] = float(1.0 / std::max(opts_.channel_std[c], 1e-12));
   }
   gpu::upload(ctx_, stats_, ms.data(), ms.size() * 4);
+  if (class_weights_.valid())
+    gpu::upload(ctx_, class_weights_, opts_.class_weights.data(), opts_.class_weights.size() * 4);
+  if (pruned_indices_.valid()) gpu::upload(ctx_, pruned_indices_, pruned_.data(), pruned_.size() * 4);
 }
 
 // Lays the device arena out by liveness over every program (nn/memory_plan.h):
@@ -320,14 +352,14 @@ void Model::plan_memory() {
   std::vector<gpu::Program*> programs;
   for (const gpu::Program* p : all_programs()) programs.push_back(const_cast<gpu::Program*>(p));
   const std::vector<const gpu::Program*> readers(programs.begin(), programs.end());
-  std::vector<gpu::View> pinned = {params_, base_params_, grads_,     optim_state_, state_,
-                                   stats_,  x_grad_,      grads_sum_, grads_zero_};
+  std::vector<gpu::View> pinned = {params_, base_params_, grads_,     optim_state_, state_,          stats_,
+                                   x_grad_, grads_sum_,  grads_zero_, class_weights_, pruned_indices_};
   // Without sharing every view is pinned: the layout stays as reserved.
   if (!opts_.share_memory) pinned.insert(pinned.end(), device_->views().begin(), device_->views().end());
   lives_ = view_lives(*device_, readers, pinned);
   std::vector<gpu::View*> views = {&state_,    &params_,       &grads_,     &optim_state_, &stats_,
                                    &x_,        &row_stats_,    &blur_scratch_, &clip_norm_, &x_grad_,
-                                   &base_params_, &grads_sum_, &grads_zero_};
+                                   &base_params_, &grads_sum_, &grads_zero_, &class_weights_, &pruned_indices_};
   for (gpu::View& v : x_grad_parts_) views.push_back(&v);
   for (Node& node : nodes_) {
     for (gpu::View* v : {&node.io.out, &node.io.dout, &node.io.param_span, &node.io.grad_span, &node.io.state_span})
@@ -348,40 +380,6 @@ std::vector<const gpu::Program*> Model::all_programs() const {
   for (const gpu::Program* p : {eval_.get(), probe_.get(), jacobian_.get(), update_.get()})
     if (p) out.push_back(p);
   return out;
-}
-
-// Synchronised BatchNorm: each training-mode BatchNorm layer gets a readback
-// ring for its partials and an upload ring for their sums over the ranks,
-// and a cut that ends the program being recorded after its reduce.
-void Model::plan_sync_bn() {
-  size_t synced = 0;
-  for (size_t n = 0; n < nodes_.size(); ++n) {
-    const LayerType type = spec_.layers[n].type;
-    if (type != LayerType::BatchNorm2d && type != LayerType::BatchNorm1d) continue;
-    Io& io = nodes_[n].io;
-    const Shape& in = io.in_shapes[0];
-    const uint64_t bytes = 4 * ops::batchnorm_sync_floats(ops::NormShape{opts_.batch, in.c, in.h, in.w});
-    io.sync_partials = readback_->reserve(io.label + ".sync.partials", bytes, opts_.slots);
-    io.sync_summed = upload_->reserve(io.label + ".sync.summed", bytes, opts_.slots);
-    io.cut = [this, n, layer = synced++](gpu::Program& p, uint32_t chunks) -> gpu::Program& {
-      const Io& io = nodes_[n].io;
-      SyncExchange e;
-      e.partials = io.sync_partials;
-      e.summed = io.sync_summed;
-      e.channels = io.in_shapes[0].c;
-      e.chunks = chunks;
-      e.plane = io.in_shapes[0].h * io.in_shapes[0].w;
-      e.layer = layer;
-      for (const SyncExchange& f : sync_exchanges_) e.backward = e.backward || f.layer == layer;
-      sync_exchanges_.push_back(e);
-      p.host_reads(io.sync_partials);
-      train_segments_.push_back(
-          std::make_unique<gpu::Program>(ctx_, "train." + std::to_string(train_segments_.size() + 1)));
-      train_segments_.back()->set_params(step_params_);
-      train_segments_.back()->scratch_from(*device_);
-      return *train_segments_.back();
-    };
-  }
 }
 
 std::vector<gpu::Program*> Model::train_programs() {
@@ -421,9 +419,11 @@ void Model::record_input(gpu::Program& p, bool training) {
 gpu::Program& Model::record_forward(gpu::Program& p, bool training) {
   record_input(p, training);
   gpu::Program* q = &p;
-  for (Node& node : nodes_) {
-    node.layer->forward(*q, node.io, training);
-    if (training && node.io.cut) q = train_segments_.back().get();  // the layer cut the step
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    Node& node = nodes_[n];
+    const bool train_layer = training && !frozen(n);  // a frozen layer runs as in evaluation
+    node.layer->forward(*q, node.io, train_layer);
+    if (train_layer && node.io.cut) q = train_segments_.back().get();  // the layer cut the step
     record_smoothing(*q, node, node.io.out, node.io.label + ".smooth");
   }
   return *q;
@@ -481,11 +481,12 @@ gpu::Program& Model::record_backward(gpu::Program& start, bool training, bool fr
       ops::record_add(p, n, k == 1 ? parts[0] : node.io.dout, parts[k], node.io.dout,
                       node.io.label + ".grad_sum." + std::to_string(k));
     record_smoothing(p, node, node.io.dout, node.io.label + ".smooth.grad");
+    const bool train_layer = training && !this->frozen(size_t(nodes_.rend() - it) - 1);
     if (frozen && node.layer->has_pattern())
       node.layer->backward_frozen(p, node.io);
     else
-      node.layer->backward(p, node.io, training);
-    if (training && node.io.cut) q = train_segments_.back().get();  // the layer cut the step
+      node.layer->backward(p, node.io, train_layer);
+    if (train_layer && node.io.cut) q = train_segments_.back().get();  // the layer cut the step
   }
   gpu::Program& p = *q;
   // The input's gradient: the sum of its readers' (probe models only).

@@ -34,6 +34,7 @@
 // All three sigmas are per-step parameters: 0 costs an empty dispatch.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -65,6 +66,13 @@ struct ModelOptions {
   bool feature_smoothing = false;  // smooth conv2d outputs by P.feature_sigma
   uint32_t noise_seed = 2021;      // evaluation noise (fixed: the same corruption every run)
   data::AugmentConfig augment;     // training batches only (seeded by P.seed, P.step)
+  // The training loss's weight per class (torch.nn.CrossEntropyLoss(weight=
+  // ...), ops/loss.h); empty = unweighted. Evaluation stays unweighted.
+  std::vector<float> class_weights;
+  // Pruning (`fovea prune`): per parameter tensor, by name, the entries
+  // that stay 0 after every optimizer step, in the parameters and in the
+  // optimizer's state (ops/prune.h). Empty = none.
+  std::map<std::string, std::vector<uint32_t>> pruned;
   // The eval step also copies its logits [batch, classes] to logits_ring()
   // for the host (`fovea eval`); training never pays for it.
   bool read_logits = false;
@@ -94,6 +102,11 @@ struct ModelOptions {
   // -> penalties -> clipping -> optimizer step -> accumulated = 0.
   // Not with data_parallel.
   bool accumulate = false;
+  // Frozen layers (--freeze), one flag per spec layer (empty: none): their
+  // parameters get no optimizer state, no weight gradient and no penalty,
+  // and they run in evaluation mode (BatchNorm on its running statistics,
+  // random layers the identity) in the training step too.
+  std::vector<bool> frozen;
 };
 
 // One host exchange of a synchronised BatchNorm step (ModelOptions::sync_bn):
@@ -241,6 +254,13 @@ class Model {
   gpu::Program& record_forward(gpu::Program& p, bool training);
   void record_probe(gpu::Program& p);
   gpu::Program& record_backward(gpu::Program& p, bool training, bool frozen = false);
+  // The spec's loss (model_spec.h) of the logits against the labels into
+  // row_stats_, with dlogits when `gradient`; `mix`: mixed targets.
+  // weighted: the training loss, which --class-weights weights (evaluation and
+  // the probe stay unweighted).
+  void record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted = false);
+  void record_update(gpu::Program& p);
+  bool frozen(size_t layer) const { return layer < opts_.frozen.size() && opts_.frozen[layer]; }
   void plan_sync_bn();
   std::vector<const gpu::Program*> all_programs() const;
   void record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v, const std::string& label);
@@ -253,12 +273,22 @@ class Model {
   std::vector<ParamTensor> tensors_;
   std::vector<PenaltyTerm> penalty_terms_;
   uint64_t param_floats_ = 0;
+  // The parameters the optimizer steps: runs of tensors of unfrozen layers
+  // (all of the block, one run, when nothing is frozen), each with its own
+  // optimizer state at state_offset (floats).
+  struct TrainedSpan {
+    uint64_t offset = 0, count = 0, state_offset = 0;
+  };
+  std::vector<TrainedSpan> trained_;
   std::vector<StateTensor> state_tensors_;
   uint64_t state_floats_ = 0;
   uint64_t batches_tracked_ = 0;
   gpu::View state_;
   gpu::View params_, grads_, optim_state_, stats_, x_, row_stats_, blur_scratch_, clip_norm_;
   gpu::View images_, labels_, step_params_, train_sums_, eval_sums_, logits_ring_;
+  gpu::View class_weights_;  // [classes] floats (ModelOptions::class_weights)
+  std::vector<uint32_t> pruned_;  // ModelOptions::pruned as indices into the parameter block
+  gpu::View pruned_indices_;
   gpu::View x_grad_, probe_sums_, probe_vectors_, base_params_;  // probe only
   gpu::View grads_out_, grads_in_;                                  // data_parallel only
   gpu::View grads_sum_, grads_zero_;                                // accumulate only

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nn/loss_spec.h"
 #include "nn/spec_reader.h"
 #include "util/error.h"
 
@@ -340,8 +341,8 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
   // Unknown keys first: a misspelt "clases" should be reported as such, not
   // as a missing "classes".
   for (const auto& [key, value] : root.items()) {
-    if (key != "input" && key != "classes" && key != "layers") {
-      fail(path, "", "unknown key '" + key + "' (expected input, classes, layers)");
+    if (key != "input" && key != "classes" && key != "layers" && key != "loss") {
+      fail(path, "", "unknown key '" + key + "' (expected input, classes, layers, loss)");
     }
   }
 
@@ -384,6 +385,7 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
                        std::to_string(kMaxClasses) + ", got " + show(*cls));
   }
   spec.classes = uint32_t(*k);
+  if (const auto loss = root.find("loss"); loss != root.end()) spec.loss = parse_loss_spec(*loss, path);
 
   // "layers": [...]
   const auto layers = root.find("layers");

@@ -85,6 +85,12 @@
 //                              then y = a x' + b, a = ((1 - p)(1 + p alpha'^2))^(-1/2),
 //                              b = -a alpha' p, keeping mean 0 and variance 1
 // The last layer's output must be flat with exactly K features.
+// Optional top-level "loss" (default: cross_entropy without smoothing):
+//   {"type": "cross_entropy", "label_smoothing": 0}  PyTorch's CrossEntropyLoss(label_smoothing=),
+//                                                    label_smoothing in [0, 1)
+//   {"type": "mse"}               MSELoss of the K outputs against the one-hot label
+//   {"type": "bce_with_logits"}   BCEWithLogitsLoss of the K logits against the one-hot label
+// Each with mean reduction; accuracy is argmax agreement whatever the loss.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -146,12 +152,22 @@ struct LayerSpec {
   float negative_slope = 0.01f, alpha = 1.0f, beta = 1.0f, threshold = 20.0f;
 };
 
+enum class LossKind { CrossEntropy, Mse, BceWithLogits };
+struct LossSpec {
+  LossKind kind = LossKind::CrossEntropy;
+  double label_smoothing = 0;  // cross_entropy only (the kernel takes it as a float)
+};
+const char* loss_name(LossKind k);  // "cross_entropy", "mse", "bce_with_logits"
+// {"label_smoothing":0.1,"type":"cross_entropy"}: ONNX metadata and messages.
+std::string loss_json(const LossSpec& loss);
+
 struct ModelSpec {
   std::string path;  // the file it came from, for messages
   std::string json;  // the spec itself, canonical (sorted keys, no spaces): saved with the weights
   uint32_t channels = 0, height = 0, width = 0;
   uint32_t classes = 0;
   std::vector<LayerSpec> layers;
+  LossSpec loss;
   uint32_t input_features() const { return channels * height * width; }
   Shape input() const { return {channels, height, width}; }
   // The shape of node i's input j (the model input for index -1).
@@ -164,6 +180,11 @@ struct ModelSpec {
 //   "model assets/models/x.json: layers[2] (dense): 'units' must be a positive integer, got -3".
 ModelSpec parse_model_spec_text(const std::string& text, const std::string& path);
 ModelSpec load_model_spec(const std::string& path);
+// The spec with its loss set to cross_entropy with this label smoothing
+// (--label-smoothing): the canonical JSON gains the "loss" object, so the
+// weights, eval and the sharpness probe see the same loss. An error for a
+// model whose loss is mse or bce_with_logits.
+ModelSpec with_label_smoothing(const ModelSpec& spec, double smoothing);
 
 const char* layer_type_name(LayerType t);
 

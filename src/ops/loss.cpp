@@ -87,10 +87,13 @@ namespace {
 
 enum class Pointwise : uint32_t { Mse = 0, BceWithLogits = 1 };
 
+// onehot: `target` is u32 labels [batch] and features are the classes.
 void record_pointwise(Program& p, Pointwise kind, uint32_t batch, uint32_t features, const View& y,
                       const View& target, const View& dy, const View& stats, bool gradient,
-                      const std::string& label) {
+                      const std::string& label, bool onehot = false) {
   if (batch == 0 || features == 0) throw Error(label + ": empty batch or no features");
+  if (onehot && (features < 2 || features > kMaxClasses))
+    throw Error(label + ": classes must be in 2.." + std::to_string(kMaxClasses));
   const uint64_t n = uint64_t(batch) * features;
   // The kernels index with 32-bit integers.
   if (n > UINT32_MAX)
@@ -99,13 +102,13 @@ void record_pointwise(Program& p, Pointwise kind, uint32_t batch, uint32_t featu
   if (slices > kLossSlice)
     throw Error(label + ": " + std::to_string(features) + " features per row is more than 2^28");
   require_floats(y, n, label);
-  require_floats(target, n, label);
+  require_floats(target, onehot ? batch : n, label);
   require_floats(dy, n, label);
   require_floats(stats, 2ull * batch, label);
   // One slice writes the stats directly; several write partials to scratch.
   const View out =
       slices > 1 ? p.scratch(label + ".partials", uint64_t(batch) * slices * 2 * 4) : stats;
-  const uint32_t spec[] = {uint32_t(kind), gradient ? 1u : 0u};
+  const uint32_t spec[] = {uint32_t(kind), gradient ? 1u : 0u, onehot ? 1u : 0u};
   struct {
     uint32_t batch, F, chunk, slices;
   } push{batch, features, kLossSlice, slices};
@@ -134,6 +137,13 @@ void record_bce_with_logits(Program& p, uint32_t batch, uint32_t features, const
                             bool gradient, const std::string& label) {
   record_pointwise(p, Pointwise::BceWithLogits, batch, features, logits, target, dlogits, stats,
                    gradient, label);
+}
+
+void record_onehot_loss(Program& p, OnehotLoss kind, uint32_t batch, uint32_t classes, const View& y,
+                        const View& labels, const View& dy, const View& stats, bool gradient,
+                        const std::string& label) {
+  record_pointwise(p, kind == OnehotLoss::Mse ? Pointwise::Mse : Pointwise::BceWithLogits, batch, classes, y,
+                   labels, dy, stats, gradient, label, true);
 }
 
 }  // namespace fovea::ops

@@ -82,4 +82,14 @@ void record_bce_with_logits(Program& p, uint32_t batch, uint32_t features, const
                             const View& target, const View& dlogits, const View& stats,
                             bool gradient, const std::string& label);
 
+// The same two losses for a classifier against one-hot targets built from
+// u32 labels [batch] in the kernel (target k of row b is [k == label[b]]):
+// y and dy are [batch, classes], classes in 2..kMaxClasses, and correct = 1
+// when the row's first maximum is at its label (argmax accuracy, as for
+// softmax_xent). Loss and gradient as for the float-target forms.
+enum class OnehotLoss { Mse, BceWithLogits };
+void record_onehot_loss(Program& p, OnehotLoss kind, uint32_t batch, uint32_t classes, const View& y,
+                        const View& labels, const View& dy, const View& stats, bool gradient,
+                        const std::string& label);
+
 }  // namespace fovea::ops

@@ -278,7 +278,17 @@ std::string sigma_chart(const Metrics& m, const json& summary, const std::string
 
 std::string curves_section(const Metrics& m, const json& summary, const std::string& where) {
   std::string s = "<h2>Learning curves</h2>\n<div class=\"charts\">\n";
-  s += chart(m, "Loss", "cross-entropy",
+  // The loss summary.json names (older runs: cross-entropy, the only one then).
+  std::string loss = "cross-entropy";
+  if (summary.is_object() && summary.contains("loss") && summary["loss"].is_object()) {
+    const json& l = summary["loss"];
+    const std::string type = l.value("type", "cross_entropy");
+    loss = type == "mse" ? "MSE" : type == "bce_with_logits" ? "BCE with logits" : loss;
+    if (type == "cross_entropy" && l.contains("label_smoothing") && l["label_smoothing"].is_number() &&
+        l["label_smoothing"].get<double>() > 0)
+      loss += " (label smoothing " + value_text(l["label_smoothing"]) + ")";
+  }
+  s += chart(m, "Loss", loss,
              {{"train", m["train_loss"], kTrainColor}, {"validation", m["val_loss"], kValColor}}, YAxis::log_if_wide);
   s += chart(m, "Accuracy", "fraction correct",
              {{"train", m["train_acc"], kTrainColor}, {"validation", m["val_acc"], kValColor}}, YAxis::fit);

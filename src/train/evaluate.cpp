@@ -81,6 +81,14 @@ Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
   return read_sums(m.eval_sums(), m.slots());
 }
 
+Totals evaluate_corrupted(const data::Corruption& c, const data::ImageSet& set,
+                          const std::vector<uint32_t>& indices, gpu::StepParams base, const EvaluateFn& run) {
+  if (c.name == "blur") base.blur_sigma = float(c.value);
+  if (c.name == "noise") base.noise_std = float(c.value);
+  if (c.on_gpu()) return run(set, base);
+  return run(data::corrupted_copy(set, indices, c), base);
+}
+
 // ---- run directories --------------------------------------------------------
 
 namespace {
@@ -214,6 +222,7 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
     throw Error("--blur-sigma " + std::to_string(opts.blur_sigma) + " is outside [0, 20] pixels");
   if (!(opts.noise_std >= 0 && std::isfinite(opts.noise_std)))
     throw Error("--noise " + std::to_string(opts.noise_std) + " is not a standard deviation >= 0");
+  const std::vector<data::Corruption> corruptions = data::parse_corruptions(opts.corrupt, "--test-corrupt");
   EvalResult r;
   r.split = opts.split;
   r.data_dir = opts.data_dir.empty() ? run.data_dir : opts.data_dir;
@@ -263,7 +272,20 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
     r.class_images[truth]++;
     r.confusion[truth][size_t(std::max_element(row, row + K) - row)]++;
   }
-  if (!opts.logits) r.logits.clear();
+  if (!opts.logits) {
+    r.logits.clear();
+  } else {
+    r.indices = indices;
+    for (uint32_t i : indices) r.labels.push_back(set.labels[i]);
+  }
+  gpu::StepParams clean = base;
+  clean.blur_sigma = clean.noise_std = 0;
+  for (const data::Corruption& c : corruptions) {
+    const Totals ct = evaluate_corrupted(c, set, indices, clean, [&](const data::ImageSet& s, const gpu::StepParams& p) {
+      return evaluate(model, step, s, indices, p);
+    });
+    r.corrupted.push_back({c.name, c.value, ct.mean_loss(), ct.accuracy()});
+  }
   return r;
 }
 
@@ -276,6 +298,12 @@ std::string eval_json(const RunInfo& run, const EvalOptions& opts, const EvalRes
             {"images", r.images},    {"loss", r.loss},         {"accuracy", r.accuracy},
             {"blur_sigma", opts.blur_sigma}, {"noise_std", opts.noise_std},
             {"classes", r.class_names},  {"per_class", per_class}, {"confusion", r.confusion}};
+  if (!r.corrupted.empty()) {
+    json corrupted = json::array();
+    for (const auto& c : r.corrupted)
+      corrupted.push_back({{"corruption", c.corruption}, {"value", c.value}, {"loss", c.loss}, {"accuracy", c.accuracy}});
+    j["corrupted"] = corrupted;
+  }
   return j.dump(2) + "\n";
 }
 
@@ -297,6 +325,12 @@ std::string eval_table(const EvalResult& r) {
     s << std::setw(6) << t;
     for (uint32_t p = 0; p < r.classes; ++p) s << std::setw(6) << r.confusion[t][p];
     s << "\n";
+  }
+  if (!r.corrupted.empty()) s << "\ncorrupted (--test-corrupt, the original images damaged)\n";
+  for (const auto& c : r.corrupted) {
+    std::snprintf(line, sizeof line, "  %-10s %-6g loss %.4f  accuracy %.4f\n", c.corruption.c_str(), c.value, c.loss,
+                  c.accuracy);
+    s << line;
   }
   return s.str();
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "data/corrupt.h"
 #include "data/idx.h"
 #include "data/source.h"
 #include "gpu/recorder.h"
@@ -58,6 +59,13 @@ Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
                 const std::vector<uint32_t>& indices, const gpu::StepParams& base,
                 const LogitsSink& sink = {});
 
+// The images under one test corruption (data/corrupt.h): blur and noise
+// become step parameters of `base` (their values replace base's), the others
+// are applied to a copy of `set`'s images at `indices`; `run` evaluates.
+using EvaluateFn = std::function<Totals(const data::ImageSet&, const gpu::StepParams&)>;
+Totals evaluate_corrupted(const data::Corruption& c, const data::ImageSet& set,
+                          const std::vector<uint32_t>& indices, gpu::StepParams base, const EvaluateFn& run);
+
 // What a run directory of `fovea train` holds that evaluation and export
 // need: the model spec, weights and input standardisation from
 // model.safetensors, and from summary.json the data, the split settings, the
@@ -97,7 +105,16 @@ struct EvalOptions {
   std::string split = "test";  // test, val (the run's holdout) or train (the run's training images)
   double blur_sigma = 0;  // pixels, [0, 20]
   double noise_std = 0;   // [0, 1] pixel units, the run's seed (as --test-noise)
+  // --test-corrupt items: the split also evaluated under each, on the
+  // original images (without blur_sigma and noise_std).
+  std::vector<std::string> corrupt;
   bool logits = false;
+};
+
+// The split under one of EvalOptions::corrupt.
+struct EvalCorrupted {
+  std::string corruption;
+  double value = 0, loss = 0, accuracy = 0;
 };
 
 struct EvalResult {
@@ -109,6 +126,9 @@ struct EvalResult {
   std::vector<uint64_t> class_images;             // [classes]
   std::vector<std::vector<uint64_t>> confusion;  // [true][predicted]
   std::vector<float> logits;                      // [images, classes], data-file order (when asked)
+  std::vector<uint32_t> indices, labels;          // [images] each row's position in the split's set and
+                                                  // its class (with the logits)
+  std::vector<EvalCorrupted> corrupted;           // one per --test-corrupt item
   double class_accuracy(uint32_t k) const {
     return class_images[k] ? double(confusion[k][k]) / double(class_images[k]) : 0;
   }

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -31,12 +32,14 @@ std::string weights_name(uint32_t epoch) {
 nlohmann::json epoch_json(const EpochResult& e, bool has_val) {
   nlohmann::json line = {{"epoch", e.epoch},           {"train_loss", e.train_loss},
                          {"train_acc", e.train_acc},   {"val_loss", e.val_loss},
-                         {"val_acc", e.val_acc},       {"lr", e.lr},
+                         {"val_acc", e.val_acc},       {"val_balanced_acc", e.val_balanced_acc},
+                         {"lr", e.lr},
                          {"blur_sigma", e.blur_sigma},          {"seconds", e.seconds},
                          {"images_per_second", e.images_per_second},
                          {"train_images", e.train_images}, {"val_images", e.val_images},
                          {"penalty", e.penalty}};
-  if (!has_val) line["val_loss"] = line["val_acc"] = nullptr;
+  if (e.input_size[0] > 0) line["input_size"] = e.input_size;  // --sharpen pyramid
+  if (!has_val) line["val_loss"] = line["val_acc"] = line["val_balanced_acc"] = nullptr;
   if (e.probed) line["sharpness"] = e.sharpness, line["two_over_lr"] = e.two_over_lr;
   if (e.allreduce_seconds > 0) line["allreduce_seconds"] = e.allreduce_seconds;
   return line;
@@ -48,11 +51,13 @@ static EpochResult epoch_from_json(const nlohmann::json& j) {
   e.epoch = j.at("epoch").get<uint32_t>();
   e.train_loss = num("train_loss"), e.train_acc = num("train_acc");
   e.val_loss = num("val_loss"), e.val_acc = num("val_acc");
+  if (j.contains("val_balanced_acc")) e.val_balanced_acc = num("val_balanced_acc");
   e.lr = num("lr"), e.blur_sigma = num("blur_sigma"), e.seconds = num("seconds");
   e.images_per_second = num("images_per_second"), e.penalty = num("penalty");
   e.train_images = j.at("train_images").get<uint64_t>(), e.val_images = j.at("val_images").get<uint64_t>();
   e.probed = j.contains("sharpness") && !j.at("sharpness").is_null();
   if (e.probed) e.sharpness = num("sharpness"), e.two_over_lr = num("two_over_lr");
+  if (j.contains("input_size")) e.input_size = j.at("input_size").get<std::array<uint32_t, 2>>();
   return e;
 }
 

@@ -21,11 +21,13 @@
 #include "gpu/recorder.h"
 #include "nn/model.h"
 #include "train/checkpoint.h"
+#include "train/class_balance.h"
 #include "report/samples.h"
 #include "train/run_data.h"
 #include "train/run_support.h"
 #include "train/sharpness.h"
 #include "train/evaluate.h"
+#include "train/resolution_ladder.h"
 #include "train/weights.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -51,8 +53,12 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       throw Error("--test-blur: sigma " + std::to_string(v) + " is outside [0, 20] pixels");
   for (double v : cfg.test_noise)
     if (!(v >= 0 && std::isfinite(v))) throw Error("--test-noise: std " + std::to_string(v) + " is not >= 0");
-  if (cfg.early_stop_metric != "val_loss" && cfg.early_stop_metric != "val_acc")
-    throw Error("--early-stop-metric must be val_loss or val_acc, got '" + cfg.early_stop_metric + "'");
+  const std::vector<data::Corruption> corruptions = data::parse_corruptions(cfg.test_corrupt, "--test-corrupt");
+  if (cfg.early_stop_metric != "val_loss" && cfg.early_stop_metric != "val_acc" &&
+      cfg.early_stop_metric != "val_balanced_acc")
+    throw Error("--early-stop-metric must be val_loss, val_acc or val_balanced_acc, got '" + cfg.early_stop_metric +
+                "'");
+  const bool balanced = balanced_sampler(cfg.sampler);
   if (!(cfg.early_stop_delta >= 0)) throw Error("--early-stop-delta must be >= 0");
   if (!(cfg.target_acc >= 0 && cfg.target_acc <= 1)) throw Error("--target-acc must be in [0, 1]");
   if (!(cfg.divergence_factor > 1)) throw Error("--divergence-factor must be greater than 1");
@@ -68,6 +74,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   }
 
   nn::ModelSpec spec = nn::load_model_spec(cfg.model_path);
+  if (cfg.label_smoothing) spec = nn::with_label_smoothing(spec, *cfg.label_smoothing);
   const data::Source ds = open_data(cfg, spec);
   // Standardisation uses the whole training file, whatever --limit says.
   data::ChannelStats stats = data::channel_stats(ds.train);
@@ -91,8 +98,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   }
   // Validation: the source's validation images, else the holdout of the training images.
   const data::ImageSet& val_set = ds.val ? *ds.val : ds.train;
-  if (!ds.test && (!cfg.test_blur.empty() || !cfg.test_noise.empty()))
-    throw Error(std::string(cfg.test_blur.empty() ? "--test-noise" : "--test-blur") + " evaluates the test set, and " +
+  if (!ds.test && (!cfg.test_blur.empty() || !cfg.test_noise.empty() || !corruptions.empty()))
+    throw Error(std::string(!cfg.test_blur.empty() ? "--test-blur" : !cfg.test_noise.empty() ? "--test-noise" : "--test-corrupt") +
+                " evaluates the test set, and " +
                 cfg.data_dir + " has none (no test/ folder or test rows)");
   if ((cfg.early_stop > 0 || cfg.target_acc > 0) && split.val.empty())
     throw Error(std::string(cfg.early_stop > 0 ? "--early-stop" : "--target-acc") +
@@ -115,7 +123,12 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 std::to_string(ds.train.count) + "] (the training images in " + ds.train.images_path + ")");
 
   nn::ModelOptions mo;
+  mo.class_weights = class_weights(cfg.class_weights, ds.train.labels, split.train, spec.classes);
+  if (!mo.class_weights.empty() && ranks.size > 1)
+    throw Error("--class-weights is not implemented for data-parallel runs (each rank would divide by its own "
+                "shard's weight sum)");
   mo.batch = cfg.batch / ranks.size;  // this rank's shard of the global batch
+  mo.pruned = cfg.pruned;
   mo.data_parallel = ranks.size > 1;
   mo.sync_bn = cfg.sync_bn && mo.data_parallel;  // one rank's statistics are the batch's already
   mo.accumulate = cfg.accumulate > 1;
@@ -128,9 +141,18 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   mo.train_blur = schedule.active();  // sigma 0 throughout: no blur passes at all
   mo.feature_smoothing = cfg.feature_smoothing;
   mo.augment = augment;
+  mo.frozen = frozen_layers(spec, cfg.freeze);
   nn::Model model(ctx, spec, mo);
   model.init_parameters(cfg.seed);
-  if (!cfg.init.empty()) load_weights(model, cfg.init);
+  if (cfg.init_partial && cfg.init.empty()) throw Error("--init-partial needs --init FILE");
+  if (!cfg.init.empty()) cfg.init_partial ? load_weights_partial(model, cfg.init) : load_weights(model, cfg.init);
+  // --sharpen pyramid: the models and images of the levels below full size.
+  std::unique_ptr<ResolutionLadder> ladder;
+  if (schedule.kind() == "pyramid") {
+    if (ranks.size > 1) throw Error("--sharpen pyramid trains one process (not mpirun)");
+    if (cfg.accumulate > 1) throw Error("--sharpen pyramid trains without --accumulate");
+    ladder = std::make_unique<ResolutionLadder>(ctx, spec, mo, schedule, cfg.epochs, ds.train, model);
+  }
   if (cfg.print_plan) {
     std::fputs(model.plan_text().c_str(), stdout);
     return {};
@@ -279,8 +301,15 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   double allreduce_total = 0;  // seconds, this process's run
   for (uint32_t epoch = resumed.epoch; epoch < cfg.epochs && !finished; ++epoch) {
     std::vector<uint32_t> order =
-        cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch) : split.train;
-    zero_sums(model.train_sums(), model.slots());
+        balanced      ? balanced_order(split.train, ds.train.labels, spec.classes, cfg.seed, epoch)
+        : cfg.shuffle ? data::epoch_order(split.train, cfg.seed, epoch)
+                      : split.train;
+    // The epoch's training model, its step and images: a pyramid level's below full size.
+    ResolutionLadder::Level* level = ladder ? ladder->enter(epoch, model) : nullptr;
+    nn::Model& tm = level ? *level->model : model;
+    gpu::Replayer& tstep = level ? *level->step : train_step;
+    const data::ImageSet& timages = level ? level->images : ds.train;
+    zero_sums(tm.train_sums(), tm.slots());
     Progress bar(cfg.progress, epoch + 1, cfg.epochs, order.size());
     auto t0 = Clock::now();
     double allreduce_seconds = 0;
@@ -296,12 +325,12 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       const uint32_t skip = cfg.accumulate > 1 ? micro_first : uint32_t(ranks.begin(global_rows));
       const uint32_t rows = cfg.accumulate > 1 ? std::min(cfg.batch, global_rows - micro_first)
                                                : uint32_t(ranks.end(global_rows)) - skip;
-      uint32_t slot = train_step.acquire();
+      uint32_t slot = tstep.acquire();
       if (bar.due(first)) {
         // This slot's sums are complete here (its fence was waited on); they
         // stand for the epoch so far. Read only when the bar redraws.
         ops::MetricSums seen;
-        std::memcpy(&seen, model.train_sums().host(slot), sizeof seen);
+        std::memcpy(&seen, tm.train_sums().host(slot), sizeof seen);
         Totals partial;
         partial.add(seen);
         bar.update(first, seconds_since(t0), partial.mean_loss(), partial.accuracy());
@@ -326,13 +355,13 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
         p.first_row = skip;
         p.shard_rows = model.batch();
       }
-      fill_slot(model, ds.train, order.data() + first + skip, rows, slot, p);
+      fill_slot(tm, timages, order.data() + first + skip, rows, slot, p);
       if (augment.mixing()) {
         // This step's mixup / cutmix draw, after the labels (the GPU reads it there).
-        const data::MixDraw mix = data::draw_mix(augment, cfg.seed, p.step, rows, spec.height, spec.width);
-        std::memcpy(static_cast<uint32_t*>(model.labels_ring().host(slot)) + model.batch(), &mix, sizeof mix);
+        const data::MixDraw mix = data::draw_mix(augment, cfg.seed, p.step, rows, timages.height, timages.width);
+        std::memcpy(static_cast<uint32_t*>(tm.labels_ring().host(slot)) + tm.batch(), &mix, sizeof mix);
       }
-      train_step.submit(slot);
+      tstep.submit(slot);
       if (update_step && cfg.accumulate == 1) {
         // Wait for this rank's gradient, sum it over the ranks (in the
         // readback slot), hand the sum back and take the step.
@@ -361,19 +390,28 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
         update_step->submit(slot);
         update_step->finish();
       }
-      model.set_batches_tracked(model.batches_tracked() + 1);
+      tm.set_batches_tracked(tm.batches_tracked() + 1);
       }
       if (cfg.accumulate > 1) run_update(model, train_step, *update_step, p);
     }
-    train_step.finish();
+    tstep.finish();
     double train_seconds = seconds_since(t0);
-    Totals tr = ranks.reduce(read_sums(model.train_sums(), model.slots()));
+    Totals tr = ranks.reduce(read_sums(tm.train_sums(), tm.slots()));
+    if (level) ResolutionLadder::leave(*level, model);
     if (tr.count != order.size())
       throw Error("internal: the GPU counted " + std::to_string(tr.count) + " training images, expected " +
                   std::to_string(order.size()));
     bar.update(order.size(), train_seconds, tr.mean_loss(), tr.accuracy());
     bar.done();
-    Totals va = evaluate_all(val_set, split.val, eval_base);
+    ClassRecall recall(spec.classes);
+    Totals va = evaluate_all(val_set, split.val, eval_base, [&](size_t first, uint32_t rows, const float* logits) {
+      for (uint32_t r = 0; r < rows; ++r)
+        recall.add(val_set.labels[split.val[first + r]], logits + size_t(r) * spec.classes);
+    });
+    if (ranks.size > 1) {
+      ranks.comm->allreduce_sum(recall.correct.data(), recall.correct.size());
+      ranks.comm->allreduce_sum(recall.count.data(), recall.count.size());
+    }
 
     EpochResult e;
     e.epoch = epoch + 1;
@@ -381,8 +419,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     e.train_acc = tr.accuracy();
     e.val_loss = va.mean_loss();
     e.val_acc = va.accuracy();
+    e.val_balanced_acc = recall.balanced_accuracy();
     e.lr = lr_schedule.rate(epoch);
     e.blur_sigma = schedule.sigma(epoch);
+    if (ladder) e.input_size = {timages.height, timages.width};
     e.seconds = seconds_since(t0);
     e.images_per_second = double(order.size()) / train_seconds;
     e.train_images = order.size();
@@ -427,6 +467,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 e.epoch, cfg.epochs, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr,
                 e.blur_sigma, e.seconds, e.images_per_second,
                 penalised ? ("  penalty " + short_number(e.penalty)).c_str() : "", reduce_share);
+    if (cfg.class_weights != "none" || balanced || cfg.early_stop_metric == "val_balanced_acc")
+      std::printf("  val_balanced_acc %.4f (mean per-class recall)\n", e.val_balanced_acc);
     std::fflush(stdout);
     result.epochs.push_back(e);
     if (!diverged.empty()) {
@@ -438,8 +480,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     good = std::move(now);
     result.best_epoch = e.epoch;
     if (cfg.early_stop > 0) {
-      const bool by_acc = cfg.early_stop_metric == "val_acc";
-      const double v = by_acc ? e.val_acc : e.val_loss;
+      const bool by_acc = cfg.early_stop_metric != "val_loss";
+      const double v = cfg.early_stop_metric == "val_balanced_acc" ? e.val_balanced_acc
+                       : by_acc                                    ? e.val_acc
+                                                                   : e.val_loss;
       if (epoch == 0 || (by_acc ? v > best_metric + cfg.early_stop_delta : v < best_metric - cfg.early_stop_delta)) {
         best_metric = v;
         best = good;
@@ -491,20 +535,27 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                 (unsigned long long)te.count);
   // Robustness: the same test images blurred, or with seeded noise (the
   // same noise in every run: the model's noise seed is fixed).
-  auto corrupted = [&](const char* kind, double value, gpu::StepParams p) {
-    Totals t = evaluate_all(test_set, test_idx, p);
+  auto corrupted = [&](const std::string& kind, double value, const Totals& t) {
     result.corrupted.push_back({kind, value, t.mean_loss(), t.accuracy()});
-    std::printf("test  %s %g  loss %.4f  acc %.4f\n", kind, value, t.mean_loss(), t.accuracy());
+    std::printf("test  %s %g  loss %.4f  acc %.4f\n", kind.c_str(), value, t.mean_loss(), t.accuracy());
   };
   for (double v : cfg.test_blur) {
     gpu::StepParams p = eval_base;
     p.blur_sigma = float(v);
-    corrupted("blur", v, p);
+    corrupted("blur", v, evaluate_all(test_set, test_idx, p));
   }
   for (double v : cfg.test_noise) {
     gpu::StepParams p = eval_base;
     p.noise_std = float(v);
-    corrupted("noise", v, p);
+    corrupted("noise", v, evaluate_all(test_set, test_idx, p));
+  }
+  for (const data::Corruption& c : corruptions) {
+    const auto& same = c.name == "blur" ? cfg.test_blur : cfg.test_noise;  // given twice: evaluated once
+    if (c.on_gpu() && std::find(same.begin(), same.end(), c.value) != same.end()) continue;
+    corrupted(c.name, c.value, evaluate_corrupted(c, test_set, test_idx, eval_base,
+                                                  [&](const data::ImageSet& s, const gpu::StepParams& p) {
+                                                    return evaluate_all(s, test_idx, p);
+                                                  }));
   }
 
   if (cfg.profile) {
@@ -534,7 +585,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       {"command", cfg.command_line}, {"seed", cfg.seed}, {"model", cfg.model_path},
       {"data", cfg.data_dir}, {"epochs", cfg.epochs}, {"batch", cfg.batch}, {"lr", cfg.lr},
       {"limit", cfg.limit}, {"val_split", cfg.val_split}, {"shuffle", cfg.shuffle},
-      {"init", cfg.init},
+      {"init", cfg.init}, {"init_partial", cfg.init_partial}, {"freeze", cfg.freeze},
+      {"loss", nlohmann::json::parse(nn::loss_json(spec.loss))},
       {"lr_schedule", {{"schedule", lc.schedule}, {"describe", lr_schedule.describe()}}},
       {"sharpen", {{"schedule", schedule.kind()}, {"describe", schedule.describe()},
                    {"spec", cfg.sharpen.schedule}, {"sharpen_epochs", cfg.sharpen.sharpen_epochs},
@@ -550,6 +602,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   if (cfg.resume) summary["resumed_at_epoch"] = result.resumed_at;
   if (!result.epochs.empty()) {
     summary["final_val_acc"] = split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_acc);
+    summary["val_balanced_acc"] =
+        split.val.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.epochs.back().val_balanced_acc);
     summary["images_per_second"] = result.epochs.back().images_per_second;
   }
   nlohmann::json optimizer = {{"name", ops::optimizer_name(cfg.optim.kind)}};
@@ -557,6 +611,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     optimizer[name] = name == "centered" ? nlohmann::json(value != 0) : nlohmann::json(value);
   summary["optimizer"] = optimizer;
   summary["augment"] = {{"list", cfg.augment}, {"describe", data::describe_augment(augment)}};
+  summary["class_weights"] = {{"setting", cfg.class_weights}, {"weights", mo.class_weights}};
+  summary["sampler"] = cfg.sampler;
   summary["regularize"] = {{"l1", rc.l1}, {"l2", rc.l2}, {"penalize_biases", rc.penalize_biases},
                            {"penalised_tensors", model.penalty_terms().size()},
                            {"clip_norm", rc.clip_norm}, {"clip_value", rc.clip_value}};

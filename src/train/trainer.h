@@ -1,7 +1,9 @@
 // The training run: data, split, model, the replayed step, metrics.jsonl,
 // summary.json. The CLI fills a TrainConfig; tests call train() directly.
 #pragma once
+#include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,17 +45,29 @@ struct TrainConfig {
   // sets it); limit and val_split then choose nothing.
   std::optional<data::Split> split;
   bool shuffle = true;           // false: every epoch visits the images in file order
+  // Imbalanced classes (train/class_balance.h): --class-weights none,
+  // balanced or W0,W1,... (the training loss only; val_loss stays
+  // unweighted) and --sampler epoch or balanced.
+  std::string class_weights = "none";
+  std::string sampler = "epoch";
+  // `fovea prune --fine-tune-epochs`: per weight tensor, the entries that
+  // stay 0 through training (nn::ModelOptions::pruned).
+  std::map<std::string, std::vector<uint32_t>> pruned;
   std::string init;              // a safetensors file to start from ("" = seeded init)
+  bool init_partial = false;     // --init-partial: load the tensors whose name and shape match, list the rest
+  std::string freeze;            // --freeze: layers (indices or names, comma-separated) left as they start
+  std::optional<double> label_smoothing;  // --label-smoothing: overrides the spec's cross_entropy smoothing
   data::SharpenConfig sharpen;   // the input blur curriculum (none by default)
   double sharpen_replay = 0;     // fraction of each batch trained on the originals while blurred
   bool feature_smoothing = false;  // the same schedule on a 3x3 Gaussian after each conv2d
   std::string augment;             // --augment list (data/augment.h); "" = none
   std::vector<double> test_blur;   // also evaluate the test set blurred by each sigma
   std::vector<double> test_noise;  // ... and with Gaussian noise of each std ([0, 1] pixel units)
+  std::vector<std::string> test_corrupt;  // ... and under each NAME=VALUE corruption (data/corrupt.h)
   // Stopping rules (besides --epochs). Early stopping and the target watch
   // the validation set; the run then ends with the best epoch's weights.
   uint32_t early_stop = 0;               // patience in epochs (0 = off)
-  std::string early_stop_metric = "val_loss";  // or val_acc
+  std::string early_stop_metric = "val_loss";  // or val_acc, val_balanced_acc
   double early_stop_delta = 0;           // smallest change that counts as an improvement
   double target_acc = 0;                 // stop once val_acc reaches it (0 = off)
   double divergence_factor = 10;         // stop when an epoch's train loss > factor x the starting loss
@@ -88,8 +102,10 @@ struct TrainConfig {
 struct EpochResult {
   uint32_t epoch = 0;  // 1-based
   double train_loss = 0, train_acc = 0, val_loss = 0, val_acc = 0;
+  double val_balanced_acc = 0;  // the mean per-class recall on the validation images
   double lr = 0, blur_sigma = 0, seconds = 0, images_per_second = 0;
   double penalty = 0;  // the weight penalty of the epoch's final weights (not part of train_loss)
+  std::array<uint32_t, 2> input_size = {0, 0};  // --sharpen pyramid: the images' [height, width] it trained on
   // The top Hessian eigenvalue of the epoch's final weights and 2 / lr
   // (the edge of stability of plain gradient descent), when probed.
   bool probed = false;
@@ -100,7 +116,8 @@ struct EpochResult {
   double allreduce_seconds = 0;
 };
 
-// The test set under one corruption ("blur" sigma or "noise" std).
+// The test set under one corruption ("blur" sigma, "noise" std or another
+// name of data/corrupt.h).
 struct CorruptedResult {
   std::string corruption;
   double value = 0, loss = 0, acc = 0;

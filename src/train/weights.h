@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace fovea::nn { class Model; }
+namespace fovea::nn { class Model; struct ModelSpec; }
 namespace fovea::io { struct SafetensorsFile; }
 
 namespace fovea::train {
@@ -23,6 +23,18 @@ void save_weights(const nn::Model& model, const std::vector<double>& mean,
 // model must be in the file with the same shape, and the file may hold no
 // tensor the model lacks; otherwise fovea::Error names the file and tensor.
 void load_weights(nn::Model& model, const std::string& path);
+
+// Fine-tuning (--init-partial): loads every tensor of the file whose name
+// and shape match one of the model's and prints, on stdout, how many were
+// loaded, the model's tensors left as initialised and the file's tensors not
+// used (with their shapes). A file with no matching tensor is an error.
+void load_weights_partial(nn::Model& model, const std::string& path);
+
+// --freeze: one flag per layer of the spec from a comma-separated list of
+// layer indices ("0,2") or names ("features", "layers.3"); an unknown layer,
+// a repeated one, or a layer with neither parameters nor running statistics
+// is an error naming it.
+std::vector<bool> frozen_layers(const nn::ModelSpec& spec, const std::string& list);
 
 // The same on a file already read (`path` for messages); tensors named in
 // `others` may be in the file besides the model's own.

@@ -5,7 +5,7 @@
 # recorded, --to-accuracy's wall times, and the option errors.
 # Usage: bench_tools_test.sh FOVEA_BINARY SOURCE_DIR
 source "$(dirname "$0")/common.sh" "$@"
-"$py" -c 'import torch' 2>/dev/null || { echo "skipped: $py cannot import torch"; exit 77; }
+"$py" -c 'import torch' 2>/dev/null || skip_test dep "$py cannot import torch (python3-torch)"
 build=$(dirname "$fovea")
 bench=("$py" "$src/tools/bench" --build "$build" --data "$data")
 

@@ -13,6 +13,7 @@ fails=0
 passes=0
 
 . "$src/tests/cli/expect.sh"  # expect CODE PATTERN -- ARGS...
+. "$src/tests/cli/skip.sh"
 
 model=$src/assets/models/mlp.json
 expect 2 "subcommand" -- 
@@ -149,7 +150,7 @@ sys.exit(0 if m["penalty"] > 0 and s["penalised_tensors"] == 2 and s["clip_norm"
     passes=$((passes + 1))
   fi
 else
-  echo "no Fashion-MNIST at $data: data cases skipped"
+  skip_part dep "no Fashion-MNIST at $data: the data cases (dataset-fashion-mnist)"
 fi
 if "$fovea" train --help | grep -Eq "^  nadam +lr 0.002 +--beta1 0.9, --beta2 0.999, --eps 1e-08, --momentum-decay 0.004"; then
   passes=$((passes + 1))
@@ -158,4 +159,4 @@ else
 fi
 if "$fovea" devices | grep -q "best"; then passes=$((passes + 1)); else echo "FAIL: fovea devices"; fails=$((fails + 1)); fi
 echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish_test

@@ -1,7 +1,9 @@
 # Shared by the CLI test scripts (sourced with the script's own arguments,
 # FOVEA_BINARY SOURCE_DIR): the binary, the data set (the script is skipped
-# without it), a temporary directory removed at exit, and two helpers.
+# without it), a temporary directory removed at exit, three helpers and the
+# skips of tests/cli/skip.sh.
 #   fail MESSAGE                  count a failure and print it
+#   check NAME STATUS             count a pass (STATUS 0) or a failure named NAME
 #   expect CODE PATTERN -- ARGS   fovea ARGS must exit CODE with one stderr
 #                                 line matching PATTERN (grep -E)
 set -u
@@ -14,9 +16,10 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 passes=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+check() { if [ "$2" -eq 0 ]; then passes=$((passes + 1)); else fail "$1"; fi; }
 . "$src/tests/cli/expect.sh"
+. "$src/tests/cli/skip.sh"
 
 if [ ! -d "$data" ]; then
-  echo "skipped: $data missing"
-  exit 0
+  skip_test dep "$data missing (dataset-fashion-mnist)"
 fi

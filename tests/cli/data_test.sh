@@ -9,15 +9,16 @@
 # generated colour set far above chance; `fovea blur`, `fovea augment` and
 # the report's grid come out in colour.
 # Usage: data_test.sh FOVEA_BINARY SOURCE_DIR FOVEA_TEST_IMAGES
-# Exits 77 (a skip) without the Fashion-MNIST files or numpy.
+# Exits 77 (a skip, tests/cli/skip.sh) without the Fashion-MNIST files or numpy.
 set -u
 fovea=$1
 src=$2
 gen=$3
 py=/usr/bin/python3
 data=/usr/share/datasets/fashion-mnist
-if [ ! -d "$data" ]; then echo "skipped: $data missing"; exit 77; fi
-if ! "$py" -c "import numpy" >/dev/null 2>&1; then echo "skipped: $py cannot import numpy"; exit 77; fi
+. "$src/tests/cli/skip.sh"
+[ -d "$data" ] || skip_test dep "$data missing (dataset-fashion-mnist)"
+"$py" -c "import numpy" >/dev/null 2>&1 || skip_test dep "$py cannot import numpy (python3-numpy)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_CACHE_HOME=$tmp/cache

@@ -22,10 +22,6 @@
 # LP_NUM_THREADS (1 or 2) and the AVX-512 units changed nothing.
 # A different Mesa or LLVM compiles other code: re-record the digests then.
 # Usage: digest_test.sh FOVEA_BINARY SOURCE_DIR [--print]
-if [ ! -d /usr/share/datasets/fashion-mnist ]; then
-  echo "skipped: /usr/share/datasets/fashion-mnist missing"
-  exit 77
-fi
 . "$2/tests/cli/common.sh"
 . "$src/tests/cli/few_test_images.sh"
 print=${3:-}
@@ -34,8 +30,7 @@ export LP_NATIVE_VECTOR_WIDTH=256 GALLIUM_OVERRIDE_CPU_CAPS=sse4.1
 # lavapipe, with the kernels its device model picks by default.
 unset FOVEA_DEVICE FOVEA_FAST FOVEA_KERNELS FOVEA_LIMITS
 if ! "$fovea" devices 2>/dev/null | grep -q llvmpipe; then
-  echo "skipped: no lavapipe (llvmpipe) device"
-  exit 77
+  skip_test dep "no lavapipe (llvmpipe) device (mesa-vulkan-drivers)"
 fi
 
 # name, then the run's options after --model assets/models/<name>.json

@@ -6,8 +6,8 @@ schedule and compares the `lr` of every metrics.jsonl line (the rate of the
 epoch's first step) with the PyTorch scheduler stepped once per epoch;
 reduce-on-plateau is fed the same per-epoch losses Fovea saw. Inverse time
 and inverse square root have no PyTorch class; LambdaLR carries their
-formulas. Exit 0 when every rate agrees to 1e-9 relative; skips (exit 0)
-when torch is missing.
+formulas. Exit 0 when every rate agrees to 1e-9 relative; skips (exit 77,
+tests/cli/skip.py) when torch is missing.
 Usage: lr_schedule_test.py FOVEA_BINARY SOURCE_DIR
 """
 import json
@@ -17,11 +17,12 @@ import subprocess
 import sys
 import tempfile
 
+from skip import skip_test
+
 try:
     import torch
 except ImportError:
-    print("skipped: torch missing")
-    sys.exit(0)
+    skip_test("torch missing (python3-torch)")
 
 fovea, src = sys.argv[1], sys.argv[2]
 EPOCHS, LR = 12, 0.1

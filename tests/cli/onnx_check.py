@@ -127,11 +127,22 @@ def run_torch(model, x):
             y = torch.sigmoid(ins[0])
         elif op == "Softplus":
             y = torch.log1p(torch.exp(ins[0]))
+        elif op == "Softmax":
+            y = torch.softmax(ins[0], dim=a.get("axis", -1))
+        elif op == "Sum":
+            y = sum(ins[1:], ins[0])
         else:
             fail("the torch runtime has no " + op)
         env[node.output[0]] = y
     import torch as _t
-    return env["logits"].numpy(), "torch " + _t.__version__ + " (float64 interpreter)"
+    return env[model.graph.output[0].name].numpy(), "torch " + _t.__version__ + " (float64 interpreter)"
+
+
+def io_of(model):
+    """The graph's one input and one output with their dimensions (a size, or a symbolic name)."""
+    (inp,), (out,) = model.graph.input, model.graph.output
+    dims = [[d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in (inp, out)]
+    return inp, dims[0], out, dims[1]
 
 
 def main():
@@ -141,13 +152,14 @@ def main():
     onnx.checker.check_model(model, full_check=True)
     if model.ir_version != 7 or [(o.domain, o.version) for o in model.opset_import] != [("", 13)]:
         fail("expected IR 7 and opset 13, got %d %s" % (model.ir_version, model.opset_import))
-    (inp,), (out,) = model.graph.input, model.graph.output
-    in_dims = [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim]
-    out_dims = [d.dim_param or d.dim_value for d in out.type.tensor_type.shape.dim]
+    inp, in_dims, out, out_dims = io_of(model)
     if inp.name != "input" or out.name != "logits" or in_dims[0] != "batch" or out_dims[0] != "batch":
         fail("input/output %s %s, %s %s" % (inp.name, in_dims, out.name, out_dims))
     meta = {p.key: p.value for p in model.metadata_props}
     mean, std = np.array(json.loads(meta["mean"])), np.array(json.loads(meta["std"]))
+    loss = json.loads(meta.get("loss", "null"))
+    if not isinstance(loss, dict) or loss.get("type") not in ("cross_entropy", "mse", "bce_with_logits"):
+        fail("metadata_props 'loss' is %r" % meta.get("loss"))
 
     pixels = test_images(data_dir, count)
     x = ((pixels / 255.0 - mean.reshape(1, -1, 1, 1)) / std.reshape(1, -1, 1, 1)).astype(np.float32)

@@ -7,17 +7,17 @@
 # tests/fixtures/onnx_layers.json with most layer types), or, for what
 # OpenCV 4.6 lacks or gets wrong (dilated MaxPool and ConvTranspose, Where),
 # in a float64 torch interpreter of the graph (tests/fixtures/onnx_torch.json).
-# Skips (exit 0) only when /usr/bin/python3 cannot import onnx, cv2 or torch.
+# Skips (exit 77, tests/cli/skip.sh) only when /usr/bin/python3 cannot import onnx, cv2 or torch.
 # Usage: onnx_test.sh FOVEA_BINARY SOURCE_DIR
 set -u
 fovea=$1
 src=$2
 py=/usr/bin/python3
 data=/usr/share/datasets/fashion-mnist
+. "$src/tests/cli/skip.sh"
 for module in onnx cv2 torch numpy; do
   if ! "$py" -c "import $module" >/dev/null 2>&1; then
-    echo "skipped: $module missing ($py cannot import $module; tools/install-deps.sh installs it)"
-    exit 0
+    skip_test dep "$module missing ($py cannot import $module; tools/install-deps.sh installs it)"
   fi
 done
 tmp=$(mktemp -d)

@@ -25,11 +25,12 @@ import subprocess
 import sys
 import tempfile
 
+from skip import skip_test
+
 try:
     import torch
 except ImportError:
-    print("skipped: torch missing")
-    sys.exit(77)
+    skip_test("torch missing (python3-torch)")
 
 torch.set_default_dtype(torch.float64)
 failures = []

@@ -14,7 +14,7 @@
 #   same 10 steps, within 1e-3 relative per tensor (measured 1.9e-5) and
 #   not equal; SwiftShader, without 16-bit storage, refuses FOVEA_FAST=fp16
 #   with one line.
-# Skips (exit 0) without the data set or without one of the two drivers
+# Skips (exit 77, tests/cli/skip.sh) without the data set or without one of the two drivers
 # (tools/install-deps.sh installs both: mesa-vulkan-drivers and chromium).
 # Usage: portability_test.sh FOVEA_BINARY SOURCE_DIR
 . "$(dirname "$0")/common.sh"
@@ -22,8 +22,7 @@ lvp=/usr/share/vulkan/icd.d/lvp_icd.x86_64.json
 ss=/usr/lib/chromium/vk_swiftshader_icd.json
 for m in "$lvp" "$ss"; do
   if [ ! -f "$m" ]; then
-    echo "skipped: Vulkan driver manifest $m missing"
-    exit 0
+    skip_test dep "Vulkan driver manifest $m missing"
   fi
 done
 export VK_DRIVER_FILES="$lvp:$ss"

@@ -19,10 +19,8 @@ fail() {
   echo "FAIL: $*"
   fails=$((fails + 1))
 }
-if [ ! -d "$data" ]; then
-  echo "skipped: no data set in $data"
-  exit 0
-fi
+. "$src/tests/cli/skip.sh"
+[ -d "$data" ] || skip_test dep "no data set in $data (dataset-fashion-mnist)"
 
 # expect CODE PATTERN -- ARGS...: exit code CODE, one stderr line matching PATTERN.
 expect() {
@@ -117,7 +115,7 @@ expect 1 "eval-test.json: 'confusion' row 1" -- report "$tmp/badeval"
 
 # Headless Chromium (Debian's chromium; --no-sandbox as root).
 if ! command -v chromium >/dev/null || ! "$py" -c "import cv2" 2>/dev/null; then
-  echo "skipped: the Chromium rendering checks (needs chromium and python3-opencv; tools/install-deps.sh)"
+  skip_part dep "the Chromium rendering checks (needs chromium and python3-opencv; tools/install-deps.sh)"
 else
   chrome=(chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr --log-level=0)
   timeout 120 "${chrome[@]}" --dump-dom "file://$run/report.html" >"$tmp/dom.html" 2>"$tmp/dom.err" || fail "chromium --dump-dom"
@@ -149,4 +147,5 @@ if [ $fails -ne 0 ]; then
   echo "$fails check(s) failed"
   exit 1
 fi
-echo "run report: all checks passed"
+echo "run report: all checks that ran passed"
+finish_test

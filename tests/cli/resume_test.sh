@@ -16,10 +16,8 @@ py=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 pid=
-if [ ! -d /usr/share/datasets/fashion-mnist ]; then
-  echo "skipped: /usr/share/datasets/fashion-mnist missing"
-  exit 0
-fi
+. "$src/tests/cli/skip.sh"
+[ -d /usr/share/datasets/fashion-mnist ] || skip_test dep "/usr/share/datasets/fashion-mnist missing (dataset-fashion-mnist)"
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 cp "$src/tests/fixtures/resume_model.json" "$tmp/model.json"

@@ -100,8 +100,8 @@ if "$py" -c "import torch" >/dev/null 2>&1; then
     fi
   done
 else
-  echo "skipped the PyTorch comparison: $py cannot import torch"
+  skip_part dep "the PyTorch comparison: $py cannot import torch (python3-torch)"
 fi
 
 echo "sharpness: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish_test

@@ -10,10 +10,8 @@ src=$2
 py=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-if [ ! -d /usr/share/datasets/fashion-mnist ]; then
-  echo "skipped: /usr/share/datasets/fashion-mnist missing"
-  exit 0
-fi
+. "$src/tests/cli/skip.sh"
+[ -d /usr/share/datasets/fashion-mnist ] || skip_test dep "/usr/share/datasets/fashion-mnist missing (dataset-fashion-mnist)"
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 field() { "$py" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }

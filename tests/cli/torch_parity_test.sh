@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
 # Whole-model parity with PyTorch: tools/torch_parity.py trains the same
 # batch for 10 SGD steps in Fovea and in PyTorch from the same initial
-# weights, and fails when a loss or a final weight tensor differs by more
-# than its tolerance (relative); then every optimizer, 20 steps on the MLP.
-# Models: the shipped MLP, fashion_cnn and
-# fashion_resnet (against float64 PyTorch, see below), and a small CNN
+# weights, and fails when a loss or a final weight tensor is further from
+# float64 PyTorch than max(1e-4, 4 x float32 PyTorch's own distance from it
+# on the same run), both printed per row: PyTorch's float32 results move
+# with the CPU's kernels, so a fixed edge near the measured error would
+# pass on one CPU and fail on another. Then every optimizer, 20 steps on
+# the MLP. Models: the shipped MLP, fashion_cnn and fashion_resnet, and a small CNN
 # using conv2d (stride, padding, dilation, groups, no bias), relu, add,
 # concat, flatten and dense through named inputs; random layers at p = 0
 # (the identity); and the refusal of models that draw dropout masks.
-# Skips (exit 0) only when /usr/bin/python3 cannot import torch.
+# Skips (exit 77, tests/cli/skip.sh) only when /usr/bin/python3 cannot import torch.
 # Usage: torch_parity_test.sh FOVEA_BINARY SOURCE_DIR
 set -u
 fovea=$1
 src=$2
 py=/usr/bin/python3
-if ! "$py" -c "import torch" >/dev/null 2>&1; then
-  echo "skipped: torch missing ($py cannot import torch)"
-  exit 0
-fi
+. "$src/tests/cli/skip.sh"
+"$py" -c "import torch" >/dev/null 2>&1 || skip_test dep "torch missing ($py cannot import torch; python3-torch)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -129,9 +129,8 @@ for model in "$src/assets/models/mlp.json" "$src/assets/models/fashion_cnn.json"
 done
 # fashion_resnet amplifies rounding: its BatchNorm gradients are sums with
 # heavy cancellation, and float32 PyTorch itself ends 10 steps up to 1.75e-2
-# (relative, on BatchNorm biases) away from float64 PyTorch. So it is judged
-# against float64 PyTorch: every loss and tensor within max(1e-4, 4 x float32
-# PyTorch's own error). Measured: Fovea's errors match PyTorch's (e.g. 1.3e-2
+# (relative, on BatchNorm biases) away from float64 PyTorch, so there the
+# spread, not the 1e-4 floor, sets the bound. Measured: Fovea's errors match PyTorch's (e.g. 1.3e-2
 # vs 1.25e-2 on 1.bias, 1.1e-3 vs 1.08e-3 on 13.weight; losses <= 4.4e-5).
 echo "== $src/assets/models/fashion_resnet.json (against float64)"
 "$py" "$src/tools/torch_parity.py" --fovea "$fovea" --model "$src/assets/models/fashion_resnet.json" --steps 10 \
@@ -142,8 +141,10 @@ if [ "$code" -ne 0 ]; then
   fails=$((fails + 1))
 fi
 
-# Every optimizer on the MLP for 20 steps against torch.optim (float32 both
-# sides, 1e-4 relative). Rates: torch's defaults where they train this one
+# Every optimizer on the MLP for 20 steps against torch.optim (against
+# float64, within max(1e-4, 4 x float32 PyTorch's own error); rmsprop
+# centred and nadam below came to 1.03e-4 and 1.04e-4 from float32 PyTorch
+# on another CPU, over the fixed 1e-4 this used to be). Rates: torch's defaults where they train this one
 # repeated batch smoothly, else lower. The normalised steps (rmsprop, the
 # Adam family) move a weight by about lr whatever its gradient's size, so a
 # weight whose gradient is a near-total cancellation (|g| ~ 1e-7 where most
@@ -182,13 +183,15 @@ adamax --lr 1e-3
 nadam --lr 1e-3
 nadam --lr 1e-3 --momentum-decay 0.1 --weight-decay 0.01
 EOF
-# Weight penalties and gradient clipping, 20 steps, 1e-4 relative: the
+# Weight penalties and gradient clipping, 20 steps, the same bound: the
 # penalty is added to the torch loss on the same tensors, clip_grad_value_ /
 # clip_grad_norm_ run before opt.step(); the losses compared are the data
 # loss, and the reported penalty of the final weights is compared too. The
 # per-layer spec overrides the global l2 on both layers and sets an l1 on the
 # hidden one only. (Adam with L1 is left out: weights L1 pins near 0 flip
 # sign on rounding, and Adam moves them by about lr either way: 2e-3.)
+# Last, class weights (--class-weights): CrossEntropyLoss(weight=w), balanced
+# from the batch's own class counts, and explicit weights with one class at 0.
 layer_spec="$tmp/mlp_penalties.json"
 cat >"$layer_spec" <<'JSON'
 {"input": [1, 28, 28], "classes": 10,
@@ -213,6 +216,8 @@ $layer_spec --l2 0.01
 $src/assets/models/mlp.json --clip-norm 0.5
 $src/assets/models/mlp.json --clip-value 0.01
 $src/assets/models/mlp.json --optimizer adam --lr 5e-4 --l2 0.01 --clip-norm 0.5
+$src/assets/models/mlp.json --class-weights balanced
+$src/assets/models/mlp.json --class-weights 1,2,0.5,1,3,1,0,1,2,1
 CASES
 [ "$fails" -eq 0 ] && echo "torch parity: all models and optimizers passed"
 [ "$fails" -eq 0 ]

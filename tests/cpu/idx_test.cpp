@@ -13,6 +13,7 @@
 
 #include "data/idx.h"
 #include "util/error.h"
+#include "support/skip.h"
 
 namespace fs = std::filesystem;
 using Catch::Contains;
@@ -416,8 +417,7 @@ TEST_CASE("idx: the real Fashion-MNIST set loads with its known size and statist
           "[idx][dataset]") {
   const std::string dir = "/usr/share/datasets/fashion-mnist";
   if (!fs::is_directory(dir)) {
-    WARN("skipped: " << dir << " is missing");
-    return;
+    FOVEA_SKIP_DEPENDENCY(dir << " is missing (tools/install-deps.sh installs dataset-fashion-mnist)");
   }
   const auto ds = fovea::data::load_mnist_dir(dir, 10);
   CHECK(ds.train.count == 60000);

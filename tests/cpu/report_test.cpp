@@ -473,3 +473,20 @@ TEST_CASE("report: render_report: the sample grid's caption rounds the sigmas", 
   extras.grid_sigmas = {0, 0.6666666666666666, 1.3333333333333333, 2};
   CHECK_THAT(run.page(extras), Contains("\u03c3 = 0, 0.67, 1.33, 2 px"));
 }
+
+TEST_CASE("report: render_report: the loss chart names the run's loss", "[report]") {
+  const std::string metrics = "{\"epoch\": 1, \"train_loss\": 1}\n{\"epoch\": 2, \"train_loss\": 0.9}\n";
+  struct Case {
+    const char* loss;
+    const char* label;
+  };
+  for (const Case& c : {Case{"", "cross-entropy"}, Case{R"(, "loss": {"type": "mse"})", "MSE"},
+                        Case{R"(, "loss": {"type": "bce_with_logits"})", "BCE with logits"},
+                        Case{R"(, "loss": {"type": "cross_entropy", "label_smoothing": 0.1})",
+                             "cross-entropy (label smoothing 0.1)"}}) {
+    const std::string summary = std::string(R"({"test_loss": 0.5, "test_acc": 0.8, "epochs": 2)") + c.loss + "}";
+    Run run(metrics, summary.c_str());
+    INFO(summary);
+    CHECK_THAT(run.page(), Contains(std::string(">") + c.label + "<"));
+  }
+}

@@ -6,6 +6,7 @@
 
 #include "gpu/harness.h"
 #include "train/trainer.h"
+#include "support/skip.h"
 
 using namespace fovea;
 namespace fs = std::filesystem;
@@ -31,8 +32,7 @@ train::TrainConfig small_run(const std::string& name) {
 
 TEST_CASE("training a few hundred images lowers the loss and writes the run files", "[train]") {
   if (!fs::exists(kData)) {
-    WARN("no Fashion-MNIST at " << kData << " (apt-get install dataset-fashion-mnist): skipped");
-    return;
+    FOVEA_SKIP_DEPENDENCY("no Fashion-MNIST at " << kData << " (apt-get install dataset-fashion-mnist)");
   }
   auto cfg = small_run("loss");
   train::RunResult r = train::train(test::context(), cfg);
@@ -69,8 +69,7 @@ TEST_CASE("training a few hundred images lowers the loss and writes the run file
 
 TEST_CASE("the same seed gives the same run, another seed another", "[train]") {
   if (!fs::exists(kData)) {
-    WARN("no Fashion-MNIST: skipped");
-    return;
+    FOVEA_SKIP_DEPENDENCY("no Fashion-MNIST at " << kData);
   }
   auto a = small_run("seed-a"), b = small_run("seed-b"), c = small_run("seed-c");
   a.epochs = b.epochs = c.epochs = 1;
@@ -88,8 +87,7 @@ TEST_CASE("the same seed gives the same run, another seed another", "[train]") {
 
 TEST_CASE("an explicit split is trained as given: train's own split reproduces the run", "[train]") {
   if (!fs::exists(kData)) {
-    WARN("no Fashion-MNIST: skipped");
-    return;
+    FOVEA_SKIP_DEPENDENCY("no Fashion-MNIST at " << kData);
   }
   auto implicit = small_run("split-implicit"), explicit_ = small_run("split-explicit"), other = small_run("split-other");
   implicit.epochs = explicit_.epochs = other.epochs = 1;

@@ -21,6 +21,7 @@
 #include "ops/op_check.h"
 #include "reference/conv2d.h"
 #include "reference/half.h"
+#include "support/skip.h"
 
 namespace fovea::test {
 namespace {
@@ -269,8 +270,7 @@ TEST_CASE("conv2d implicit GEMM tile variants are bit-identical, chosen by the t
   // 17x19 positions, 13 output and 11 input channels: no variant's tiles fit.
   const ConvCase c{shape(2, 11, 17, 19, 13, 3, 3, 1, 1, 1), true};
   if (!ops::conv2d_implicit_gemm(context(), c.s, true) || !ops::conv2d_direct_input_gradient(context(), c.s)) {
-    WARN("no implicit GEMM on this device");
-    return;
+    FOVEA_SKIP_HARDWARE("no implicit GEMM on this device");
   }
   TuningDir tuning;
   const auto file = gpu::tuning_file(context());
@@ -371,8 +371,7 @@ TEST_CASE("conv2d with fp16 columns matches the reference on the rounded columns
   if (!ctx.info().storage_16bit) {
     HalfMode on(true);
     CHECK_FALSE(ctx.fp16_columns());  // nothing to select on this device
-    WARN("device " << ctx.info().name << " has no 16-bit storage buffers: fp16 columns skipped");
-    return;
+    FOVEA_SKIP_HARDWARE("device " << ctx.info().name << " has no 16-bit storage buffers: fp16 columns");
   }
   // gk = 4*9 = 36 and plane 6x6 = 36, multiples of 4: the forward GEMM reads
   // the fp16 columns; stride 2, odd sizes and groups 3 with gk = 2*25 = 50:

@@ -171,6 +171,21 @@ PointwiseLoss bce_with_logits(uint32_t batch, uint32_t features, uint32_t rows, 
   return r;
 }
 
+PointwiseLoss onehot_loss(bool bce, uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& y,
+                          const std::vector<uint32_t>& labels) {
+  Tensor t(uint64_t(batch) * classes, 0.0);
+  for (uint64_t b = 0; b < batch; ++b) t[b * classes + labels[b]] = 1.0;
+  PointwiseLoss r = bce ? bce_with_logits(batch, classes, rows, y, t)
+                        : mse_loss(batch, classes, rows, y, t);
+  for (uint64_t b = 0; b < batch; ++b) {
+    uint32_t arg = 0;
+    for (uint32_t k = 1; k < classes; ++k)
+      if (y[b * classes + k] > y[b * classes + arg]) arg = k;
+    r.correct[b] = b < rows && arg == labels[b] ? 1.0 : 0.0;
+  }
+  return r;
+}
+
 double mean_rows(const Tensor& row_loss, uint32_t rows) {
   double s = 0.0;
   for (uint32_t b = 0; b < rows; ++b) s += row_loss[b];

@@ -70,6 +70,12 @@ PointwiseLoss mse_loss(uint32_t batch, uint32_t features, uint32_t rows, const T
 PointwiseLoss bce_with_logits(uint32_t batch, uint32_t features, uint32_t rows, const Tensor& z,
                               const Tensor& t);
 
+// A classifier against one-hot labels: mse_loss or bce_with_logits (bce =
+// true) of y [batch, classes] against t[b, k] = [k == labels[b]], with
+// correct = 1 when the first maximum of row b is at its label.
+PointwiseLoss onehot_loss(bool bce, uint32_t batch, uint32_t classes, uint32_t rows, const Tensor& y,
+                          const std::vector<uint32_t>& labels);
+
 // The scalar a gradient differentiates: sum of loss over valid rows / rows.
 double mean_rows(const Tensor& row_loss, uint32_t rows);
 

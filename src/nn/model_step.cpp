@@ -1,0 +1,106 @@
+// Model (nn/model.h), continued: the loss and the update step it records,
+// synchronised BatchNorm's cuts, and the seeded initialisation.
+#include <cmath>
+
+#include "data/split.h"
+#include "gpu/context.h"
+#include "nn/model.h"
+#include "nn/model_node.h"
+#include "ops/loss.h"
+#include "ops/norm.h"
+#include "util/error.h"
+
+namespace fovea::nn {
+
+using gpu::View;
+
+void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted) {
+  const uint32_t B = opts_.batch, C = spec_.classes;
+  const View& logits = nodes_.back().io.out;
+  const View& dlogits = nodes_.back().io.dout;
+  switch (spec_.loss.kind) {
+    case LossKind::Mse:
+    case LossKind::BceWithLogits:
+      ops::record_onehot_loss(p, spec_.loss.kind == LossKind::Mse ? ops::OnehotLoss::Mse
+                                                                  : ops::OnehotLoss::BceWithLogits,
+                              B, C, logits, labels_, dlogits, row_stats_, gradient, "loss");
+      break;
+    case LossKind::CrossEntropy:
+      if (weighted && class_weights_.valid())
+        ops::record_softmax_xent_weighted(p, B, C, logits, labels_, class_weights_, dlogits, row_stats_, gradient,
+                                          float(spec_.loss.label_smoothing), mix, "loss");
+      else if (mix)
+        ops::record_softmax_xent_mixed(p, B, C, logits, labels_, dlogits, row_stats_, gradient,
+                                       float(spec_.loss.label_smoothing), "loss");
+      else
+        ops::record_softmax_xent(p, B, C, logits, labels_, dlogits, row_stats_, gradient,
+                                 float(spec_.loss.label_smoothing), "loss");
+      break;
+  }
+}
+
+// The step after the gradient: penalties, clipping, the optimizer.
+void Model::record_update(gpu::Program& p) {
+  // Penalties, then clipping (the penalty is part of the loss whose gradient
+  // is clipped), then the step. Alignment gaps between tensors hold zero
+  // gradients, so clipping the whole block is clipping every tensor.
+  for (const PenaltyTerm& t : penalty_terms_) {
+    const ParamTensor& pt = tensors_[t.tensor];
+    ops::record_penalty_grad(p, params_, grads_, pt.offset, pt.count, t.l1, t.l2, "penalty." + pt.name);
+  }
+  if (opts_.regularize.clip_value > 0)
+    ops::record_clip_value(p, grads_, param_floats_, opts_.regularize.clip_value, "clip_value");
+  if (opts_.regularize.clip_norm > 0)
+    ops::record_clip_norm(p, grads_, param_floats_, opts_.regularize.clip_norm, clip_norm_, "clip_norm");
+  // Frozen layers' gradients stay zero (nothing writes them), so they do
+  // not move the clipping norm; the optimizer steps the unfrozen runs only.
+  const std::string name = ops::optimizer_name(opts_.optim.kind);
+  if (trained_.size() == 1 && trained_[0].count == param_floats_) {
+    ops::record_optimizer(p, param_floats_, opts_.optim, params_, grads_, optim_state_, name);
+    return;
+  }
+  for (const TrainedSpan& t : trained_) {
+    const std::string at = name + "." + std::to_string(t.offset);
+    ops::record_optimizer(p, t.count, opts_.optim, params_.sub(t.offset * 4, t.count * 4, "parameters." + at),
+                          grads_.sub(t.offset * 4, t.count * 4, "gradients." + at),
+                          optim_state_.sub(t.state_offset * 4, ops::optimizer_state_floats(opts_.optim, t.count) * 4,
+                                           at + ".state"),
+                          at);
+  }
+}
+
+// Synchronised BatchNorm: each training-mode BatchNorm layer gets a readback
+// ring for its partials and an upload ring for their sums over the ranks,
+// and a cut that ends the program being recorded after its reduce.
+void Model::plan_sync_bn() {
+  size_t synced = 0;
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    const LayerType type = spec_.layers[n].type;
+    if (type != LayerType::BatchNorm2d && type != LayerType::BatchNorm1d) continue;
+    Io& io = nodes_[n].io;
+    const Shape& in = io.in_shapes[0];
+    const uint64_t bytes = 4 * ops::batchnorm_sync_floats(ops::NormShape{opts_.batch, in.c, in.h, in.w});
+    io.sync_partials = readback_->reserve(io.label + ".sync.partials", bytes, opts_.slots);
+    io.sync_summed = upload_->reserve(io.label + ".sync.summed", bytes, opts_.slots);
+    io.cut = [this, n, layer = synced++](gpu::Program& p, uint32_t chunks) -> gpu::Program& {
+      const Io& io = nodes_[n].io;
+      SyncExchange e;
+      e.partials = io.sync_partials;
+      e.summed = io.sync_summed;
+      e.channels = io.in_shapes[0].c;
+      e.chunks = chunks;
+      e.plane = io.in_shapes[0].h * io.in_shapes[0].w;
+      e.layer = layer;
+      for (const SyncExchange& f : sync_exchanges_) e.backward = e.backward || f.layer == layer;
+      sync_exchanges_.push_back(e);
+      p.host_reads(io.sync_partials);
+      train_segments_.push_back(
+          std::make_unique<gpu::Program>(ctx_, "train." + std::to_string(train_segments_.size() + 1)));
+      train_segments_.back()->set_params(step_params_);
+      train_segments_.back()->scratch_from(*device_);
+      return *train_segments_.back();
+    };
+  }
+}
+
+}  // namespace fovea::nn
