@@ -71,7 +71,9 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    auto ctx = gpu::Context::create({device, false});
+    gpu::ContextOptions o;
+    o.device = device;
+    auto ctx = gpu::Context::create(o);
     if (!ctx->info().timestamps) throw Error("device " + ctx->info().name + " has no timestamps");
     std::vector<Bench> benches;
     for (auto [name, s] : {std::pair{"conv1", conv(1, 28, 32)}, std::pair{"conv2", conv(32, 14, 64)}}) {

@@ -92,12 +92,23 @@ class [[nodiscard]] Result<void> {
 /** @brief Options for a Device that Fovea creates and owns. */
 struct DeviceOptions {
   /** "" picks the best device (discrete > integrated > virtual > CPU, then
-   *  memory; FOVEA_DEVICE overrides); else an index into the device list or
-   *  a case-insensitive substring of the device name. */
+   *  memory); else an index into the device list or a case-insensitive
+   *  substring of the device name. (The library reads no environment
+   *  variable; `fovea` maps FOVEA_DEVICE and the others below to these.) */
   std::string device;
   /** Enables the Khronos validation layer with synchronisation validation;
    *  Device::validation_messages() counts its messages. */
   bool validate = false;
+  /** Kernel choice: "" or "1" the device model's defaults; "0" portable
+   *  kernels only, in fp32; "fp16" / "fp32" the fp16 paths on / off
+   *  (FOVEA_FAST for `fovea`). */
+  std::string fast;
+  /** Clamps the device model, e.g. "vulkan11-min" (FOVEA_LIMITS for `fovea`;
+   *  docs/portability.md). */
+  std::string limits;
+  /** Times kernel variants once per device and shape (FOVEA_TUNE=0 for
+   *  `fovea` turns it off). */
+  bool tune = true;
 };
 
 /**

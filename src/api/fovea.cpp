@@ -109,6 +109,9 @@ Result<Device> Device::create(const DeviceOptions& options) {
     gpu::ContextOptions o;
     o.device = options.device;
     o.validate = options.validate;
+    o.fast = options.fast;
+    o.limits = options.limits;
+    o.tune = options.tune;
     auto impl = std::make_shared<Impl>();
     impl->ctx = gpu::Context::create(o);
     return Device(std::move(impl));

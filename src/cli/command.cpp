@@ -42,8 +42,7 @@ CLI::Option* add_run_option(CLI::App* sub, std::string& dir) {
 }
 
 std::unique_ptr<gpu::Context> open_context(const DeviceOptions& o) {
-  const Environment env = read_environment();
-  return gpu::Context::create({o.device.empty() ? env.device : o.device, o.validate || env.validation});
+  return gpu::Context::create(context_options(read_environment(), o.device, o.validate));
 }
 
 int finish_validation(gpu::Context& ctx) {

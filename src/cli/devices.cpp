@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/environment.h"
 
 namespace fovea::cli {
 
@@ -16,7 +17,7 @@ class Devices final : public Command {
                        "kernels; see docs/portability.md)")) {}
 
   int run(const std::vector<std::string>&) override {
-    const auto list = gpu::list_devices();
+    const auto list = gpu::list_devices(read_environment().limits);
     const size_t best = gpu::best_device(list);
     for (size_t i = 0; i < list.size(); ++i)
       std::printf("%s%s\n", gpu::describe(list[i]).c_str(), i == best ? "\n    (best: used by default)" : "");

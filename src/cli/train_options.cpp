@@ -43,7 +43,7 @@ fovea::ops::OptimConfig resolve_optimizer(const std::string& name, const fovea::
 // of the best kind on its machine, the local_rank-th of them (round robin);
 // else the best one, shared by the machine's ranks.
 std::string rank_device(int local_rank) {
-  const auto list = fovea::gpu::list_devices();
+  const auto list = fovea::gpu::list_devices(fovea::cli::read_environment().limits);
   if (list.empty()) return "";
   const size_t best = fovea::gpu::best_device(list);
   std::vector<uint32_t> same;

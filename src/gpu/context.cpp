@@ -145,14 +145,14 @@ static InstanceResult make_instance(bool validate, ValidationLog* log) {
   return r;
 }
 
-static std::vector<DeviceInfo> enumerate(VkInstance instance) {
+static std::vector<DeviceInfo> enumerate(VkInstance instance, const std::string& limits) {
   uint32_t n = 0;
   check(vkEnumeratePhysicalDevices(instance, &n, nullptr), "vkEnumeratePhysicalDevices");
   std::vector<VkPhysicalDevice> pds(n);
   check(vkEnumeratePhysicalDevices(instance, &n, pds.data()), "vkEnumeratePhysicalDevices");
   std::vector<DeviceInfo> out;
   for (VkPhysicalDevice pd : pds) {
-    DeviceInfo d = query_device(instance, pd);
+    DeviceInfo d = query_device(instance, pd, limits);
     if (d.api_version < VK_API_VERSION_1_1) continue;  // Fovea needs Vulkan 1.1
     bool dup = std::any_of(out.begin(), out.end(),
                            [&](const DeviceInfo& o) { return o.uuid == d.uuid; });
@@ -163,11 +163,11 @@ static std::vector<DeviceInfo> enumerate(VkInstance instance) {
   return out;
 }
 
-std::vector<DeviceInfo> list_devices() {
+std::vector<DeviceInfo> list_devices(const std::string& limits) {
   InstanceResult inst = make_instance(false, nullptr);
   std::vector<DeviceInfo> out;
   try {
-    out = enumerate(inst.instance);
+    out = enumerate(inst.instance, limits);
   } catch (...) {
     vkDestroyInstance(inst.instance, nullptr);
     throw;
@@ -222,22 +222,14 @@ size_t pick_device(const std::vector<DeviceInfo>& devices, const std::string& sp
   throw Error("no device name contains '" + spec + "'; devices present: " + names);
 }
 
-static bool env_flag(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v && std::strcmp(v, "0") != 0;
-}
-
 std::unique_ptr<Context> Context::create(const ContextOptions& opts) {
   std::unique_ptr<Context> ctx(new Context());
   ctx->owns_ = true;
-  bool validate = opts.validate || env_flag("FOVEA_VALIDATION");
-  InstanceResult inst = make_instance(validate, ctx->log_.get());
+  InstanceResult inst = make_instance(opts.validate, ctx->log_.get());
   ctx->instance_ = inst.instance;
   ctx->messenger_ = inst.messenger;
-  std::vector<DeviceInfo> devices = enumerate(ctx->instance_);
-  std::string spec = opts.device;
-  if (spec.empty() && std::getenv("FOVEA_DEVICE")) spec = std::getenv("FOVEA_DEVICE");
-  ctx->info_ = devices.at(pick_device(devices, spec));
+  std::vector<DeviceInfo> devices = enumerate(ctx->instance_, opts.limits);
+  ctx->info_ = devices.at(pick_device(devices, opts.device));
   ctx->physical_ = ctx->info_.handle;
 
   uint32_t nq = 0;
@@ -283,13 +275,13 @@ std::unique_ptr<Context> Context::create(const ContextOptions& opts) {
   vkGetDeviceQueue(ctx->device_, ctx->family_, 0, &ctx->queue_);
   ctx->fp16_storage_ = ctx->info_.storage_16bit;
   ctx->coop_matrix_ = ctx->info_.coop_matrix_f16;
-  ctx->init_common();
+  ctx->init_common(opts);
   return ctx;
 }
 
 std::unique_ptr<Context> Context::adopt(VkInstance instance, VkPhysicalDevice physical,
                                         VkDevice device, uint32_t queue_family,
-                                        uint32_t queue_index) {
+                                        uint32_t queue_index, const ContextOptions& opts) {
   if (!instance || !physical || !device) throw Error("adopt: null Vulkan handle");
   uint32_t nq = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(physical, &nq, nullptr);
@@ -306,21 +298,21 @@ std::unique_ptr<Context> Context::adopt(VkInstance instance, VkPhysicalDevice ph
   ctx->physical_ = physical;
   ctx->device_ = device;
   ctx->family_ = queue_family;
-  ctx->info_ = query_device(instance, physical);
+  ctx->info_ = query_device(instance, physical, opts.limits);
   ctx->info_.timestamps = ctx->info_.timestamps && qf[queue_family].timestampValidBits > 0;
   vkGetDeviceQueue(device, queue_family, queue_index, &ctx->queue_);
-  ctx->init_common();
+  ctx->init_common(opts);
   return ctx;
 }
 
-void Context::init_common() {
+void Context::init_common(const ContextOptions& opts) {
   require_minimums(info_);
-  if (const char* k = std::getenv("FOVEA_KERNELS"); k && std::strcmp(k, "portable") == 0)
-    portable_kernels = true;
+  portable_kernels = opts.portable;
+  tune = opts.tune;
   half_precision = info_.type != VK_PHYSICAL_DEVICE_TYPE_CPU;
   occupancy_split_k = info_.type != VK_PHYSICAL_DEVICE_TYPE_CPU;
-  if (const char* f = std::getenv("FOVEA_FAST"); f && *f) {
-    const std::string v = f;
+  if (!opts.fast.empty()) {
+    const std::string& v = opts.fast;
     if (v != "0" && v != "1" && v != "fp16" && v != "fp32")
       throw Error("FOVEA_FAST: '" + v +
                   "' is not 0 (portable kernels only), 1 (the default), fp16 or fp32");

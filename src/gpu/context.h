@@ -73,9 +73,18 @@ void require_minimums(const DeviceInfo& d);
 // separated by commas. Throws fovea::Error naming an unknown value.
 void apply_limits(DeviceInfo& d, const std::string& limits);
 
+// Which device, and the choices the kernels are made with. The library reads
+// no environment variable: the command line turns FOVEA_* into these
+// (src/cli/environment.h); the API has the same fields (fovea::api::DeviceOptions).
 struct ContextOptions {
   std::string device;     // "" = best; else an index or a name substring
-  bool validate = false;  // also enabled by FOVEA_VALIDATION=1
+  bool validate = false;  // the validation layer with synchronisation validation
+  // "" = the device model's defaults; "0": portable kernels only, fp32;
+  // "1": the defaults; "fp16": the fp16 paths on; "fp32": off (FOVEA_FAST).
+  std::string fast;
+  bool portable = false;  // portable kernels only (FOVEA_KERNELS=portable)
+  std::string limits;     // clamps of the device model (apply_limits; FOVEA_LIMITS)
+  bool tune = true;       // time kernel variants (tuner.h); false: variant 0 (FOVEA_TUNE=0)
 };
 
 // Collects validation-layer messages. Tests fail when count() > 0.
@@ -97,9 +106,10 @@ class Context {
   // Adopts the caller's objects; the queue family must support compute. The
   // context never destroys them; the caller keeps them alive until the
   // context is destroyed.
+  // opts.device and opts.validate do not apply (the caller's instance decides).
   static std::unique_ptr<Context> adopt(VkInstance instance, VkPhysicalDevice physical,
                                         VkDevice device, uint32_t queue_family,
-                                        uint32_t queue_index = 0);
+                                        uint32_t queue_index = 0, const ContextOptions& opts = {});
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
@@ -137,6 +147,8 @@ class Context {
   // the two, force the portable kernels that run within the Vulkan 1.1
   // minimum limits everywhere.
   bool portable_kernels = false;
+  // Whether the tuner may time kernel variants (ContextOptions::tune).
+  bool tune = true;
   // Whether reductions may add lanes with subgroup arithmetic (the fast
   // path of norm/reduce): the model has basic and arithmetic subgroup
   // operations in compute shaders and portable kernels are not forced.
@@ -182,7 +194,7 @@ class Context {
 
  private:
   Context() = default;
-  void init_common();
+  void init_common(const ContextOptions& opts);
   VkCommandBuffer begin_once();
   void end_once(VkCommandBuffer cmd);
   void load_pipeline_cache();
@@ -207,7 +219,8 @@ class Context {
 // Lists the devices of a temporary instance, duplicates (same device UUID,
 // e.g. one GPU seen through two ICDs) removed, best first is NOT applied:
 // list order is the driver's.
-std::vector<DeviceInfo> list_devices();
+// `limits` clamps each device model as ContextOptions::limits does.
+std::vector<DeviceInfo> list_devices(const std::string& limits = "");
 // Index into `devices` of the best device: discrete > integrated > virtual >
 // CPU, then the most device-local memory.
 size_t best_device(const std::vector<DeviceInfo>& devices);

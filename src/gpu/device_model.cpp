@@ -1,12 +1,11 @@
 // The device model: what a physical device offers (limits, subgroups,
 // fp16/int8 arithmetic and storage, cooperative matrices, timestamps), as
-// DeviceInfo, the FOVEA_LIMITS clamps and the Vulkan 1.1 minimums. It knows
+// DeviceInfo, the clamps of ContextOptions::limits and the Vulkan 1.1 minimums. It knows
 // no Context: the context (gpu/context.cpp) and the device selection use it.
 #include "gpu/device_model.h"
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -121,7 +120,7 @@ static void query_features(VkInstance instance, VkPhysicalDevice pd, uint32_t ap
   d.coop_matrix_f16 = query_coop_matrix_f16(instance, pd, ext, d.shader_float16);
 }
 
-DeviceInfo query_device(VkInstance instance, VkPhysicalDevice pd) {
+DeviceInfo query_device(VkInstance instance, VkPhysicalDevice pd, const std::string& limits) {
   DeviceInfo d;
   d.handle = pd;
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
@@ -181,7 +180,7 @@ DeviceInfo query_device(VkInstance instance, VkPhysicalDevice pd) {
     if ((q.queueFlags & VK_QUEUE_COMPUTE_BIT) && q.timestampValidBits > 0 &&
         lim.timestampComputeAndGraphics)
       d.timestamps = true;
-  apply_limits(d, std::getenv("FOVEA_LIMITS") ? std::getenv("FOVEA_LIMITS") : "");
+  apply_limits(d, limits);
   return d;
 }
 

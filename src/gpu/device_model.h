@@ -5,12 +5,15 @@
 #pragma once
 #include <vulkan/vulkan.h>
 
+#include <string>
+
 #include "gpu/context.h"
 
 namespace fovea::gpu {
 
 // Everything Fovea reads about `pd`: properties, limits, subgroup support,
 // features and extensions (each chained only where the device defines it).
-DeviceInfo query_device(VkInstance instance, VkPhysicalDevice pd);
+// `limits` clamps it (apply_limits; "" = none).
+DeviceInfo query_device(VkInstance instance, VkPhysicalDevice pd, const std::string& limits);
 
 }  // namespace fovea::gpu

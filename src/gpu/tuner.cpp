@@ -69,8 +69,7 @@ double median_replay_ms(Context& ctx, const StepParams& params, int repeat,
 
 uint32_t tuned_variant(Context& ctx, const std::string& key, uint32_t variants, bool worth,
                        const TuneRecord& record) {
-  const char* env = std::getenv("FOVEA_TUNE");
-  if (variants < 2 || (env && std::string(env) == "0")) return 0;
+  if (variants < 2 || !ctx.tune) return 0;
   const std::filesystem::path path = tuning_file(ctx);
   if (!path.empty()) {
     std::ifstream f(path);

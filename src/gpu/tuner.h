@@ -6,7 +6,8 @@
 // Each (device UUID, driver version, key) is timed once, outside any
 // recorded step, and the choice is cached in
 // $XDG_CACHE_HOME/fovea/tuning-<uuid>-<driverVersion>.txt (one line per key:
-// "key choice ms_0 ms_1 ..."). FOVEA_TUNE=0 turns tuning off (variant 0).
+// "key choice ms_0 ms_1 ..."). Context::tune false (FOVEA_TUNE=0 for the
+// command) turns tuning off (variant 0).
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -24,7 +25,7 @@ using TuneRecord = std::function<void(Program& p, uint32_t v, const std::functio
 // The index of the fastest of `variants` for `key` (no spaces): the cached
 // choice when the file has one, else timed now when `worth` (small problems
 // are not worth a timing run) and the device has timestamps, else 0.
-// FOVEA_TUNE=0: always 0. Never throws: a failed timing keeps variant 0.
+// Context::tune false: always 0. Never throws: a failed timing keeps variant 0.
 uint32_t tuned_variant(Context& ctx, const std::string& key, uint32_t variants, bool worth,
                        const TuneRecord& record);
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "cli/environment.h"
 #include "data/split.h"
 
 namespace fovea::test {
@@ -18,7 +19,9 @@ gpu::Context& context() {
   auto& ctx = context_slot();
   // Every GPU test runs under the validation layer, synchronisation included.
   if (!ctx) {
-    ctx = gpu::Context::create({"", true});
+    // The kernel choices of the run's environment (FOVEA_LIMITS=vulkan11-min
+    // for the clamped ctest pass), read here as the command line reads them.
+    ctx = gpu::Context::create(cli::context_options(cli::read_environment(), "", true));
     // The tests compare with fp32 tolerances; the fp16 paths (on by default
     // on GPUs) are tested where a test turns them on (ops/half_test.cpp).
     ctx->half_precision = false;

@@ -328,9 +328,9 @@ TEST_CASE("the tuner times variants once and then reads its cached choice", "[co
   std::ofstream(gpu::tuning_file(context())) << "test/copy " << (best + 1) % 3 << '\n';
   CHECK(gpu::tuned_variant(context(), "test/copy", 3, true, record) == (best + 1) % 3);
   CHECK(timed == 3);
-  setenv("FOVEA_TUNE", "0", 1);
+  context().tune = false;  // ContextOptions::tune (FOVEA_TUNE=0 for the command)
   CHECK(gpu::tuned_variant(context(), "test/copy", 3, true, record) == 0);
-  unsetenv("FOVEA_TUNE");
+  context().tune = true;
 }
 
 TEST_CASE("conv2d weight and bias gradients over more positions than one split", "[conv2d]") {
