@@ -1,6 +1,9 @@
 #include "train/run_data.h"
 
 #include <cstdio>
+#include <string>
+
+#include "util/error.h"
 
 namespace fovea::train {
 
@@ -41,6 +44,30 @@ std::vector<uint32_t> all_images(const data::ImageSet& set) {
   std::vector<uint32_t> v(set.count);
   for (uint32_t i = 0; i < set.count; ++i) v[i] = i;
   return v;
+}
+
+// The run's training and validation images: an explicit split (cv), the
+// source's own validation set, or the --limit / --val-split holdout.
+data::Split run_split(const TrainConfig& cfg, const data::Source& ds) {
+  data::Split split;
+  if (ds.val && (cfg.split || !cfg.val_split.empty()))
+    throw Error(std::string(cfg.split ? "cross-validation makes its own validation sets" : "--val-split is refused") +
+                ": " + cfg.data_dir + " has a validation set of its own (" +
+                (ds.kind == "csv" ? "val rows" : "a val/ folder") + ")");
+  if (cfg.split) {
+    split = *cfg.split;
+    if (split.train.empty()) throw Error("internal: an explicit split with no training image");
+    for (const auto* list : {&split.train, &split.val})
+      if (!list->empty() && list->back() >= ds.train.count)
+        throw Error("internal: a split names image " + std::to_string(list->back()) + " of the " +
+                    std::to_string(ds.train.count) + " in " + ds.train.images_path);
+  } else {
+    data::ValSpec val = cfg.val_split.empty() ? data::ValSpec{} : data::parse_val_split(cfg.val_split);
+    if (ds.val) val = data::parse_val_split("0");  // the source's own validation set, not a holdout
+    split = data::make_split(ds.train.count, cfg.limit, val, cfg.seed);
+    if (ds.val) split.val = all_images(*ds.val);
+  }
+  return split;
 }
 
 }  // namespace fovea::train

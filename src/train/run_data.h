@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data/source.h"
+#include "data/split.h"
 #include "nn/model_spec.h"
 #include "train/trainer.h"
 
@@ -26,5 +27,9 @@ nlohmann::json source_json(const data::Source& ds, const TrainConfig& cfg);
 
 // 0 .. set.count - 1.
 std::vector<uint32_t> all_images(const data::ImageSet& set);
+
+// The run's split of the training images: cfg.split (cv), the source's own
+// validation set (then --val-split is refused), or the holdout.
+data::Split run_split(const TrainConfig& cfg, const data::Source& ds);
 
 }  // namespace fovea::train

@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 
+#include "data/sharpening.h"
+#include "ops/optim.h"
 #include "util/error.h"
 #include "util/file.h"
 
@@ -108,6 +111,50 @@ void run_update(nn::Model& model, gpu::Replayer& train_step, gpu::Replayer& upda
   std::memcpy(model.params_ring().host(slot), &p, sizeof p);
   update_step.submit(slot);
   update_step.finish();
+}
+
+// The options train() checks before it reads anything: one line naming the
+// option and the value.
+void check_train_options(const TrainConfig& cfg) {
+  if (cfg.epochs == 0) throw Error("--epochs must be at least 1");
+  if (cfg.batch == 0) throw Error("--batch must be at least 1");
+  if (!(cfg.lr > 0) || !std::isfinite(cfg.lr)) throw Error("--lr must be a positive number");
+  ops::validate_optimizer(cfg.optim);
+  if (cfg.out_dir.empty()) throw Error("no output directory given");
+  if (!(cfg.sharpen_replay >= 0 && cfg.sharpen_replay <= 1))
+    throw Error("--sharpen-replay must be a fraction in [0, 1], got " + std::to_string(cfg.sharpen_replay));
+  for (double v : cfg.test_blur)
+    if (!(v >= 0 && v <= data::kMaxSharpenSigma))
+      throw Error("--test-blur: sigma " + std::to_string(v) + " is outside [0, 20] pixels");
+  for (double v : cfg.test_noise)
+    if (!(v >= 0 && std::isfinite(v))) throw Error("--test-noise: std " + std::to_string(v) + " is not >= 0");
+  if (cfg.early_stop_metric != "val_loss" && cfg.early_stop_metric != "val_acc" &&
+      cfg.early_stop_metric != "val_balanced_acc")
+    throw Error("--early-stop-metric must be val_loss, val_acc or val_balanced_acc, got '" + cfg.early_stop_metric +
+                "'");
+  if (!(cfg.early_stop_delta >= 0)) throw Error("--early-stop-delta must be >= 0");
+  if (!(cfg.target_acc >= 0 && cfg.target_acc <= 1)) throw Error("--target-acc must be in [0, 1]");
+  if (!(cfg.divergence_factor > 1)) throw Error("--divergence-factor must be greater than 1");
+  if (cfg.checkpoint_every == 0) throw Error("--checkpoint-every must be at least 1 (epochs)");
+}
+
+// --out for a new run (no run there yet; checked by the writing rank) or
+// for --resume (its checkpoint must exist).
+void check_out_dir(const std::filesystem::path& out, bool resume, bool writer) {
+  if (resume) {
+    if (!std::filesystem::exists(out / "checkpoint.safetensors"))
+      throw Error("--resume: " + out.string() + " holds no checkpoint.safetensors");
+  } else if (writer && std::filesystem::exists(out / "metrics.jsonl")) {
+    throw Error("output directory " + out.string() +
+                " already holds a run (metrics.jsonl); choose another --out");
+  }
+}
+
+void check_batch_shards(uint32_t batch, uint32_t ranks) {
+  if (ranks > 1 && batch % ranks != 0)
+    throw Error("--batch " + std::to_string(batch) + " is the global batch and must divide evenly among the " +
+                std::to_string(ranks) + " ranks (mpirun -np " + std::to_string(ranks) + "); give a multiple of " +
+                std::to_string(ranks));
 }
 
 }  // namespace fovea::train

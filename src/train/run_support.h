@@ -115,4 +115,15 @@ void check_accumulate(const TrainConfig& cfg, const data::AugmentConfig& augment
 // in the slot the micro-batches left free, with the last one's parameters.
 void run_update(nn::Model& model, gpu::Replayer& train_step, gpu::Replayer& update_step, gpu::StepParams p);
 
+// The scalar options of a run (epochs, batch, rates, stopping rules, test
+// corruptions' ranges, checkpoint interval): one line per bad value.
+void check_train_options(const TrainConfig& cfg);
+
+// The output directory of a new run holds no run; a resumed one holds its
+// checkpoint. One line naming the directory otherwise.
+void check_out_dir(const std::filesystem::path& out, bool resume, bool writer);
+
+// A data-parallel run's global --batch divides evenly among the ranks.
+void check_batch_shards(uint32_t batch, uint32_t ranks);
+
 }  // namespace fovea::train

@@ -37,65 +37,24 @@ namespace fovea::train {
 namespace fs = std::filesystem;
 
 RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
-  if (cfg.epochs == 0) throw Error("--epochs must be at least 1");
-  if (cfg.batch == 0) throw Error("--batch must be at least 1");
-  if (!(cfg.lr > 0) || !std::isfinite(cfg.lr)) throw Error("--lr must be a positive number");
-  ops::validate_optimizer(cfg.optim);
-  if (cfg.out_dir.empty()) throw Error("no output directory given");
+  check_train_options(cfg);
   const data::SharpenSchedule schedule(cfg.sharpen, cfg.epochs);
   LrConfig lc = cfg.lr_schedule;
   lc.lr = cfg.lr;
   LrSchedule lr_schedule(lc, cfg.epochs);
-  if (!(cfg.sharpen_replay >= 0 && cfg.sharpen_replay <= 1))
-    throw Error("--sharpen-replay must be a fraction in [0, 1], got " + std::to_string(cfg.sharpen_replay));
-  for (double v : cfg.test_blur)
-    if (!(v >= 0 && v <= data::kMaxSharpenSigma))
-      throw Error("--test-blur: sigma " + std::to_string(v) + " is outside [0, 20] pixels");
-  for (double v : cfg.test_noise)
-    if (!(v >= 0 && std::isfinite(v))) throw Error("--test-noise: std " + std::to_string(v) + " is not >= 0");
   const std::vector<data::Corruption> corruptions = data::parse_corruptions(cfg.test_corrupt, "--test-corrupt");
-  if (cfg.early_stop_metric != "val_loss" && cfg.early_stop_metric != "val_acc" &&
-      cfg.early_stop_metric != "val_balanced_acc")
-    throw Error("--early-stop-metric must be val_loss, val_acc or val_balanced_acc, got '" + cfg.early_stop_metric +
-                "'");
   const bool balanced = balanced_sampler(cfg.sampler);
-  if (!(cfg.early_stop_delta >= 0)) throw Error("--early-stop-delta must be >= 0");
-  if (!(cfg.target_acc >= 0 && cfg.target_acc <= 1)) throw Error("--target-acc must be in [0, 1]");
-  if (!(cfg.divergence_factor > 1)) throw Error("--divergence-factor must be greater than 1");
   const data::AugmentConfig augment = data::parse_augment(cfg.augment);
   const Ranks ranks(cfg.comm);
   check_accumulate(cfg, augment, ranks.size);
-  if (ranks.size > 1) {
-    const std::string np = "mpirun -np " + std::to_string(ranks.size);
-    if (cfg.batch % ranks.size != 0)
-      throw Error("--batch " + std::to_string(cfg.batch) + " is the global batch and must divide evenly among the " +
-                  std::to_string(ranks.size) + " ranks (" + np + "); give a multiple of " +
-                  std::to_string(ranks.size));
-  }
+  check_batch_shards(cfg.batch, ranks.size);
 
   nn::ModelSpec spec = nn::load_model_spec(cfg.model_path);
   if (cfg.label_smoothing) spec = nn::with_label_smoothing(spec, *cfg.label_smoothing);
   const data::Source ds = open_data(cfg, spec);
   // Standardisation uses the whole training file, whatever --limit says.
   data::ChannelStats stats = data::channel_stats(ds.train);
-  data::Split split;
-  if (ds.val && (cfg.split || !cfg.val_split.empty()))
-    throw Error(std::string(cfg.split ? "cross-validation makes its own validation sets" : "--val-split is refused") +
-                ": " + cfg.data_dir + " has a validation set of its own (" +
-                (ds.kind == "csv" ? "val rows" : "a val/ folder") + ")");
-  if (cfg.split) {
-    split = *cfg.split;
-    if (split.train.empty()) throw Error("internal: an explicit split with no training image");
-    for (const auto* list : {&split.train, &split.val})
-      if (!list->empty() && list->back() >= ds.train.count)
-        throw Error("internal: a split names image " + std::to_string(list->back()) + " of the " +
-                    std::to_string(ds.train.count) + " in " + ds.train.images_path);
-  } else {
-    data::ValSpec val = cfg.val_split.empty() ? data::ValSpec{} : data::parse_val_split(cfg.val_split);
-    if (ds.val) val = data::parse_val_split("0");  // the source's own validation set, not a holdout
-    split = data::make_split(ds.train.count, cfg.limit, val, cfg.seed);
-    if (ds.val) split.val = all_images(*ds.val);
-  }
+  const data::Split split = run_split(cfg, ds);
   // Validation: the source's validation images, else the holdout of the training images.
   const data::ImageSet& val_set = ds.val ? *ds.val : ds.train;
   if (!ds.test && (!cfg.test_blur.empty() || !cfg.test_noise.empty() || !corruptions.empty()))
@@ -111,13 +70,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
 
   fs::path out(cfg.out_dir);
   const fs::path checkpoint_path = out / "checkpoint.safetensors";
-  if (cfg.resume) {
-    if (!fs::exists(checkpoint_path)) throw Error("--resume: " + out.string() + " holds no checkpoint.safetensors");
-  } else if (ranks.writer() && fs::exists(out / "metrics.jsonl")) {
-    throw Error("output directory " + out.string() +
-                " already holds a run (metrics.jsonl); choose another --out");
-  }
-  if (cfg.checkpoint_every == 0) throw Error("--checkpoint-every must be at least 1 (epochs)");
+  check_out_dir(out, cfg.resume, ranks.writer());
   if (cfg.sharpness_every > 0 && (cfg.sharpness_images == 0 || cfg.sharpness_images > ds.train.count))
     throw Error("--sharpness-images " + std::to_string(cfg.sharpness_images) + " is not in [1, " +
                 std::to_string(ds.train.count) + "] (the training images in " + ds.train.images_path + ")");
