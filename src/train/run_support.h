@@ -4,6 +4,7 @@
 // accumulation's checks and update.
 #pragma once
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -61,6 +62,13 @@ std::string short_number(double v);
 std::string weights_name(uint32_t epoch);
 
 // The weights (and layer state) of one moment of the run, in host memory.
+// Every value finite (no NaN, no Inf): the epoch's weights and layer state.
+inline bool all_finite(const std::vector<float>& v) {
+  for (float x : v)
+    if (!std::isfinite(x)) return false;
+  return true;
+}
+
 struct Snapshot {
   std::vector<float> params, state;
   uint64_t batches_tracked = 0;

@@ -393,6 +393,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     if (penalised) e.penalty = model.penalty(now.params);
     if (!std::isfinite(e.train_loss) || (!split.val.empty() && !std::isfinite(e.val_loss)))
       diverged = "the loss is not finite";
+    else if (!all_finite(now.params) || !all_finite(now.state))  // made by a step no loss has seen yet
+      diverged = "a weight is not finite (NaN or Inf) after the epoch's last step";
     else if (e.train_loss > cfg.divergence_factor * first_loss)
       diverged = "the training loss " + short_number(e.train_loss) + " exceeds " +
                  short_number(cfg.divergence_factor) + " x the starting loss " + short_number(first_loss);
@@ -418,8 +420,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     char reduce_share[64] = "";
     if (ranks.size > 1)
       std::snprintf(reduce_share, sizeof reduce_share, "  all-reduce %.1f%%", 100.0 * allreduce_seconds / train_seconds);
-    std::printf("epoch %u/%u  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f  lr %g  blur %.3g  %.1f s  %.0f img/s%s%s\n",
-                e.epoch, cfg.epochs, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.lr,
+    char val[64] = "val_loss -  val_acc -";  // no validation set (metrics.jsonl: null)
+    if (!split.val.empty()) std::snprintf(val, sizeof val, "val_loss %.4f  val_acc %.4f", e.val_loss, e.val_acc);
+    std::printf("epoch %u/%u  train_loss %.4f  train_acc %.4f  %s  lr %g  blur %.3g  %.1f s  %.0f img/s%s%s\n",
+                e.epoch, cfg.epochs, e.train_loss, e.train_acc, val, e.lr,
                 e.blur_sigma, e.seconds, e.images_per_second,
                 penalised ? ("  penalty " + short_number(e.penalty)).c_str() : "", reduce_share);
     if (cfg.class_weights != "none" || balanced || cfg.early_stop_metric == "val_balanced_acc")

@@ -43,6 +43,29 @@ code=$?
 [ "$(field "$tmp/div/summary.json" stop_reason)" = "diverged" ] || fail "diverged stop_reason"
 cmp -s "$tmp/div/model.safetensors" "$tmp/plain/model.safetensors" || fail "a diverged run did not keep its last good weights"
 
+# NaN made inside the last step, which no loss has seen: Adagrad with --eps 0
+# divides the zero gradients of one image's inactive ReLU units by zero. The
+# run stops as diverged with the initial weights, not the NaN ones.
+"$fovea" train --model "$src/assets/models/mlp.json" --limit 1 --batch 1 --val-split 0 --epochs 1 \
+  --optimizer adagrad --eps 0 --lr 0.01 --seed 3 --no-progress --out "$tmp/nan" >"$tmp/out" 2>"$tmp/err"
+code=$?
+[ "$code" -eq 1 ] || fail "a run with NaN weights exited $code, want 1"
+grep -q "diverged in epoch 1 (a weight is not finite.*initial weights" "$tmp/err" || fail "NaN weights' stderr: $(cat "$tmp/err")"
+[ "$(field "$tmp/nan/summary.json" stop_reason)" = "diverged" ] || fail "NaN weights' stop_reason"
+"$py" - "$tmp/nan/model.safetensors" <<'PY' || fail "the kept weights are not finite"
+import json, struct, sys, math
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+head = json.loads(raw[8:8 + n])
+data = raw[8 + n:]
+for name, t in head.items():
+    if name == "__metadata__" or t["dtype"] != "F32":
+        continue
+    a, b = t["data_offsets"]
+    vals = struct.unpack("<%df" % ((b - a) // 4), data[a:b])
+    assert all(math.isfinite(v) for v in vals), name
+PY
+
 # Bad settings.
 "$fovea" train --model "$src/assets/models/mlp.json" --early-stop 2 --val-split 0 --out "$tmp/e1" >"$tmp/out" 2>"$tmp/err"
 grep -q "early-stop.*validation" "$tmp/err" || fail "--early-stop without a validation set: $(cat "$tmp/err")"
