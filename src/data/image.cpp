@@ -104,16 +104,21 @@ Picture load(const uint8_t* bytes, int len, const std::string& name, int w, int 
 // writes past the table (UndefinedBehaviorSanitizer: index 257 out of
 // bounds; found by fuzzing). Walks the marker segments as stb does
 // (entropy-coded data skipped to the next marker) and refuses such a table
-// before stb sees it.
-void check_dht(const uint8_t* p, size_t n, const std::string& name) {
-  while (n > 0) {
+// before stb sees it. Reads as stb reads a DHT segment of length field L:
+// tables while L > 0, each one's class byte and 16 counts taken from the
+// file even where they run past the segment's end (CI's fuzzing found a
+// short segment whose counts came from the bytes after it), bytes past the
+// file's end read as 0.
+void check_dht(const uint8_t* b, size_t n, size_t pos, long L, const std::string& name) {
+  const auto at = [&](size_t k) -> size_t { return k < n ? b[k] : 0; };
+  while (L > 0) {
     size_t codes = 0;
-    for (size_t i = 1; i <= 16 && i < n; ++i) codes += p[i];  // stb reads bytes past the end as 0
+    for (size_t i = 1; i <= 16; ++i) codes += at(pos + i);
     if (codes > 256)
       throw Error(name + ": corrupt JPEG: a Huffman table of " + std::to_string(codes) + " codes (at most 256)");
-    const size_t used = std::min(n, 17 + codes);
-    p += used;
-    n -= used;
+    pos += 17 + codes;
+    L -= long(17 + codes);
+    if (pos >= n) return;
   }
 }
 
@@ -136,7 +141,7 @@ void check_jpeg_tables(const uint8_t* b, size_t n, const std::string& name) {
     }
     if (m == 0xD9 || i + 4 > n) return;  // EOI, or no length left: stb stops too
     const size_t end = std::min(n, i + 2 + ((size_t(b[i + 2]) << 8) | b[i + 3]));
-    if (m == 0xC4 && end > i + 4) check_dht(b + i + 4, end - (i + 4), name);
+    if (m == 0xC4) check_dht(b, n, i + 4, long((size_t(b[i + 2]) << 8) | b[i + 3]) - 2, name);
     i = std::max(end, i + 4);
   }
 }
