@@ -123,8 +123,12 @@ void check_dht(const uint8_t* b, size_t n, size_t pos, long L, const std::string
 }
 
 void check_jpeg_tables(const uint8_t* b, size_t n, const std::string& name) {
-  if (n < 2 || b[0] != 0xFF || b[1] != 0xD8) return;
-  size_t i = 2;
+  // stb finds the start-of-image marker as any marker: 0xFF, any number of
+  // 0xFF fill bytes, then 0xD8 (fuzzing found a table behind such a start).
+  size_t i = 1;
+  while (i < n && b[i] == 0xFF) ++i;
+  if (n < 2 || b[0] != 0xFF || i >= n || b[i] != 0xD8) return;
+  ++i;
   while (i + 1 < n) {
     if (b[i] != 0xFF) {  // entropy-coded data
       ++i;

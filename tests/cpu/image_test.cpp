@@ -280,6 +280,12 @@ TEST_CASE("image: bad files give one message naming the file", "[image]") {
   fovea::test::write_bytes(dir.file("short_dht.jpg"), jpg);
   CHECK_THROWS_WITH(decode(dir.file("short_dht.jpg"), target(3, 8, 8)),
                     Contains(dir.file("short_dht.jpg")) && Contains("Huffman table of 272 codes"));
+  // And behind a start-of-image marker after 0xFF fill bytes, which stb
+  // accepts as a JPEG.
+  jpg.insert(jpg.begin(), 7, uint8_t(0xFF));
+  fovea::test::write_bytes(dir.file("fill.jpg"), jpg);
+  CHECK_THROWS_WITH(decode(dir.file("fill.jpg"), target(3, 8, 8)),
+                    Contains(dir.file("fill.jpg")) && Contains("Huffman table of 272 codes"));
   CHECK(fovea::data::is_image_name("a/B.JPEG"));
   CHECK(fovea::data::is_image_name("x.gif"));
   CHECK_FALSE(fovea::data::is_image_name("notes.txt"));
