@@ -65,9 +65,10 @@ std::string option_chart(const SearchDim& d, const std::vector<TrialRecord>& tri
       top{"best", {}, "#d62728"};
   for (size_t i = 0; i < trials.size(); ++i) {
     const double y = trials[i].mean ? *trials[i].mean : kNaN;
-    done.y.push_back(!trials[i].pruned ? y : kNaN);
+    const bool is_best = best && *best == i;  // drawn on its own, above the others
+    done.y.push_back(!trials[i].pruned && !is_best ? y : kNaN);
     pruned.y.push_back(trials[i].pruned ? y : kNaN);
-    top.y.push_back(best && *best == i ? y : kNaN);
+    top.y.push_back(is_best ? y : kNaN);
   }
   c.series = {done};
   if (std::any_of(trials.begin(), trials.end(), [](const TrialRecord& r) { return r.pruned; }))

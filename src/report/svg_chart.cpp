@@ -151,6 +151,18 @@ std::string series_svg(const Chart& chart, const ChartSeries& series, XY xy, boo
   return s;
 }
 
+// The x axis over [xlo, xhi]: log, linear, or categories kept off the frame.
+Axis x_axis(const Chart& chart, double xlo, double xhi) {
+  if (!chart.x_names.empty()) xlo = -0.5, xhi = double(chart.x_names.size()) - 0.5;
+  Axis xa;
+  if (chart.log_x && xlo > 0 && xlo <= xhi) {
+    xa.ticks = log_ticks(xlo, xhi);
+    xa.log = true;
+    return xa;
+  }
+  return linear_axis(xlo <= xhi ? xlo : 0, xlo <= xhi ? xhi : 1, 8, chart.integer_x || !chart.x_names.empty());
+}
+
 }  // namespace
 
 std::string svg_line_chart(const Chart& chart) {
@@ -166,13 +178,7 @@ std::string svg_line_chart(const Chart& chart) {
     for (double v : s.y)
       if (std::isfinite(v)) ylo = std::min(ylo, v), yhi = std::max(yhi, v);
   const bool empty = !(ylo <= yhi);
-  Axis xa;
-  if (chart.log_x && xlo > 0 && xlo <= xhi) {
-    xa.ticks = log_ticks(xlo, xhi);
-    xa.log = true;
-  } else {
-    xa = linear_axis(xlo <= xhi ? xlo : 0, xlo <= xhi ? xhi : 1, 8, chart.integer_x || !chart.x_names.empty());
-  }
+  const Axis xa = x_axis(chart, xlo, xhi);
   Axis ya;
   if (!empty && chart.allow_log && ylo > 0 && yhi / ylo >= kLogRatio) {
     ya.ticks = log_ticks(ylo, yhi);

@@ -115,6 +115,7 @@ done
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 kept=$(grep -c '' "$tmp/k/search.jsonl")
+[ "$kept" -lt 3 ] || fail "the kill came after the search had ended"
 search "$tmp/k" --space "$tmp/space.json" --trials 3 --seed 5 --resume || fail "resume after kill: $(cat "$tmp/k.log")"
 grep -q "search: $kept of 3 trials already in" "$tmp/k.log" || fail "killed search kept: $(head -5 "$tmp/k.log")"
 "$py" -c "
