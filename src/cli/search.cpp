@@ -45,8 +45,9 @@ class Search final : public Command {
     sub_->add_option("--space", space_, "SPACE.json: option names and the values to try (below)")
         ->required()
         ->group(group);
-    trials_option_ = sub_->add_option("--trials", trials_, "Trials to run (grid: the first N; default all)")
-                         ->capture_default_str()
+    trials_option_ = sub_->add_option("--trials", trials_,
+                                      "Trials to run: random draws N (default 20); grid runs the first N "
+                                      "combinations (default: all)")
                          ->group(group);
     sub_->add_option("--method", method_, "random or grid")
         ->check(CLI::IsMember({"random", "grid"}))

@@ -128,7 +128,9 @@ assert [l['settings'] for l in b] == [l['settings'] for l in a], b
 
 # --prune-trials: the third trial (lr 1e-6) is in the worst half after epoch 1 and stops there.
 printf '{"lr": [0.1, 0.05, 1e-6]}' >"$tmp/grid.json"
-search "$tmp/p" --space "$tmp/grid.json" --method grid --epochs 2 --prune-trials || fail "prune: $(cat "$tmp/p.log")"
+search "$tmp/p" --space "$tmp/grid.json" --method grid --epochs 2 --prune-trials --validate ||
+  fail "prune: $(cat "$tmp/p.log")"
+grep -q "validation: no messages" "$tmp/p.log" || fail "prune, validation layer: $(cat "$tmp/p.log")"
 "$py" - "$tmp/p" <<'PY' || fail "pruned trial"
 import json, os, sys
 d = sys.argv[1]
@@ -145,8 +147,9 @@ PY
 # --protocol: each trial a 2-fold cross-validation; the line holds the mean and sample std.
 printf '{"lr": [0.1, 0.02]}' >"$tmp/cv.json"
 "$fovea" search --model "$model" --data "$tmp/data" --epochs 1 --limit 300 --no-progress --out "$tmp/cv" \
-  --space "$tmp/cv.json" --method grid --protocol kfold --folds 2 --metric val_loss >"$tmp/cv.log" 2>&1 ||
+  --space "$tmp/cv.json" --method grid --protocol kfold --folds 2 --metric val_loss --validate >"$tmp/cv.log" 2>&1 ||
   fail "search --protocol: $(cat "$tmp/cv.log")"
+grep -q "validation: no messages" "$tmp/cv.log" || fail "cv, validation layer: $(cat "$tmp/cv.log")"
 "$py" - "$tmp/cv" <<'PY' || fail "cv trials"
 import json, os, statistics, sys
 d = sys.argv[1]
