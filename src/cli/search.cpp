@@ -77,7 +77,7 @@ class Search final : public Command {
     return expand_run_config(args, *sub_);
   }
 
-  int run(const std::vector<std::string>& args) override {
+  int run(const std::vector<std::string>& /*args as given*/) override {
     if (dist::Comm::launched_size() > 1) throw Error("fovea search does not run data-parallel; start it without mpirun");
     if (resume_ && sub_->get_option("--out")->count() == 0)
       throw Error("--resume continues the search in --out DIR; give --out");
@@ -88,7 +88,9 @@ class Search final : public Command {
       for (const CLI::Option* o : {cv_.folds_option, cv_.repeats_option, cv_.p_option, cv_.max_splits_option})
         if (o->count() > 0) throw Error(o->get_name() + " needs --protocol");
     }
-    resolve_train_options(opts_, args, "search-");
+    // The train options are checked with each trial's settings (check_space,
+    // check_search): a searched option may be what makes them apply.
+    if (opts_.cfg.out_dir.empty()) opts_.cfg.out_dir = timestamp_dir("search-");
     train::SearchConfig c;
     c.out_dir = opts_.cfg.out_dir;
     c.space_path = space_;
@@ -99,6 +101,7 @@ class Search final : public Command {
     c.protocol = protocol;
     c.base = given_options();
     c.make_config = [this](const nlohmann::json& rc) { return trial_config(rc); };
+    check_base(c);
     check_space(c);
     const uint32_t count = method_ == "grid" && trials_option_->count() == 0 ? 0 : trials_;
     c.trials = train::search_trials(c.space, method_, count, opts_.cfg.seed, space_);
@@ -153,6 +156,35 @@ class Search final : public Command {
     return o.cfg;
   }
 
+  // "" when the run config makes a valid trial, else the reason.
+  std::string config_error(const nlohmann::json& rc) const {
+    try {
+      train::check_train_options(trial_config(rc));
+      return "";
+    } catch (const Error& e) {
+      return e.what();
+    }
+  }
+
+  // The command line's train options must be valid alone or beside one
+  // searched value ("--beta2 0.99" with "optimizer": ["adam", "adamw"]).
+  void check_base(const train::SearchConfig& c) const {
+    nlohmann::json rc = c.base;
+    rc["out"] = c.out_dir;
+    const std::string bad = config_error(rc);
+    if (bad.empty()) return;
+    for (const train::SearchDim& d : c.space) {
+      const std::vector<nlohmann::json> values =
+          d.kind == train::SearchDim::Kind::list ? d.values : std::vector<nlohmann::json>{d.lo, d.hi};
+      for (const nlohmann::json& v : values) {
+        nlohmann::json with = rc;
+        with[d.key] = v;
+        if (config_error(with).empty()) return;
+      }
+    }
+    throw Error(bad);
+  }
+
   // Each key a known train option not given on the command line; each value
   // (a range's ends, and a value between them) accepted as it would be there.
   void check_space(train::SearchConfig& c) const {
@@ -182,13 +214,9 @@ class Search final : public Command {
           if (!key.empty()) rc[key] = other;
           rc[d.key] = v;
           rc["out"] = c.out_dir;
-          try {
-            train::check_train_options(trial_config(rc));
-            return true;
-          } catch (const Error& e) {
-            if (first.empty()) first = e.what();
-            return false;
-          }
+          const std::string bad = config_error(rc);
+          if (first.empty()) first = bad;
+          return bad.empty();
         };
         if (with("", nullptr)) return std::string();
         for (const train::SearchDim& other : c.space)

@@ -10,15 +10,14 @@
 
 namespace fovea::cli {
 
-namespace {
-
-// runs/<prefix><timestamp>
 std::string timestamp_dir(const std::string& prefix) {
   std::time_t t = std::time(nullptr);
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&t));
   return "runs/" + prefix + buf;
 }
+
+namespace {
 
 std::string join_args(const std::vector<std::string>& argv) {
   std::string s;

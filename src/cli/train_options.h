@@ -54,6 +54,9 @@ struct TrainOptions {
 
 void add_train_options(CLI::App* train, TrainOptions& o);
 
+// The default run directory: runs/<prefix><timestamp>.
+std::string timestamp_dir(const std::string& prefix);
+
 // The protocol options of `fovea cv`, also `fovea search --protocol`'s.
 struct CvOptions {
   std::string protocol;

@@ -188,6 +188,9 @@ bad 'bad.json: "beta1": value 0.9: --beta1 does not apply to --optimizer sgd' '{
 bad 'bad.json: trial 1 .*: --beta1 does not apply to --optimizer sgd' '{"optimizer": ["adam", "sgd"], "beta1": [0.9]}' \
   --method grid
 bad '--resume: .*bad holds no search' '{"lr": [0.1]}' --resume
+# Train options valid beside a searched value pass (this one stops at --resume); invalid ones alone are named.
+bad '--resume: .*bad holds no search' '{"optimizer": ["adam", "adamw"]}' --beta2 0.99 --resume
+bad '^fovea: --epochs must be at least 1$' '{"lr": [0.1]}' --epochs 0
 
 [ "$fails" -eq 0 ] && echo "search checks passed ($passes expect checks)"
 [ "$fails" -eq 0 ]
