@@ -21,7 +21,7 @@ namespace fovea::cli {
 std::vector<std::string> expand_run_config(const std::vector<std::string>& args, const CLI::App& sub);
 
 // A run config object's entries as arguments of `sub`: "--key value"
-// (numbers at full precision, lists joined by commas), "--flag" for true,
+// (numbers as the shortest text of the same double, lists joined by commas), "--flag" for true,
 // nothing for false; keys `skip` names are left out. Throws fovea::Error
 // beginning with `where` (say "run config FILE") for an unknown option or a
 // value of the wrong kind.

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli/run_args.h"
 #include "util/error.h"
@@ -26,11 +25,10 @@ std::vector<std::string> config_arguments(const nlohmann::json& j, const CLI::Ap
     auto text = [&](const nlohmann::json& v) -> std::string {
       if (v.is_string()) return v.get<std::string>();
       if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-      if (v.is_number()) {
-        std::ostringstream o;
-        o.precision(17);
-        o << v.get<double>();
-        return o.str();
+      if (v.is_number()) {  // the shortest text that reads back the same double; 2.0 as "2"
+        std::string d = v.dump();
+        if (d.size() > 2 && d.compare(d.size() - 2, 2, ".0") == 0) d.resize(d.size() - 2);
+        return d;
       }
       throw fovea::Error(where + ": option '" + key + "' has a value of the wrong kind");
     };
