@@ -39,6 +39,7 @@ class Command {
 std::unique_ptr<Command> add_devices(CLI::App& app);
 std::unique_ptr<Command> add_train(CLI::App& app);
 std::unique_ptr<Command> add_cv(CLI::App& app);
+std::unique_ptr<Command> add_search(CLI::App& app);
 std::unique_ptr<Command> add_blur(CLI::App& app);
 std::unique_ptr<Command> add_report(CLI::App& app);
 std::unique_ptr<Command> add_augment(CLI::App& app);

@@ -27,23 +27,7 @@ class Cv final : public Command {
       : Command(app.add_subcommand("cv", "Cross-validate: train a fresh model per split of the training images, "
                                          "report each split and the mean and sample std")) {
     add_train_options(sub_, opts_);
-    const char* group = "Cross-validation";
-    sub_->add_option("--protocol", protocol_,
-                     "holdout, stratified-holdout, repeated-random (sub-sampling), kfold, stratified-kfold or "
-                     "leave-p-out")
-        ->required()
-        ->group(group);
-    auto option = [&](const char* name, uint32_t& value, const char* help) {
-      return sub_->add_option(name, value, help)->capture_default_str()->group(group);
-    };
-    folds_option_ = option("--folds", folds_, "kfold, stratified-kfold: the number of folds K (2 <= K <= images)");
-    repeats_option_ = option("--repeats", repeats_,
-                             "repeated-random, stratified-holdout: holdouts drawn; kfold, stratified-kfold: "
-                             "reshuffled k-fold repeats (repeated k-fold)");
-    p_option_ = option("--p", p_, "leave-p-out: images left out per split (1 = leave-one-out)");
-    max_splits_option_ = option("--max-splits", max_splits_,
-                                "leave-p-out: train on a seeded sample of this many distinct p-subsets, at most "
-                                "1000 (0 = every subset, refused past 1000)");
+    add_cv_options(sub_, cv_, true);
     val_split_option_ = sub_->get_option("--val-split");
     val_split_option_->description(
         "holdout, stratified-holdout, repeated-random: the validation holdout, a count N or a fraction in (0, 1) "
@@ -61,14 +45,7 @@ class Cv final : public Command {
 
   int run(const std::vector<std::string>& args) override {
     train::CvConfig c;
-    c.cv.protocol = data::parse_protocol(protocol_);
-    const std::vector<std::string> reads = data::protocol_options(c.cv.protocol);
-    for (CLI::Option* opt : {folds_option_, repeats_option_, p_option_, max_splits_option_, val_split_option_})
-      given_and_read(opt, reads, "--protocol " + protocol_);
-    c.cv.folds = folds_;
-    c.cv.repeats = repeats_;
-    c.cv.p = p_;
-    c.cv.max_splits = max_splits_;
+    c.cv = resolve_cv_options(cv_, val_split_option_);
     if (dist::Comm::launched_size() > 1)
       throw Error("fovea cv does not run data-parallel; start it without mpirun (fovea train does)");
     resolve_train_options(opts_, args, "cv-");
@@ -80,10 +57,8 @@ class Cv final : public Command {
 
  private:
   TrainOptions opts_;
-  std::string protocol_;
-  uint32_t folds_ = 5, repeats_ = 1, p_ = 1, max_splits_ = 0;
-  CLI::Option *folds_option_ = nullptr, *repeats_option_ = nullptr, *p_option_ = nullptr,
-              *max_splits_option_ = nullptr, *val_split_option_ = nullptr;
+  CvOptions cv_;
+  CLI::Option* val_split_option_ = nullptr;
 };
 
 }  // namespace

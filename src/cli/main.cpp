@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every subcommand");
   std::vector<std::unique_ptr<Command>> commands;
-  for (auto add : {fovea::cli::add_devices, fovea::cli::add_train, fovea::cli::add_cv, fovea::cli::add_blur,
+  for (auto add : {fovea::cli::add_devices, fovea::cli::add_train, fovea::cli::add_cv, fovea::cli::add_search,
+                   fovea::cli::add_blur,
                    fovea::cli::add_report, fovea::cli::add_augment, fovea::cli::add_eval, fovea::cli::add_predict, fovea::cli::add_export, fovea::cli::add_ensemble, fovea::cli::add_prune, fovea::cli::add_audit,
                    fovea::cli::add_sharpness, fovea::cli::add_bench})
     commands.push_back(add(app));

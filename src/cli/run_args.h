@@ -3,6 +3,8 @@
 // run's own settings from its checkpoint.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,14 @@ namespace fovea::cli {
 // args[1] the subcommand `sub`. Returns the new argument list; throws
 // fovea::Error naming the file and key on a bad file or an unknown option.
 std::vector<std::string> expand_run_config(const std::vector<std::string>& args, const CLI::App& sub);
+
+// A run config object's entries as arguments of `sub`: "--key value"
+// (numbers as the shortest text of the same double, lists joined by commas), "--flag" for true,
+// nothing for false; keys `skip` names are left out. Throws fovea::Error
+// beginning with `where` (say "run config FILE") for an unknown option or a
+// value of the wrong kind.
+std::vector<std::string> config_arguments(const nlohmann::json& j, const CLI::App& sub, const std::string& where,
+                                          const std::function<bool(const std::string&)>& skip = {});
 
 // The settings a checkpoint records: the arguments after the subcommand
 // (args[1]; --config expanded) without --out, --resume and the runtime options.

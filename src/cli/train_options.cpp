@@ -10,15 +10,14 @@
 
 namespace fovea::cli {
 
-namespace {
-
-// runs/<prefix><timestamp>
 std::string timestamp_dir(const std::string& prefix) {
   std::time_t t = std::time(nullptr);
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&t));
   return "runs/" + prefix + buf;
 }
+
+namespace {
 
 std::string join_args(const std::vector<std::string>& argv) {
   std::string s;
@@ -345,6 +344,39 @@ void add_train_options(CLI::App* train, TrainOptions& o) {
   add_sharpening_options(train, o);
   train->add_option("--config", "A run config: a JSON object of long option names and values, e.g. "
                                 "{\"lr\": 0.05, \"sharpen\": \"step\"}; options on the command line override it");
+}
+
+void add_cv_options(CLI::App* sub, CvOptions& o, bool required) {
+  const char* group = "Cross-validation";
+  o.protocol_option = sub->add_option("--protocol", o.protocol,
+                                      "holdout, stratified-holdout, repeated-random (sub-sampling), kfold, "
+                                      "stratified-kfold or leave-p-out")
+                          ->required(required)
+                          ->group(group);
+  auto option = [&](const char* name, uint32_t& value, const char* help) {
+    return sub->add_option(name, value, help)->capture_default_str()->group(group);
+  };
+  o.folds_option = option("--folds", o.folds, "kfold, stratified-kfold: the number of folds K (2 <= K <= images)");
+  o.repeats_option = option("--repeats", o.repeats,
+                            "repeated-random, stratified-holdout: holdouts drawn; kfold, stratified-kfold: "
+                            "reshuffled k-fold repeats (repeated k-fold)");
+  o.p_option = option("--p", o.p, "leave-p-out: images left out per split (1 = leave-one-out)");
+  o.max_splits_option = option("--max-splits", o.max_splits,
+                               "leave-p-out: train on a seeded sample of this many distinct p-subsets, at most "
+                               "1000 (0 = every subset, refused past 1000)");
+}
+
+fovea::data::CvSettings resolve_cv_options(const CvOptions& o, const CLI::Option* val_split) {
+  fovea::data::CvSettings c;
+  c.protocol = fovea::data::parse_protocol(o.protocol);
+  const std::vector<std::string> reads = fovea::data::protocol_options(c.protocol);
+  const CLI::Option* const read[] = {o.folds_option, o.repeats_option, o.p_option, o.max_splits_option, val_split};
+  for (const CLI::Option* opt : read) given_and_read(opt, reads, "--protocol " + o.protocol);
+  c.folds = o.folds;
+  c.repeats = o.repeats;
+  c.p = o.p;
+  c.max_splits = o.max_splits;
+  return c;
 }
 
 void resolve_train_options(TrainOptions& o, const std::vector<std::string>& argv, const std::string& dir_prefix) {

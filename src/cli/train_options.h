@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "data/split.h"
 #include "dist/comm.h"
 #include "gpu/context.h"
 #include "ops/optim.h"
@@ -52,6 +53,25 @@ struct TrainOptions {
 };
 
 void add_train_options(CLI::App* train, TrainOptions& o);
+
+// The default run directory: runs/<prefix><timestamp>.
+std::string timestamp_dir(const std::string& prefix);
+
+// The protocol options of `fovea cv`, also `fovea search --protocol`'s.
+struct CvOptions {
+  std::string protocol;
+  uint32_t folds = 5, repeats = 1, p = 1, max_splits = 0;
+  CLI::Option *protocol_option = nullptr, *folds_option = nullptr, *repeats_option = nullptr,
+              *p_option = nullptr, *max_splits_option = nullptr;
+};
+
+// Declares --protocol (required when `required`), --folds, --repeats, --p
+// and --max-splits in the group "Cross-validation".
+void add_cv_options(CLI::App* sub, CvOptions& o, bool required);
+
+// The protocol and its settings; an option it does not read (--val-split
+// among them) is an error. The validation size comes from --val-split later.
+fovea::data::CvSettings resolve_cv_options(const CvOptions& o, const CLI::Option* val_split);
 
 // Completes o.cfg after parsing: the optimizer and its defaults, checks of
 // the penalty options, the default run directory (runs/<dir_prefix><timestamp>),

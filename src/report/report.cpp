@@ -397,7 +397,9 @@ std::string samples_section(const ReportExtras& extras) {
   return s;
 }
 
-const char* const kStyle = R"(<style>
+}  // namespace
+
+const char* const kReportStyle = R"(<style>
 body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1260px; color: #222; padding: 0 12px; }
 h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 28px; border-bottom: 1px solid #ddd; } h3 { font-size: 15px; }
 table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
@@ -413,8 +415,6 @@ img.samples { image-rendering: pixelated; border: 1px solid #ddd; }
 code { font-size: 12px; word-break: break-all; }
 </style>
 )";
-
-}  // namespace
 
 std::vector<double> report_grid_sigmas(const std::string& run_dir) {
   const Metrics m = read_metrics(run_dir);
@@ -493,7 +493,7 @@ std::string render_report(const std::string& run_dir, const ReportExtras& extras
   if (full.filename().empty()) full = full.parent_path();  // "DIR/"
   const std::string name = full.filename().string();
   std::string s = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Fovea run " +
-                  xml_escape(name) + "</title>\n" + kStyle + "</head>\n<body>\n";
+                  xml_escape(name) + "</title>\n" + kReportStyle + "</head>\n<body>\n";
   s += "<h1>Fovea run report: " + xml_escape(name) + "</h1>\n";
   s += results_section(summary, m, where);
   if (!summary.empty()) s += settings_section(summary, where);

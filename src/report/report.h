@@ -41,6 +41,9 @@ std::string report_data_dir(const std::string& run_dir);
 // not exist; fovea::Error naming the file and field when it is malformed.
 std::optional<ConfusionMatrix> read_confusion(const std::string& path);
 
+// The pages' stylesheet, a <style> element (the run report, the search report).
+extern const char* const kReportStyle;
+
 // The page's HTML. summary.json may be missing (a run that did not finish);
 // metrics.jsonl must hold at least one line. Throws fovea::Error naming the
 // file (and line, field) on malformed input.

@@ -120,7 +120,7 @@ std::string series_svg(const Chart& chart, const ChartSeries& series, XY xy, boo
   const std::string color = xml_escape(series.color);
   std::string s, points, dots;
   auto flush = [&] {
-    if (!points.empty()) s += "<polyline class=\"series\" stroke=\"" + color + "\" points=\"" + points + "\"/>\n";
+    if (!points.empty() && !chart.points_only) s += "<polyline class=\"series\" stroke=\"" + color + "\" points=\"" + points + "\"/>\n";
     points.clear();
   };
   auto add = [&](const std::string& at) {
@@ -151,6 +151,18 @@ std::string series_svg(const Chart& chart, const ChartSeries& series, XY xy, boo
   return s;
 }
 
+// The x axis over [xlo, xhi]: log, linear, or categories kept off the frame.
+Axis x_axis(const Chart& chart, double xlo, double xhi) {
+  if (!chart.x_names.empty()) xlo = -0.5, xhi = double(chart.x_names.size()) - 0.5;
+  Axis xa;
+  if (chart.log_x && xlo > 0 && xlo <= xhi) {
+    xa.ticks = log_ticks(xlo, xhi);
+    xa.log = true;
+    return xa;
+  }
+  return linear_axis(xlo <= xhi ? xlo : 0, xlo <= xhi ? xhi : 1, 8, chart.integer_x || !chart.x_names.empty());
+}
+
 }  // namespace
 
 std::string svg_line_chart(const Chart& chart) {
@@ -166,7 +178,7 @@ std::string svg_line_chart(const Chart& chart) {
     for (double v : s.y)
       if (std::isfinite(v)) ylo = std::min(ylo, v), yhi = std::max(yhi, v);
   const bool empty = !(ylo <= yhi);
-  Axis xa = linear_axis(xlo <= xhi ? xlo : 0, xlo <= xhi ? xhi : 1, 8, chart.integer_x);
+  const Axis xa = x_axis(chart, xlo, xhi);
   Axis ya;
   if (!empty && chart.allow_log && ylo > 0 && yhi / ylo >= kLogRatio) {
     ya.ticks = log_ticks(ylo, yhi);
@@ -194,14 +206,17 @@ std::string svg_line_chart(const Chart& chart) {
   }
   for (double t : xa.ticks) {
     const std::string x = fixed(px(t), 1);
+    std::string text = tick_label(t, xa.log ? 0 : xa.step);
+    if (!chart.x_names.empty())  // a category's name, or no label past the last one
+      text = t >= 0 && size_t(t) < chart.x_names.size() && t == std::floor(t) ? chart.x_names[size_t(t)] : "";
     s += "<line class=\"grid\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" + fixed(top, 1) + "\" y2=\"" +
          fixed(top + ph, 1) + "\"/><text class=\"tick\" x=\"" + x + "\" y=\"" + fixed(top + ph + 16, 1) +
-         "\" text-anchor=\"middle\">" + xml_escape(tick_label(t, xa.step)) + "</text>\n";
+         "\" text-anchor=\"middle\">" + xml_escape(text) + "</text>\n";
   }
   s += "<rect class=\"frame\" x=\"" + fixed(left, 1) + "\" y=\"" + fixed(top, 1) + "\" width=\"" + fixed(pw, 1) +
        "\" height=\"" + fixed(ph, 1) + "\"/>\n";
   s += "<text class=\"label\" x=\"" + fixed(left + pw / 2, 1) + "\" y=\"" + fixed(H - 8, 1) +
-       "\" text-anchor=\"middle\">" + xml_escape(chart.x_label) + "</text>\n";
+       "\" text-anchor=\"middle\">" + xml_escape(chart.x_label) + (xa.log ? " (log scale)" : "") + "</text>\n";
   s += "<text class=\"label\" transform=\"translate(14 " + fixed(top + ph / 2, 1) +
        ") rotate(-90)\" text-anchor=\"middle\">" + xml_escape(chart.y_label) + "</text>\n";
   if (empty)

@@ -27,6 +27,12 @@ struct Chart {
   bool y_from_zero = false;  // a linear y axis reaches down (or up) to 0
   double x_end = std::numeric_limits<double>::quiet_NaN();  // where the last step ends (steps series)
   uint32_t width = 560, height = 300;  // pixels
+  // Scatter charts (fovea search): dots without lines, a log x axis (every
+  // x > 0), and names for the x ticks 0, 1, ... of a categorical axis
+  // (its frame then spans -0.5 to n - 0.5).
+  bool points_only = false;
+  bool log_x = false;
+  std::vector<std::string> x_names;
 };
 
 inline constexpr double kLogRatio = 20;

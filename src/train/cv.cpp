@@ -169,6 +169,7 @@ CvResult cross_validate(gpu::Context& ctx, const CvConfig& cfg) {
                  .dump()
           << "\n";
     jsonl.flush();
+    if (run.stop_reason == "abandoned") break;  // fovea search --prune-trials gave up on this cross-validation
   }
 
   auto column = [&](double CvSplitResult::*field) {

@@ -452,8 +452,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
         break;
       }
     }
-    if (cfg.target_acc > 0 && e.val_acc >= cfg.target_acc) {
-      result.stop_reason = "target_accuracy";
+    const bool reached = cfg.target_acc > 0 && e.val_acc >= cfg.target_acc;
+    if (reached || (cfg.on_epoch && !cfg.on_epoch(e))) {
+      result.stop_reason = reached ? "target_accuracy" : "abandoned";
       break;
     }
     if (e.epoch % cfg.checkpoint_every == 0 && e.epoch < cfg.epochs) save_checkpoint(e.epoch, "", 0);

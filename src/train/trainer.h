@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -18,6 +19,8 @@ namespace fovea::gpu { class Context; }
 namespace fovea::dist { class Comm; }
 
 namespace fovea::train {
+
+struct EpochResult;
 
 struct TrainConfig {
   std::string model_path;
@@ -71,6 +74,10 @@ struct TrainConfig {
   double early_stop_delta = 0;           // smallest change that counts as an improvement
   double target_acc = 0;                 // stop once val_acc reaches it (0 = off)
   double divergence_factor = 10;         // stop when an epoch's train loss > factor x the starting loss
+  // Called after each epoch (once its line is written) unless a rule above
+  // stopped the run; false ends the run there, stop_reason "abandoned", with
+  // that epoch's weights (fovea search --prune-trials).
+  std::function<bool(const EpochResult&)> on_epoch;
   // The sharpness probe (train/sharpness.h) after epochs E, 2E, ... (0 = off):
   // lambda_max on the first sharpness_images training images, Lanczos, top 1.
   uint32_t sharpness_every = 0;
@@ -125,7 +132,7 @@ struct CorruptedResult {
 
 struct RunResult {
   std::vector<EpochResult> epochs;
-  // max_epochs, early_stopping, target_accuracy or diverged
+  // max_epochs, early_stopping, target_accuracy, abandoned (on_epoch) or diverged
   std::string stop_reason = "max_epochs";
   uint32_t best_epoch = 0;  // the epoch whose weights the run ended with (0 = the initial ones)
   std::vector<CorruptedResult> corrupted;
