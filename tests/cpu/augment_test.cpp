@@ -11,6 +11,8 @@ using Catch::Contains;
 using fovea::data::AugmentConfig;
 using fovea::data::draw_mix;
 using fovea::data::MixDraw;
+using fovea::data::describe_augment;
+using fovea::data::parse_attack;
 using fovea::data::parse_augment;
 
 TEST_CASE("augment lists parse into their values with torchvision's defaults", "[augment]") {
@@ -67,6 +69,39 @@ TEST_CASE("bad augment items are refused naming the item and the value", "[augme
     CHECK_THROWS_AS(parse_augment(b.list), fovea::Error);
     CHECK_THROWS_WITH(parse_augment(b.list), Contains(b.message));
   }
+}
+
+TEST_CASE("fgsm and pgd items and the eval attack options parse, bad values name the option", "[augment][adversarial]") {
+  const AugmentConfig f = parse_augment("flip,fgsm:0.1");
+  CHECK(f.adversarial.steps == 1);
+  CHECK(f.adversarial.eps == 0.1);
+  CHECK(f.adversarial.probability == 1.0);
+  CHECK(f.adversarial.alpha() == 0.1);
+  CHECK(f.hflip == 0.5);
+  CHECK_FALSE(parse_augment("fgsm:0.1").any());  // no pixel op: the augment kernels stay out of the step
+  const AugmentConfig p = parse_augment("pgd:0.05:4:0.25");
+  CHECK(p.adversarial.steps == 4);
+  CHECK(p.adversarial.probability == 0.25);
+  CHECK(p.adversarial.alpha() == Approx(2.5 * 0.05 / 4));
+  CHECK(describe_augment(p) == "pgd eps 0.05 x 4 steps of 0.03125, p 0.25");
+  CHECK(parse_attack("0", false, "--fgsm").eps == 0.0);  // evaluation takes eps 0: the clean figures
+  CHECK(parse_attack("0.1:7", true, "--pgd").steps == 7);
+  struct Bad {
+    const char* list;
+    const char* message;
+  };
+  for (Bad b : {Bad{"fgsm:-1", "--augment: 'fgsm:-1': EPS (pixel units) must be a number in (0, 1], got '-1'"},
+                Bad{"fgsm:0", "EPS (pixel units) must be a number in (0, 1]"},
+                Bad{"pgd:0.1:0", "--augment: 'pgd:0.1:0': STEPS must be a whole number in 1..1000, got '0'"},
+                Bad{"fgsm:0.1:2", "--augment: 'fgsm:0.1:2': the probability P must be a number in (0, 1], got '2'"},
+                Bad{"pgd:0.1", "--augment: 'pgd:0.1': expected EPS:STEPS[:P]"},
+                Bad{"fgsm:0.1:0.5:1", "expected EPS[:P]"},
+                Bad{"fgsm:0.1,pgd:0.1:2", "--augment: 'pgd:0.1:2': fgsm and pgd exclude each other"}}) {
+    INFO(b.list);
+    CHECK_THROWS_WITH(parse_augment(b.list), Contains(b.message));
+  }
+  CHECK_THROWS_WITH(parse_attack("0.1:0.5", false, "--fgsm"), "--fgsm '0.1:0.5': expected EPS");
+  CHECK_THROWS_WITH(parse_attack("1.5", false, "--fgsm"), Contains("--fgsm '1.5': EPS (pixel units) must be a number in [0, 1]"));
 }
 
 TEST_CASE("the mixing draw is seeded by (seed, step) and its lambda is Beta(alpha, alpha)", "[augment][mix]") {
