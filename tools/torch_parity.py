@@ -50,6 +50,13 @@ Protocol, for a Fovea model spec (the JSON `fovea train --model` takes):
   get requires_grad_(False) and eval() (BatchNorm on running statistics),
   and take no penalty.
 
+  --augment fgsm:EPS or pgd:EPS:STEPS (fovea's adversarial training, P = 1)
+  attacks each step's batch in PyTorch as Fovea does (src/nn/model.h): the
+  model in eval() (BatchNorm on running statistics), g = d(data loss)/dx by
+  autograd, x' = clamp(clamp(x' + alpha / std sign(g), x -+ eps / std), the
+  standardised images of pixels 0 and 1), alpha = eps (FGSM) or
+  2.5 eps / STEPS from x' = x (PGD); then the step trains on x'.
+
   Models with random layers (dropout, dropout2d, gaussian_dropout,
   alpha_dropout, drop_connect, stochastic_depth) are refused (exit 2): the
   masks Fovea draws are not PyTorch's. At p = 0 they are the identity and
@@ -98,10 +105,11 @@ def read_idx(directory, name):
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def standardised_batch(directory, count):
+def standardised_batch(directory, count, stats=None):
     """The first `count` training images [count, C, H, W] standardised as Fovea
     does, and their labels. Statistics: exact integer sums over the whole
-    file (a byte histogram), then mean and population variance in float64."""
+    file (a byte histogram), then mean and population variance in float64;
+    appended to `stats` (a list) as (mean, std) per channel, pixel units."""
     images = read_idx(directory, "train-images-idx3-ubyte")
     labels = read_idx(directory, "train-labels-idx1-ubyte")
     if images.ndim == 3:
@@ -114,7 +122,41 @@ def standardised_batch(directory, count):
         mean = float(int((hist * k).sum())) / n                       # in bytes
         var = float(int((hist * k * k).sum())) / n - mean * mean      # population
         x[:, ch] = (x[:, ch] - mean / 255.0) / (np.sqrt(max(var, 0.0)) / 255.0)
+        if stats is not None:
+            stats.append((mean / 255.0, np.sqrt(max(var, 0.0)) / 255.0))
     return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(labels[:count].astype(np.int64))
+
+
+def parse_attack(text):
+    """--augment fgsm:EPS or pgd:EPS:STEPS -> (eps, steps); None for none."""
+    if not text:
+        return None
+    kind, *v = text.split(":")
+    if (kind, len(v)) not in (("fgsm", 1), ("pgd", 2)):
+        raise SetupError(f"--augment: expected fgsm:EPS or pgd:EPS:STEPS (P = 1), got {text!r}")
+    return float(v[0]), int(v[1]) if kind == "pgd" else 1
+
+
+def adversarial(model, x, y, a):
+    """The batch Fovea trains on under --augment fgsm / pgd (see the docstring)."""
+    eps, steps = a.attack
+    alpha = eps if steps == 1 else 2.5 * eps / steps
+    mean = torch.tensor([m for m, _ in a.stats], dtype=x.dtype).view(1, -1, 1, 1)
+    inv = torch.tensor([1.0 / s for _, s in a.stats], dtype=x.dtype).view(1, -1, 1, 1)
+    lo, hi = -mean * inv, (1 - mean) * inv
+    modes = [m.training for m in model.modules()]
+    model.eval()
+    xa = x.clone()
+    for _ in range(steps):
+        xa.requires_grad_(True)
+        g, = torch.autograd.grad(a.loss_fn(model(xa), y), xa)
+        with torch.no_grad():
+            v = xa + f32(alpha) * inv * g.sign()
+            v = torch.minimum(torch.maximum(v, x - f32(eps) * inv), x + f32(eps) * inv)
+            xa = torch.minimum(torch.maximum(v, lo), hi)
+    for m, mode in zip(model.modules(), modes):
+        m.training = mode
+    return xa.detach()
 
 
 # ---- the two runs ------------------------------------------------------------
@@ -222,6 +264,8 @@ def run_fovea(a, init_path, out_dir):
         cmd += ["--freeze", a.freeze]
     if a.class_weights:
         cmd += ["--class-weights", a.class_weights]
+    if a.augment:
+        cmd += ["--augment", a.augment]
     print("$ " + " ".join(cmd), flush=True)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
@@ -302,8 +346,9 @@ def run_torch(model, x, y, a, dtype):
     opt = make_optimizer(a, [p for p in model.parameters() if p.requires_grad])
     losses = []
     for _ in range(a.steps):
+        xs = adversarial(model, x, y, a) if a.attack else x
         opt.zero_grad()
-        loss = a.loss_fn(model(x), y)  # mean over the batch: the data loss compared
+        loss = a.loss_fn(model(xs), y)  # mean over the batch: the data loss compared
         (loss + torch_penalty(model, a.terms) if a.terms else loss).backward()
         if a.clip_value:
             torch.nn.utils.clip_grad_value_(model.parameters(), f32(a.clip_value))
@@ -403,6 +448,7 @@ def main():
                    help="cross-entropy label smoothing on both sides (fovea --label-smoothing)")
     p.add_argument("--freeze", help="layers frozen on both sides (fovea --freeze; torch: requires_grad off, eval mode)")
     p.add_argument("--class-weights", help="fovea --class-weights: balanced or W0,W1,... (CrossEntropyLoss weight)")
+    p.add_argument("--augment", help="fgsm:EPS or pgd:EPS:STEPS: adversarial training on both sides")
     p.add_argument("--seed", type=int, default=0, help="torch.manual_seed for the initial weights")
     p.add_argument("--tol", type=float, default=1e-4, help="largest relative difference accepted")
     p.add_argument("--float64", action="store_true",
@@ -433,7 +479,8 @@ def main():
         given = resolve_optimizer(a)
         a.frozen = frozen_layers(spec, a)
         a.terms = penalty_terms(spec, model, a)
-        x, y = standardised_batch(a.data, a.batch)
+        a.attack, a.stats = parse_attack(a.augment), []
+        x, y = standardised_batch(a.data, a.batch, a.stats)
         a.weight = class_weight_tensor(a.class_weights, y, spec["classes"])
         a.loss_fn = make_loss(spec, a)
         hyper = "".join(f", {h} {v}" for h, v in given.items() if h != "momentum") + \

@@ -6,6 +6,7 @@
 #include "cli/train_options.h"
 #include "io/png.h"
 #include "report/samples.h"
+#include "util/error.h"
 
 namespace fovea::cli {
 
@@ -29,6 +30,8 @@ class Augment final : public Command {
 
   int run(const std::vector<std::string>&) override {
     grid_.augment = data::parse_augment(list_);
+    if (grid_.augment.adversarial.any())
+      throw Error("--augment: fgsm and pgd attack a model's loss; fovea augment shows the other items only");
     auto ctx = open_context(device_);
     const data::Source ds = open_images(data_, resize_);
     const report::Image img = report::augment_grid(*ctx, ds.train, grid_);

@@ -28,7 +28,7 @@ class Eval final : public Command {
                      "--limit and --val-split); train (the run's training images without the holdout)")
         ->capture_default_str();
     sub_->add_option("--json", json_, "Write the results here (default RUN/eval-<split>.json; with "
-                                      "corruption RUN/eval-<split>-blur<S>-noise<STD>.json)");
+                                      "corruption RUN/eval-<split>-blur<S>-noise<STD>.json; under attack ...-fgsm<EPS> or -pgd<EPS>x<STEPS>)");
     sub_->add_option("--logits", logits_,
                      "Also write the logits as float32 .npy of shape [N, classes], in the source's order of the "
                      "split's images (a manifest's rows, a folder's bytewise paths)");
@@ -39,6 +39,12 @@ class Eval final : public Command {
                      "(robustness)")
         ->capture_default_str();
     sub_->add_option("--test-corrupt", opts_.corrupt, kTestCorruptHelp)->delimiter(',');
+    sub_->add_option("--fgsm", opts_.fgsm,
+                     "Evaluate under an FGSM attack of this eps ([0, 1] pixel units, clipped to valid pixels): each "
+                     "batch moved by eps sign(dloss/dinput) of the evaluation-mode loss");
+    sub_->add_option("--pgd", opts_.pgd,
+                     "EPS:STEPS: evaluate under PGD, STEPS steps of 2.5 EPS / STEPS from the clean batch, each "
+                     "projected onto the EPS ball (no random start)");
     add_device_options(sub_, device_);
   }
 
@@ -51,6 +57,10 @@ class Eval final : public Command {
       std::string name = "eval-" + opts_.split;
       if (opts_.blur_sigma > 0 || opts_.noise_std > 0)
         name += "-blur" + CLI::detail::to_string(opts_.blur_sigma) + "-noise" + CLI::detail::to_string(opts_.noise_std);
+      if (r.attack.any())  // -fgsm0.1, -pgd0.1x10
+        name += r.attack.steps > 1 || !opts_.pgd.empty()
+                    ? "-pgd" + CLI::detail::to_string(r.attack.eps) + "x" + std::to_string(r.attack.steps)
+                    : "-fgsm" + CLI::detail::to_string(r.attack.eps);
       json_ = run.dir + "/" + name + ".json";
     }
     std::printf("run %s (device: %s)\n%s", run.dir.c_str(), ctx->info().name.c_str(), train::eval_table(r).c_str());

@@ -70,7 +70,10 @@ const char* const kAugmentHelp =
     "scale:LO-HI|scale:S, shear:DEG (one bilinear warp, black outside), brightness:B, "
     "contrast:C (factors in [1-B, 1+B]), noise:STD ([0, 1] pixel units), cutout:SIZE, "
     "erase[:P] (RandomErasing, P default 0.5), mixup:ALPHA, cutmix:ALPHA (soft targets "
-    "through the loss; train_acc counts the heavier label)";
+    "through the loss; train_acc counts the heavier label), fgsm:EPS[:P] (adversarial: after the blur, "
+    "the batch moved by EPS sign(dloss/dinput) of the current weights in evaluation mode, [0, 1] pixel "
+    "units, clipped to valid pixels; in a share P of the steps, default 1), pgd:EPS:STEPS[:P] (STEPS "
+    "steps of 2.5 EPS / STEPS, projected onto the EPS ball)";
 
 namespace {
 
@@ -317,6 +320,11 @@ void add_sharpening_options(CLI::App* train, TrainOptions& o) {
                     "Also evaluate the test set under each corruption NAME=VALUE (comma-separated): blur=SIGMA, "
                     "noise=STD (as --test-blur, --test-noise), contrast=FACTOR (0-1, kept), brightness=SHIFT (-1 to 1), "
                     "saltpepper=FRACTION, translate=PIXELS, jpeg=QUALITY (1-100); one fixed seed")
+      ->delimiter(',')
+      ->group("Robustness");
+  train->add_option("--test-fgsm", cfg.test_fgsm,
+                    "Also evaluate the test set under an FGSM attack of each eps (comma-separated, [0, 1] pixel "
+                    "units) on the final weights")
       ->delimiter(',')
       ->group("Robustness");
 }

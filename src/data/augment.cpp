@@ -13,7 +13,7 @@ namespace {
 
 const char* kItems =
     "flip, hflip, vflip, crop, rotate, translate, scale, shear, brightness, contrast, noise, cutout, "
-    "erase, mixup, cutmix";
+    "erase, mixup, cutmix, fgsm, pgd";
 
 [[noreturn]] void bad(const std::string& item, const std::string& why) {
   throw Error("--augment: '" + item + "': " + why);
@@ -48,7 +48,48 @@ uint32_t whole_in(const std::string& item, const std::string& text, uint32_t lo,
   return uint32_t(v);
 }
 
+std::vector<std::string> split_colons(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t colon; (colon = text.find(':', start)) != std::string::npos; start = colon + 1)
+    parts.push_back(text.substr(start, colon - start));
+  parts.push_back(text.substr(start));
+  return parts;
+}
+
+// EPS[:P] (fgsm) or EPS:STEPS[:P] (pgd); `item` names the text in errors.
+AdversarialConfig parse_adversarial(const std::string& item, const std::string& value, bool pgd, bool training) {
+  const std::vector<std::string> parts = split_colons(value);
+  const size_t fixed = pgd ? 2 : 1;
+  if (parts.size() < fixed || parts.size() > fixed + (training ? 1 : 0))
+    bad(item, std::string(pgd ? "expected EPS:STEPS" : "expected EPS") + (training ? "[:P]" : ""));
+  AdversarialConfig a;
+  a.eps = number_in(item, parts[0], 0, 1, training, "EPS (pixel units)");
+  a.steps = pgd ? whole_in(item, parts[1], 1, 1000, "STEPS") : 1;
+  if (parts.size() > fixed) a.probability = number_in(item, parts[fixed], 0, 1, true, "the probability P");
+  return a;
+}
+
 }  // namespace
+
+AdversarialConfig parse_attack(const std::string& text, bool pgd, const std::string& option) {
+  try {
+    return parse_adversarial(text, text, pgd, false);
+  } catch (const Error& e) {
+    // bad() names --augment; these are fovea eval's options.
+    const std::string m = e.what(), prefix = "--augment: ";
+    throw Error(option + " " + (m.rfind(prefix, 0) == 0 ? m.substr(prefix.size()) : m));
+  }
+}
+
+std::string describe_attack(const AdversarialConfig& a) {
+  std::ostringstream s;
+  s.precision(4);
+  s << (a.steps > 1 ? "pgd eps " : "fgsm eps ") << a.eps;
+  if (a.steps > 1) s << " x " << a.steps << " steps of " << a.alpha();
+  if (a.probability < 1) s << ", p " << a.probability;
+  return s.str();
+}
 
 AugmentConfig parse_augment(const std::string& list) {
   AugmentConfig c;
@@ -111,6 +152,10 @@ AugmentConfig parse_augment(const std::string& list) {
     } else if (name == "mixup" || name == "cutmix") {
       need("the Beta distribution's alpha, e.g. 0.2");
       (name == "mixup" ? c.mixup_alpha : c.cutmix_alpha) = number_in(item, value, 0, 100, true, "alpha");
+    } else if (name == "fgsm" || name == "pgd") {
+      need(name == "fgsm" ? "fgsm:EPS[:P], EPS in [0, 1] pixel units" : "pgd:EPS:STEPS[:P]");
+      if (c.adversarial.any()) bad(item, "fgsm and pgd exclude each other");
+      c.adversarial = parse_adversarial(item, value, name == "pgd", true);
     } else {
       bad(item, "unknown item (known: " + std::string(kItems) + ")");
     }
@@ -119,7 +164,7 @@ AugmentConfig parse_augment(const std::string& list) {
 }
 
 std::string describe_augment(const AugmentConfig& c) {
-  if (!c.any()) return "none";
+  if (!c.any() && !c.adversarial.any()) return "none";
   std::ostringstream s;
   s.precision(4);
   auto add = [&](const char* name, double v) { s << (s.tellp() > 0 ? ", " : "") << name << " " << v; };
@@ -140,6 +185,7 @@ std::string describe_augment(const AugmentConfig& c) {
   if (c.erase > 0) add("erase p", c.erase);
   if (c.mixup_alpha > 0) add("mixup alpha", c.mixup_alpha);
   if (c.cutmix_alpha > 0) add("cutmix alpha", c.cutmix_alpha);
+  if (c.adversarial.any()) s << (s.tellp() > 0 ? ", " : "") << describe_attack(c.adversarial);
   return s.str();
 }
 

@@ -29,6 +29,16 @@
 //   mixup:ALPHA        x = lam x_i + (1-lam) x_j, lam ~ Beta(ALPHA, ALPHA)
 //   cutmix:ALPHA       a box of area ~(1-lam) from x_j, lam ~ Beta(ALPHA,
 //                      ALPHA) then recomputed from the clipped box
+//   fgsm:EPS[:P]       adversarial training: the batch (after the above and
+//                      the blur) perturbed by EPS sign(dloss/dinput), [0, 1]
+//                      pixel units, clipped to [0, 1] pixels; with
+//                      probability P per step (default 1; otherwise clean)
+//   pgd:EPS:STEPS[:P]  STEPS such steps of 2.5 EPS / STEPS from the clean
+//                      batch, each projected onto the EPS ball (no random
+//                      start); P as for fgsm. fgsm and pgd exclude each other
+// The attack (src/nn/model.h) differentiates the current weights' loss in
+// evaluation mode: BatchNorm on its running statistics (not updated),
+// random layers the identity.
 // Rotation, translation, scale, shear, flips and crop are one inverse map
 // per image with bilinear sampling (black outside the image); then the
 // pixel ops in the order brightness, contrast, clip to [0, 1], noise,
@@ -53,6 +63,24 @@ enum class AugmentKind : uint32_t {
 };
 constexpr uint32_t kEraseTries = 10;
 
+// An input-gradient attack (ops/adversarial.h): `--augment fgsm:...` /
+// `pgd:...` for training, `fovea eval --fgsm` / `--pgd` and `fovea train
+// --test-fgsm` for evaluation. steps 0: none.
+struct AdversarialConfig {
+  double eps = 0;          // [0, 1] pixel units
+  uint32_t steps = 0;      // 1: FGSM; more: PGD
+  double probability = 1;  // training only: the share of steps attacked
+  bool any() const { return steps > 0; }
+  // FGSM: eps; PGD: 2.5 eps / steps (Madry et al. 2018).
+  double alpha() const { return steps <= 1 ? eps : 2.5 * eps / steps; }
+};
+
+// `--fgsm EPS` (pgd false) or `--pgd EPS:STEPS` of fovea eval; throws
+// fovea::Error naming `option` and the value. EPS in [0, 1], STEPS 1..1000.
+AdversarialConfig parse_attack(const std::string& text, bool pgd, const std::string& option);
+// "fgsm 0.1" or "pgd 0.1 x 10".
+std::string describe_attack(const AdversarialConfig& a);
+
 struct AugmentConfig {
   std::string text;                 // the list as given ("" = none)
   double hflip = 0, vflip = 0;      // probabilities
@@ -66,6 +94,7 @@ struct AugmentConfig {
   uint32_t cutout = 0;              // square side, pixels
   double erase = 0;                 // probability
   double mixup_alpha = 0, cutmix_alpha = 0;
+  AdversarialConfig adversarial;    // fgsm / pgd (not part of any(): no pixel op)
 
   bool affine() const { return rotate_deg > 0 || translate > 0 || scale_lo != 1 || scale_hi != 1 || shear_deg > 0; }
   bool geometric() const { return hflip > 0 || vflip > 0 || crop_pad > 0 || affine(); }

@@ -348,7 +348,7 @@ class Norm final : public Layer {
       for (uint32_t v : d.shape) n *= v;
       param_floats += n;
     }
-    if (!io.param_grads && param_floats > 0)
+    if ((!io.param_grads || io.attack) && param_floats > 0)
       unused_grads_ = device.reserve(io.label + ".grads_unused", 4 * param_floats);
   }
   void forward(gpu::Program& p, const Io& io, bool training) override {

@@ -59,6 +59,9 @@ struct Io {
   // parameter gradients (dense and convolutions skip that work; a norm layer,
   // whose kernels produce both, writes them to a buffer of its own).
   bool param_grads = true;
+  // The model records an input-gradient attack, whose backward runs every
+  // layer with param_grads false (a norm layer reserves its own buffer).
+  bool attack = false;
   // Synchronised BatchNorm (ModelOptions::sync_bn; the training step only):
   // the layer's training forward and backward record its partial sums into
   // sync_partials, then call cut(p, chunks), which ends p there (the host

@@ -65,6 +65,7 @@ void Model::plan_graph() {
     node.io.index = uint32_t(n);
     node.io.probe = opts_.probe;
     node.io.param_grads = !frozen(n);
+    node.io.attack = attacks();
     for (int32_t i : ls.inputs) node.io.in_shapes.push_back(spec_.shape_of(i));
     for (const ParamDecl& d : node.layer->params(node.io.in_shapes)) {
       uint64_t count = 1;
@@ -99,8 +100,8 @@ void Model::plan_graph() {
       state_tensors_.push_back(st);
     }
     node.requires_grad = !node.params.empty() && !frozen(n);
-    // A probe model differentiates the input too.
-    for (int32_t i : ls.inputs) node.requires_grad |= i >= 0 ? nodes_[size_t(i)].requires_grad : opts_.probe;
+    // A probe model, and an attack, differentiate the input too.
+    for (int32_t i : ls.inputs) node.requires_grad |= i >= 0 ? nodes_[size_t(i)].requires_grad : bool(x_grad_.valid());
     nodes_.push_back(std::move(node));
   }
 
@@ -125,7 +126,7 @@ void Model::plan_graph() {
           din = device_->reserve(base + ".grad_in." + std::to_string(j), 4ull * B * src.io.out_shape.size());
           src.grad_parts.push_back(din);
         }
-      } else if (i < 0 && opts_.probe) {
+      } else if (i < 0 && x_grad_.valid()) {
         if (input_readers == 1) {
           din = x_grad_;
         } else {
@@ -157,7 +158,9 @@ void Model::build() {
   const uint32_t B = opts_.batch;
   const uint64_t D = spec_.input_features();
   x_ = device_->reserve("input", 4ull * B * D);
-  if (opts_.probe) x_grad_ = device_->reserve("input.grad", 4ull * B * D);
+  if (opts_.probe && opts_.attack.any()) throw Error("internal: a probe model with an attack");
+  if (opts_.probe || attacks()) x_grad_ = device_->reserve("input.grad", 4ull * B * D);
+  if (attacks()) x_clean_ = device_->reserve("input.clean", 4ull * B * D);
   plan_graph();
   uint64_t scratch = uint64_t(B) * D;
   if (opts_.feature_smoothing)
@@ -250,7 +253,7 @@ void Model::build() {
   };
   train_ = program("train");
   // With synchronised BatchNorm the step goes on in later programs (t).
-  gpu::Program& loss = record_forward(*train_, true);
+  gpu::Program& loss = record_forward(*train_, true, true);
   record_loss(loss, true, opts_.augment.mixing(), true);
   ops::record_metric_sums(loss, B, row_stats_, train_sums_, "metrics");
   gpu::Program& t = record_backward(loss, true);
@@ -282,7 +285,7 @@ void Model::build() {
   loss.host_reads(train_sums_);
 
   eval_ = program("eval");
-  record_forward(*eval_, false);
+  record_forward(*eval_, false, true);
   record_loss(*eval_, false, false);
   ops::record_metric_sums(*eval_, B, row_stats_, eval_sums_, "metrics");
   eval_->host_reads(eval_sums_);
@@ -339,7 +342,8 @@ void Model::plan_memory() {
   lives_ = view_lives(*device_, readers, pinned);
   std::vector<gpu::View*> views = {&state_,    &params_,       &grads_,     &optim_state_, &stats_,
                                    &x_,        &row_stats_,    &blur_scratch_, &clip_norm_, &x_grad_,
-                                   &base_params_, &grads_sum_, &grads_zero_, &class_weights_, &pruned_indices_};
+                                   &base_params_, &grads_sum_, &grads_zero_, &class_weights_, &pruned_indices_,
+                                   &x_clean_};
   for (gpu::View& v : x_grad_parts_) views.push_back(&v);
   for (Node& node : nodes_) {
     for (gpu::View* v : {&node.io.out, &node.io.dout, &node.io.param_span, &node.io.grad_span, &node.io.state_span})
@@ -396,8 +400,10 @@ void Model::record_input(gpu::Program& p, bool training) {
   if (!training) ops::record_gaussian_noise(p, bs, opts_.noise_seed, x_, stats_, "input.noise");
 }
 
-gpu::Program& Model::record_forward(gpu::Program& p, bool training) {
+gpu::Program& Model::record_forward(gpu::Program& p, bool training, bool attack) {
   record_input(p, training);
+  const data::AdversarialConfig& a = training ? opts_.augment.adversarial : opts_.attack;
+  if (attack && a.any()) record_attack(p, a, training);
   gpu::Program* q = &p;
   for (size_t n = 0; n < nodes_.size(); ++n) {
     Node& node = nodes_[n];
@@ -448,7 +454,7 @@ void Model::record_smoothing(gpu::Program& p, const Node& node, const gpu::View&
                    blur_scratch_, label);
 }
 
-gpu::Program& Model::record_backward(gpu::Program& start, bool training, bool frozen) {
+gpu::Program& Model::record_backward(gpu::Program& start, bool training, bool frozen, bool input_only) {
   gpu::Program* q = &start;
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
     gpu::Program& p = *q;
@@ -462,14 +468,18 @@ gpu::Program& Model::record_backward(gpu::Program& start, bool training, bool fr
                       node.io.label + ".grad_sum." + std::to_string(k));
     record_smoothing(p, node, node.io.dout, node.io.label + ".smooth.grad");
     const bool train_layer = training && !this->frozen(size_t(nodes_.rend() - it) - 1);
-    if (frozen && node.layer->has_pattern())
+    if (frozen && node.layer->has_pattern()) {
       node.layer->backward_frozen(p, node.io);
-    else
+    } else if (input_only) {
+      Io io = node.io;
+      io.param_grads = false;
+      node.layer->backward(p, io, false);
+    } else
       node.layer->backward(p, node.io, train_layer);
     if (train_layer && node.io.cut) q = train_segments_.back().get();  // the layer cut the step
   }
   gpu::Program& p = *q;
-  // The input's gradient: the sum of its readers' (probe models only).
+  // The input's gradient: the sum of its readers' (probe models and attacks only).
   for (size_t k = 1; k < x_grad_parts_.size(); ++k)
     ops::record_add(p, x_grad_.size / 4, k == 1 ? x_grad_parts_[0] : x_grad_, x_grad_parts_[k], x_grad_,
                     "input.grad_sum." + std::to_string(k));

@@ -18,9 +18,18 @@
 //          reduce (train_programs(), sync_exchanges()); frozen layers
 //          (opts.frozen) run in evaluation mode, write no weight gradient
 //          and the optimizer steps only the other layers' parameters
+//          With an attack (opts.augment.adversarial, fgsm / pgd) the
+//          input goes, after the blur, through `steps` passes of: forward
+//          in evaluation mode (BatchNorm on its running statistics, not
+//          updated; random layers the identity) -> the training loss ->
+//          backward down to the input, no parameter gradient -> the
+//          adversarial step (ops/adversarial.h) from the clean batch kept
+//          in input.clean; the training forward then sees the result
 //   eval:  decode -> blur (P.blur_sigma) -> noise (P.noise_std) -> forward
 //          -> the loss (no gradient) -> metric sums
-//          (-> a copy of the logits for the host, with opts.read_logits)
+//          (-> a copy of the logits for the host, with opts.read_logits);
+//          with opts.attack, the same attack as training's (the plain loss)
+//          after the noise
 //   probe (ModelOptions::probe only; the sharpness probe, src/train/sharpness.h):
 //          decode -> blur -> noise -> forward at the base parameters
 //          (evaluation: BatchNorm on its running statistics, random layers
@@ -70,6 +79,9 @@ struct ModelOptions {
   bool feature_smoothing = false;  // smooth conv2d outputs by P.feature_sigma
   uint32_t noise_seed = 2021;      // evaluation noise (fixed: the same corruption every run)
   data::AugmentConfig augment;     // training batches only (seeded by P.seed, P.step)
+  // The eval program attacks each batch first (fovea eval --fgsm / --pgd,
+  // fovea train --test-fgsm); probability is ignored (always). Not with probe.
+  data::AdversarialConfig attack;
   // The training loss's weight per class (torch.nn.CrossEntropyLoss(weight=
   // ...), ops/loss.h); empty = unweighted. Evaluation stays unweighted.
   std::vector<float> class_weights;
@@ -267,14 +279,19 @@ class Model {
   void record_input(gpu::Program& p, bool training);
   // Both return the program recording ended in (a later one than p when a
   // synchronised BatchNorm cut the training step).
-  gpu::Program& record_forward(gpu::Program& p, bool training);
+  // attack: the program's attack (training's or evaluation's), if any.
+  gpu::Program& record_forward(gpu::Program& p, bool training, bool attack = false);
+  void record_attack(gpu::Program& p, const data::AdversarialConfig& a, bool training);
+  bool attacks() const { return opts_.augment.adversarial.any() || opts_.attack.any(); }
   void record_probe(gpu::Program& p);
-  gpu::Program& record_backward(gpu::Program& p, bool training, bool frozen = false);
+  // input_only: evaluation mode, no parameter gradient (the attack's).
+  gpu::Program& record_backward(gpu::Program& p, bool training, bool frozen = false, bool input_only = false);
   // The spec's loss (model_spec.h) of the logits against the labels into
   // row_stats_, with dlogits when `gradient`; `mix`: mixed targets.
   // weighted: the training loss, which --class-weights weights (evaluation and
   // the probe stay unweighted).
-  void record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted = false);
+  void record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted = false,
+                   const std::string& label = "loss");
   void record_update(gpu::Program& p);
   void plan_trained_spans();
   uint64_t place_optimizer_state();  // each run's optimizer state offset; returns the floats of all
@@ -307,7 +324,8 @@ class Model {
   gpu::View class_weights_;  // [classes] floats (ModelOptions::class_weights)
   std::vector<uint32_t> pruned_;  // ModelOptions::pruned as indices into the parameter block
   gpu::View pruned_indices_;
-  gpu::View x_grad_, probe_sums_, probe_vectors_, base_params_;  // probe only
+  gpu::View x_grad_, probe_sums_, probe_vectors_, base_params_;  // probe only (x_grad_: or an attack)
+  gpu::View x_clean_;                                               // an attack's clean batch
   gpu::View grads_out_, grads_in_;                                  // data_parallel only
   gpu::View grads_sum_, grads_zero_;                                // accumulate only
   std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several

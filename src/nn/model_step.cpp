@@ -6,8 +6,10 @@
 #include "gpu/context.h"
 #include "nn/model.h"
 #include "nn/model_node.h"
+#include "ops/adversarial.h"
 #include "ops/loss.h"
 #include "ops/norm.h"
+#include "ops/tensor.h"
 #include "util/error.h"
 
 namespace fovea::nn {
@@ -44,7 +46,7 @@ uint64_t Model::place_optimizer_state() {
   return floats;
 }
 
-void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted) {
+void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted, const std::string& label) {
   const uint32_t B = opts_.batch, C = spec_.classes;
   const View& logits = nodes_.back().io.out;
   const View& dlogits = nodes_.back().io.dout;
@@ -53,19 +55,44 @@ void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted)
     case LossKind::BceWithLogits:
       ops::record_onehot_loss(p, spec_.loss.kind == LossKind::Mse ? ops::OnehotLoss::Mse
                                                                   : ops::OnehotLoss::BceWithLogits,
-                              B, C, logits, labels_, dlogits, row_stats_, gradient, "loss");
+                              B, C, logits, labels_, dlogits, row_stats_, gradient, label);
       break;
     case LossKind::CrossEntropy:
       if (weighted && class_weights_.valid())
         ops::record_softmax_xent_weighted(p, B, C, logits, labels_, class_weights_, dlogits, row_stats_, gradient,
-                                          float(spec_.loss.label_smoothing), mix, "loss");
+                                          float(spec_.loss.label_smoothing), mix, label);
       else if (mix)
         ops::record_softmax_xent_mixed(p, B, C, logits, labels_, dlogits, row_stats_, gradient,
-                                       float(spec_.loss.label_smoothing), "loss");
+                                       float(spec_.loss.label_smoothing), label);
       else
         ops::record_softmax_xent(p, B, C, logits, labels_, dlogits, row_stats_, gradient,
-                                 float(spec_.loss.label_smoothing), "loss");
+                                 float(spec_.loss.label_smoothing), label);
       break;
+  }
+}
+
+// The attack (model.h): the clean batch kept, then per step a forward and
+// backward in evaluation mode down to the input and the adversarial step.
+// Training differentiates its own loss (class weights, mixed targets);
+// evaluation the plain one.
+void Model::record_attack(gpu::Program& p, const data::AdversarialConfig& a, bool training) {
+  const ops::BatchShape shape{opts_.batch, spec_.channels, spec_.height, spec_.width};
+  ops::record_copy(p, x_.size / 4, x_, x_clean_, "attack.clean");
+  for (uint32_t s = 0; s < a.steps; ++s) {
+    const std::string at = "attack." + std::to_string(s + 1);
+    for (Node& node : nodes_) {
+      node.layer->forward(p, node.io, false);
+      record_smoothing(p, node, node.io.out, node.io.label + ".smooth");
+    }
+    record_loss(p, true, training && opts_.augment.mixing(), training, at + ".loss");
+    record_backward(p, false, false, true);
+    ops::AdversarialStep step;
+    step.shape = shape;
+    step.eps = float(a.eps);
+    step.alpha = float(a.alpha());
+    step.first = s == 0;
+    step.probability = training ? float(a.probability) : 1.0f;
+    ops::record_adversarial_step(p, step, stats_, x_clean_, x_grad_, x_, at + ".step");
   }
 }
 

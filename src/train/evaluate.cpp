@@ -89,6 +89,21 @@ Totals evaluate_corrupted(const data::Corruption& c, const data::ImageSet& set,
   return run(data::corrupted_copy(set, indices, c), base);
 }
 
+AttackedModel attacked_copy(gpu::Context& ctx, const nn::Model& m, nn::ModelOptions mo,
+                            const data::AdversarialConfig& a) {
+  // Only the eval program runs: the training step stays plain and single.
+  mo.attack = a;
+  mo.augment = {};
+  mo.data_parallel = mo.sync_bn = mo.accumulate = mo.probe = mo.read_logits = false;
+  AttackedModel out;
+  out.model = std::make_unique<nn::Model>(ctx, m.spec(), mo);
+  out.model->upload_parameters(m.download_parameters());
+  out.model->upload_state(m.download_state());
+  out.model->set_batches_tracked(m.batches_tracked());
+  out.step = std::make_unique<gpu::Replayer>(out.model->eval_program(), out.model->slots());
+  return out;
+}
+
 // ---- run directories --------------------------------------------------------
 
 namespace {
@@ -248,8 +263,12 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
       throw Error("--split val: the run " + run.dir + " held out no validation images (--val-split 0)");
   }
 
+  if (!opts.fgsm.empty() && !opts.pgd.empty()) throw Error("--fgsm and --pgd exclude each other");
+  if (!opts.fgsm.empty()) r.attack = data::parse_attack(opts.fgsm, false, "--fgsm");
+  if (!opts.pgd.empty()) r.attack = data::parse_attack(opts.pgd, true, "--pgd");
   nn::ModelOptions mo;
   mo.read_logits = true;
+  mo.attack = r.attack;
   gpu::StepParams base;
   const std::unique_ptr<nn::Model> loaded = load_run_model(ctx, run, mo, base);
   nn::Model& model = *loaded;
@@ -297,6 +316,9 @@ std::string eval_json(const RunInfo& run, const EvalOptions& opts, const EvalRes
   json j = {{"run", run.dir},        {"split", r.split},       {"data", r.data_dir},
             {"images", r.images},    {"loss", r.loss},         {"accuracy", r.accuracy},
             {"blur_sigma", opts.blur_sigma}, {"noise_std", opts.noise_std},
+            {"attack", r.attack.any() ? json{{"kind", r.attack.steps > 1 ? "pgd" : "fgsm"}, {"eps", r.attack.eps},
+                                             {"steps", r.attack.steps}, {"alpha", r.attack.alpha()}}
+                                      : json(nullptr)},
             {"classes", r.class_names},  {"per_class", per_class}, {"confusion", r.confusion}};
   if (!r.corrupted.empty()) {
     json corrupted = json::array();
@@ -312,7 +334,9 @@ std::string eval_table(const EvalResult& r) {
   char line[128];
   std::snprintf(line, sizeof line, "%s: %llu images  loss %.4f  accuracy %.4f\n", r.split.c_str(),
                 (unsigned long long)r.images, r.loss, r.accuracy);
-  s << line << "\nclass  images  accuracy  name\n";
+  s << line;
+  if (r.attack.any()) s << "under attack: " << data::describe_attack(r.attack) << " (pixel units)\n";
+  s << "\nclass  images  accuracy  name\n";
   for (uint32_t k = 0; k < r.classes; ++k) {
     std::snprintf(line, sizeof line, "%5u  %6llu  %8.4f  ", k, (unsigned long long)r.class_images[k],
                   r.class_accuracy(k));

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "data/augment.h"
 #include "data/corrupt.h"
 #include "data/idx.h"
 #include "data/source.h"
@@ -66,6 +67,16 @@ using EvaluateFn = std::function<Totals(const data::ImageSet&, const gpu::StepPa
 Totals evaluate_corrupted(const data::Corruption& c, const data::ImageSet& set,
                           const std::vector<uint32_t>& indices, gpu::StepParams base, const EvaluateFn& run);
 
+// A copy of `m` built from `mo` (m's options) whose eval program attacks
+// each batch by `a` (ModelOptions::attack), with m's current parameters,
+// state and step count: --test-fgsm on the final weights.
+struct AttackedModel {
+  std::unique_ptr<nn::Model> model;
+  std::unique_ptr<gpu::Replayer> step;  // of its eval program
+};
+AttackedModel attacked_copy(gpu::Context& ctx, const nn::Model& m, nn::ModelOptions mo,
+                            const data::AdversarialConfig& a);
+
 // What a run directory of `fovea train` holds that evaluation and export
 // need: the model spec, weights and input standardisation from
 // model.safetensors, and from summary.json the data, the split settings, the
@@ -109,6 +120,8 @@ struct EvalOptions {
   // original images (without blur_sigma and noise_std).
   std::vector<std::string> corrupt;
   bool logits = false;
+  // --fgsm EPS / --pgd EPS:STEPS: every figure is under that attack (model.h).
+  std::string fgsm, pgd;
 };
 
 // The split under one of EvalOptions::corrupt.
@@ -119,6 +132,7 @@ struct EvalCorrupted {
 
 struct EvalResult {
   std::string split, data_dir;
+  data::AdversarialConfig attack;                 // from EvalOptions::fgsm / pgd (steps 0: none)
   uint32_t classes = 0;
   std::vector<std::string> class_names;           // [classes]
   uint64_t images = 0;

@@ -128,6 +128,8 @@ void check_train_options(const TrainConfig& cfg) {
       throw Error("--test-blur: sigma " + std::to_string(v) + " is outside [0, 20] pixels");
   for (double v : cfg.test_noise)
     if (!(v >= 0 && std::isfinite(v))) throw Error("--test-noise: std " + std::to_string(v) + " is not >= 0");
+  for (double v : cfg.test_fgsm)
+    if (!(v >= 0 && v <= 1)) throw Error("--test-fgsm: eps " + std::to_string(v) + " is outside [0, 1] pixel units");
   if (cfg.early_stop_metric != "val_loss" && cfg.early_stop_metric != "val_acc" &&
       cfg.early_stop_metric != "val_balanced_acc")
     throw Error("--early-stop-metric must be val_loss, val_acc or val_balanced_acc, got '" + cfg.early_stop_metric +

@@ -57,10 +57,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   const data::Split split = run_split(cfg, ds);
   // Validation: the source's validation images, else the holdout of the training images.
   const data::ImageSet& val_set = ds.val ? *ds.val : ds.train;
-  if (!ds.test && (!cfg.test_blur.empty() || !cfg.test_noise.empty() || !corruptions.empty()))
-    throw Error(std::string(!cfg.test_blur.empty() ? "--test-blur" : !cfg.test_noise.empty() ? "--test-noise" : "--test-corrupt") +
-                " evaluates the test set, and " +
-                cfg.data_dir + " has none (no test/ folder or test rows)");
+  if (!ds.test && (!cfg.test_blur.empty() || !cfg.test_noise.empty() || !corruptions.empty() || !cfg.test_fgsm.empty()))
+    throw Error(std::string(!cfg.test_blur.empty() ? "--test-blur" : !cfg.test_noise.empty() ? "--test-noise"
+                            : !corruptions.empty() ? "--test-corrupt" : "--test-fgsm") +
+                " evaluates the test set, and " + cfg.data_dir + " has none (no test/ folder or test rows)");
   if ((cfg.early_stop > 0 || cfg.target_acc > 0) && split.val.empty())
     throw Error(std::string(cfg.early_stop > 0 ? "--early-stop" : "--target-acc") +
                 " watches the validation set, and --val-split 0 leaves none");
@@ -151,13 +151,14 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   // images (noise keyed by their position in the whole pass), the sums are
   // reduced over the ranks.
   auto evaluate_all = [&](const data::ImageSet& set, const std::vector<uint32_t>& indices, gpu::StepParams base,
-                          const LogitsSink& sink = {}) {
+                          const LogitsSink& sink = {}, AttackedModel* attacked = nullptr) {
     const size_t a = ranks.begin(indices.size()), b = ranks.end(indices.size());
     const std::vector<uint32_t> mine(indices.begin() + a, indices.begin() + b);
     base.first_image += uint32_t(a);
     LogitsSink shifted;
     if (sink) shifted = [&](size_t first, uint32_t rows, const float* logits) { sink(a + first, rows, logits); };
-    return ranks.reduce(evaluate(model, eval_step, set, mine, base, shifted));
+    return ranks.reduce(attacked ? evaluate(*attacked->model, *attacked->step, set, mine, base, shifted)
+                                 : evaluate(model, eval_step, set, mine, base, shifted));
   };
   // The sharpness probe runs on a model of its own (the probe programs),
   // given the epoch's weights; training records and pays nothing for it.
@@ -185,7 +186,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     std::printf("sharpen: %s%s%s\n", schedule.describe().c_str(),
                 cfg.sharpen_replay > 0 ? (", replay " + std::to_string(cfg.sharpen_replay)).c_str() : "",
                 cfg.feature_smoothing ? ", feature smoothing" : "");
-  if (augment.any()) std::printf("augment: %s\n", data::describe_augment(augment).c_str());
+  if (augment.any() || augment.adversarial.any()) std::printf("augment: %s\n", data::describe_augment(augment).c_str());
   uint32_t step = resumed.step;
   // The optimizer's step count is step + 1: its state starts at zeros in
   // every run, --init or not, as a fresh torch.optim optimizer (a resumed
@@ -202,10 +203,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   Snapshot good, best;
   good.take(model, resumed.epoch);
   if (resumed.has_best) {
-    best.params = resumed.best_params;
-    best.state = resumed.best_state;
-    best.batches_tracked = resumed.best_batches_tracked;
-    best.epoch = resumed.best_epoch;
+    best.params = resumed.best_params, best.state = resumed.best_state;
+    best.batches_tracked = resumed.best_batches_tracked, best.epoch = resumed.best_epoch;
   }
   double best_metric = resumed.best_metric;
   uint32_t since_best = resumed.since_best;
@@ -223,9 +222,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   auto save_checkpoint = [&](uint32_t epochs, const std::string& stop_reason, uint32_t final_epoch) {
     if (!ranks.writer()) return;
     CheckpointState c;
-    c.world_size = ranks.size;
-    c.epoch = epochs;
-    c.step = step;
+    c.world_size = ranks.size, c.epoch = epochs, c.step = step;
     c.batches_tracked = model.batches_tracked();
     c.first_loss = first_loss;
     c.feature_sigma = eval_base.feature_sigma;
@@ -234,11 +231,9 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     c.best_epoch = stop_reason.empty() ? best.epoch : final_epoch;
     if (c.has_best) c.best_params = best.params, c.best_state = best.state;
     c.best_batches_tracked = best.batches_tracked;
-    c.best_metric = best_metric;
-    c.since_best = since_best;
+    c.best_metric = best_metric, c.since_best = since_best;
     c.stop_reason = stop_reason;
-    c.args = cfg.args;
-    c.command = cfg.command_line;
+    c.args = cfg.args, c.command = cfg.command_line;
     write_checkpoint(checkpoint_path.string(), (out / "model.safetensors").string(), model, stats.mean,
                      stats.std, c);
   };
@@ -516,6 +511,10 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
                                                   [&](const data::ImageSet& s, const gpu::StepParams& p) {
                                                     return evaluate_all(s, test_idx, p);
                                                   }));
+  }
+  for (double eps : cfg.test_fgsm) {  // a copy of the final weights whose eval program attacks (nn/model.h)
+    AttackedModel a = attacked_copy(ctx, model, mo, data::AdversarialConfig{eps, 1, 1});
+    corrupted("fgsm", eps, evaluate_all(test_set, test_idx, eval_base, {}, &a));
   }
 
   if (cfg.profile) {

@@ -67,6 +67,7 @@ struct TrainConfig {
   std::vector<double> test_blur;   // also evaluate the test set blurred by each sigma
   std::vector<double> test_noise;  // ... and with Gaussian noise of each std ([0, 1] pixel units)
   std::vector<std::string> test_corrupt;  // ... and under each NAME=VALUE corruption (data/corrupt.h)
+  std::vector<double> test_fgsm;   // ... and under FGSM of each eps ([0, 1] pixel units; model.h's attack)
   // Stopping rules (besides --epochs). Early stopping and the target watch
   // the validation set; the run then ends with the best epoch's weights.
   uint32_t early_stop = 0;               // patience in epochs (0 = off)

@@ -3,6 +3,7 @@
 // cutmix box and its exact area), seeded by (seed, step).
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <initializer_list>
 
 #include "data/augment.h"
 #include "util/error.h"
@@ -11,7 +12,24 @@ using Catch::Contains;
 using fovea::data::AugmentConfig;
 using fovea::data::draw_mix;
 using fovea::data::MixDraw;
+using fovea::data::describe_augment;
+using fovea::data::parse_attack;
 using fovea::data::parse_augment;
+
+namespace {
+// A list parse_augment refuses and a part of its error line.
+struct Bad {
+  const char* list;
+  const char* message;
+};
+void check_refused(std::initializer_list<Bad> bad) {
+  for (Bad b : bad) {
+    INFO(b.list);
+    CHECK_THROWS_AS(parse_augment(b.list), fovea::Error);
+    CHECK_THROWS_WITH(parse_augment(b.list), Contains(b.message));
+  }
+}
+}  // namespace
 
 TEST_CASE("augment lists parse into their values with torchvision's defaults", "[augment]") {
   const AugmentConfig a = parse_augment(
@@ -45,28 +63,47 @@ TEST_CASE("augment lists parse into their values with torchvision's defaults", "
 }
 
 TEST_CASE("bad augment items are refused naming the item and the value", "[augment]") {
-  struct Bad {
-    const char* list;
-    const char* message;
-  };
-  for (Bad b : {Bad{"rotate:abc", "--augment: 'rotate:abc': the angle must be a number in (0, 180]"},
-                Bad{"rotate", "--augment: 'rotate': needs a value"},
-                Bad{"flip,blur:2", "--augment: 'blur:2': unknown item (known: flip,"},
-                Bad{"crop:2.5", "--augment: 'crop:2.5': the padding must be a whole number in 1..1024"},
-                Bad{"crop:0", "--augment: 'crop:0': the padding"},
-                Bad{"hflip:1.5", "--augment: 'hflip:1.5': the probability must be a number in (0, 1]"},
-                Bad{"erase:-1", "--augment: 'erase:-1': the probability"},
-                Bad{"scale:1.2-0.8", "--augment: 'scale:1.2-0.8': LO must not exceed HI"},
-                Bad{"scale:1", "--augment: 'scale:1': S (zoom in [1-S, 1+S])"},
-                Bad{"mixup:0", "--augment: 'mixup:0': alpha must be a number in (0, 100]"},
-                Bad{"noise:nan", "--augment: 'noise:nan': the std"},
-                Bad{"flip,hflip", "--augment: 'hflip': given twice"},
-                Bad{"flip,,crop:2", "--augment: empty item in 'flip,,crop:2'"},
-                Bad{"flip,", "--augment: empty item"}}) {
-    INFO(b.list);
-    CHECK_THROWS_AS(parse_augment(b.list), fovea::Error);
-    CHECK_THROWS_WITH(parse_augment(b.list), Contains(b.message));
-  }
+  check_refused({Bad{"rotate:abc", "--augment: 'rotate:abc': the angle must be a number in (0, 180]"},
+                 Bad{"rotate", "--augment: 'rotate': needs a value"},
+                 Bad{"flip,blur:2", "--augment: 'blur:2': unknown item (known: flip,"},
+                 Bad{"crop:2.5", "--augment: 'crop:2.5': the padding must be a whole number in 1..1024"},
+                 Bad{"crop:0", "--augment: 'crop:0': the padding"},
+                 Bad{"hflip:1.5", "--augment: 'hflip:1.5': the probability must be a number in (0, 1]"},
+                 Bad{"erase:-1", "--augment: 'erase:-1': the probability"},
+                 Bad{"scale:1.2-0.8", "--augment: 'scale:1.2-0.8': LO must not exceed HI"},
+                 Bad{"scale:1", "--augment: 'scale:1': S (zoom in [1-S, 1+S])"},
+                 Bad{"mixup:0", "--augment: 'mixup:0': alpha must be a number in (0, 100]"},
+                 Bad{"noise:nan", "--augment: 'noise:nan': the std"},
+                 Bad{"flip,hflip", "--augment: 'hflip': given twice"},
+                 Bad{"flip,,crop:2", "--augment: empty item in 'flip,,crop:2'"},
+                 Bad{"flip,", "--augment: empty item"}});
+}
+
+TEST_CASE("fgsm and pgd items and the eval attack options parse, bad values name the option", "[augment][adversarial]") {
+  const AugmentConfig f = parse_augment("flip,fgsm:0.1");
+  CHECK(f.adversarial.steps == 1);
+  CHECK(f.adversarial.eps == 0.1);
+  CHECK(f.adversarial.probability == 1.0);
+  CHECK(f.adversarial.alpha() == 0.1);
+  CHECK(f.hflip == 0.5);
+  CHECK_FALSE(parse_augment("fgsm:0.1").any());  // no pixel op: the augment kernels stay out of the step
+  const AugmentConfig p = parse_augment("pgd:0.05:4:0.25");
+  CHECK(p.adversarial.steps == 4);
+  CHECK(p.adversarial.probability == 0.25);
+  CHECK(p.adversarial.alpha() == Approx(2.5 * 0.05 / 4));
+  CHECK(describe_augment(p) == "pgd eps 0.05 x 4 steps of 0.03125, p 0.25");
+  CHECK(parse_attack("0", false, "--fgsm").eps == 0.0);  // evaluation takes eps 0: the clean figures
+  CHECK(parse_attack("0.1:7", true, "--pgd").steps == 7);
+  check_refused({Bad{"fgsm:-1", "--augment: 'fgsm:-1': EPS (pixel units) must be a number in (0, 1], got '-1'"},
+                 Bad{"fgsm:0", "EPS (pixel units) must be a number in (0, 1]"},
+                 Bad{"pgd:0.1:0", "--augment: 'pgd:0.1:0': STEPS must be a whole number in 1..1000, got '0'"},
+                 Bad{"fgsm:0.1:2", "--augment: 'fgsm:0.1:2': the probability P must be a number in (0, 1], got '2'"},
+                 Bad{"pgd:0.1", "--augment: 'pgd:0.1': expected EPS:STEPS[:P]"},
+                 Bad{"fgsm:0.1:0.5:1", "expected EPS[:P]"},
+                 Bad{"fgsm:0.1,pgd:0.1:2", "--augment: 'pgd:0.1:2': fgsm and pgd exclude each other"}});
+  CHECK_THROWS_WITH(parse_attack("0.1:0.5", false, "--fgsm"), "--fgsm '0.1:0.5': expected EPS");
+  CHECK_THROWS_WITH(parse_attack("1.5", false, "--fgsm"),
+                    Contains("--fgsm '1.5': EPS (pixel units) must be a number in [0, 1]"));
 }
 
 TEST_CASE("the mixing draw is seeded by (seed, step) and its lambda is Beta(alpha, alpha)", "[augment][mix]") {
