@@ -1,6 +1,7 @@
 // Shared by every kernel: the per-step parameter block (binding 0, written by
-// the host before each step; see StepParams in src/gpu/kernel.h) and loop
-// helpers.
+// the host before each step; its C++ layout is nn::StepParams in
+// src/nn/step_params.h, checked member by member against this block by
+// tests/cpu/step_params_test.cpp) and loop helpers.
 //
 // lavapipe silently stops a shader's loops after 65,535 iterations in total:
 // one limiter per SIMD group of lanes, decremented by every iteration of

@@ -20,6 +20,7 @@
 #include "gpu/memory.h"
 #include "gpu/recorder.h"
 #include "gpu/tuner.h"
+#include "nn/step_params.h"
 #include "ops/conv2d.h"
 #include "ops/dense.h"
 #include "ops/optim.h"
@@ -37,12 +38,12 @@ struct Bench {
 };
 
 double time_op(gpu::Context& ctx, const Bench& b, int repeat) {
-  gpu::StepParams sp;
+  nn::StepParams sp;
   sp.rows = 128;
   sp.lr = 1e-3f;  // and Adam's first-step scalars: a finite update, as in training
   const auto k = ops::OptimCoefficients(ops::optimizer_defaults(ops::Optimizer::Adam)).at(1, sp.lr);
   std::copy(k.begin(), k.end(), sp.optim);
-  return gpu::median_replay_ms(ctx, sp, repeat, b.record);
+  return gpu::median_replay_ms(ctx, std::as_bytes(std::span(&sp, 1)), repeat, b.record);
 }
 
 ops::Conv2dShape conv(uint32_t c, uint32_t hw, uint32_t o) {

@@ -11,6 +11,7 @@
 
 #include "api/trainer_impl.h"
 #include "data/idx.h"
+#include "nn/step_params.h"
 #include "train/weights.h"
 
 namespace fovea::api {
@@ -81,7 +82,7 @@ Metrics eval_pass(Trainer::Impl& t, const uint8_t* images, const uint32_t* label
   for (uint64_t first = 0; first < n; first += m.batch()) {
     const uint32_t rows = uint32_t(std::min<uint64_t>(m.batch(), n - first));
     const uint32_t slot = t.eval->acquire();
-    gpu::StepParams p;
+    nn::StepParams p;
     p.rows = rows;
     p.seed = uint32_t(t.seed);
     p.slot = slot;

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "api/trainer_impl.h"
+#include "nn/step_params.h"
 #include "ops/metrics.h"
 
 namespace fovea::api {
@@ -26,7 +27,7 @@ uint32_t micro_batches(const Trainer::Impl& t, uint32_t rows) {
 
 void write_step_params(Trainer::Impl& t, uint32_t slot, uint32_t rows, uint32_t k) {
   nn::Model& m = *t.model;
-  gpu::StepParams p;
+  nn::StepParams p;
   p.lr = float(t.lr);
   const auto c = t.coefficients.at(t.steps + 1, p.lr);
   std::copy(c.begin(), c.end(), p.optim);

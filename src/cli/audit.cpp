@@ -8,6 +8,7 @@
 #include "cli/train_options.h"
 #include "data/split.h"
 #include "io/atomic_file.h"
+#include "nn/step_params.h"
 #include "train/audit.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -110,7 +111,7 @@ class Audit final : public Command {
       const train::RunInfo fold = train::load_run(cfg.out_dir);
       nn::ModelOptions mo;
       mo.read_logits = true;
-      gpu::StepParams base;
+      nn::StepParams base;
       const auto model = train::load_run_model(ctx, fold, mo, base);
       gpu::Replayer step(model->eval_program(), model->slots());
       const std::vector<uint32_t>& held = s.split.val;

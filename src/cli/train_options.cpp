@@ -190,7 +190,7 @@ void add_run_options(CLI::App* train, TrainOptions& o) {
                     "Images the sharpness probe uses: the first N training images in file order")
       ->capture_default_str();
   train->add_flag("--print-plan", cfg.print_plan,
-                  "Print the recorded training and evaluation steps (each op, its buffers and their sizes) and the memory, then exit");
+                  "Print the recorded training and evaluation steps (each op, its buffers and their sizes), each op family's kernel choice and the memory, then exit");
 }
 
 // --lr-schedule and its settings, warm-up, plateau.

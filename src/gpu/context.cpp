@@ -305,10 +305,16 @@ std::unique_ptr<Context> Context::adopt(VkInstance instance, VkPhysicalDevice ph
   return ctx;
 }
 
+KernelOptions Context::kernel_options() const {
+  return {.portable = portable_kernels, .half_precision = half_precision, .occupancy_split_k = occupancy_split_k,
+          .tune = tune, .fp16_storage = fp16_storage_, .coop_matrix = coop_matrix_, .fast = fast_};
+}
+
 void Context::init_common(const ContextOptions& opts) {
   require_minimums(info_);
   portable_kernels = opts.portable;
   tune = opts.tune;
+  fast_ = opts.fast;
   half_precision = info_.type != VK_PHYSICAL_DEVICE_TYPE_CPU;
   occupancy_split_k = info_.type != VK_PHYSICAL_DEVICE_TYPE_CPU;
   if (!opts.fast.empty()) {

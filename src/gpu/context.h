@@ -26,7 +26,7 @@ struct DeviceInfo {
   uint64_t device_local_bytes = 0;  // the largest DEVICE_LOCAL heap
   // The device model: every limit and feature a kernel variant depends on
   // (docs/portability.md has the table). FOVEA_LIMITS clamps it (see
-  // apply_limits); kernels choose variants from these fields only.
+  // apply_limits); ops::KernelPolicy chooses variants from these fields only.
   uint32_t subgroup_size = 0;
   VkSubgroupFeatureFlags subgroup_ops = 0;  // 0 unless compute shaders have them
   uint32_t max_invocations = 0;
@@ -87,6 +87,19 @@ struct ContextOptions {
   bool tune = true;       // time kernel variants (tuner.h); false: variant 0 (FOVEA_TUNE=0)
 };
 
+// What ops::KernelPolicy reads besides the device model: the options as
+// resolved for one context, and the features its device was created with.
+struct KernelOptions {
+  bool portable = false;           // portable kernels only
+  bool half_precision = false;     // the fp16 paths are wanted
+  bool occupancy_split_k = false;  // split-K for occupancy is wanted
+  bool tune = true;                // the tuner may time tile variants
+  // Enabled at device creation (a host's adopted device is not assumed to
+  // have them): 16-bit storage buffers, VK_NV_cooperative_matrix.
+  bool fp16_storage = false, coop_matrix = false;
+  std::string fast;  // the ContextOptions::fast it came from ("" = defaults), for explanations
+};
+
 // Collects validation-layer messages. Tests fail when count() > 0.
 class ValidationLog {
  public:
@@ -141,52 +154,20 @@ class Context {
     end_once(cmd);
   }
 
-  // Which kernel variants ops may choose. Fast paths (texel-buffer GEMM)
-  // are taken when the device model allows; FOVEA_FAST=0 (or the older
-  // FOVEA_KERNELS=portable), FOVEA_LIMITS=vulkan11-min, or tests comparing
-  // the two, force the portable kernels that run within the Vulkan 1.1
-  // minimum limits everywhere.
+  // The kernel switches (ContextOptions resolved against the device):
+  // ops::KernelPolicy decides every variant from them and the device model.
+  // portable_kernels: portable kernels only (FOVEA_FAST=0, the older
+  // FOVEA_KERNELS=portable, FOVEA_LIMITS=vulkan11-min, or tests comparing the
+  // two). tune: the tuner may time variants (ContextOptions::tune).
+  // half_precision: the paths that round operands to fp16 are wanted (on GPUs
+  // by default, not on CPU implementations; FOVEA_FAST=fp16 on, fp32 or 0
+  // off). occupancy_split_k: split-K for occupancy is wanted (GPUs by
+  // default). Tests set them themselves.
   bool portable_kernels = false;
-  // Whether the tuner may time kernel variants (ContextOptions::tune).
   bool tune = true;
-  // Whether reductions may add lanes with subgroup arithmetic (the fast
-  // path of norm/reduce): the model has basic and arithmetic subgroup
-  // operations in compute shaders and portable kernels are not forced.
-  bool subgroup_reductions() const {
-    const VkSubgroupFeatureFlags need =
-        VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
-    return !portable_kernels && (info_.subgroup_ops & need) == need;
-  }
-  // Whether compute shaders may use subgroupShuffle (the implicit-GEMM
-  // convolution broadcasts weights with it), as the device model says.
-  bool subgroup_shuffles() const { return (info_.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0; }
-  // Paths that round operands to fp16 and accumulate in fp32: conv2d's
-  // im2col columns in 16-bit storage, and the cooperative-matrix GEMM. They
-  // change results at fp16 rounding (about 1e-3 relative), so by default
-  // they are on only where they pay: on GPUs, not on CPU implementations
-  // (VK_PHYSICAL_DEVICE_TYPE_CPU: conversions cost time there and memory
-  // bandwidth is not the limit; docs/portability.md). FOVEA_FAST=fp16 turns
-  // them on wherever the device has the features, FOVEA_FAST=fp32 or 0 off;
-  // tests set it themselves.
   bool half_precision = false;
-  // Each needs its features enabled at device creation (a host's adopted
-  // device is not assumed to have them).
-  bool fp16_columns() const { return !portable_kernels && half_precision && fp16_storage_; }
-  // The coopmat GEMM assumes subgroups of 32 (4 per 128-invocation
-  // workgroup, each picking its tile by gl_SubgroupID).
-  bool coop_matrix() const {
-    return !portable_kernels && half_precision && coop_matrix_ && info_.subgroup_size == 32 &&
-           info_.max_invocations >= 128 && (info_.subgroup_ops & VK_SUBGROUP_FEATURE_BASIC_BIT);
-  }
-
-  // Split-K for occupancy: a GEMM with too few output tiles to fill a GPU
-  // (fashion_cnn's 3136->128 dense layer at batch 128 has 16) cuts its
-  // reduction into short chunks whose partial products dense/split_reduce
-  // adds in order. It changes the summation order, so it is a fast path: on
-  // by default on GPUs, off on CPU implementations (their few cores are
-  // already busy and the split only adds a pass) and with FOVEA_FAST=0.
   bool occupancy_split_k = false;
-  bool split_k_for_occupancy() const { return !portable_kernels && occupancy_split_k; }
+  KernelOptions kernel_options() const;
 
   // The embedded-shader pipeline cache and the kernel table (src/gpu/kernel).
   struct KernelTable;
@@ -213,6 +194,7 @@ class Context {
   VkCommandPool once_pool_ = VK_NULL_HANDLE;
   VkFence once_fence_ = VK_NULL_HANDLE;
   bool fp16_storage_ = false, coop_matrix_ = false;  // enabled at device creation
+  std::string fast_;  // ContextOptions::fast
   std::unique_ptr<KernelTable> kernels_;
 };
 

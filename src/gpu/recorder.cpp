@@ -25,6 +25,13 @@ VkResult submit_or_lose(VkQueue queue, const VkSubmitInfo& si, VkFence fence) {
 
 }  // namespace
 
+void Program::set_params(const View& params) {
+  if (params.size > kMaxParamBytes)
+    throw Error("program " + name_ + ": the parameter block " + params.name + " has " + std::to_string(params.size) +
+                " bytes, more than " + std::to_string(kMaxParamBytes));
+  params_ = params;
+}
+
 void Program::add(std::string label, const Kernel& k, std::initializer_list<Binding> b,
                   const void* push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz) {
   uint32_t storage = 0, texel = 0;
@@ -211,7 +218,7 @@ void Replayer::prepare(uint32_t slot) {
       writes[n].descriptorType = type;
       return writes[n];
     };
-    infos[n] = {params.buffer(), params.offset_of(slot), sizeof(StepParams)};
+    infos[n] = {params.buffer(), params.offset_of(slot), params.size};
     write(0, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER).pBufferInfo = &infos[n];
     ++n;
     for (const Binding& b : d.bindings) {

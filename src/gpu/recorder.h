@@ -62,8 +62,10 @@ class Program {
  public:
   Program(Context& ctx, std::string name) : ctx_(ctx), name_(std::move(name)) {}
 
-  // The ring of StepParams, bound at binding 0 of every dispatch.
-  void set_params(const View& params) { params_ = params; }
+  // The ring of per-step parameter blocks, bound at binding 0 of every
+  // dispatch: each slot's bytes whole (at most kMaxParamBytes; their layout
+  // is the caller's). Throws fovea::Error for a larger block.
+  void set_params(const View& params);
   const View& params() const { return params_; }
 
   template <class Push>

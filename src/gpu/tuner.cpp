@@ -25,11 +25,11 @@ std::filesystem::path tuning_file(const Context& ctx) {
   return dir / name;
 }
 
-double median_replay_ms(Context& ctx, const StepParams& params, int repeat,
+double median_replay_ms(Context& ctx, std::span<const std::byte> params, int repeat,
                         const std::function<void(Program&, const std::function<View(uint64_t)>&)>& record) {
   Arena device(ctx, MemoryKind::Device, "timing");
   Arena upload(ctx, MemoryKind::Upload, "timing.upload");
-  View step = upload.reserve("params", sizeof(StepParams));
+  View step = upload.reserve("params", params.size());
   std::vector<View> views;
   Program p(ctx, "timing");
   p.set_params(step);
@@ -43,7 +43,7 @@ double median_replay_ms(Context& ctx, const StepParams& params, int repeat,
   });
   device.commit();
   upload.commit();
-  std::memcpy(step.host(), &params, sizeof params);
+  std::memcpy(step.host(), params.data(), params.size());
   // Deterministic non-zero contents, so no shortcut applies.
   for (const View& view : views) {
     std::vector<float> data(view.size / 4);
@@ -83,9 +83,10 @@ uint32_t tuned_variant(Context& ctx, const std::string& key, uint32_t variants, 
   }
   if (!worth || !ctx.info().timestamps) return 0;
   std::vector<double> ms;
+  const std::vector<std::byte> zeros(kMaxParamBytes);  // every kernel reads a zero parameter block
   try {
     for (uint32_t v = 0; v < variants; ++v)
-      ms.push_back(median_replay_ms(ctx, StepParams{}, 3, [&](Program& p, const std::function<View(uint64_t)>& alloc) {
+      ms.push_back(median_replay_ms(ctx, zeros, 3, [&](Program& p, const std::function<View(uint64_t)>& alloc) {
         record(p, v, alloc);
       }));
   } catch (const std::exception&) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <span>
 #include <string>
 
 #include "gpu/recorder.h"
@@ -33,7 +34,9 @@ uint32_t tuned_variant(Context& ctx, const std::string& key, uint32_t variants, 
 // program `record` builds, after two warm-up replays (JIT, caches); the
 // views it takes from `alloc` (floats) hold deterministic non-zero values.
 // The tuner's clock, and tools/bench_ops'.
-double median_replay_ms(Context& ctx, const StepParams& params, int repeat,
+// `params`: the parameter block the program reads (opaque bytes; the tuner
+// passes kMaxParamBytes zero bytes).
+double median_replay_ms(Context& ctx, std::span<const std::byte> params, int repeat,
                         const std::function<void(Program&, const std::function<View(uint64_t)>&)>& record);
 
 // This device's tuning file (empty when neither XDG_CACHE_HOME nor HOME is set).

@@ -13,6 +13,7 @@
 #include "ops/blur.h"
 #include "ops/decode.h"
 #include "ops/dense.h"
+#include "ops/kernel_policy.h"
 #include "ops/noise.h"
 #include "ops/prune.h"
 #include "ops/norm.h"
@@ -204,7 +205,7 @@ void Model::build() {
   images_ = upload_->reserve("batch.images", (uint64_t(B) * D + 3) / 4 * 4, opts_.slots);
   labels_ = upload_->reserve("batch.labels", 4ull * (B + (opts_.augment.mixing() ? data::kMixWords : 0)),
                              opts_.slots);
-  step_params_ = upload_->reserve("step.params", sizeof(gpu::StepParams), opts_.slots);
+  step_params_ = upload_->reserve("step.params", sizeof(nn::StepParams), opts_.slots);
   train_sums_ = readback_->reserve("metrics.train", sizeof(ops::MetricSums), opts_.slots);
   if (opts_.data_parallel) {
     grads_out_ = readback_->reserve("gradients.host", param_floats_ * 4, opts_.slots);
@@ -499,6 +500,8 @@ std::string Model::plan_text() const {
           << " " << b.view.name << " (" << bytes_text(b.view.size) << ")\n";
     }
   }
+  // Each op family's kernel choice and why (ops/kernel_policy.h).
+  s << ops::KernelPolicy::of(ctx_).plan_text(ops::kernel_families(all_programs()));
   // Everything in the device arena that is not a parameter block is an
   // activation, gradient of an activation, workspace or statistic.
   const uint64_t fixed = params_.size + grads_.size + optim_state_.size + state_.size;

@@ -59,6 +59,7 @@
 #include "nn/layers.h"
 #include "nn/memory_plan.h"
 #include "nn/model_spec.h"
+#include "nn/step_params.h"
 #include "ops/metrics.h"
 #include "ops/optim.h"
 

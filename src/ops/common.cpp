@@ -1,14 +1,12 @@
 #include "ops/common.h"
 
 #include <algorithm>
-#include <numeric>
 
+#include "ops/kernel_policy.h"
 #include "ops/tensor.h"
 #include "util/error.h"
 
 namespace fovea::ops {
-
-uint32_t ceil_div(uint64_t a, uint64_t b) { return uint32_t((a + b - 1) / b); }
 
 uint32_t stride_groups(uint64_t count) {
   return uint32_t(std::clamp<uint64_t>(ceil_div(count, 64), 1, 65535));
@@ -23,26 +21,7 @@ void require_floats(const View& v, uint64_t floats, const std::string& what) {
 std::vector<RowWindow> row_windows(const gpu::Context& ctx, uint64_t rows,
                                    std::initializer_list<RowView> views, const std::string& label,
                                    uint64_t scratch_row_bytes) {
-  const uint64_t range = ctx.info().max_storage_range, align = ctx.info().view_alignment;
-  uint64_t widest = scratch_row_bytes, step = 1;
-  bool fits = rows * scratch_row_bytes <= range;
-  for (const RowView& r : views) {
-    if (!r.view.valid() || r.row_bytes == 0) continue;
-    fits = fits && std::min(r.view.size, rows * r.row_bytes) <= range;
-    widest = std::max(widest, r.row_bytes);
-    // first * row_bytes must be a multiple of align: first a multiple of this.
-    step = std::lcm(step, align / std::gcd(r.row_bytes, align));
-  }
-  if (fits || rows == 0) return {{0, rows}};
-  const uint64_t per = range / widest / step * step;
-  if (per == 0)
-    throw Error(label + ": a row of " + std::to_string(widest) + " bytes (" + std::to_string(step) +
-                " rows for the device's " + std::to_string(align) +
-                "-byte alignment) is more than the device's storage-buffer range of " +
-                std::to_string(range) + " bytes");
-  std::vector<RowWindow> windows;
-  for (uint64_t first = 0; first < rows; first += per) windows.push_back({first, std::min(per, rows - first)});
-  return windows;
+  return KernelPolicy::of(ctx).row_windows(rows, views, label, scratch_row_bytes);
 }
 
 View row_window(const View& v, uint64_t row_bytes, const RowWindow& w) {

@@ -19,7 +19,7 @@ using gpu::View;
 // lane then loops count / (65535 * 64) times at most.
 uint32_t stride_groups(uint64_t count);
 
-uint32_t ceil_div(uint64_t a, uint64_t b);
+inline uint32_t ceil_div(uint64_t a, uint64_t b) { return uint32_t((a + b - 1) / b); }
 
 // A batch of images or feature maps, [batch, C, H, W] row-major.
 struct BatchShape {
@@ -45,8 +45,8 @@ struct RowView {
   const View& view;
   uint64_t row_bytes;
 };
-// Windows covering [0, rows) in order: one when every view already fits the
-// range; otherwise as many rows per window as every view's window fits, with
+// Windows covering [0, rows) in order (KernelPolicy::row_windows): one when
+// every view already fits the range; otherwise as many rows per window as every view's window fits, with
 // each window's first byte on the device's view alignment. scratch_row_bytes:
 // scratch per row that the op allocates and binds whole (a batched GEMM's
 // per-image partial products), which must fit too. Throws fovea::Error

@@ -5,16 +5,12 @@
 
 #include "gpu/tuner.h"
 #include "ops/dense.h"
+#include "ops/kernel_policy.h"
 #include "util/error.h"
 
 namespace fovea::ops {
 
 namespace {
-
-uint32_t out_size(uint32_t in, uint32_t k, uint32_t s, uint32_t pad, uint32_t d) {
-  int64_t span = int64_t(in) + 2 * int64_t(pad) - int64_t(d) * (int64_t(k) - 1) - 1;
-  return span < 0 ? 0 : uint32_t(span / s + 1);
-}
 
 // The push block of shaders/conv2d/conv2d_geometry.glsl.
 struct Geometry {
@@ -35,9 +31,6 @@ struct ImplicitVariant {
 constexpr ImplicitVariant kImplicitVariants[] = {{8, 4, 32},  {8, 4, 64},  {8, 8, 32}, {8, 4, 16},
                                                   {8, 8, 16},  {8, 4, 8},   {16, 4, 16}, {16, 4, 8},
                                                   {16, 2, 8},  {32, 2, 8},  {32, 4, 8}};
-constexpr uint32_t kImplicitChannels = 8, kImplicitMaxLanes = 64, kImplicitMinBlock = 64;
-// Smaller convolutions take variant 0 untimed (unless the tuning file has a choice).
-constexpr double kTuneMinFlops = 2e7;
 
 // The same convolution over a window of the batch.
 Conv2dShape with_batch(const Conv2dShape& s, const RowWindow& r) {
@@ -47,9 +40,6 @@ Conv2dShape with_batch(const Conv2dShape& s, const RowWindow& r) {
 }
 
 }  // namespace
-
-uint32_t Conv2dShape::out_h() const { return sh ? out_size(height, kh, sh, ph, dh) : 0; }
-uint32_t Conv2dShape::out_w() const { return sw ? out_size(width, kw, sw, pw, dw) : 0; }
 
 void Conv2dShape::validate(const std::string& what) const {
   auto fail = [&](const std::string& m) { throw Error(what + ": " + m); };
@@ -69,26 +59,16 @@ void Conv2dShape::validate(const std::string& what) const {
 }
 
 bool conv2d_implicit_gemm(const gpu::Context& ctx, const Conv2dShape& s, bool forward) {
-  const auto& info = ctx.info();
-  const uint32_t groups = std::max(s.groups, 1u);
-  const uint64_t in_c = forward ? s.in_channels : s.out_channels;
-  const uint64_t out_c = forward ? s.out_channels : s.in_channels;
-  const uint64_t in_floats = s.batch * in_c * (forward ? uint64_t(s.height) * s.width : s.out_plane());
-  const uint64_t out_plane = forward ? s.out_plane() : uint64_t(s.height) * s.width;
-  const uint64_t w_floats = uint64_t(s.out_channels) * (s.in_channels / groups) * s.taps();
-  return !ctx.portable_kernels && info.subgroup_size >= 8 &&
-         ctx.subgroup_shuffles() && (in_c / groups + 1) * s.taps() <= kSplitK &&
-         in_floats <= info.max_texel_elements && w_floats <= info.max_texel_elements &&
-         ceil_div(out_plane, kImplicitMinBlock) <= info.max_group_count_x &&
-         groups * uint64_t(ceil_div(out_c / groups, kImplicitChannels)) <= 65535 &&
-         info.max_invocations >= kImplicitMaxLanes;
+  return KernelPolicy::of(ctx).implicit_gemm(s, forward);
 }
 
 bool conv2d_direct_input_gradient(const gpu::Context& ctx, const Conv2dShape& s) {
-  return conv2d_implicit_gemm(ctx, s, false);
+  return KernelPolicy::of(ctx).conv2d(s).implicit_input;
 }
 
-bool conv2d_fp16_columns(const gpu::Context& ctx, const Conv2dShape&) { return ctx.fp16_columns(); }
+bool conv2d_fp16_columns(const gpu::Context& ctx, const Conv2dShape& s) {
+  return KernelPolicy::of(ctx).conv2d(s).fp16_columns;
+}
 
 uint64_t conv2d_cols_bytes(const gpu::Context& ctx, const Conv2dShape& s) {
   return conv2d_fp16_columns(ctx, s) ? (s.cols_floats() + 1) / 2 * 4 : s.cols_floats() * 4;
@@ -129,9 +109,8 @@ namespace {
 // the device and the views allow it; false (nothing recorded) otherwise.
 bool record_implicit(Program& p, const Conv2dShape& s, bool forward, const View& in, const View& w,
                      const View& bias, const View& out, const std::string& label) {
-  const uint64_t align = p.context().info().view_alignment;
-  if (!conv2d_implicit_gemm(p.context(), s, forward) || in.offset % align || w.offset % align)
-    return false;
+  const KernelPolicy policy = KernelPolicy::of(p.context());
+  if (!policy.implicit_gemm(s, forward) || !policy.implicit_views(in, w)) return false;
   const uint32_t cg = s.in_channels / s.groups, kk = uint32_t(s.taps());
   struct {
     uint32_t IC, IH, IW, MC, MH, MW, KH, KW, mul_h, mul_w;
@@ -161,7 +140,7 @@ bool record_implicit(Program& p, const Conv2dShape& s, bool forward, const View&
   const double flops = 2.0 * s.batch * s.out_channels * s.out_plane() * cg * kk;
   const uint32_t variant = gpu::tuned_variant(
       p.context(), conv2d_implicit_key(s, forward, bias.valid()), conv2d_implicit_variants(),
-      flops >= kTuneMinFlops,
+      policy.tune(flops),
       [&](Program& q, uint32_t v, const std::function<View(uint64_t)>& alloc) {
         const View tin = alloc(in.size / 4), tw = alloc(w.size / 4), tout = alloc(out.size / 4);
         dispatch(q, kImplicitVariants[v], tin, tw, bias.valid() ? alloc(bias.size / 4) : View{}, tout);
@@ -194,15 +173,14 @@ void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, cons
     if (record_implicit(p, s, true, x, w, b, y, label)) return;
     throw Error(label + ": this device needs the im2col workspace (cols) for conv2d");
   }
-  const bool half = conv2d_fp16_columns(p.context(), s);
+  const KernelPolicy policy = KernelPolicy::of(p.context());
+  const ConvChoice choice = policy.conv2d(s);
   require_floats(cols, conv2d_cols_bytes(p.context(), s) / 4, label + " (cols)");
   Geometry geo = geometry(s);
-  const auto& info = p.context().info();
-  if (half) {
+  if (choice.fp16_columns) {
     p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col_f16"),
                {gpu::in(x), gpu::out(cols)}, geo, ceil_div(plane, 64), ckk, s.batch);
-  } else if (!p.context().portable_kernels && plane % 4 == 0 && cols.offset % 16 == 0 &&
-      x.offset % info.view_alignment == 0 && x.size / 4 <= info.max_texel_elements) {
+  } else if (policy.im2col_texel(s, x, cols)) {
     // x through a texel buffer, 4 positions per lane (binding 1 unused).
     p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col_texel"),
                {gpu::in(x), gpu::out(cols), gpu::texel_scalar_in(x)}, geo, ceil_div(plane, 256), ckk,
@@ -211,10 +189,9 @@ void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, cons
     p.dispatch(label + ".im2col", p.context().kernels().get("conv2d/im2col"),
                {gpu::in(x), gpu::out(cols)}, geo, ceil_div(plane, 64), ckk, s.batch);
   }
-  // The texel GEMM needs gk and the plane to be multiples of 4; where they
-  // are not (conv1 of fashion_cnn: gk = 9) the implicit GEMM beats the
-  // portable GEMM by far. cols is still written for the weight gradient.
-  if ((gk % 4 || plane % 4) && record_implicit(p, s, true, x, w, b, y, label)) return;
+  // Where the texel GEMM cannot run, the implicit GEMM (ConvChoice::
+  // implicit_over_gemm). cols is still written for the weight gradient.
+  if (choice.implicit_over_gemm && record_implicit(p, s, true, x, w, b, y, label)) return;
   for (uint32_t g = 0; g < s.groups; ++g) {
     // y[b, g*og + o, p] = sum_k W[g*og + o, k] * cols[b, g*gk + k, p] (+ bias[g*og + o])
     GemmShape gs{og, plane, gk, gk, 1, plane, 1, plane};
@@ -226,7 +203,7 @@ void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, cons
     gs.c_off = g * og * plane;
     gs.bias_off = g * og;
     gs.bias_per_row = true;
-    gs.b_f16 = half;
+    gs.b_f16 = choice.fp16_columns;
     record_gemm(p, gs, w, cols, b, y, s.groups > 1 ? label + ".g" + std::to_string(g) : label);
   }
 }

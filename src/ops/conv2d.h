@@ -17,14 +17,19 @@ struct Conv2dShape {
   uint32_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
   uint32_t groups = 1;
 
-  uint32_t out_h() const;  // floor((H + 2 PH - DH (KH - 1) - 1) / SH) + 1
-  uint32_t out_w() const;
+  // floor((H + 2 PH - DH (KH - 1) - 1) / SH) + 1, or 0 when that is < 1.
+  uint32_t out_h() const { return sh ? out_size(height, kh, sh, ph, dh) : 0; }
+  uint32_t out_w() const { return sw ? out_size(width, kw, sw, pw, dw) : 0; }
   uint64_t out_plane() const { return uint64_t(out_h()) * out_w(); }
   uint64_t taps() const { return uint64_t(kh) * kw; }
   // Floats of the im2col workspace: [batch, in_channels * KH * KW, OH * OW].
   uint64_t cols_floats() const { return uint64_t(batch) * in_channels * taps() * out_plane(); }
   // Throws fovea::Error naming `what` and the bad value.
   void validate(const std::string& what) const;
+  static uint32_t out_size(uint32_t in, uint32_t k, uint32_t s, uint32_t pad, uint32_t d) {
+    const int64_t span = int64_t(in) + 2 * int64_t(pad) - int64_t(d) * (int64_t(k) - 1) - 1;
+    return span < 0 ? 0 : uint32_t(span / s + 1);
+  }
 };
 
 // x [B, C, H, W], w [O, C/groups, KH, KW], b [O] (invalid View = no bias)
@@ -39,9 +44,14 @@ void record_conv2d_forward(Program& p, const Conv2dShape& s, const View& x, cons
 // can run as an implicit GEMM gathered straight from its input
 // (shaders/conv2d/implicit_gemm.comp, r32f texel reads): not with portable
 // kernels, and only while the input and w fit a texel buffer and the
-// reduction (channels per group * KH*KW) stays inside one split.
+// reduction (channels per group * KH*KW) stays inside one split
+// (KernelPolicy::implicit_gemm).
 bool conv2d_implicit_gemm(const gpu::Context& ctx, const Conv2dShape& s, bool forward);
-// True when the im2col columns are stored as fp16 (gpu::Context::fp16_columns:
+// The implicit GEMM's limits: channel blocks of multiples of this (broadcast
+// by shuffles from 8 lanes), workgroups of at most kImplicitMaxLanes, and at
+// least kImplicitMinBlock output positions per workgroup.
+constexpr uint32_t kImplicitChannels = 8, kImplicitMaxLanes = 64, kImplicitMinBlock = 64;
+// True when the im2col columns are stored as fp16 (KernelPolicy::fp16_columns:
 // 16-bit storage, fp32 accumulation in the GEMMs that read them). The same
 // answer for the forward pass and the weight gradient of one model build.
 bool conv2d_fp16_columns(const gpu::Context& ctx, const Conv2dShape& s);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ops/kernel_policy.h"
 #include "util/error.h"
 
 namespace fovea::ops {
@@ -20,27 +21,6 @@ void record_split_reduce(Program& p, const SplitReduce& r, const View& partial, 
              stride_groups(uint64_t(r.outputs) * r.M * r.N));
 }
 
-// The texel-buffer kernels (shaders/dense/gemm_{nt,nn,tn}.comp) need every
-// vectorised dimension and stride to be a multiple of 4 and both operands to
-// fit a texel buffer. Returns the kernel name, or nullptr for the portable one.
-static const char* texel_kernel(const gpu::Context& ctx, const GemmShape& g, const View& a,
-                                const View& b) {
-  if (ctx.portable_kernels || g.b_f16) return nullptr;
-  auto fits = [&](const View& v) {
-    return v.size % 16 == 0 && v.offset % ctx.info().view_alignment == 0 &&
-           v.size / 16 <= ctx.info().max_texel_elements;
-  };
-  if (!fits(a) || !fits(b)) return nullptr;
-  auto m4 = [](uint32_t x) { return x % 4 == 0; };
-  if (!m4(g.a_bs) || !m4(g.b_bs) || !m4(g.a_off) || !m4(g.b_off)) return nullptr;
-  if (g.a_ks == 1 && g.b_ks == 1 && m4(g.a_rs) && m4(g.b_cs) && m4(g.K)) return "dense/gemm_nt";
-  if (g.a_ks == 1 && g.b_cs == 1 && m4(g.a_rs) && m4(g.K) && m4(g.b_ks) && m4(g.N))
-    return "dense/gemm_nn";
-  if (g.a_rs == 1 && g.b_cs == 1 && m4(g.a_ks) && m4(g.M) && m4(g.b_ks) && m4(g.N))
-    return "dense/gemm_tn";
-  return nullptr;
-}
-
 // The roofline's figures of one GEMM dispatch: 2 M N K FLOPs per product,
 // each operand read once (A or B shared by the batch when its stride is 0;
 // B of 2 bytes a value when fp16), C (or the partial products) written once.
@@ -49,20 +29,9 @@ static void gemm_cost(Program& p, const GemmShape& g, uint64_t c_blocks) {
   p.cost(2.0 * g.batch * g.M * g.N * g.K, 4.0 * (a + double(g.M) * g.N * c_blocks) + (g.b_f16 ? 2.0 : 4.0) * b);
 }
 
-bool gemm_coop_matrix(const gpu::Context& ctx, const GemmShape& g) {
-  return ctx.coop_matrix() && (!g.b_f16 || ctx.fp16_columns()) && g.M >= 16 && g.N >= 16 &&
-         2.0 * g.batch * g.M * g.N * g.K >= kCoopMinFlops && ceil_div(g.M, 32) <= 65535 &&
-         ceil_div(g.N, 32) <= 65535;
-}
+bool gemm_coop_matrix(const gpu::Context& ctx, const GemmShape& g) { return KernelPolicy::of(ctx).coop_matrix(g); }
 
-uint32_t gemm_k_chunk(const gpu::Context& ctx, const GemmShape& g) {
-  if (!ctx.split_k_for_occupancy()) return kSplitK;
-  const uint64_t tiles = uint64_t(ceil_div(g.M, 32u)) * ceil_div(g.N, 32u) * g.batch;
-  if (tiles >= kFillGroups || g.K < 2 * kMinSplitChunk) return kSplitK;
-  const uint64_t want = ceil_div(uint64_t(kFillGroups), tiles);
-  const uint64_t chunk = (ceil_div(uint64_t(g.K), want) + 15) / 16 * 16;
-  return uint32_t(std::clamp<uint64_t>(chunk, kMinSplitChunk, kSplitK));
-}
+uint32_t gemm_k_chunk(const gpu::Context& ctx, const GemmShape& g) { return KernelPolicy::of(ctx).gemm_k_chunk(g); }
 
 void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, const View& bias,
                  const View& c, const std::string& label) {
@@ -75,7 +44,8 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
   require_floats(c, g.c_off + (g.reduce_batch ? 0 : last * g.c_bs) + uint64_t(g.M - 1) * g.c_rs + g.N,
                  label + " (C)");
   if (bias.valid()) require_floats(bias, g.bias_off + (g.bias_per_row ? g.M : g.N), label + " (bias)");
-  const uint32_t chunk = gemm_k_chunk(p.context(), g);
+  const GemmChoice choice = KernelPolicy::of(p.context()).gemm(g, a, b);
+  const uint32_t chunk = choice.k_chunk;
   const uint32_t splits = ceil_div(g.K, chunk);
   const uint64_t groups_z = uint64_t(g.batch) * splits;
   if (groups_z > 65535) throw Error(label + ": batch x reduction length is too large");
@@ -108,29 +78,26 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
     r.bias_off = g.bias_off;
     record_split_reduce(p, r, target, bias, c, label);
   };
-  if (gemm_coop_matrix(p.context(), g)) {
+  if (choice.coop_matrix) {
     // 32x32 outputs per workgroup of 4 subgroups (dense/gemm_coopmat.glsl).
-    const auto& k = p.context().kernels().get(g.b_f16 ? "dense/gemm_coopmat_b16" : "dense/gemm_coopmat");
+    const auto& k = p.context().kernels().get(choice.kernel);
     p.dispatch(label, k, {gpu::in(a), gpu::in(b), gpu::in(bias_or_a), gpu::out(target)}, push,
                ceil_div(g.N, 32), ceil_div(g.M, 32), uint32_t(groups_z));
     gemm_cost(p, g, partial ? groups_z : g.batch);
     finish();
     return;
   }
-  if (const char* name = texel_kernel(p.context(), g, a, b)) {
-    // Register blocks per lane: nt 4x4 outputs; nn 4 rows x 2 column vec4s;
-    // tn 2 row vec4s x 1 column vec4 (8x4 outputs: register blocking, docs/devices.md).
-    std::string_view n(name);
-    uint32_t rm = 4, rn = 4, rows = 1, cols = 1;
-    if (n == "dense/gemm_nn") rm = 4, rn = 2, cols = 4;
-    if (n == "dense/gemm_tn") rm = 2, rn = 1, rows = 4, cols = 4;
+  if (choice.texel) {
+    // Register blocks per lane (KernelPolicy::gemm).
+    std::string_view n(choice.kernel);
+    const uint32_t rm = choice.rm, rn = choice.rn, rows = choice.rows, cols = choice.cols;
     // nn and tn write 4 consecutive columns per store; with every C address
     // of such a group 16-byte aligned, as one vec4 (views start aligned).
     const bool aligned = partial || (g.c_off % 4 == 0 && g.c_bs % 4 == 0 && g.c_rs % 4 == 0);
     push.vec4_store = n != "dense/gemm_nt" && aligned ? 1u : 0u;
     // The bias mode and store form as constants too (BIAS, STORE4 in gemm_texel.glsl).
     const uint32_t spec[] = {rm, rn, kWGX, kWGY, push.bias_mode, push.vec4_store};
-    const auto& k = p.context().kernels().get(name, spec);
+    const auto& k = p.context().kernels().get(choice.kernel, spec);
     p.dispatch(label, k, {gpu::texel_in(a), gpu::texel_in(b), gpu::in(bias_or_a), gpu::out(target)},
                push, ceil_div(g.N, kWGX * rn * cols), ceil_div(g.M, kWGY * rm * rows),
                uint32_t(groups_z));
@@ -139,7 +106,7 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
     return;
   }
   const uint32_t spec[] = {kTM, kTN, kWGX, kWGY};
-  const auto& k = p.context().kernels().get(g.b_f16 ? "dense/gemm_b16" : "dense/gemm", spec);
+  const auto& k = p.context().kernels().get(choice.kernel, spec);
   p.dispatch(label, k, {gpu::in(a), gpu::in(b), gpu::in(bias_or_a), gpu::out(target)}, push,
              ceil_div(g.N, kWGX * kTN), ceil_div(g.M, kWGY * kTM), uint32_t(groups_z));
   gemm_cost(p, g, partial ? groups_z : g.batch);

@@ -18,13 +18,13 @@ struct GemmShape {
   uint32_t a_off = 0, b_off = 0, c_off = 0, bias_off = 0;  // start of each operand, floats
   bool reduce_batch = false;
   bool bias_per_row = false;
-  // B holds fp16 values (conv2d's fp16 im2col columns, gpu::Context::fp16_columns):
+  // B holds fp16 values (conv2d's fp16 im2col columns, KernelPolicy::fp16_columns):
   // read by dense/gemm_b16 or dense/gemm_coopmat_b16, accumulated in fp32.
   bool b_f16 = false;
 };
 // Whether record_gemm takes the cooperative-matrix kernel (dense/gemm_coopmat*:
-// fp16 operands, fp32 accumulation) for this product: the context allows it
-// (gpu::Context::coop_matrix) and the product is large enough to pay,
+// fp16 operands, fp32 accumulation) for this product (KernelPolicy::coop_matrix):
+// the options and device allow it and the product is large enough to pay,
 // M and N at least 16 and 2 M N K batch at least kCoopMinFlops.
 constexpr double kCoopMinFlops = 1 << 24;
 bool gemm_coop_matrix(const gpu::Context& ctx, const GemmShape& g);
@@ -34,7 +34,8 @@ void record_gemm(Program& p, const GemmShape& g, const View& a, const View& b, c
 // Split-K: no workgroup reduces more than kSplitK values (a multiple of 4),
 // far inside lavapipe's 65,535 loop iterations per SIMD group.
 constexpr uint32_t kSplitK = 16384;
-// Split-K for occupancy (gpu::Context::split_k_for_occupancy): a GEMM with
+// Split-K for occupancy (gpu::Context::occupancy_split_k, not with portable
+// kernels; KernelPolicy::gemm_k_chunk): a GEMM with
 // fewer than kFillGroups output tiles of 32x32 takes chunks of K of at least
 // kMinSplitChunk (a multiple of 16) so that about kFillGroups workgroups run.
 constexpr uint32_t kFillGroups = 256, kMinSplitChunk = 256;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ops/kernel_policy.h"
 #include "util/error.h"
 
 namespace fovea::ops {
@@ -173,10 +174,9 @@ View record_reduce(Program& p, const NormShape& s, const Layout& l, uint32_t vec
          win ? win->row0 : 0u, win ? win->k0 : 0u, win ? win->k_total : chunks, win ? 1u : 0u};
   const bool ln_gamma = grad && l.elementwise && l.affine;
   // Lanes sweep memory in blocks of the subgroup size (see norm/reduce).
-  uint32_t width = 64;
-  while (width > 1 && width > p.context().info().subgroup_size) width /= 2;
-  const uint32_t spec[] = {grad ? 1u : 0u, ln_gamma ? 1u : 0u, width};
-  const char* stem = p.context().subgroup_reductions() ? "reduce_subgroup" : "reduce";
+  const ReduceChoice choice = KernelPolicy::of(p.context()).reduce(64);
+  const uint32_t spec[] = {grad ? 1u : 0u, ln_gamma ? 1u : 0u, choice.width};
+  const char* stem = choice.subgroup ? "reduce_subgroup" : "reduce";
   const auto& k = p.context().kernels().get(kernel_name(stem, vec), spec);
   // Unused bindings of the variant still need a buffer: x stands in (read).
   p.dispatch(label + (grad ? ".reduce_grad" : ".reduce"), k,

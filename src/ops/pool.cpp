@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ops/kernel_policy.h"
 #include "util/error.h"
 
 namespace fovea::ops {
@@ -167,11 +168,7 @@ const gpu::Kernel& pool_kernel(Program& p, const char* kernel, Pool2dPush& push,
 // True when every view can be read through a texel buffer (not with the
 // portable kernels; SwiftShader's texel buffers are too small for most).
 bool texel_views(Program& p, std::initializer_list<View> views) {
-  const auto& info = p.context().info();
-  if (p.context().portable_kernels) return false;
-  for (const View& v : views)
-    if (v.offset % info.view_alignment || v.size % 4 || v.size / 4 > info.max_texel_elements) return false;
-  return true;
+  return KernelPolicy::of(p.context()).texel_views(views, 4);
 }
 
 // Forward kernels: runs of 4 outputs per lane, kh x kw taps each.

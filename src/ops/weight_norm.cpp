@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ops/dense.h"
+#include "ops/kernel_policy.h"
 #include "util/error.h"
 
 namespace fovea::ops {
@@ -33,11 +34,7 @@ RowSplit split_row(uint64_t cols) {
 
 // Lanes that sweep contiguous memory together: the subgroup size, a power of
 // 2 no larger than the 64-lane workgroup.
-uint32_t lane_width(const Program& p) {
-  uint32_t width = kLanes;
-  while (width > 1 && width > p.context().info().subgroup_size) width /= 2;
-  return width;
-}
+uint32_t lane_width(const Program& p) { return KernelPolicy::of(p.context()).reduce(kLanes).width; }
 
 // Rows go to the y dimension of a dispatch, continued in z past 65,535.
 struct RowGroups {

@@ -8,6 +8,7 @@
 #include "io/png.h"
 #include "gpu/context.h"
 #include "gpu/recorder.h"
+#include "nn/step_params.h"
 #include "ops/augment.h"
 #include "ops/decode.h"
 #include "train/pyramid.h"
@@ -87,7 +88,7 @@ Image augment_grid(gpu::Context& ctx, const data::ImageSet& set, const AugmentGr
   gpu::Arena upload(ctx, gpu::MemoryKind::Upload, "augment.grid.upload");
   auto images = upload.reserve("images", (uint64_t(N) * D + 3) / 4 * 4);
   auto labels = upload.reserve("labels", 4ull * (N + data::kMixWords));
-  auto params = upload.reserve("params", sizeof(gpu::StepParams));
+  auto params = upload.reserve("params", sizeof(nn::StepParams));
   auto stats = device.reserve("stats", 8ull * C);
   auto x = device.reserve("x", 4ull * N * D), scratch = device.reserve("scratch", 4ull * N * D);
   device.commit();
@@ -112,7 +113,7 @@ Image augment_grid(gpu::Context& ctx, const data::ImageSet& set, const AugmentGr
   Image grid = empty_grid(1 + cfg.rows, N, C, H, W, cfg.gap);
   std::vector<float> v(uint64_t(N) * D);
   for (uint32_t row = 0; row <= cfg.rows; ++row) {
-    gpu::StepParams p;
+    nn::StepParams p;
     p.rows = N;
     p.seed = uint32_t(cfg.seed);
     p.step = row == 0 ? 0 : row - 1;

@@ -10,6 +10,7 @@
 #include "data/split.h"
 #include "gpu/context.h"
 #include "gpu/recorder.h"
+#include "nn/step_params.h"
 #include "ops/roofline.h"
 #include "util/error.h"
 
@@ -53,10 +54,10 @@ void measure_peaks(gpu::Context& ctx, double& gflops, double& gbps) {
   gpu::Arena device(ctx, gpu::MemoryKind::Device, "roofline");
   gpu::Arena upload(ctx, gpu::MemoryKind::Upload, "roofline.upload");
   gpu::View a = device.reserve("copy.in", n * 4), b = device.reserve("copy.out", n * 4);
-  gpu::View params = upload.reserve("step.params", sizeof(gpu::StepParams));
+  gpu::View params = upload.reserve("step.params", sizeof(nn::StepParams));
   device.commit();
   upload.commit();
-  std::memset(params.host(), 0, sizeof(gpu::StepParams));
+  std::memset(params.host(), 0, sizeof(nn::StepParams));
   gpu::Program p(ctx, "roofline");
   p.set_params(params);
   ops::record_stream_copy(p, n / 4, a, b, "peak.copy");
@@ -113,7 +114,7 @@ BenchResult run_bench(gpu::Context& ctx, const BenchConfig& cfg) {
       t0 = Clock::now();
     }
     const uint32_t slot = step.acquire();
-    gpu::StepParams p;
+    nn::StepParams p;
     p.lr = float(lr);
     const auto k = coefficients.at(uint64_t(s) + 1, lr);
     std::copy(k.begin(), k.end(), p.optim);

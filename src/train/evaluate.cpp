@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows,
-               uint32_t slot, const gpu::StepParams& params) {
+               uint32_t slot, const nn::StepParams& params) {
   const size_t bytes = set.image_bytes();
   auto* images = static_cast<uint8_t*>(m.images_ring().host(slot));
   auto* labels = static_cast<uint32_t*>(m.labels_ring().host(slot));
@@ -51,7 +51,7 @@ Totals read_sums(const gpu::View& v, uint32_t slots) {
 }
 
 Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
-                const std::vector<uint32_t>& indices, const gpu::StepParams& base, const LogitsSink& sink) {
+                const std::vector<uint32_t>& indices, const nn::StepParams& base, const LogitsSink& sink) {
   Totals t;
   if (indices.empty()) return t;
   if (sink && !m.logits_ring().valid()) throw Error("internal: logits requested from a model that does not read them");
@@ -68,7 +68,7 @@ Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
     uint32_t rows = uint32_t(std::min<size_t>(m.batch(), indices.size() - first));
     uint32_t slot = r.acquire();  // waits for the slot's previous batch
     drain(slot);
-    gpu::StepParams p = base;
+    nn::StepParams p = base;
     p.rows = rows;
     p.slot = slot;
     p.first_image = base.first_image + uint32_t(first);
@@ -82,7 +82,7 @@ Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
 }
 
 Totals evaluate_corrupted(const data::Corruption& c, const data::ImageSet& set,
-                          const std::vector<uint32_t>& indices, gpu::StepParams base, const EvaluateFn& run) {
+                          const std::vector<uint32_t>& indices, nn::StepParams base, const EvaluateFn& run) {
   if (c.name == "blur") base.blur_sigma = float(c.value);
   if (c.name == "noise") base.noise_std = float(c.value);
   if (c.on_gpu()) return run(set, base);
@@ -217,7 +217,7 @@ data::Source open_run_data(const RunInfo& run, const std::string& data, bool pro
 }
 
 std::unique_ptr<nn::Model> load_run_model(gpu::Context& ctx, const RunInfo& run, nn::ModelOptions mo,
-                                          gpu::StepParams& base) {
+                                          nn::StepParams& base) {
   mo.batch = run.batch;
   mo.channel_mean = run.mean;
   mo.channel_std = run.std;
@@ -269,7 +269,7 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
   nn::ModelOptions mo;
   mo.read_logits = true;
   mo.attack = r.attack;
-  gpu::StepParams base;
+  nn::StepParams base;
   const std::unique_ptr<nn::Model> loaded = load_run_model(ctx, run, mo, base);
   nn::Model& model = *loaded;
   gpu::Replayer step(model.eval_program(), model.slots());
@@ -297,10 +297,10 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
     r.indices = indices;
     for (uint32_t i : indices) r.labels.push_back(set.labels[i]);
   }
-  gpu::StepParams clean = base;
+  nn::StepParams clean = base;
   clean.blur_sigma = clean.noise_std = 0;
   for (const data::Corruption& c : corruptions) {
-    const Totals ct = evaluate_corrupted(c, set, indices, clean, [&](const data::ImageSet& s, const gpu::StepParams& p) {
+    const Totals ct = evaluate_corrupted(c, set, indices, clean, [&](const data::ImageSet& s, const nn::StepParams& p) {
       return evaluate(model, step, s, indices, p);
     });
     r.corrupted.push_back({c.name, c.value, ct.mean_loss(), ct.accuracy()});

@@ -42,7 +42,7 @@ struct Totals {
 // the step's parameters. Rows past `rows` keep stale bytes; the decode kernel
 // zeroes them on the GPU.
 void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows,
-               uint32_t slot, const gpu::StepParams& params);
+               uint32_t slot, const nn::StepParams& params);
 void zero_sums(const gpu::View& v, uint32_t slots);
 Totals read_sums(const gpu::View& v, uint32_t slots);
 
@@ -57,15 +57,15 @@ using LogitsSink = std::function<void(size_t first, uint32_t rows, const float* 
 // model must have been built with ModelOptions::read_logits), every batch's
 // logits go to it once the batch has run.
 Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
-                const std::vector<uint32_t>& indices, const gpu::StepParams& base,
+                const std::vector<uint32_t>& indices, const nn::StepParams& base,
                 const LogitsSink& sink = {});
 
 // The images under one test corruption (data/corrupt.h): blur and noise
 // become step parameters of `base` (their values replace base's), the others
 // are applied to a copy of `set`'s images at `indices`; `run` evaluates.
-using EvaluateFn = std::function<Totals(const data::ImageSet&, const gpu::StepParams&)>;
+using EvaluateFn = std::function<Totals(const data::ImageSet&, const nn::StepParams&)>;
 Totals evaluate_corrupted(const data::Corruption& c, const data::ImageSet& set,
-                          const std::vector<uint32_t>& indices, gpu::StepParams base, const EvaluateFn& run);
+                          const std::vector<uint32_t>& indices, nn::StepParams base, const EvaluateFn& run);
 
 // A copy of `m` built from `mo` (m's options) whose eval program attacks
 // each batch by `a` (ModelOptions::attack), with m's current parameters,
@@ -109,7 +109,7 @@ data::Source open_run_data(const RunInfo& run, const std::string& data, bool pro
 // standardisation and feature smoothing; `mo` gives the rest), and the
 // evaluation step parameters of the run (its seed and final feature sigma).
 std::unique_ptr<nn::Model> load_run_model(gpu::Context& ctx, const RunInfo& run, nn::ModelOptions mo,
-                                          gpu::StepParams& base);
+                                          nn::StepParams& base);
 
 struct EvalOptions {
   std::string data_dir;  // "" = the run's

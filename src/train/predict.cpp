@@ -7,6 +7,7 @@
 
 #include "data/decode_set.h"
 #include "gpu/context.h"
+#include "nn/step_params.h"
 #include "util/error.h"
 
 namespace fovea::train {
@@ -52,7 +53,7 @@ std::vector<Prediction> predict_files(gpu::Context& ctx, const RunInfo& run, con
   if (good.empty()) return out;
   nn::ModelOptions mo;
   mo.read_logits = true;
-  gpu::StepParams base;
+  nn::StepParams base;
   const std::unique_ptr<nn::Model> model = load_run_model(ctx, run, mo, base);
   gpu::Replayer step(model->eval_program(), model->slots());
   evaluate(*model, step, set, good, base, [&](size_t first, uint32_t rows, const float* logits) {

@@ -6,6 +6,7 @@
 #include "data/sharpening.h"
 #include "gpu/context.h"
 #include "gpu/recorder.h"
+#include "nn/step_params.h"
 #include "ops/blur.h"
 #include "ops/decode.h"
 #include "ops/tensor.h"
@@ -47,7 +48,7 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
   gpu::Arena work(ctx, gpu::MemoryKind::Device, "pyramid.work");
   gpu::Arena upload(ctx, gpu::MemoryKind::Upload, "pyramid.upload");
   auto images = upload.reserve("images", (uint64_t(chunk) * D + 3) / 4 * 4);
-  auto params = upload.reserve("params", sizeof(gpu::StepParams));
+  auto params = upload.reserve("params", sizeof(nn::StepParams));
   auto stats = work.reserve("stats", 8ull * C);
   auto x = work.reserve("x", 4ull * chunk * D), blurred = work.reserve("blurred", 4ull * chunk * D);
   auto scratch = work.reserve("scratch", 4ull * chunk * D);
@@ -68,7 +69,7 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
     gpu::Program decode(ctx, "pyramid.decode");
     decode.set_params(params);
     ops::record_decode(decode, {chunk, C, H, W}, images, stats, x, "decode");
-    gpu::StepParams p;
+    nn::StepParams p;
     p.rows = n;
     std::memcpy(params.host(), &p, sizeof p);
     {

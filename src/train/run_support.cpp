@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "data/sharpening.h"
+#include "nn/step_params.h"
 #include "ops/optim.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -104,7 +105,7 @@ void check_accumulate(const TrainConfig& cfg, const data::AugmentConfig& augment
 
 // The optimizer step after the accumulated micro-batches: the update program
 // in the slot the micro-batches left free, with the last one's parameters.
-void run_update(nn::Model& model, gpu::Replayer& train_step, gpu::Replayer& update_step, gpu::StepParams p) {
+void run_update(nn::Model& model, gpu::Replayer& train_step, gpu::Replayer& update_step, nn::StepParams p) {
   train_step.finish();
   const uint32_t slot = update_step.acquire();
   p.slot = slot;

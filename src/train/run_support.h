@@ -121,7 +121,7 @@ void check_accumulate(const TrainConfig& cfg, const data::AugmentConfig& augment
 
 // The optimizer step after the accumulated micro-batches: the update program
 // in the slot the micro-batches left free, with the last one's parameters.
-void run_update(nn::Model& model, gpu::Replayer& train_step, gpu::Replayer& update_step, gpu::StepParams p);
+void run_update(nn::Model& model, gpu::Replayer& train_step, gpu::Replayer& update_step, nn::StepParams p);
 
 // The scalar options of a run (epochs, batch, rates, stopping rules, test
 // corruptions' ranges, checkpoint interval): one line per bad value.

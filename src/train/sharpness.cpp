@@ -14,7 +14,7 @@
 namespace fovea::train {
 
 HessianProbe::HessianProbe(nn::Model& model, const data::ImageSet& set, std::vector<uint32_t> indices,
-                           const gpu::StepParams& base, double step)
+                           const nn::StepParams& base, double step)
     : model_(model), set_(set), indices_(std::move(indices)), base_(base), step_(step) {
   if (indices_.empty()) throw Error("the sharpness probe needs at least 1 image");
   theta_float_ = model_.download_parameters();
@@ -39,7 +39,7 @@ Vec HessianProbe::gradient(const Vec& delta) {
   for (size_t first = 0; first < indices_.size(); first += model_.batch()) {
     const uint32_t rows = uint32_t(std::min<size_t>(model_.batch(), indices_.size() - first));
     const uint32_t slot = step.acquire();
-    gpu::StepParams p = base_;
+    nn::StepParams p = base_;
     p.rows = rows, p.slot = slot, p.first_image = uint32_t(first);
     fill_slot(model_, set_, indices_.data() + first, rows, slot, p);
     step.submit(slot);
@@ -79,7 +79,7 @@ std::vector<double> HessianProbe::jacobian_sq_norms(uint32_t probes, uint64_t se
     const uint32_t rows = uint32_t(std::min<size_t>(model_.batch(), indices_.size() - first));
     for (uint32_t k = 0; k < probes; ++k) {
       const uint32_t slot = step.acquire();
-      gpu::StepParams p = base_;
+      nn::StepParams p = base_;
       p.rows = rows, p.slot = slot, p.first_image = uint32_t(first);
       fill_slot(model_, set_, indices_.data() + first, rows, slot, p);
       // u: +-1 per logit of the valid rows (image i, probe k: its own stream).
@@ -117,7 +117,7 @@ void validate_sharpness_options(const SharpnessOptions& o) {
   if (!(o.step > 0 && o.step <= 0.1)) throw Error("--step " + std::to_string(o.step) + " is not in (0, 0.1]");
 }
 
-SharpnessResult probe_sharpness(nn::Model& model, const data::ImageSet& set, const gpu::StepParams& base,
+SharpnessResult probe_sharpness(nn::Model& model, const data::ImageSet& set, const nn::StepParams& base,
                                 const SharpnessOptions& o) {
   validate_sharpness_options(o);
   if (o.images > set.count)
@@ -160,7 +160,7 @@ SharpnessResult sharpness_of_run(gpu::Context& ctx, const RunInfo& run, const st
   nn::ModelOptions mo;
   mo.slots = 1;
   mo.probe = true;
-  gpu::StepParams base;
+  nn::StepParams base;
   const std::unique_ptr<nn::Model> model = load_run_model(ctx, run, mo, base);
   return probe_sharpness(*model, ds.train, base, o);
 }

@@ -30,6 +30,7 @@
 
 #include "data/idx.h"
 #include "gpu/kernel.h"
+#include "nn/step_params.h"
 #include "train/spectrum.h"
 
 namespace fovea::nn { class Model; }
@@ -75,7 +76,7 @@ struct SharpnessResult {
 class HessianProbe {
  public:
   HessianProbe(nn::Model& model, const data::ImageSet& set, std::vector<uint32_t> indices,
-               const gpu::StepParams& base, double step = kProbeStep);
+               const nn::StepParams& base, double step = kProbeStep);
   ~HessianProbe();
   size_t size() const { return theta_.size(); }
   // The gradient of the mean loss at theta + delta (delta empty: at theta).
@@ -92,7 +93,7 @@ class HessianProbe {
   nn::Model& model_;
   const data::ImageSet& set_;
   std::vector<uint32_t> indices_;
-  gpu::StepParams base_;
+  nn::StepParams base_;
   std::vector<float> theta_float_;
   Vec theta_;
   double theta_norm_ = 0, loss_ = 0, step_ = kProbeStep;
@@ -101,7 +102,7 @@ class HessianProbe {
 };
 
 // Every estimate of the options at the model's current weights.
-SharpnessResult probe_sharpness(nn::Model& model, const data::ImageSet& set, const gpu::StepParams& base,
+SharpnessResult probe_sharpness(nn::Model& model, const data::ImageSet& set, const nn::StepParams& base,
                                 const SharpnessOptions& o);
 
 // `fovea sharpness`: the run's final weights on the first o.images training

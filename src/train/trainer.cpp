@@ -150,7 +150,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   // Evaluation is sharded like training: each rank runs its share of the
   // images (noise keyed by their position in the whole pass), the sums are
   // reduced over the ranks.
-  auto evaluate_all = [&](const data::ImageSet& set, const std::vector<uint32_t>& indices, gpu::StepParams base,
+  auto evaluate_all = [&](const data::ImageSet& set, const std::vector<uint32_t>& indices, nn::StepParams base,
                           const LogitsSink& sink = {}, AttackedModel* attacked = nullptr) {
     const size_t a = ranks.begin(indices.size()), b = ranks.end(indices.size());
     const std::vector<uint32_t> mine(indices.begin() + a, indices.begin() + b);
@@ -195,7 +195,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
   // The schedule drives the input blur and, with --feature-smoothing, the
   // conv feature maps too; evaluation keeps the last step's feature sigma
   // (the network as trained) and never blurs its images.
-  gpu::StepParams eval_base;
+  nn::StepParams eval_base;
   eval_base.seed = uint32_t(cfg.seed);
   eval_base.feature_sigma = float(resumed.feature_sigma);
   // The last weights known good (divergence falls back to them) and the
@@ -269,7 +269,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     for (size_t first = 0; first < order.size(); first += step_batch) {
       const uint32_t global_rows = uint32_t(std::min<size_t>(step_batch, order.size() - first));
       const uint32_t step_index = step++;
-      gpu::StepParams p;
+      nn::StepParams p;
       for (uint32_t micro_first = 0; micro_first < global_rows; micro_first += cfg.batch) {
       // This rank's shard of the global batch (all of it with one process), or this micro-batch.
       const uint32_t skip = cfg.accumulate > 1 ? micro_first : uint32_t(ranks.begin(global_rows));
@@ -286,7 +286,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
         bar.update(first, seconds_since(t0), partial.mean_loss(), partial.accuracy());
       }
       const double sigma = schedule.sigma(epoch + double(first) / double(order.size()));
-      p = gpu::StepParams{};
+      p = nn::StepParams{};
       p.lr = float(lr_schedule.rate(epoch + double(first) / double(order.size())));
       const auto k = optim_coefficients.at(uint64_t(step_index) + 1, p.lr);  // the rate the kernel reads
       std::copy(k.begin(), k.end(), p.optim);
@@ -495,12 +495,12 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     std::printf("test  %s %g  loss %.4f  acc %.4f\n", kind.c_str(), value, t.mean_loss(), t.accuracy());
   };
   for (double v : cfg.test_blur) {
-    gpu::StepParams p = eval_base;
+    nn::StepParams p = eval_base;
     p.blur_sigma = float(v);
     corrupted("blur", v, evaluate_all(test_set, test_idx, p));
   }
   for (double v : cfg.test_noise) {
-    gpu::StepParams p = eval_base;
+    nn::StepParams p = eval_base;
     p.noise_std = float(v);
     corrupted("noise", v, evaluate_all(test_set, test_idx, p));
   }
@@ -508,7 +508,7 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
     const auto& same = c.name == "blur" ? cfg.test_blur : cfg.test_noise;  // given twice: evaluated once
     if (c.on_gpu() && std::find(same.begin(), same.end(), c.value) != same.end()) continue;
     corrupted(c.name, c.value, evaluate_corrupted(c, test_set, test_idx, eval_base,
-                                                  [&](const data::ImageSet& s, const gpu::StepParams& p) {
+                                                  [&](const data::ImageSet& s, const nn::StepParams& p) {
                                                     return evaluate_all(s, test_idx, p);
                                                   }));
   }

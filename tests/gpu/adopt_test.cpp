@@ -81,7 +81,7 @@ TEST_CASE("a context adopts a caller's device and never destroys it", "[adopt]")
     gpu::Arena dev(*ctx, gpu::MemoryKind::Device, "adopted");
     gpu::Arena up(*ctx, gpu::MemoryKind::Upload, "adopted.upload");
     auto x = dev.reserve("x", 4 * 300), y = dev.reserve("y", 4 * 300);
-    auto params = up.reserve("params", sizeof(gpu::StepParams));
+    auto params = up.reserve("params", sizeof(nn::StepParams));
     dev.commit();
     up.commit();
     auto values = test::random_floats(300, 9);

@@ -39,7 +39,7 @@ uint64_t validation_messages() {
 OpRun::OpRun() : ctx_(context()), program_(context(), "test") {
   device_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Device, "test.device");
   upload_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Upload, "test.upload");
-  params_ = upload_->reserve("step.params", sizeof(gpu::StepParams));
+  params_ = upload_->reserve("step.params", sizeof(nn::StepParams));
   program_.set_params(params_);
 }
 
@@ -70,7 +70,7 @@ std::vector<float> OpRun::get(const gpu::View& v, uint64_t floats) {
   return out;
 }
 
-void OpRun::run(const gpu::StepParams& params) {
+void OpRun::run(const nn::StepParams& params) {
   std::memcpy(params_.host(), &params, sizeof params);
   gpu::Replayer r(program_, 1);
   r.submit(r.acquire());

@@ -11,6 +11,7 @@
 #include "gpu/kernel.h"
 #include "gpu/memory.h"
 #include "gpu/recorder.h"
+#include "nn/step_params.h"
 
 namespace fovea::test {
 
@@ -34,7 +35,7 @@ class OpRun {
   std::vector<float> get(const gpu::View& v, uint64_t floats);
   gpu::Program& program() { return program_; }
   // Records the program once and runs it once with these step parameters.
-  void run(const gpu::StepParams& params = {});
+  void run(const nn::StepParams& params = {});
 
  private:
   gpu::Context& ctx_;

@@ -50,7 +50,7 @@ void put_batch(nn::Model& m, uint32_t seed) {
   for (uint32_t r = 0; r < m.batch(); ++r) labels[r] = uint32_t(rng.below(m.spec().classes));
 }
 
-void run(gpu::Program& program, nn::Model& m, const gpu::StepParams& sp, const gpu::View& sums, Results& r) {
+void run(gpu::Program& program, nn::Model& m, const nn::StepParams& sp, const gpu::View& sums, Results& r) {
   gpu::Replayer replay(program, 1);
   std::memcpy(m.params_ring().host(0), &sp, sizeof sp);
   replay.submit(replay.acquire());
@@ -73,7 +73,7 @@ Results run_model(const nn::ModelSpec& spec, bool share) {
   nn::Model m(test::context(), spec, o);
   m.init_parameters(7);
   Results r;
-  gpu::StepParams sp;
+  nn::StepParams sp;
   sp.lr = 0.05f;
   sp.rows = 12;
   sp.seed = 3;

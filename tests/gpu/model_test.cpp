@@ -67,7 +67,7 @@ static void check_model_gradients(const char* text, float feature_sigma = 0, boo
 
   // One batch of 4 valid rows (a padding row too), random pixels and labels.
   h.fill_batch();
-  gpu::StepParams sp;
+  nn::StepParams sp;
   sp.lr = 0.0f;  // the SGD step leaves the parameters as they are
   sp.rows = 4;
   sp.feature_sigma = feature_sigma;
@@ -219,7 +219,7 @@ double eval_loss(const char* text, uint32_t step, uint32_t seed) {
   Harness h(spec, o);
   h.model.init_parameters(3);
   h.fill_batch(8);
-  gpu::StepParams sp;
+  nn::StepParams sp;
   sp.rows = o.batch, sp.step = step, sp.seed = seed;
   std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
   std::memset(h.model.eval_sums().host(0), 0, sizeof(ops::MetricSums));
@@ -310,7 +310,7 @@ TEST_CASE("dropout layers are the identity in evaluation and active in training"
   o.slots = 1;
   o.channel_mean = {0.4, 0.6};
   o.channel_std = {0.3, 0.2};
-  gpu::StepParams sp;
+  nn::StepParams sp;
   sp.rows = 5;
   sp.step = 9;
   sp.seed = 17;
@@ -367,7 +367,7 @@ TEST_CASE("a data-parallel model's split step with summed shard gradients equals
   for (auto& p : images) p = uint8_t(rng.below(256));
   std::vector<uint32_t> labels(rows);
   for (auto& l : labels) l = uint32_t(rng.below(spec.classes));
-  gpu::StepParams sp;
+  nn::StepParams sp;
   sp.lr = 0.05f;
   sp.step = 3;
   sp.seed = 5;
@@ -384,7 +384,7 @@ TEST_CASE("a data-parallel model's split step with summed shard gradients equals
     const uint64_t n = split.parameter_count();
     std::vector<float> sum(n, 0.0f);
     for (uint32_t s = 0; s < rows / shard; ++s) {
-      gpu::StepParams p = sp;
+      nn::StepParams p = sp;
       p.rows = shard;
       p.loss_rows = rows;
       std::memcpy(split.images_ring().host(0), images.data() + size_t(s) * shard * features, shard * features);

@@ -186,7 +186,7 @@ struct Fixture {
 
 TEST_CASE("sharpness probe: gradient and Hessian-vector products match the double reference", "[sharpness]") {
   Fixture f;
-  train::HessianProbe probe(*f.model, f.set, f.all(), gpu::StepParams{});
+  train::HessianProbe probe(*f.model, f.set, f.all(), nn::StepParams{});
   const CpuModel::Pass want = f.cpu.run(f.theta);
   const train::Vec g = probe.gradient();
   CHECK(std::fabs(probe.loss() - want.loss) <= 1e-5 * want.loss);
@@ -219,7 +219,7 @@ TEST_CASE("sharpness probe: Lanczos, power iteration and Hutchinson against the 
   double trace = 0;
   const std::vector<double> H = f.cpu.hessian(f.theta);
   for (size_t i = 0; i < n; ++i) trace += H[i * n + i];
-  train::HessianProbe probe(*f.model, f.set, f.all(), gpu::StepParams{});
+  train::HessianProbe probe(*f.model, f.set, f.all(), nn::StepParams{});
   train::SpectrumOptions o;
   o.top = 3;
   o.tolerance = 1e-4;
@@ -250,7 +250,7 @@ TEST_CASE("sharpness probe: Lanczos, power iteration and Hutchinson against the 
 
 TEST_CASE("sharpness probe: Jacobian probes are J^T u of the double reference", "[sharpness]") {
   Fixture f;
-  train::HessianProbe probe(*f.model, f.set, f.all(), gpu::StepParams{});
+  train::HessianProbe probe(*f.model, f.set, f.all(), nn::StepParams{});
   const uint32_t probes = 3;
   const uint64_t seed = 17;
   const std::vector<double> got = probe.jacobian_sq_norms(probes, seed);

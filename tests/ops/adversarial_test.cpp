@@ -67,7 +67,7 @@ std::vector<float> run_steps(const Images& im, float eps, float alpha, uint32_t 
     a.probability = probability;
     ops::record_adversarial_step(run.program(), a, st, x0, g, x, "adversarial." + std::to_string(t));
   }
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = im.shape.rows;
   params.seed = 77;
   params.step = step_index;
@@ -153,7 +153,7 @@ TEST_CASE("adversarial step over row windows equals the unsplit run", "[adversar
   auto record = [&](gpu::Program& p, const Views& i, const Views& o) {
     ops::record_adversarial_step(p, step_of(im, 0.1f, 0.1f, true), i[0], i[1], i[2], o[0], "fgsm");
   };
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = 140;
   const Outputs whole = run_op({im.stats, im.x0, im.g}, {n}, 0, record, params);
   const Outputs split = run_op({im.stats, im.x0, im.g}, {n}, kWindowRows * 2 * 9 * 4, record, params);

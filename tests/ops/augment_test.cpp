@@ -58,7 +58,7 @@ std::vector<float> gpu_augment(const data::AugmentConfig& cfg, const Batch& b, u
   std::memcpy(words.data() + s.batch, &mix, sizeof mix);
   run.set_u32(labels, words);
   ops::record_augment(run.program(), s, cfg, x, scratch, stats, labels, "augment");
-  gpu::StepParams p;
+  nn::StepParams p;
   p.rows = b.rows;
   p.seed = seed;
   p.step = step;
@@ -150,7 +150,7 @@ TEST_CASE("the per-image draws pass makes each image's parameters as the referen
   run.set_u32(labels, words);
   run.set(draws, garbage(ops::augment_draws_words(s), 4));
   ops::record_augment_draws(run.program(), s, cfg, stats, labels, draws, "draws");
-  gpu::StepParams p;
+  nn::StepParams p;
   p.rows = s.batch;
   p.seed = seed;
   p.step = step;

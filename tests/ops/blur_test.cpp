@@ -24,7 +24,7 @@ struct Blurred {
 
 // Runs record_blur once on `in` with the given step parameters.
 std::vector<float> gpu_blur(const ops::BlurShape& s, ops::BlurKind kind, double replay,
-                            const std::vector<float>& in, const gpu::StepParams& params) {
+                            const std::vector<float>& in, const nn::StepParams& params) {
   OpRun run;
   auto x = run.tensor("x", s.count()), scratch = run.tensor("scratch", s.count());
   run.commit();
@@ -46,7 +46,7 @@ TEST_CASE("image blur matches the reference for sigma 0.3 to 8 on odd shapes", "
       INFO("shape [" << s.batch << ", " << s.channels << ", " << s.height << ", " << s.width
                      << "], sigma " << sigma);
       auto in = random_floats(s.count(), uint64_t(s.count() + sigma * 10));
-      gpu::StepParams p;
+      nn::StepParams p;
       p.rows = s.batch;
       p.blur_sigma = float(sigma);
       auto got = gpu_blur(s, ops::BlurKind::Image, 0.0, in, p);
@@ -58,7 +58,7 @@ TEST_CASE("image blur matches the reference for sigma 0.3 to 8 on odd shapes", "
 TEST_CASE("image blur leaves padding rows and replayed rows original", "[blur]") {
   const ops::BlurShape s{8, 2, 6, 5};
   auto in = random_floats(s.count(), 11);
-  gpu::StepParams p;
+  nn::StepParams p;
   p.rows = 7;  // one padding row
   p.blur_sigma = 1.5f;
   // replay 0.3 of 7 rows: round(2.1) = 2 rows stay original, 5 are blurred.
@@ -70,7 +70,7 @@ TEST_CASE("image blur leaves padding rows and replayed rows original", "[blur]")
 TEST_CASE("sigma 0 is the identity for both blur kinds", "[blur]") {
   const ops::BlurShape s{3, 2, 5, 7};
   auto in = random_floats(s.count(), 12);
-  gpu::StepParams p;
+  nn::StepParams p;
   p.rows = s.batch;
   check_close(gpu_blur(s, ops::BlurKind::Image, 0.0, in, p), ref::widen(in), 0, 0, "image sigma 0");
   check_close(gpu_blur(s, ops::BlurKind::Feature, 0.0, in, p), ref::widen(in), 0, 0, "feature sigma 0");
@@ -78,7 +78,7 @@ TEST_CASE("sigma 0 is the identity for both blur kinds", "[blur]") {
 
 TEST_CASE("a constant image stays constant and interior mass is preserved", "[blur]") {
   const ops::BlurShape s{2, 3, 9, 11};
-  gpu::StepParams p;
+  nn::StepParams p;
   p.rows = s.batch;
   p.blur_sigma = 2.0f;
   std::vector<float> constant(s.count());
@@ -111,7 +111,7 @@ TEST_CASE("feature smoothing matches the reference and is its own backward", "[b
   for (double sigma : {0.4, 1.0, 3.0}) {
     INFO("sigma " << sigma);
     auto in = random_floats(s.count(), uint64_t(20 + sigma * 10));
-    gpu::StepParams p;
+    nn::StepParams p;
     p.rows = s.batch;
     p.feature_sigma = float(sigma);
     p.blur_sigma = 5.0f;  // must not matter

@@ -19,6 +19,7 @@
 #include "ops/conv2d.h"
 #include "ops/half_mode.h"
 #include "ops/op_check.h"
+#include "ops/kernel_policy.h"
 #include "reference/conv2d.h"
 #include "reference/half.h"
 #include "support/skip.h"
@@ -370,7 +371,7 @@ TEST_CASE("conv2d with fp16 columns matches the reference on the rounded columns
   auto& ctx = context();
   if (!ctx.info().storage_16bit) {
     HalfMode on(true);
-    CHECK_FALSE(ctx.fp16_columns());  // nothing to select on this device
+    CHECK_FALSE(ops::KernelPolicy::of(ctx).fp16_columns());  // nothing to select on this device
     FOVEA_SKIP_HARDWARE("device " << ctx.info().name << " has no 16-bit storage buffers: fp16 columns");
   }
   // gk = 4*9 = 36 and plane 6x6 = 36, multiples of 4: the forward GEMM reads
@@ -381,7 +382,7 @@ TEST_CASE("conv2d with fp16 columns matches the reference on the rounded columns
   // The selection: FOVEA_FAST=0 (portable kernels) turns it off.
   HalfMode on(true);
   ctx.portable_kernels = true;
-  CHECK_FALSE(ctx.fp16_columns());
+  CHECK_FALSE(ops::KernelPolicy::of(ctx).fp16_columns());
 }
 
 }  // namespace fovea::test

@@ -50,7 +50,7 @@ void check_decode(const DecodeCase& c, uint64_t seed) {
   run.set(x, garbage(count, seed));  // padding rows must be overwritten with 0
   ops::DecodeShape s{c.batch, c.channels, c.height, c.width};
   ops::record_decode(run.program(), s, images, vstats, x, "decode");
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = c.rows;
   run.run(params);
 

@@ -22,8 +22,8 @@ using ops::DropoutMask;
 
 constexpr uint32_t kSeed = 20240607, kStep = 77;
 
-gpu::StepParams step_params(uint32_t step = kStep, uint32_t seed = kSeed) {
-  gpu::StepParams sp;
+nn::StepParams step_params(uint32_t step = kStep, uint32_t seed = kSeed) {
+  nn::StepParams sp;
   sp.step = step;
   sp.seed = seed;
   sp.rows = 1;
@@ -37,7 +37,7 @@ struct MaskRun {
 // y = [a +] mask(x), then dx = backward(dy), in one program (the backward
 // regenerates the mask); a is used when not empty.
 MaskRun run_mask(const DropoutMask& m, const std::vector<float>& x, const std::vector<float>& dy,
-                 const gpu::StepParams& sp, const std::vector<float>& a = {}) {
+                 const nn::StepParams& sp, const std::vector<float>& a = {}) {
   const uint64_t n = x.size();
   OpRun run;
   auto vx = run.tensor("x", n), va = run.tensor("a", n), vy = run.tensor("y", n);
@@ -58,7 +58,7 @@ MaskRun run_mask(const DropoutMask& m, const std::vector<float>& x, const std::v
 }
 
 // The masks the kernel should have drawn (keep flags or multipliers).
-ref::Tensor want_mask(const DropoutMask& m, uint64_t draws, const gpu::StepParams& sp) {
+ref::Tensor want_mask(const DropoutMask& m, uint64_t draws, const nn::StepParams& sp) {
   if (m.kind == DropoutKind::Gaussian)
     return ref::gaussian_multipliers(sp.seed, m.stream, sp.step, m.purpose, m.p, draws);
   return ref::bernoulli_keep(sp.seed, m.stream, sp.step, m.purpose, m.p, draws);

@@ -56,7 +56,7 @@ FracResult run_frac(const ref::FractionalPoolShape& s, Mode mode, uint32_t step,
   run.set(vdx, garbage(ni, 4));
   ops::record_fractional_maxpool_forward(run.program(), os, mode, kStream, vx, vr, vy, va, "fmp.forward");
   ops::record_fractional_maxpool_backward(run.program(), os, vr, va, vdy, vdx, "fmp.backward");
-  gpu::StepParams sp;
+  nn::StepParams sp;
   sp.seed = kSeed, sp.step = step, sp.rows = s.batch;
   run.run(sp);
   return {as_u32(run.get(vr, os.region_words())), as_u32(run.get(va, no)), run.get(vy, no), run.get(vdx, ni)};

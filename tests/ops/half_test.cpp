@@ -13,6 +13,7 @@
 #include "ops/dense.h"
 #include "ops/half_mode.h"
 #include "ops/op_check.h"
+#include "ops/kernel_policy.h"
 #include "reference/dense.h"
 #include "reference/half.h"
 #include "support/skip.h"
@@ -29,7 +30,7 @@ TEST_CASE("fp16 paths are on by default on GPUs only", "[half]") {
   auto ctx = gpu::Context::create({"", true});
   const bool gpu = ctx->info().type != VK_PHYSICAL_DEVICE_TYPE_CPU;
   CHECK(ctx->half_precision == gpu);
-  CHECK(ctx->fp16_columns() == (gpu && ctx->info().storage_16bit && !ctx->portable_kernels));
+  CHECK(ops::KernelPolicy::of(*ctx).fp16_columns() == (gpu && ctx->info().storage_16bit && !ctx->portable_kernels));
   CHECK(ctx->validation().count() == 0);
 }
 
@@ -48,7 +49,7 @@ TEST_CASE("cooperative-matrix GEMM matches the reference on fp16-rounded inputs"
     CHECK_FALSE(ops::gemm_coop_matrix(ctx, cases[0]));
   }
   HalfMode on(true);
-  const bool coop = ctx.coop_matrix();
+  const bool coop = ops::KernelPolicy::of(ctx).coop_matrix_enabled();
   if (!coop) {
     for (const auto& g : cases) CHECK_FALSE(ops::gemm_coop_matrix(ctx, g));
   }

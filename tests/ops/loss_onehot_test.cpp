@@ -30,7 +30,7 @@ OnehotResult run_onehot(bool bce, uint32_t batch, uint32_t classes, uint32_t row
   run.set(stats, garbage(2ull * batch, 12));
   ops::record_onehot_loss(run.program(), bce ? ops::OnehotLoss::BceWithLogits : ops::OnehotLoss::Mse, batch,
                          classes, vy, vl, vg, stats, gradient, bce ? "bce" : "mse");
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = rows;
   run.run(params);
   OnehotResult r;

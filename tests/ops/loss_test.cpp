@@ -53,7 +53,7 @@ XentResult run_xent(uint32_t batch, uint32_t classes, uint32_t rows,
   else
     ops::record_softmax_xent(run.program(), batch, classes, z, y, dz, stats, gradient, smoothing,
                              "xent");
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = rows;
   params.loss_rows = loss_rows;
   run.run(params);
@@ -333,7 +333,7 @@ PwResult run_pointwise(Pw kind, uint32_t batch, uint32_t features, uint32_t rows
     ops::record_mse_loss(run.program(), batch, features, vy, vt, vg, stats, gradient, "mse");
   else
     ops::record_bce_with_logits(run.program(), batch, features, vy, vt, vg, stats, gradient, "bce");
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = rows;
   params.loss_rows = loss_rows;
   run.run(params);

@@ -59,7 +59,7 @@ WeightedRun run_weighted(const Weighted& c, const std::vector<float>& logits, co
   else
     ops::record_softmax_xent_weighted(run.program(), c.batch, c.classes, z, y, w, dz, stats, c.gradient,
                                       c.smoothing, mix, "xent");
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = c.rows;
   run.run(params);
   WeightedRun r;

@@ -48,7 +48,7 @@ DropResult run_drop(const DropCase& k, float p, uint32_t step, const std::vector
   run.set(vdx, garbage(n, 3));
   ops::record_max_drop_forward(run.program(), op_shape(k), p, kStream, vx, vm, vy, "max_drop.forward");
   ops::record_max_drop_backward(run.program(), op_shape(k), p, kStream, vx, vm, vdy, vdx, "max_drop.backward");
-  gpu::StepParams sp;
+  nn::StepParams sp;
   sp.seed = kSeed, sp.step = step, sp.rows = k.n;
   run.run(sp);
   return {run.get(vy, n), run.get(vm, groups), run.get(vdx, n)};

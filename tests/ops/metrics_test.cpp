@@ -55,7 +55,7 @@ void check_running_sums(uint32_t batch, const std::vector<uint32_t>& rows, uint6
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto s = random_stats(batch, rows[i], seed + i);
     run.set(stats, s);
-    gpu::StepParams params;
+    nn::StepParams params;
     params.rows = rows[i];
     run.run(params);
     ref::add_metric_sums(batch, rows[i], ref::widen(s), want);

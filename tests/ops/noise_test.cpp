@@ -14,7 +14,7 @@ namespace fovea::test {
 namespace {
 
 std::vector<float> gpu_noise(const ops::BlurShape& s, const std::vector<float>& in,
-                             const std::vector<float>& stats, const gpu::StepParams& p, uint32_t seed) {
+                             const std::vector<float>& stats, const nn::StepParams& p, uint32_t seed) {
   OpRun run;
   auto x = run.tensor("x", s.count()), st = run.tensor("stats", stats.size());
   run.commit();
@@ -32,7 +32,7 @@ TEST_CASE("gaussian noise matches the reference and skips padding rows", "[noise
   auto in = random_floats(s.count(), 1);
   const std::vector<float> stats = {0.1f, 0.2f, 0.3f, 1 / 0.5f, 1 / 0.25f, 1 / 2.0f};
   const ref::Tensor stddev = {1 / double(stats[3]), 1 / double(stats[4]), 1 / double(stats[5])};
-  gpu::StepParams p;
+  nn::StepParams p;
   p.rows = 4;
   p.first_image = 1000;
   p.noise_std = 0.2f;
@@ -47,7 +47,7 @@ TEST_CASE("gaussian noise matches the reference and skips padding rows", "[noise
 TEST_CASE("gaussian noise has the requested spread and does not depend on batching", "[noise]") {
   const ops::BlurShape s{64, 1, 40, 40};
   std::vector<float> zeros(s.count(), 0.0f), stats = {0.0f, 1 / 0.5f};
-  gpu::StepParams p;
+  nn::StepParams p;
   p.rows = s.batch;
   p.noise_std = 0.1f;
   auto got = gpu_noise(s, zeros, stats, p, 5);
@@ -63,7 +63,7 @@ TEST_CASE("gaussian noise has the requested spread and does not depend on batchi
   CHECK(sd == Approx(0.2).epsilon(0.01));
   // Image 10 alone in a batch of one gets the same noise as row 10 above.
   const ops::BlurShape one{1, 1, 40, 40};
-  gpu::StepParams q = p;
+  nn::StepParams q = p;
   q.rows = 1;
   q.first_image = 10;
   auto alone = gpu_noise(one, std::vector<float>(one.count(), 0.0f), stats, q, 5);

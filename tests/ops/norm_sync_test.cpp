@@ -39,7 +39,7 @@ void run_sync(const SyncCase& c, std::vector<Shard>& shards, const std::vector<f
   const uint64_t n = uint64_t(c.batch) * c.channels * c.height * c.width, C = c.channels;
   const uint64_t floats = ops::batchnorm_sync_floats(s);
   const double plane = double(c.height) * c.width, total = double(c.rows[0] + c.rows[1]) * plane;
-  gpu::StepParams params;
+  nn::StepParams params;
   params.loss_rows = c.rows[0] + c.rows[1];
   // Sums over the shards of their partials (as the all-reduce adds them).
   auto add_up = [&](const std::vector<std::vector<float>>& parts, uint32_t K, bool backward,

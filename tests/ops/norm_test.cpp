@@ -103,7 +103,7 @@ NormRun run_norm(const NormCase& c, uint64_t seed, float lo = -1.0f, float hi = 
       break;
   }
   for (const auto& d : p.dispatches()) r.kernels.push_back(d.kernel->name);
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = c.rows;
   run.run(params);
   r.y = run.get(y, n);
@@ -277,7 +277,7 @@ TEST_CASE("batchnorm running statistics follow PyTorch over steps and evaluation
       INFO(H << "x" << W << ", step with rows " << rows);
       const auto xs = random_floats(n, ++seed, -2.0f, 3.0f);
       train.set(x, xs);
-      gpu::StepParams params;
+      nn::StepParams params;
       params.rows = rows;
       train.run(params);
       ref::NormSpec rs{NormKind::Batch, N, C, H, W, 1, rows};
@@ -299,7 +299,7 @@ TEST_CASE("batchnorm running statistics follow PyTorch over steps and evaluation
     eval.set(ea, affine);
     eval.set(er, stats);
     ops::record_batchnorm_forward_eval(eval.program(), s, ops::kNormEps, ex, ea, er, ey, "bn");
-    gpu::StepParams params;
+    nn::StepParams params;
     params.rows = 6;
     eval.run(params);
     ref::NormSpec rs{NormKind::Batch, N, C, H, W, 1, 6};
@@ -338,7 +338,7 @@ TEST_CASE("batchnorm evaluation-mode backward matches the reference and finite d
     const gpu::View av = k.affine ? a : gpu::View{}, dav = k.affine ? da : gpu::View{};
     ops::record_batchnorm_backward_eval(run.program(), {k.N, k.C, k.H, k.W}, ops::kNormEps, x, dy, av, r, dx,
                                         dav, "bn.backward_eval");
-    gpu::StepParams params;
+    nn::StepParams params;
     params.rows = k.rows;
     run.run(params);
     const ref::NormSpec rs{NormKind::Batch, k.N, k.C, k.H, k.W, 1, k.rows};

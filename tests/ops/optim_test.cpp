@@ -63,7 +63,7 @@ void check_optimizer(const ops::OptimConfig& c, uint64_t count, double base_lr, 
     // the only thing compared.
     const auto grad = random_floats(count, seed + 10 + uint64_t(step));
     run.set(g, grad);
-    gpu::StepParams params;
+    nn::StepParams params;
     params.lr = lr;
     params.step = uint32_t(step);
     const auto k = coefficients.at(uint64_t(step) + 1, lr);

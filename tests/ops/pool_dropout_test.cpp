@@ -24,8 +24,8 @@ ops::Pool2dShape op_shape(const ref::Pool2dShape& r) {
 uint64_t in_count(const ref::Pool2dShape& s) { return uint64_t(s.batch) * s.channels * s.height * s.width; }
 uint64_t out_count(const ref::Pool2dShape& s) { return uint64_t(s.batch) * s.channels * s.out_h() * s.out_w(); }
 
-gpu::StepParams step_params(uint32_t step) {
-  gpu::StepParams sp;
+nn::StepParams step_params(uint32_t step) {
+  nn::StepParams sp;
   sp.seed = kSeed, sp.step = step, sp.rows = 1;
   return sp;
 }

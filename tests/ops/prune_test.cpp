@@ -84,7 +84,7 @@ TEST_CASE("pruned weights stay zero through optimizer steps", "[prune]") {
     for (uint32_t step = 0; step < 5; ++step) {
       const auto grad = random_floats(count, 40 + step);  // non-zero at pruned weights too
       run.set(gv, grad);
-      gpu::StepParams params;
+      nn::StepParams params;
       params.lr = 0.01f;
       params.step = step;
       const auto k = coefficients.at(step + 1, params.lr);

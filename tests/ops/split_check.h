@@ -43,7 +43,7 @@ struct Outputs {
 // Runs `record` on tensors of the given sizes (inputs set to `inputs`, outputs
 // to garbage) with the storage range lowered to `range` bytes (0: none).
 inline Outputs run_op(const std::vector<std::vector<float>>& inputs, const std::vector<uint64_t>& out_floats,
-                      uint64_t range, const Record& record, const gpu::StepParams& params = {}) {
+                      uint64_t range, const Record& record, const nn::StepParams& params = {}) {
   StorageRange limit(range);
   OpRun run;
   Views in, out;

@@ -24,6 +24,7 @@
 #include "ops/pool.h"
 #include "ops/split_check.h"
 #include "ops/tensor.h"
+#include "ops/kernel_policy.h"
 #include "reference/activation.h"
 #include "reference/blur.h"
 #include "reference/conv2d.h"
@@ -101,7 +102,7 @@ TEST_CASE("split: conv2d with fp16 columns over image windows", "[split][half]")
   // so windows of an odd number of images end in half a word.
   HalfMode half(true);
   if (!context().info().storage_16bit) {
-    CHECK_FALSE(context().fp16_columns());  // nothing to select on this device
+    CHECK_FALSE(ops::KernelPolicy::of(context()).fp16_columns());  // nothing to select on this device
     FOVEA_SKIP_HARDWARE("device " << context().info().name << " has no 16-bit storage buffers: fp16 columns");
   }
   ops::Conv2dShape s;
@@ -211,7 +212,7 @@ TEST_CASE("split: decode, blur and noise windows keep the batch's row numbers", 
     ops::record_blur(p, s, ops::BlurKind::Image, replay, o[0], o[1], "input.blur");
     ops::record_gaussian_noise(p, s, 9, o[0], i[1], "input.noise");
   };
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = 100;
   params.blur_sigma = 1.3f;
   params.noise_std = 0.2f;
@@ -239,7 +240,7 @@ TEST_CASE("split: batch norm statistics and gradients over row windows of a part
     ops::record_batchnorm_backward(p, s, i[0], i[1], i[2], o[1], o[2], o[3], "bn.backward");
     ops::record_batchnorm_forward_eval(p, s, ops::kNormEps, i[0], i[2], i[3], o[5], "bn.eval");
   };
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = 100;
   // out[4] (running statistics, updated in place) starts as garbage: only
   // its finiteness is not checked here; the norm tests check the update.

@@ -51,7 +51,7 @@ void weighted_xent(const std::string& name, uint32_t batch, uint32_t classes, ui
   run.set_u32(yv, words);
   run.set(wv, w);
   ops::record_softmax_xent_weighted(run.program(), batch, classes, zv, yv, wv, dz, st, true, e, lam < 1, "xent");
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = rows;
   run.run(params);
   words.resize(batch);
@@ -87,7 +87,7 @@ void adversarial(const std::string& name, uint32_t steps, float eps, float alpha
     a.eps = eps, a.alpha = alpha, a.first = t == 0;
     ops::record_adversarial_step(run.program(), a, sv, x0v, gv, xv, "pgd");
   }
-  gpu::StepParams params;
+  nn::StepParams params;
   params.rows = rows;
   run.run(params);
   dump(name, {{"op", "adversarial"}, {"shape", {batch, channels, 7, 6}}, {"rows", rows}, {"steps", steps},
