@@ -134,9 +134,12 @@ class Device {
    * The device must have been created with a queue of @p queue_family
    * (which must support compute) at @p queue_index, for Vulkan 1.1 or later.
    * Fovea submits to that queue from the calling thread of each Trainer
-   * function; if the application also submits to it from another thread,
-   * it must serialise those calls with Fovea's (Vulkan's external
-   * synchronisation rule for queues).
+   * function and serialises its own submissions: Trainers of one Device may
+   * each be used from a thread of its own (one thread at a time per
+   * Trainer). If the application also submits to the queue from another
+   * thread, it must serialise those calls with Fovea's (Vulkan's external
+   * synchronisation rule for queues), e.g. by not submitting while a
+   * Trainer function runs.
    *
    * @param instance the application's instance
    * @param physical the physical device @p device was created from
@@ -277,7 +280,8 @@ struct PartPlan {
  * runs to completion before it returns: the GPU work it submitted has
  * finished, so the caller may reuse or change any buffer it passed. Those
  * three only record into the caller's command buffer (see record_step).
- * A Trainer is used from one thread at a time. Move-only; a
+ * A Trainer is used from one thread at a time (Trainers of one Device may
+ * run on threads of their own at once). Move-only; a
  * moved-from Trainer may only be destroyed or assigned to.
  */
 class Trainer {

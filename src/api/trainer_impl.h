@@ -72,7 +72,8 @@ Result<T> guarded(ErrorCode code, F&& fn) noexcept {
     return Error{e.code, e.message};
   } catch (const fovea::Error& e) {
     const std::string m = e.what();
-    const bool vulkan = m.find("VK_ERROR") != std::string::npos || m.find("device was lost") != std::string::npos;
+    const bool vulkan = m.find("VK_ERROR") != std::string::npos || m.find("device was lost") != std::string::npos ||
+                        m.find("out of device memory") != std::string::npos;
     return Error{vulkan ? ErrorCode::Vulkan : code, m};
   } catch (const std::bad_alloc&) {
     return Error{ErrorCode::Internal, "out of host memory"};

@@ -376,6 +376,49 @@ uint32_t Context::memory_type(uint32_t bits, VkMemoryPropertyFlags required,
   return uint32_t(fallback);
 }
 
+uint32_t Context::memory_heap(uint32_t type) const {
+  VkPhysicalDeviceMemoryProperties mem;
+  vkGetPhysicalDeviceMemoryProperties(physical_, &mem);
+  if (type >= mem.memoryTypeCount) throw Error("internal: memory type " + std::to_string(type) + " does not exist");
+  return mem.memoryTypes[type].heapIndex;
+}
+
+std::string Context::heap_text(uint32_t heap) const {
+  const uint64_t size = heap < info_.heap_count ? info_.heap_bytes[heap] : 0;
+  std::string s = "memory heap " + std::to_string(heap) + " of " + info_.name + " has " +
+                  std::to_string(size >> 20) + " MiB (" + std::to_string(size) + " bytes";
+  if (info_.heap_limit) s += ", lowered by FOVEA_LIMITS heap=" + std::to_string(info_.heap_limit);
+  return s + ")";
+}
+
+void Context::claim_memory(uint32_t heap, uint64_t bytes, const std::string& what) {
+  std::lock_guard<std::mutex> lock(memory_mutex_);
+  const uint64_t size = heap < info_.heap_count ? info_.heap_bytes[heap] : 0;
+  if (heap >= info_.heap_count || bytes > size || heap_used_[heap] > size - bytes) {
+    const uint64_t used = heap < heap_used_.size() ? heap_used_[heap] : 0;
+    throw Error("out of device memory: " + what + " needs " + std::to_string((bytes + (1 << 20) - 1) >> 20) +
+                " MiB (" + std::to_string(bytes) + " bytes), and " + heap_text(heap) + ", " +
+                std::to_string(used >> 20) + " MiB (" + std::to_string(used) +
+                " bytes) of it already in use by Fovea; use a smaller batch or model");
+  }
+  heap_used_[heap] += bytes;
+}
+
+void Context::release_memory(uint32_t heap, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(memory_mutex_);
+  if (heap < heap_used_.size()) heap_used_[heap] -= std::min(bytes, heap_used_[heap]);
+}
+
+uint64_t Context::memory_in_use(uint32_t heap) const {
+  std::lock_guard<std::mutex> lock(memory_mutex_);
+  return heap < heap_used_.size() ? heap_used_[heap] : 0;
+}
+
+VkResult Context::submit(const VkSubmitInfo& si, VkFence fence) {
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  return vkQueueSubmit(queue_, 1, &si, fence);
+}
+
 VkCommandBuffer Context::begin_once() {
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   ai.commandPool = once_pool_;
@@ -409,7 +452,7 @@ void Context::end_once(VkCommandBuffer cmd) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmd;
-  VkResult r = vkQueueSubmit(queue_, 1, &si, once_fence_);
+  VkResult r = submit(si, once_fence_);
   if (r == VK_SUCCESS) r = vkWaitForFences(device_, 1, &once_fence_, VK_TRUE, UINT64_MAX);
   vkResetFences(device_, 1, &once_fence_);
   vkFreeCommandBuffers(device_, once_pool_, 1, &cmd);

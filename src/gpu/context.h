@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct DeviceInfo {
   uint32_t api_version = 0;
   uint32_t driver_version = 0;  // VkPhysicalDeviceProperties::driverVersion (vendor encoding)
   uint64_t device_local_bytes = 0;  // the largest DEVICE_LOCAL heap
+  // Every memory heap's size, as the device reports it or lowered by
+  // FOVEA_LIMITS heap=BYTES (heap_limit, 0 = none): arenas are checked
+  // against them before they allocate.
+  uint32_t heap_count = 0;
+  std::array<uint64_t, VK_MAX_MEMORY_HEAPS> heap_bytes{};
+  uint64_t heap_limit = 0;
   // The device model: every limit and feature a kernel variant depends on
   // (docs/portability.md has the table). FOVEA_LIMITS clamps it (see
   // apply_limits); ops::KernelPolicy chooses variants from these fields only.
@@ -69,8 +76,9 @@ void require_minimums(const DeviceInfo& d);
 // (the Vulkan 1.1 required minimums: 128 invocations, 16 KiB shared memory,
 // 4 storage buffers, 128-byte push constants, 128 MiB storage range, 1 GiB
 // allocations, 64 Ki texel elements, no subgroup operations, no fp16/int8, no cooperative
-// matrix), "storage_range=N" (bytes, for tests of split buffers), or several
-// separated by commas. Throws fovea::Error naming an unknown value.
+// matrix), "storage_range=N" (bytes, for tests of split buffers), "heap=N"
+// (bytes, or with a KiB, MiB or GiB suffix: every memory heap at most N, for
+// tests of models that do not fit), or several separated by commas. Throws fovea::Error naming an unknown value.
 void apply_limits(DeviceInfo& d, const std::string& limits);
 
 // Which device, and the choices the kernels are made with. The library reads
@@ -143,12 +151,40 @@ class Context {
   // Memory type index with all `required` flags, preferring `preferred`.
   uint32_t memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
                        VkMemoryPropertyFlags preferred) const;
+  // The heap memory type `type` draws from.
+  uint32_t memory_heap(uint32_t type) const;
+  // Device memory this context's arenas hold, per heap. claim_memory counts
+  // `bytes` more for `what`, or throws fovea::Error (one line: what needs how
+  // many bytes, the heap's size and what Fovea holds of it) when they do
+  // not fit the heap as the device model has it (FOVEA_LIMITS heap=).
+  void claim_memory(uint32_t heap, uint64_t bytes, const std::string& what);
+  void release_memory(uint32_t heap, uint64_t bytes);
+  uint64_t memory_in_use(uint32_t heap) const;
+  // "memory heap 0 of llvmpipe (...) has 2048 MiB (2147483648 bytes)", and the FOVEA_LIMITS heap= clamp.
+  std::string heap_text(uint32_t heap) const;
+
+  // Vulkan objects alive on this device that src/gpu made, counted where it
+  // creates and destroys them: a test of leaks watches them.
+  struct LiveObjects {
+    std::atomic<int64_t> memory{0}, buffers{0}, buffer_views{0}, pipelines{0}, command_pools{0},
+        descriptor_pools{0}, fences{0}, query_pools{0};
+    int64_t total() const {
+      return memory + buffers + buffer_views + pipelines + command_pools + descriptor_pools + fences + query_pools;
+    }
+  };
+  LiveObjects& live_objects() { return live_; }
+
+  // vkQueueSubmit to queue(): a queue must be externally synchronised, and
+  // Trainers sharing this context may submit from their own threads.
+  VkResult submit(const VkSubmitInfo& si, VkFence fence);
 
   // One-off work outside the training loop (uploads, readbacks): records
   // through `fn`, submits, waits. Ends with a barrier that makes transfer and
   // shader writes visible to every later command and to the host.
+  // Thread-safe: one at a time (they share a pool and a fence).
   template <class F>
   void run_once(F&& fn) {
+    std::lock_guard<std::mutex> lock(once_mutex_);
     VkCommandBuffer cmd = begin_once();
     fn(cmd);
     end_once(cmd);
@@ -196,6 +232,10 @@ class Context {
   bool fp16_storage_ = false, coop_matrix_ = false;  // enabled at device creation
   std::string fast_;  // ContextOptions::fast
   std::unique_ptr<KernelTable> kernels_;
+  LiveObjects live_;
+  std::mutex once_mutex_, queue_mutex_;
+  mutable std::mutex memory_mutex_;
+  std::array<uint64_t, VK_MAX_MEMORY_HEAPS> heap_used_{};
 };
 
 // Lists the devices of a temporary instance, duplicates (same device UUID,

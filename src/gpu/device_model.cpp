@@ -5,7 +5,10 @@
 #include "gpu/device_model.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -169,9 +172,12 @@ DeviceInfo query_device(VkInstance instance, VkPhysicalDevice pd, const std::str
   std::memcpy(d.uuid.data(), ids.deviceUUID, VK_UUID_SIZE);
   VkPhysicalDeviceMemoryProperties mem;
   vkGetPhysicalDeviceMemoryProperties(pd, &mem);
-  for (uint32_t i = 0; i < mem.memoryHeapCount; ++i)
+  d.heap_count = mem.memoryHeapCount;
+  for (uint32_t i = 0; i < mem.memoryHeapCount; ++i) {
+    d.heap_bytes[i] = mem.memoryHeaps[i].size;
     if (mem.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
       d.device_local_bytes = std::max<uint64_t>(d.device_local_bytes, mem.memoryHeaps[i].size);
+  }
   uint32_t nq = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
   std::vector<VkQueueFamilyProperties> qf(nq);
@@ -183,6 +189,24 @@ DeviceInfo query_device(VkInstance instance, VkPhysicalDevice pd, const std::str
   apply_limits(d, limits);
   return d;
 }
+
+namespace {
+// FOVEA_LIMITS heap=N: N bytes, or N KiB, MiB or GiB; every heap at most that.
+void limit_heaps(DeviceInfo& d, const std::string& v) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  const std::string unit = end ? end : "";
+  const int shift = unit.empty() ? 0 : unit == "KiB" ? 10 : unit == "MiB" ? 20 : unit == "GiB" ? 30 : -1;
+  if (v.empty() || !std::isdigit(static_cast<unsigned char>(v[0])) || errno || shift < 0 || n == 0 ||
+      n > (UINT64_MAX >> shift))
+    throw Error("FOVEA_LIMITS: heap=" + v + " is not a positive byte count (BYTES, or N KiB, MiB or GiB: heap=512MiB)");
+  const uint64_t bytes = uint64_t(n) << shift;
+  d.heap_limit = d.heap_limit ? std::min(d.heap_limit, bytes) : bytes;
+  for (uint32_t i = 0; i < d.heap_count; ++i) d.heap_bytes[i] = std::min(d.heap_bytes[i], bytes);
+  d.device_local_bytes = std::min(d.device_local_bytes, bytes);
+}
+}  // namespace
 
 void apply_limits(DeviceInfo& d, const std::string& limits) {
   std::stringstream items(limits);
@@ -223,8 +247,12 @@ void apply_limits(DeviceInfo& d, const std::string& limits) {
       d.max_storage_range = std::min<uint32_t>(d.max_storage_range, uint32_t(n));
       continue;
     }
+    if (item.rfind("heap=", 0) == 0) {
+      limit_heaps(d, item.substr(5));
+      continue;
+    }
     throw Error("FOVEA_LIMITS: unknown value '" + item +
-                "' (expected vulkan11-min, storage_range=BYTES, or a comma-separated list)");
+                "' (expected vulkan11-min, storage_range=BYTES, heap=BYTES, or a comma-separated list)");
   }
 }
 

@@ -39,7 +39,7 @@ Context::KernelTable::KernelTable(Context& c) : ctx(c) {
 }
 
 Context::KernelTable::~KernelTable() {
-  for (auto& [name, k] : kernels) vkDestroyPipeline(ctx.device(), k.pipeline, nullptr);
+  for (auto& [name, k] : kernels) vkDestroyPipeline(ctx.device(), k.pipeline, nullptr), --ctx.live_objects().pipelines;
   vkDestroyPipelineLayout(ctx.device(), layout, nullptr);
   vkDestroyDescriptorSetLayout(ctx.device(), set_layout, nullptr);
 }
@@ -48,9 +48,13 @@ const Kernel& Context::KernelTable::get(std::string_view shader, std::span<const
   std::string key(shader);
   if (!spec.empty()) {
     key += "<";
-    for (size_t i = 0; i < spec.size(); ++i) key += (i ? "," : "") + std::to_string(spec[i]);
+    for (size_t i = 0; i < spec.size(); ++i) {
+      if (i) key += ',';
+      key += std::to_string(spec[i]);
+    }
     key += ">";
   }
+  std::lock_guard<std::mutex> lock(mutex);  // Trainers on one context may build kernels from two threads
   if (auto it = kernels.find(key); it != kernels.end()) return it->second;
 
   std::span<const uint32_t> code = embedded_spirv(shader);
@@ -80,6 +84,7 @@ const Kernel& Context::KernelTable::get(std::string_view shader, std::span<const
                                         &k.pipeline);
   vkDestroyShaderModule(ctx.device(), module, nullptr);
   check(r, ("vkCreateComputePipelines(" + key + ")").c_str());
+  ++ctx.live_objects().pipelines;
   return kernels.emplace(key, k).first->second;
 }
 

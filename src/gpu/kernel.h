@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,6 +50,7 @@ struct Context::KernelTable {
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
   VkPipelineLayout layout = VK_NULL_HANDLE;
   std::map<std::string, Kernel> kernels;
+  std::mutex mutex;  // guards kernels
 };
 
 // Binding 0 of every kernel: the program's parameter block, a uniform

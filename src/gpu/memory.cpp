@@ -1,6 +1,7 @@
 #include "gpu/memory.h"
 
 #include <cstring>
+#include <utility>
 
 #include "gpu/context.h"
 #include "util/error.h"
@@ -35,8 +36,10 @@ Arena::Arena(Context& ctx, MemoryKind kind, std::string name)
 Arena::~Arena() {
   VkDevice dev = ctx_.device();
   if (mapped_) vkUnmapMemory(dev, memory_);
-  if (buffer_) vkDestroyBuffer(dev, buffer_, nullptr);
-  if (memory_) vkFreeMemory(dev, memory_, nullptr);
+  Context::LiveObjects& live = ctx_.live_objects();
+  if (buffer_) vkDestroyBuffer(dev, buffer_, nullptr), --live.buffers;
+  if (memory_) vkFreeMemory(dev, memory_, nullptr), --live.memory;
+  if (claimed_) ctx_.release_memory(heap_, claimed_);
 }
 
 View Arena::reserve(const std::string& name, uint64_t bytes, uint32_t slots) {
@@ -68,15 +71,46 @@ void Arena::relayout(const std::vector<uint64_t>& offsets, uint64_t size) {
   size_ = size;
 }
 
+namespace {
+// The memory properties an arena of `kind` needs (required, preferred).
+std::pair<VkMemoryPropertyFlags, VkMemoryPropertyFlags> memory_flags(MemoryKind kind) {
+  constexpr VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  switch (kind) {
+    case MemoryKind::Device:
+      return {VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0};
+    case MemoryKind::Upload:
+      return {host, 0};
+    case MemoryKind::Readback:
+      return {host, VK_MEMORY_PROPERTY_HOST_CACHED_BIT};
+  }
+  return {0, 0};
+}
+}  // namespace
+
+// Counts `bytes` against the heap of memory type `type` (Context::claim_memory),
+// in place of what the arena counted before.
+void Arena::claim(uint32_t type, uint64_t bytes, const std::string& what) {
+  if (claimed_) ctx_.release_memory(heap_, claimed_);
+  claimed_ = 0;
+  heap_ = ctx_.memory_heap(type);
+  ctx_.claim_memory(heap_, bytes, what);
+  claimed_ = bytes;
+}
+
 void Arena::commit() {
   if (committed()) return;
+  const std::string what = "the " + name_ + " arena" + (purpose_.empty() ? "" : " of " + purpose_);
+  const auto [required, preferred] = memory_flags(kind_);
+  // Before any Vulkan object: the bytes against the heap the arena would
+  // draw from (the device's memory, as FOVEA_LIMITS heap= may lower it).
+  claim(ctx_.memory_type(~0u, required, preferred), size_, what);
   // A view may exceed the storage-buffer range (ops bind windows of it; the
   // recorder refuses a binding over the range), but the arena is one buffer
   // in one allocation.
   const uint64_t max_alloc = ctx_.info().max_allocation_bytes;
   if (max_alloc && size_ > max_alloc)
-    throw Error("arena " + name_ + " needs " + std::to_string(size_ >> 20) +
-                " MiB, more than the device's largest allocation (maxMemoryAllocationSize) of " +
+    throw Error(what + " needs " + std::to_string(size_ >> 20) + " MiB (" + std::to_string(size_) +
+                " bytes), more than the device's largest allocation (maxMemoryAllocationSize) of " +
                 std::to_string(max_alloc >> 20) + " MiB; use a smaller batch or model");
   VkDevice dev = ctx_.device();
   VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
@@ -86,29 +120,23 @@ void Arena::commit() {
               VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
   bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   check(vkCreateBuffer(dev, &bci, nullptr, &buffer_), "vkCreateBuffer");
+  ++ctx_.live_objects().buffers;
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(dev, buffer_, &req);
-  VkMemoryPropertyFlags required = 0, preferred = 0;
-  switch (kind_) {
-    case MemoryKind::Device:
-      required = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-      break;
-    case MemoryKind::Upload:
-      required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-      break;
-    case MemoryKind::Readback:
-      required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-      preferred = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
-      break;
-  }
   VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   ai.allocationSize = req.size;
   ai.memoryTypeIndex = ctx_.memory_type(req.memoryTypeBits, required, preferred);
+  claim(ai.memoryTypeIndex, req.size, what);  // the exact size and type
   VkResult r = vkAllocateMemory(dev, &ai, nullptr, &memory_);
-  if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
-    throw Error("out of memory allocating " + std::to_string(req.size >> 20) + " MiB for " +
-                name_ + " on " + ctx_.info().name + "; use a smaller batch or model");
+  if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) {
+    memory_ = VK_NULL_HANDLE;
+    throw Error("out of device memory: " + what + " needs " + std::to_string(req.size >> 20) + " MiB (" +
+                std::to_string(req.size) + " bytes) and vkAllocateMemory refused them (" + result_name(r) + "); " +
+                ctx_.heap_text(heap_) + ", " + std::to_string((ctx_.memory_in_use(heap_) - req.size) >> 20) +
+                " MiB of it in use by Fovea; use a smaller batch or model");
+  }
   check(r, "vkAllocateMemory");
+  ++ctx_.live_objects().memory;
   check(vkBindBufferMemory(dev, buffer_, memory_, 0), "vkBindBufferMemory");
   if (kind_ != MemoryKind::Device) {
     void* p = nullptr;

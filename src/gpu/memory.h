@@ -52,7 +52,12 @@ class Arena {
   // Plans a view of `bytes` (rounded up to the device's storage alignment);
   // with slots > 1 a ring of that many slots. Only before commit().
   View reserve(const std::string& name, uint64_t bytes, uint32_t slots = 1);
+  // Creates the buffer and allocates its memory; first checks the bytes
+  // against the device's memory heap (Context::claim_memory) and refuses,
+  // with one line naming both, what does not fit. Throws fovea::Error.
   void commit();
+  // What the arena serves, for error messages ("model mlp.json at batch 64").
+  void set_purpose(std::string purpose) { purpose_ = std::move(purpose); }
   bool committed() const { return buffer_ != VK_NULL_HANDLE; }
   // Moves view k (in views() order) to offsets[k] and sets the arena's size:
   // a planner's layout, where views whose uses never overlap in time share
@@ -76,6 +81,10 @@ class Arena {
   uint64_t size_ = 0;
   uint64_t align_ = 256;
   std::vector<View> views_;
+  void claim(uint32_t type, uint64_t bytes, const std::string& what);
+  std::string purpose_;
+  uint32_t heap_ = 0;
+  uint64_t claimed_ = 0;  // bytes counted against heap_ (Context::claim_memory)
   VkBuffer buffer_ = VK_NULL_HANDLE;
   VkDeviceMemory memory_ = VK_NULL_HANDLE;
   char* mapped_ = nullptr;

@@ -13,14 +13,14 @@ namespace {
 // Nth training-program submission (1-based) fail with VK_ERROR_DEVICE_LOST,
 // as a driver reset would; the run must stop with one line and its last
 // checkpoint intact (tests/cli/device_lost_test.sh). Unset: no effect.
-VkResult submit_or_lose(VkQueue queue, const VkSubmitInfo& si, VkFence fence) {
+VkResult submit_or_lose(Context& ctx, const VkSubmitInfo& si, VkFence fence) {
   static const unsigned long long lose_at = [] {
     const char* v = std::getenv("FOVEA_TEST_DEVICE_LOST");
     return v ? std::strtoull(v, nullptr, 10) : 0ull;
   }();
   static std::atomic<unsigned long long> submits{0};
   if (lose_at != 0 && ++submits == lose_at) return VK_ERROR_DEVICE_LOST;
-  return vkQueueSubmit(queue, 1, &si, fence);
+  return ctx.submit(si, fence);
 }
 
 }  // namespace
@@ -138,6 +138,8 @@ Replayer::Replayer(Program& program, uint32_t slots, bool profile)
   VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pci.queueFamilyIndex = ctx_.queue_family();
   check(vkCreateCommandPool(dev, &pci, nullptr, &pool_), "vkCreateCommandPool");
+  Context::LiveObjects& live = ctx_.live_objects();
+  ++live.command_pools;
   uint32_t sets = std::max<uint32_t>(1, uint32_t(program_.dispatches().size()) * slots);
   VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, sets},
                                   {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * kMaxStorageBindings},
@@ -147,6 +149,7 @@ Replayer::Replayer(Program& program, uint32_t slots, bool profile)
   dci.poolSizeCount = 3;
   dci.pPoolSizes = sizes;
   check(vkCreateDescriptorPool(dev, &dci, nullptr, &descriptors_), "vkCreateDescriptorPool");
+  ++live.descriptor_pools;
   cmds_.resize(slots);
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   ai.commandPool = pool_;
@@ -158,6 +161,7 @@ Replayer::Replayer(Program& program, uint32_t slots, bool profile)
   for (auto& f : fences_) {
     VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     check(vkCreateFence(dev, &fci, nullptr, &f), "vkCreateFence");
+    ++live.fences;
   }
   if (profile_) {
     queries_.resize(slots);
@@ -166,6 +170,7 @@ Replayer::Replayer(Program& program, uint32_t slots, bool profile)
       qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
       qci.queryCount = uint32_t(program_.dispatches().size()) + 1;
       check(vkCreateQueryPool(dev, &qci, nullptr, &q), "vkCreateQueryPool");
+      ++live.query_pools;
     }
     op_ms_.assign(program_.dispatches().size(), 0.0);
   }
@@ -181,11 +186,13 @@ Replayer::~Replayer() {
   VkDevice dev = ctx_.device();
   for (uint32_t s = 0; s < slots(); ++s)
     if (pending_[s]) vkWaitForFences(dev, 1, &fences_[s], VK_TRUE, UINT64_MAX);
-  for (auto q : queries_) vkDestroyQueryPool(dev, q, nullptr);
-  for (auto v : texel_views_) vkDestroyBufferView(dev, v, nullptr);
-  for (auto f : fences_) vkDestroyFence(dev, f, nullptr);
-  if (descriptors_) vkDestroyDescriptorPool(dev, descriptors_, nullptr);
-  if (pool_) vkDestroyCommandPool(dev, pool_, nullptr);
+  Context::LiveObjects& live = ctx_.live_objects();
+  for (auto q : queries_) vkDestroyQueryPool(dev, q, nullptr), --live.query_pools;
+  for (auto v : texel_views_) vkDestroyBufferView(dev, v, nullptr), --live.buffer_views;
+  for (auto f : fences_)
+    if (f) vkDestroyFence(dev, f, nullptr), --live.fences;
+  if (descriptors_) vkDestroyDescriptorPool(dev, descriptors_, nullptr), --live.descriptor_pools;
+  if (pool_) vkDestroyCommandPool(dev, pool_, nullptr), --live.command_pools;
 }
 
 // Allocates and writes the descriptor sets of every dispatch for `slot`
@@ -232,6 +239,7 @@ void Replayer::prepare(uint32_t slot) {
         vci.range = b.view.size;
         check(vkCreateBufferView(dev, &vci, nullptr, &texels[n]), "vkCreateBufferView");
         texel_views_.push_back(texels[n]);
+        ++ctx_.live_objects().buffer_views;
         write(next_texel++, VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER).pTexelBufferView = &texels[n];
       } else {
         infos[n] = {b.view.buffer(), b.view.offset_of(slot), b.view.size};
@@ -358,7 +366,7 @@ void Replayer::submit(uint32_t slot) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmds_[slot];
-  VkResult r = submit_or_lose(ctx_.queue(), si, fences_[slot]);
+  VkResult r = submit_or_lose(ctx_, si, fences_[slot]);
   if (r == VK_ERROR_DEVICE_LOST) throw Error("the Vulkan device was lost (driver reset or crash)");
   check(r, "vkQueueSubmit");
   pending_[slot] = true;

@@ -157,6 +157,8 @@ void Model::build() {
   upload_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Upload, "upload");
   readback_ = std::make_unique<gpu::Arena>(ctx_, gpu::MemoryKind::Readback, "readback");
   const uint32_t B = opts_.batch;
+  const std::string purpose = "model " + spec_.path + " at batch " + std::to_string(B);
+  for (gpu::Arena* a : {device_.get(), upload_.get(), readback_.get()}) a->set_purpose(purpose);
   const uint64_t D = spec_.input_features();
   x_ = device_->reserve("input", 4ull * B * D);
   if (opts_.probe && opts_.attack.any()) throw Error("internal: a probe model with an attack");

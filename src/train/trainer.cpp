@@ -118,7 +118,8 @@ RunResult train(gpu::Context& ctx, const TrainConfig& cfg) {
       throw Error("--resume: the run in " + out.string() + " was trained by " + std::to_string(resumed.world_size) +
                   " rank(s); resume it with as many (mpirun -np " + std::to_string(resumed.world_size) +
                   "), not " + std::to_string(ranks.size));
-    if (!resumed.stop_reason.empty() && fs::exists(out / "summary.json"))
+    // summary.json, then report.html end a run (atomically): one killed before its report redoes the test and both.
+    if (!resumed.stop_reason.empty() && fs::exists(out / "summary.json") && fs::exists(out / "report.html"))
       throw Error("--resume: the run in " + out.string() + " is finished (" + resumed.stop_reason +
                   " after epoch " + std::to_string(resumed.epoch) + "); nothing to resume");
     result.epochs = cut_metrics(out / "metrics.jsonl", resumed.epoch, ranks.writer());

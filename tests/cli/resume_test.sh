@@ -83,6 +83,26 @@ expect() {
   [ "$before" = "$(cd "$dir" && find . -type f -exec sha256sum {} + | sort)" ] || fail "$name changed $dir"
 }
 expect "finished run" "finished.*nothing to resume" "$tmp/run" --resume "$tmp/run"
+# Killed after the final checkpoint (the run marked finished) but before
+# summary.json, or between summary.json and report.html: --resume redoes the
+# test pass, the summary and the report, and leaves the weights as they were.
+for gone in "report.html" "summary.json report.html"; do
+  cp -r "$tmp/run" "$tmp/unreported"
+  (cd "$tmp/unreported" && rm $gone)
+  "$fovea" train --resume "$tmp/unreported" --no-progress --validate >"$tmp/finish.out" 2>"$tmp/finish.err" ||
+    fail "resume without $gone: $(cat "$tmp/finish.out" "$tmp/finish.err")"
+  grep -q "validation: no messages" "$tmp/finish.err" || fail "resume without $gone: $(cat "$tmp/finish.err")"
+  [ -f "$tmp/unreported/summary.json" ] && [ -f "$tmp/unreported/report.html" ] ||
+    fail "resume without $gone wrote no summary.json or report.html: $(ls "$tmp/unreported")"
+  cmp -s "$tmp/run/model.safetensors" "$tmp/unreported/model.safetensors" || fail "resume without $gone moved the weights"
+  for k in test_loss test_acc stop_reason best_epoch epochs_run; do
+    a=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['$k'])" "$tmp/run/summary.json")
+    b=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['$k'])" "$tmp/unreported/summary.json")
+    [ "$a" = "$b" ] || fail "resume without $gone: summary $k $b, the finished run's $a"
+  done
+  expect "finished again" "finished.*nothing to resume" "$tmp/unreported" --resume "$tmp/unreported"
+  rm -rf "$tmp/unreported"
+done
 expect "settings given" "own settings.*--lr" "$tmp/killed" --resume "$tmp/killed" --lr 0.1
 mkdir "$tmp/empty"
 expect "no run" "no run directory" "$tmp/empty" --resume "$tmp/absent"

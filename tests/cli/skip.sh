@@ -7,6 +7,11 @@
 # dep: something tools/install-deps.sh installs is missing; with
 # FOVEA_REQUIRE_ALL=1 (.ci/run) that is a failure (exit 1). hw: the machine
 # lacks a device feature; always a skip.
+# Every `fovea` a script runs validates: FOVEA_VALIDATION=1 (as ctest sets it
+# for every `cli:` test) turns on the validation layer with synchronisation
+# validation, and any message makes the command exit 3. A script may set
+# FOVEA_VALIDATION=0 for one command whose figures validation would distort.
+export FOVEA_VALIDATION=${FOVEA_VALIDATION-1}
 skipped_parts=0
 skip_forbidden() {  # skip_forbidden KIND REASON: exits 1 when REQUIRE_ALL forbids it
   if [ "$1" = dep ] && [ "${FOVEA_REQUIRE_ALL:-0}" = 1 ]; then
