@@ -263,6 +263,7 @@ class Model {
   struct Node;
   void build();
   void plan_graph();
+  void add_node(size_t n);
   void plan_memory();
   void record_input(gpu::Program& p, bool training);
   // Both return the program recording ended in (a later one than p when a
@@ -275,6 +276,9 @@ class Model {
   // weighted: the training loss, which --class-weights weights (evaluation and
   // the probe stay unweighted).
   void record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted = false);
+  // Each aux head's cross-entropy (training only): weight x its gradient into
+  // the head's last node, weight x its per-row loss added to row_stats_.
+  void record_aux_losses(gpu::Program& p, bool mix);
   void record_update(gpu::Program& p);
   void plan_trained_spans();
   uint64_t place_optimizer_state();  // each run's optimizer state offset; returns the floats of all
@@ -287,7 +291,16 @@ class Model {
   ModelSpec spec_;
   ModelOptions opts_;
   std::unique_ptr<gpu::Arena> device_, upload_, readback_;
-  std::vector<Node> nodes_;
+  std::vector<Node> nodes_;       // graph_'s nodes
+  std::vector<LayerSpec> graph_;  // spec_.layers, then the aux heads' layers (inputs: node indices)
+  size_t main_nodes_ = 0;         // spec_.layers.size(): the last main node gives the logits
+  struct AuxRun {
+    size_t last = 0;  // the head's last node
+    double weight = 0;
+    gpu::View stats;  // its per-row [loss, correct]
+    std::string name;
+  };
+  std::vector<AuxRun> aux_;
   std::vector<ParamTensor> tensors_;
   std::vector<PenaltyTerm> penalty_terms_;
   uint64_t param_floats_ = 0;

@@ -8,6 +8,7 @@
 #include "nn/model_node.h"
 #include "ops/loss.h"
 #include "ops/norm.h"
+#include "ops/tensor.h"
 #include "util/error.h"
 
 namespace fovea::nn {
@@ -46,8 +47,8 @@ uint64_t Model::place_optimizer_state() {
 
 void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted) {
   const uint32_t B = opts_.batch, C = spec_.classes;
-  const View& logits = nodes_.back().io.out;
-  const View& dlogits = nodes_.back().io.dout;
+  const View& logits = nodes_[main_nodes_ - 1].io.out;
+  const View& dlogits = nodes_[main_nodes_ - 1].io.dout;
   switch (spec_.loss.kind) {
     case LossKind::Mse:
     case LossKind::BceWithLogits:
@@ -66,6 +67,25 @@ void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted)
         ops::record_softmax_xent(p, B, C, logits, labels_, dlogits, row_stats_, gradient,
                                  float(spec_.loss.label_smoothing), "loss");
       break;
+  }
+}
+
+void Model::record_aux_losses(gpu::Program& p, bool mix) {
+  const uint32_t B = opts_.batch, C = spec_.classes;
+  for (AuxRun& a : aux_) {
+    if (!a.stats.valid()) a.stats = device_->reserve("loss.aux." + a.name + ".rows", 8ull * B);
+    const View& logits = nodes_[a.last].io.out;
+    const View& dlogits = nodes_[a.last].io.dout;
+    const std::string l = "loss.aux." + a.name;
+    const float e = float(spec_.loss.label_smoothing), w = float(a.weight);
+    if (class_weights_.valid())
+      ops::record_softmax_xent_weighted(p, B, C, logits, labels_, class_weights_, dlogits, a.stats, true, e, mix, l);
+    else if (mix)
+      ops::record_softmax_xent_mixed(p, B, C, logits, labels_, dlogits, a.stats, true, e, l);
+    else
+      ops::record_softmax_xent(p, B, C, logits, labels_, dlogits, a.stats, true, e, l);
+    ops::record_axpy(p, uint64_t(B) * C, 1, 0.0f, dlogits, w, dlogits, dlogits, l + ".weight");
+    ops::record_axpy(p, B, 2, 1.0f, row_stats_, w, a.stats, row_stats_, l + ".add");
   }
 }
 
@@ -104,7 +124,7 @@ void Model::record_update(gpu::Program& p) {
 // and a cut that ends the program being recorded after its reduce.
 void Model::plan_sync_bn() {
   size_t synced = 0;
-  for (size_t n = 0; n < nodes_.size(); ++n) {
+  for (size_t n = 0; n < main_nodes_; ++n) {
     const LayerType type = spec_.layers[n].type;
     if (type != LayerType::BatchNorm2d && type != LayerType::BatchNorm1d) continue;
     Io& io = nodes_[n].io;
