@@ -326,8 +326,9 @@ class Exporter {
       }
       case LayerType::ChannelShuffle: {
         const int64_t g = l.groups, n = x.shape.c / l.groups;
-        const std::string r = add("Reshape", {rank4(x).name, shape_constant({-1, g, n, x.shape.h, x.shape.w})}, {});
-        const std::string t = add("Transpose", {r}, {Attribute::of_ints("perm", {0, 2, 1, 3, 4})});
+        const int64_t plane = int64_t(x.shape.h) * x.shape.w;  // 4-D throughout (OpenCV 4.6 runs no 5-D Transpose)
+        const std::string r = add("Reshape", {rank4(x).name, shape_constant({-1, g, n, plane})}, {});
+        const std::string t = add("Transpose", {r}, {Attribute::of_ints("perm", {0, 2, 1, 3})});
         return {add("Reshape", {t, shape_constant(dims_of(x.shape, false))}, {}, scope_), false, x.shape};
       }
       case LayerType::SqueezeExcitation:

@@ -29,7 +29,7 @@
 //     then Mul/Add by the per-channel weight and bias;
 //   layernorm -> the same with one group (opset 13 has no
 //     LayerNormalization), then Mul/Add by the elementwise weight and bias;
-//   channel_shuffle -> Reshape [N, g, C / g, H, W] + Transpose (0 2 1 3 4) +
+//   channel_shuffle -> Reshape [N, g, C / g, H W] + Transpose (0 2 1 3) +
 //     Reshape back; squeeze_excitation -> GlobalAveragePool, Conv 1x1 (fc1),
 //     Relu, Conv 1x1 (fc2), Sigmoid, Mul with the input;
 //   aux heads (training only) are left out;
