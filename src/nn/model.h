@@ -5,9 +5,12 @@
 //
 //   train: decode -> augment (opts.augment; none by default) -> blur
 //          (P.blur_sigma; opts.train_blur) -> forward (graph order)
+//          -> the aux heads' layers (spec.aux; training only)
 //          -> the spec's loss (softmax-xent with its label smoothing, or MSE / BCE
-//             against one-hot labels; with mixup / cutmix: mixed targets)
-//          -> metric sums -> backward (reverse order; a
+//             against one-hot labels; with mixup / cutmix: mixed targets), then
+//             each aux head's softmax-xent, its gradient and per-row loss times
+//             its weight (the per-row loss added to the main one)
+//          -> metric sums -> backward (aux heads first, then reverse order; a
 //             tensor read by several layers gets the sum of their
 //             gradients) -> penalty gradients -> gradient clipping
 //          (opts.regularize) -> optimizer step (opts.optim); data-parallel
