@@ -521,6 +521,7 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
     LayerReader r(L, path, where);
     layer.name = read_name(r, L, i);
     layer.prefix = layer.name == "layers." + std::to_string(i) ? std::to_string(i) : layer.name;
+    layer.position = uint32_t(i);
     check_unique(spec, layer.name, r);
     layer.inputs = read_inputs(L, r, spec.layers);
     read_layer(r, L, layer, spec);

@@ -137,6 +137,7 @@ struct LayerSpec {
   LayerType type = LayerType::Flatten;
   std::string name;             // unique; "layers.<i>" unless the file names it
   std::string prefix;           // its tensors' prefix (tensor_prefix)
+  uint32_t position = 0;        // its index in the file's "layers" (main layers; aux_head entries count too)
   std::vector<int32_t> inputs;  // indices of earlier layers; -1 is the model input
   Shape out;                    // output shape per sample
   // dense

@@ -32,7 +32,7 @@ ResolutionLadder::ResolutionLadder(gpu::Context& ctx, const nn::ModelSpec& spec,
                   "size (convolutions, pooling, global_avgpool2d before dense), e.g. "
                   "assets/models/fashion_allconv.json");
   };
-  for (size_t i = 0; i < spec.layers.size(); ++i) size_free(spec.layers[i], "layers[" + std::to_string(i) + "]");
+  for (const nn::LayerSpec& l : spec.layers) size_free(l, "layers[" + std::to_string(l.position) + "]");
   for (const nn::AuxHead& h : spec.aux)
     for (size_t j = 0; j < h.layers.size(); ++j)
       size_free(h.layers[j], "aux head '" + h.name + "' layers[" + std::to_string(j) + "]");

@@ -6,9 +6,7 @@
 # on the same run), both printed per row: PyTorch's float32 results move
 # with the CPU's kernels, so a fixed edge near the measured error would
 # pass on one CPU and fail on another. Then every optimizer, 20 steps on
-# the MLP. Models: the shipped MLP, fashion_cnn, fashion_se (channel shuffle,
-# squeeze-excitation, an aux head whose weighted loss joins the compared
-# loss) and fashion_resnet, and a small CNN
+# the MLP. Models: the shipped MLP, fashion_cnn and fashion_resnet, and a small CNN
 # using conv2d (stride, padding, dilation, groups, no bias), relu, add,
 # concat, flatten and dense through named inputs; random layers at p = 0
 # (the identity); and the refusal of models that draw dropout masks.
@@ -120,7 +118,7 @@ for layer in '{"type": "dropout"}' '{"type": "dense", "units": 10, "drop_connect
   fi
 done
 for model in "$src/assets/models/mlp.json" "$src/assets/models/fashion_cnn.json" "$tmp/cnn.json" "$tmp/zoo.json" "$tmp/norms.json" \
-             "$tmp/dropout0.json" "$src/assets/models/fashion_se.json"; do
+             "$tmp/dropout0.json"; do
   echo "== $model"
   "$py" "$src/tools/torch_parity.py" --fovea "$fovea" --model "$model" --steps 10
   code=$?
@@ -220,7 +218,6 @@ $src/assets/models/mlp.json --clip-value 0.01
 $src/assets/models/mlp.json --optimizer adam --lr 5e-4 --l2 0.01 --clip-norm 0.5
 $src/assets/models/mlp.json --class-weights balanced
 $src/assets/models/mlp.json --class-weights 1,2,0.5,1,3,1,0,1,2,1
-$src/assets/models/fashion_se.json --l2 0.01 --label-smoothing 0.1
 CASES
 [ "$fails" -eq 0 ] && echo "torch parity: all models and optimizers passed"
 [ "$fails" -eq 0 ]
