@@ -57,6 +57,9 @@ Protocol, for a Fovea model spec (the JSON `fovea train --model` takes):
   standardised images of pixels 0 and 1), alpha = eps (FGSM) or
   2.5 eps / STEPS from x' = x (PGD); then the step trains on x'.
 
+  Aux heads (aux_head): their logits, in training, add weight x the same
+  loss to the compared loss, as Fovea's train_loss does.
+
   Models with random layers (dropout, dropout2d, gaussian_dropout,
   alpha_dropout, drop_connect, stochastic_depth) are refused (exit 2): the
   masks Fovea draws are not PyTorch's. At p = 0 they are the identity and
@@ -212,23 +215,37 @@ def make_optimizer(a, params):
     return cls(params, **kw)
 
 
-WEIGHTED = ("dense", "conv2d", "conv_transpose2d")
+WEIGHTED = ("dense", "conv2d", "conv_transpose2d", "squeeze_excitation")
+
+
+def spec_layers(spec):
+    """[(index or None, tensor prefix, layer)]: the main layers, then each aux
+    head's ("<head's prefix>.<j>")."""
+    out, aux = [], []
+    for i, L in enumerate(spec["layers"]):
+        name = L.get("name", f"layers.{i}")
+        prefix = str(i) if name == f"layers.{i}" else name
+        if L.get("type") == "aux_head":
+            aux += [(None, f"{prefix}.{j}", A) for j, A in enumerate(L["layers"])]
+        else:
+            out.append((i, prefix, L))
+    return out + aux
 
 
 def penalty_terms(spec, model, a):
     """[(tensor name, l1, l2)] as Fovea selects them: the weights of dense,
-    conv2d and conv_transpose2d layers (the layer's "l1"/"l2", else --l1/--l2);
-    biases and normalisation parameters only with --penalize-biases."""
+    conv2d, conv_transpose2d and squeeze_excitation layers (the layer's
+    "l1"/"l2", else --l1/--l2); biases and normalisation parameters only with
+    --penalize-biases."""
     terms = []
-    for i, L in enumerate(spec["layers"]):
+    for i, prefix, L in spec_layers(spec):
         if i in a.frozen:
             continue  # frozen layers take no penalty
-        name = L.get("name", f"layers.{i}")
-        prefix = str(i) if name == f"layers.{i}" else name
         weighted = L.get("type") in WEIGHTED
         l1, l2 = L.get("l1", a.l1), L.get("l2", a.l2)
         for tname, (m, attr) in model.export.items():
-            if not tname.startswith(prefix + ".") or tname[len(prefix) + 1:] != attr:
+            rest = tname[len(prefix) + 1:] if tname.startswith(prefix + ".") else None
+            if rest != attr and not (L.get("type") == "squeeze_excitation" and rest in ("fc1." + attr, "fc2." + attr)):
                 continue
             if not isinstance(getattr(m, attr), nn.Parameter):
                 continue  # running statistics, power-iteration vectors
@@ -349,6 +366,8 @@ def run_torch(model, x, y, a, dtype):
         xs = adversarial(model, x, y, a) if a.attack else x
         opt.zero_grad()
         loss = a.loss_fn(model(xs), y)  # mean over the batch: the data loss compared
+        for weight, z in model.aux_outputs:  # aux heads: + weight x their loss, as Fovea's train_loss
+            loss = loss + weight * a.loss_fn(z, y)
         (loss + torch_penalty(model, a.terms) if a.terms else loss).backward()
         if a.clip_value:
             torch.nn.utils.clip_grad_value_(model.parameters(), f32(a.clip_value))

@@ -128,7 +128,7 @@ class WSConv2d(nn.Conv2d):
 
 STRUCTURAL = ("flatten", "reshape", "dense", "conv2d", "add", "concat", "maxpool2d", "avgpool2d", "global_avgpool2d",
               "conv_transpose2d", "batchnorm2d", "batchnorm1d", "layernorm", "instancenorm2d",
-              "groupnorm")
+              "groupnorm", "channel_shuffle", "squeeze_excitation")
 # Random in training: Fovea's Philox masks are not PyTorch's, so a model that
 # draws any cannot be compared step by step. With p = 0 they are the identity.
 RANDOM_LAYERS = ("dropout", "dropout2d", "gaussian_dropout", "alpha_dropout")
@@ -144,110 +144,164 @@ def pair(v):
     return (int(v[0]), int(v[1])) if isinstance(v, list) else (int(v), int(v))
 
 
+class SqueezeExcitation(nn.Module):
+    """torchvision's SqueezeExcitation with ReLU and sigmoid: fc1, fc2 are 1x1
+    convolutions, stored as Fovea's "<prefix>.fc1.weight" [S, C, 1, 1], ..."""
+
+    def __init__(self, channels, squeeze):
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+
+    def forward(self, x):
+        s = x.mean((2, 3), keepdim=True)
+        return x * torch.sigmoid(self.fc2(F.relu(self.fc1(s))))
+
+
+def channel_shuffle(x, groups):
+    n, c, h, w = x.shape
+    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
 class SpecModel(nn.Module):
     """The spec's graph. Every value is [N, C, H, W]; a flat vector of F
     features is [N, F, 1, 1], as in Fovea. `export` maps Fovea's tensor names
-    to the parameters."""
+    to the parameters. An aux_head entry holds a placeholder node (so node i is
+    layers[i]); its chain is in `aux` as (from node, weight, nodes), and in
+    training forward() leaves its logits in `aux_outputs` as (weight, logits)."""
 
     def __init__(self, spec, path):
         super().__init__()
         self.mods = nn.ModuleList()
         self.nodes = []  # (type, inputs, module index or fn, out shape)
         self.export = {}
+        self.aux, self.aux_outputs, self.aux_prefixes = [], [], []
         c, h, w = (int(v) for v in spec["input"])
-        shapes, names = [], {}
+        shapes, names, last = [], {}, -1
         for i, L in enumerate(spec["layers"]):
             t = L.get("type")
-            drawn = [f"'{k}' {L[k]}" for k in RANDOM_OPTIONS if L.get(k, 0) != 0]
-            if t in RANDOM_LAYERS and L.get("p", 0.5) != 0:
-                drawn.insert(0, f"p {L.get('p', 0.5)}")
-            if drawn:
-                raise SetupError(f"{path}: layers[{i}] ({t}) draws random masks in training ({', '.join(drawn)}); "
-                                 "Fovea's masks (Philox, keyed by seed, step and layer) are not PyTorch's, so "
-                                 "parity cannot compare such a model; set them to 0 to compare the rest")
-            if t not in STRUCTURAL and t not in ACTIVATIONS and t not in RANDOM_LAYERS:
-                raise SetupError(f"{path}: layers[{i}] has type {t!r}, which torch_parity.py cannot build in "
-                                 f"PyTorch (it knows {', '.join(STRUCTURAL + tuple(ACTIVATIONS))}); "
-                                 "add it to SpecModel")
             name = L.get("name", f"layers.{i}")
+            prefix = str(i) if name == f"layers.{i}" else name  # Fovea's tensor names
+            if t == "aux_head":
+                source = names[L["from"]]
+                chain, shape = [], shapes[source]
+                for j, A in enumerate(L["layers"]):
+                    self._check(A, f"layers[{i}].layers[{j}]", path)
+                    fn, shape = self._layer(A, [shape], f"{prefix}.{j}")
+                    chain.append((A["type"], [j - 1 if j else -1], fn, shape))
+                self.aux.append((source, f32(L["weight"]), chain))
+                self.aux_prefixes.append((prefix, L["layers"]))
+                shapes.append(None)
+                self.nodes.append((t, [], None, None))
+                continue
+            self._check(L, f"layers[{i}]", path)
             if "inputs" in L:
                 unknown = [n for n in L["inputs"] if n != "input" and n not in names]
                 if unknown:
                     raise SetupError(f"{path}: layers[{i}]: 'inputs' names {unknown[0]!r}, not an earlier layer")
                 inputs = [-1 if n == "input" else names[n] for n in L["inputs"]]
             else:
-                inputs = [i - 1]
-            names[name] = i
-            shape_of = lambda j: (c, h, w) if j < 0 else shapes[j]
-            ic, ih, iw = shape_of(inputs[0])
-            prefix = str(i) if name == f"layers.{i}" else name  # Fovea's tensor names
-            fn, out = None, (ic, ih, iw)
-            if t == "flatten":
-                out = (ic * ih * iw, 1, 1)
-            elif t == "reshape":
-                s = [int(v) for v in L["shape"]] + [1] * (3 - len(L["shape"]))
-                out = tuple(s)
-            elif t == "dense":
-                m = spectral(nn.Linear(ic * ih * iw, int(L["units"]), bias=L.get("bias", True)), L)
-                fn, out = self._add(m, prefix), (int(L["units"]), 1, 1)
-            elif t == "conv2d":
-                k, s, p, d = (pair(L.get(key, dv)) for key, dv in
-                              (("kernel", None), ("stride", 1), ("padding", 0), ("dilation", 1)))
-                conv = WSConv2d if L.get("weight_standardization", False) else nn.Conv2d
-                m = spectral(conv(ic, int(L["out_channels"]), k, stride=s, padding=p, dilation=d,
-                                  groups=int(L.get("groups", 1)), bias=L.get("bias", True)), L)
-                oh = (ih + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
-                ow = (iw + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
-                fn, out = self._add(m, prefix), (int(L["out_channels"]), oh, ow)
-            elif t == "conv_transpose2d":
-                k, s_, p, op, d = (pair(L.get(key, dv)) for key, dv in
-                                   (("kernel", None), ("stride", 1), ("padding", 0),
-                                    ("output_padding", 0), ("dilation", 1)))
-                m = nn.ConvTranspose2d(ic, int(L["out_channels"]), k, stride=s_, padding=p,
-                                       output_padding=op, dilation=d, groups=int(L.get("groups", 1)),
-                                       bias=L.get("bias", True))
-                oh = (ih - 1) * s_[0] - 2 * p[0] + d[0] * (k[0] - 1) + op[0] + 1
-                ow = (iw - 1) * s_[1] - 2 * p[1] + d[1] * (k[1] - 1) + op[1] + 1
-                fn, out = self._add(m, prefix), (int(L["out_channels"]), oh, ow)
-            elif t in ("batchnorm2d", "batchnorm1d"):
-                cls = nn.BatchNorm2d if t == "batchnorm2d" else nn.BatchNorm1d
-                m = cls(ic, eps=L.get("eps", 1e-5), momentum=L.get("momentum", 0.1),
-                        affine=L.get("affine", True))
-                fn = self._add(m, prefix)
-                for buf in ("running_mean", "running_var", "num_batches_tracked"):
-                    self.export[f"{prefix}.{buf}"] = (m, buf)
-            elif t == "layernorm":
-                shape = [ic] if (ih, iw) == (1, 1) else [ic, ih, iw]
-                fn = self._add(nn.LayerNorm(shape, eps=L.get("eps", 1e-5),
-                                            elementwise_affine=L.get("elementwise_affine", True)), prefix)
-            elif t == "instancenorm2d":
-                fn = self._add(nn.InstanceNorm2d(ic, eps=L.get("eps", 1e-5), affine=L.get("affine", False)),
-                               prefix)
-            elif t == "groupnorm":
-                fn = self._add(nn.GroupNorm(int(L["num_groups"]), ic, eps=L.get("eps", 1e-5),
-                                            affine=L.get("affine", True)), prefix)
-            elif t == "concat":
-                out = (sum(shape_of(j)[0] for j in inputs), ih, iw)
-            elif t in ("maxpool2d", "avgpool2d"):
-                k = pair(L["kernel"])
-                s_ = pair(L["stride"]) if "stride" in L else k
-                p, d = pair(L.get("padding", 0)), pair(L.get("dilation", 1))
-                if t == "maxpool2d":
-                    fn = nn.MaxPool2d(k, stride=s_, padding=p, dilation=d)
-                else:
-                    fn = nn.AvgPool2d(k, stride=s_, padding=p,
-                                      count_include_pad=L.get("count_include_pad", True))
-                oh = (ih + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s_[0] + 1
-                ow = (iw + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s_[1] + 1
-                out = (ic, oh, ow)
-            elif t == "global_avgpool2d":
-                fn, out = (lambda v: v.mean((2, 3), keepdim=True)), (ic, 1, 1)
-            elif t in ACTIVATIONS:
-                fn = ACTIVATIONS[t](L)
-            elif t in RANDOM_LAYERS:  # p = 0: the identity
-                fn = nn.Identity()
+                inputs = [last]
+            names[name], last = i, i
+            fn, out = self._layer(L, [(c, h, w) if j < 0 else shapes[j] for j in inputs], prefix)
             shapes.append(out)
             self.nodes.append((t, inputs, fn, out))
+        self.last = last
+
+    @staticmethod
+    def _check(L, where, path):
+        t = L.get("type")
+        drawn = [f"'{k}' {L[k]}" for k in RANDOM_OPTIONS if L.get(k, 0) != 0]
+        if t in RANDOM_LAYERS and L.get("p", 0.5) != 0:
+            drawn.insert(0, f"p {L.get('p', 0.5)}")
+        if drawn:
+            raise SetupError(f"{path}: {where} ({t}) draws random masks in training ({', '.join(drawn)}); "
+                             "Fovea's masks (Philox, keyed by seed, step and layer) are not PyTorch's, so "
+                             "parity cannot compare such a model; set them to 0 to compare the rest")
+        if t not in STRUCTURAL and t not in ACTIVATIONS and t not in RANDOM_LAYERS:
+            raise SetupError(f"{path}: {where} has type {t!r}, which torch_parity.py cannot build in "
+                             f"PyTorch (it knows {', '.join(STRUCTURAL + tuple(ACTIVATIONS))}); "
+                             "add it to SpecModel")
+
+    def _layer(self, L, in_shapes, prefix):
+        """Layer L's module index or function, and its output shape."""
+        t = L.get("type")
+        ic, ih, iw = in_shapes[0]
+        fn, out = None, (ic, ih, iw)
+        if t == "flatten":
+            out = (ic * ih * iw, 1, 1)
+        elif t == "reshape":
+            s = [int(v) for v in L["shape"]] + [1] * (3 - len(L["shape"]))
+            out = tuple(s)
+        elif t == "dense":
+            m = spectral(nn.Linear(ic * ih * iw, int(L["units"]), bias=L.get("bias", True)), L)
+            fn, out = self._add(m, prefix), (int(L["units"]), 1, 1)
+        elif t == "conv2d":
+            k, s, p, d = (pair(L.get(key, dv)) for key, dv in
+                          (("kernel", None), ("stride", 1), ("padding", 0), ("dilation", 1)))
+            conv = WSConv2d if L.get("weight_standardization", False) else nn.Conv2d
+            m = spectral(conv(ic, int(L["out_channels"]), k, stride=s, padding=p, dilation=d,
+                              groups=int(L.get("groups", 1)), bias=L.get("bias", True)), L)
+            oh = (ih + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
+            ow = (iw + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
+            fn, out = self._add(m, prefix), (int(L["out_channels"]), oh, ow)
+        elif t == "conv_transpose2d":
+            k, s_, p, op, d = (pair(L.get(key, dv)) for key, dv in
+                               (("kernel", None), ("stride", 1), ("padding", 0),
+                                ("output_padding", 0), ("dilation", 1)))
+            m = nn.ConvTranspose2d(ic, int(L["out_channels"]), k, stride=s_, padding=p,
+                                   output_padding=op, dilation=d, groups=int(L.get("groups", 1)),
+                                   bias=L.get("bias", True))
+            oh = (ih - 1) * s_[0] - 2 * p[0] + d[0] * (k[0] - 1) + op[0] + 1
+            ow = (iw - 1) * s_[1] - 2 * p[1] + d[1] * (k[1] - 1) + op[1] + 1
+            fn, out = self._add(m, prefix), (int(L["out_channels"]), oh, ow)
+        elif t in ("batchnorm2d", "batchnorm1d"):
+            cls = nn.BatchNorm2d if t == "batchnorm2d" else nn.BatchNorm1d
+            m = cls(ic, eps=L.get("eps", 1e-5), momentum=L.get("momentum", 0.1),
+                    affine=L.get("affine", True))
+            fn = self._add(m, prefix)
+            for buf in ("running_mean", "running_var", "num_batches_tracked"):
+                self.export[f"{prefix}.{buf}"] = (m, buf)
+        elif t == "layernorm":
+            shape = [ic] if (ih, iw) == (1, 1) else [ic, ih, iw]
+            fn = self._add(nn.LayerNorm(shape, eps=L.get("eps", 1e-5),
+                                        elementwise_affine=L.get("elementwise_affine", True)), prefix)
+        elif t == "instancenorm2d":
+            fn = self._add(nn.InstanceNorm2d(ic, eps=L.get("eps", 1e-5), affine=L.get("affine", False)),
+                           prefix)
+        elif t == "groupnorm":
+            fn = self._add(nn.GroupNorm(int(L["num_groups"]), ic, eps=L.get("eps", 1e-5),
+                                        affine=L.get("affine", True)), prefix)
+        elif t == "squeeze_excitation":
+            m = SqueezeExcitation(ic, max(1, ic // int(L.get("reduction", 16))))
+            self.mods.append(m)
+            fn = len(self.mods) - 1
+            for fc in ("fc1", "fc2"):
+                for attr in ("weight", "bias"):
+                    self.export[f"{prefix}.{fc}.{attr}"] = (getattr(m, fc), attr)
+        elif t == "channel_shuffle":
+            fn = (lambda v, g=int(L["groups"]): channel_shuffle(v, g))
+        elif t == "concat":
+            out = (sum(s[0] for s in in_shapes), ih, iw)
+        elif t in ("maxpool2d", "avgpool2d"):
+            k = pair(L["kernel"])
+            s_ = pair(L["stride"]) if "stride" in L else k
+            p, d = pair(L.get("padding", 0)), pair(L.get("dilation", 1))
+            if t == "maxpool2d":
+                fn = nn.MaxPool2d(k, stride=s_, padding=p, dilation=d)
+            else:
+                fn = nn.AvgPool2d(k, stride=s_, padding=p,
+                                  count_include_pad=L.get("count_include_pad", True))
+            oh = (ih + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s_[0] + 1
+            ow = (iw + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s_[1] + 1
+            out = (ic, oh, ow)
+        elif t == "global_avgpool2d":
+            fn, out = (lambda v: v.mean((2, 3), keepdim=True)), (ic, 1, 1)
+        elif t in ACTIVATIONS:
+            fn = ACTIVATIONS[t](L)
+        elif t in RANDOM_LAYERS:  # p = 0: the identity
+            fn = nn.Identity()
+        return fn, out
 
     def _add(self, m, prefix):
         self.mods.append(m)
@@ -265,15 +319,18 @@ class SpecModel(nn.Module):
         call time: .to(dtype) replaces buffers such as running statistics)."""
         return {name: getattr(m, attr) for name, (m, attr) in self.export.items()}
 
-    def forward(self, x):  # x: [N, C, H, W] -> logits [N, K]
-        n, outs = x.shape[0], []
-        for t, inputs, fn, out in self.nodes:
+    def _run(self, nodes, x, outs, n):
+        for t, inputs, fn, out in nodes:
+            if t == "aux_head":
+                outs.append(None)
+                continue
             xs = [x if j < 0 else outs[j] for j in inputs]
             if t in ("flatten", "reshape"):
                 y = xs[0].reshape(n, *out)
             elif t == "dense":
                 y = self.mods[fn](xs[0].reshape(n, -1)).reshape(n, *out)
-            elif t in ("conv2d", "conv_transpose2d", "batchnorm2d", "instancenorm2d", "groupnorm"):
+            elif t in ("conv2d", "conv_transpose2d", "batchnorm2d", "instancenorm2d", "groupnorm",
+                       "squeeze_excitation"):
                 y = self.mods[fn](xs[0])
             elif t in ("batchnorm1d", "layernorm") and out[1:] == (1, 1):
                 y = self.mods[fn](xs[0].reshape(n, -1)).reshape(n, *out)
@@ -288,4 +345,14 @@ class SpecModel(nn.Module):
             else:
                 y = fn(xs[0])
             outs.append(y)
-        return outs[-1].reshape(n, -1)
+        return outs
+
+    def forward(self, x):  # x: [N, C, H, W] -> logits [N, K]
+        n = x.shape[0]
+        outs = self._run(self.nodes, x, [], n)
+        self.aux_outputs = []
+        if self.training:
+            for source, weight, chain in self.aux:
+                z = self._run(chain, outs[source], [], n)[-1]
+                self.aux_outputs.append((weight, z.reshape(n, -1)))
+        return outs[self.last].reshape(n, -1)

@@ -235,6 +235,18 @@ class Exporter {
   // added to the spec without one falls through to the error below.
   // Layers that are the identity in evaluation (the dropout family) return
   // ins[0] here; randomised pools return their evaluation pool.
+  // GlobalAveragePool -> Conv 1x1 (fc1) -> Relu -> Conv 1x1 (fc2) -> Sigmoid -> Mul.
+  Value squeeze_excitation(const LayerSpec& l, const Value& x4) {
+    const int64_t c = x4.shape.c, s = l.squeeze;
+    const std::string g = add("GlobalAveragePool", {x4.name}, {});
+    const std::string h = add("Conv", {g, stored_constant("fc1.weight", {s, c, 1, 1}), stored_constant("fc1.bias", {s})},
+                              {Attribute::of_ints("kernel_shape", {1, 1})});
+    const std::string z = add("Conv", {add("Relu", {h}, {}), stored_constant("fc2.weight", {c, s, 1, 1}),
+                                       stored_constant("fc2.bias", {c})},
+                              {Attribute::of_ints("kernel_shape", {1, 1})});
+    return {add("Mul", {x4.name, add("Sigmoid", {z}, {})}, {}, scope_), false, x4.shape};
+  }
+
   Value layer(const LayerSpec& l, const std::vector<Value>& ins) {
     const Value& x = ins[0];
     switch (l.type) {
@@ -312,6 +324,15 @@ class Exporter {
         bool flat = false;
         return {add("Concat", same_rank(ins, flat), {Attribute::of_int("axis", 1)}, scope_), flat, x.shape};
       }
+      case LayerType::ChannelShuffle: {
+        const int64_t g = l.groups, n = x.shape.c / l.groups;
+        const int64_t plane = int64_t(x.shape.h) * x.shape.w;  // 4-D throughout (OpenCV 4.6 runs no 5-D Transpose)
+        const std::string r = add("Reshape", {rank4(x).name, shape_constant({-1, g, n, plane})}, {});
+        const std::string t = add("Transpose", {r}, {Attribute::of_ints("perm", {0, 2, 1, 3})});
+        return {add("Reshape", {t, shape_constant(dims_of(x.shape, false))}, {}, scope_), false, x.shape};
+      }
+      case LayerType::SqueezeExcitation:
+        return squeeze_excitation(l, rank4(x));
       case LayerType::BatchNorm2d:
       case LayerType::BatchNorm1d: {
         const uint32_t c = x.shape.c;

@@ -29,6 +29,10 @@
 //     then Mul/Add by the per-channel weight and bias;
 //   layernorm -> the same with one group (opset 13 has no
 //     LayerNormalization), then Mul/Add by the elementwise weight and bias;
+//   channel_shuffle -> Reshape [N, g, C / g, H W] + Transpose (0 2 1 3) +
+//     Reshape back; squeeze_excitation -> GlobalAveragePool, Conv 1x1 (fc1),
+//     Relu, Conv 1x1 (fc2), Sigmoid, Mul with the input;
+//   aux heads (training only) are left out;
 //   relu, leaky_relu, elu, selu (PyTorch's alpha and gamma), tanh, sigmoid
 //     -> the ONNX op; gelu -> 0.5 x (1 + Erf(x / sqrt 2)); softplus ->
 //     Softplus when beta = 1 and threshold = 20 (it differs from PyTorch's

@@ -1,5 +1,6 @@
 #include "nn/layers.h"
 
+#include "nn/block_layers.h"
 #include "nn/dropout_layers.h"
 #include "nn/pool_layers.h"
 #include "ops/activation.h"
@@ -511,6 +512,9 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
       return std::make_unique<Add>(spec);
     case LayerType::Concat:
       return std::make_unique<Concat>(spec);
+    case LayerType::ChannelShuffle:
+    case LayerType::SqueezeExcitation:
+      return make_block_layer(spec);
     case LayerType::Dropout:
     case LayerType::Dropout2d:
     case LayerType::GaussianDropout:

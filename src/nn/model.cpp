@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <sstream>
 
 #include "data/split.h"
@@ -43,68 +44,36 @@ Model::Model(gpu::Context& ctx, const ModelSpec& spec, const ModelOptions& opts)
 
 Model::~Model() = default;
 
+// The graph's nodes: the spec's main layers (0 .. main_nodes_ - 1), then
+// each aux head's chain (graph_ holds their specs with inputs as node indices).
 void Model::plan_graph() {
   const uint32_t B = opts_.batch;
-  const uint64_t align = ctx_.info().view_alignment / 4;
-  // Consumers of each node's output (the loss consumes the last node).
-  std::vector<std::vector<std::pair<size_t, size_t>>> consumers(spec_.layers.size());
+  graph_ = spec_.layers;
+  main_nodes_ = graph_.size();
+  for (const AuxHead& h : spec_.aux) {
+    AuxRun run;
+    run.last = graph_.size() + h.layers.size() - 1;
+    run.weight = h.weight;
+    run.name = h.name;
+    aux_.push_back(std::move(run));
+    for (size_t j = 0; j < h.layers.size(); ++j) {
+      LayerSpec l = h.layers[j];
+      l.inputs = {j == 0 ? h.from : int32_t(graph_.size()) - 1};
+      if (opts_.sync_bn && (l.type == LayerType::BatchNorm2d || l.type == LayerType::BatchNorm1d))
+        throw Error("model " + spec_.path + ": --sync-bn does not synchronise the BatchNorm of aux head '" + h.name + "'");
+      graph_.push_back(l);
+    }
+  }
+  // Consumers of each node's output (the loss consumes the last main node).
+  std::vector<std::vector<std::pair<size_t, size_t>>> consumers(graph_.size());
   size_t input_readers = 0;
-  for (size_t n = 0; n < spec_.layers.size(); ++n)
-    for (size_t j = 0; j < spec_.layers[n].inputs.size(); ++j)
-      if (spec_.layers[n].inputs[j] >= 0)
-        consumers[size_t(spec_.layers[n].inputs[j])].push_back({n, j});
+  for (size_t n = 0; n < graph_.size(); ++n)
+    for (size_t j = 0; j < graph_[n].inputs.size(); ++j)
+      if (graph_[n].inputs[j] >= 0)
+        consumers[size_t(graph_[n].inputs[j])].push_back({n, j});
       else
         ++input_readers;
-
-  for (size_t n = 0; n < spec_.layers.size(); ++n) {
-    const LayerSpec& ls = spec_.layers[n];
-    Node node;
-    node.layer = make_layer(ls);
-    node.io.batch = B;
-    node.io.out_shape = ls.out;
-    node.io.label = "layers." + std::to_string(n) + "." + layer_type_name(ls.type);
-    node.io.index = uint32_t(n);
-    node.io.probe = opts_.probe;
-    node.io.param_grads = !frozen(n);
-    node.io.attack = attacks();
-    for (int32_t i : ls.inputs) node.io.in_shapes.push_back(spec_.shape_of(i));
-    for (const ParamDecl& d : node.layer->params(node.io.in_shapes)) {
-      uint64_t count = 1;
-      for (uint32_t v : d.shape) count *= v;
-      if (!d.packed) param_floats_ = (param_floats_ + align - 1) / align * align;
-      tensors_.push_back({tensor_prefix(ls, n) + "." + d.suffix, d.init, d.shape, param_floats_, count, d.fan_in});
-      node.params.push_back(tensors_.size() - 1);
-      // Weights are every tensor of a layer with weights but its bias
-      // ("weight", or spectral norm's "weight_orig").
-      const ops::RegularizeConfig& rc = opts_.regularize;
-      const bool weighted = ls.type == LayerType::Dense || ls.type == LayerType::Conv2d ||
-                            ls.type == LayerType::ConvTranspose2d;
-      if (((weighted && d.suffix != "bias") || rc.penalize_biases) && !frozen(n)) {
-        const PenaltyTerm t{tensors_.size() - 1, ls.l1.value_or(rc.l1), ls.l2.value_or(rc.l2)};
-        if (t.l1 != 0 || t.l2 != 0) penalty_terms_.push_back(t);
-      }
-      param_floats_ += count;
-    }
-    for (const StateDecl& d : node.layer->state(node.io.in_shapes)) {
-      uint64_t count = 1;
-      for (uint32_t v : d.shape) count *= v;
-      StateTensor st{tensor_prefix(ls, n) + "." + d.suffix, d.shape, 0, count, d.init, d.host_counter,
-                     d.unit_normal};
-      st.frozen = d.host_counter && frozen(n);
-      if (!d.host_counter) {
-        if (!d.packed) state_floats_ = (state_floats_ + align - 1) / align * align;
-        state_floats_ += d.gap_before;
-        st.offset = state_floats_;
-        state_floats_ += count;
-        node.state.push_back(state_tensors_.size());
-      }
-      state_tensors_.push_back(st);
-    }
-    node.requires_grad = !node.params.empty() && !frozen(n);
-    // A probe model, and an attack, differentiate the input too.
-    for (int32_t i : ls.inputs) node.requires_grad |= i >= 0 ? nodes_[size_t(i)].requires_grad : bool(x_grad_.valid());
-    nodes_.push_back(std::move(node));
-  }
+  for (size_t n = 0; n < graph_.size(); ++n) add_node(n);
 
   // Activations and gradients, each a view of its own: build() lets views
   // whose lives do not overlap share bytes (nn/memory_plan.h). A node read
@@ -112,7 +81,7 @@ void Model::plan_graph() {
   // own before its backward.
   for (size_t n = 0; n < nodes_.size(); ++n) {
     Node& node = nodes_[n];
-    const LayerSpec& ls = spec_.layers[n];
+    const LayerSpec& ls = graph_[n];
     const uint64_t bytes = 4ull * B * ls.out.size();
     const std::string base = node.io.label;
     for (size_t j = 0; j < ls.inputs.size(); ++j) {
@@ -126,6 +95,7 @@ void Model::plan_graph() {
         } else {
           din = device_->reserve(base + ".grad_in." + std::to_string(j), 4ull * B * src.io.out_shape.size());
           src.grad_parts.push_back(din);
+          src.aux_parts += n >= main_nodes_;  // aux readers come last
         }
       } else if (i < 0 && x_grad_.valid()) {
         if (input_readers == 1) {
@@ -146,10 +116,66 @@ void Model::plan_graph() {
     }
     node.layer->reserve(*device_, node.io);
   }
-  if (!nodes_.back().requires_grad)
+  if (!nodes_[main_nodes_ - 1].requires_grad)
     throw Error("model " + spec_.path + ": no layer has parameters to train" +
                 (opts_.frozen.empty() ? "" : " (--freeze froze every layer that has)"));
+  for (const AuxRun& a : aux_)
+    if (!nodes_[a.last].requires_grad)
+      throw Error("model " + spec_.path + ": aux head '" + a.name + "' has nothing to train");
   plan_trained_spans();
+}
+
+// Node n of graph_: its layer, its parameter and state tensors.
+void Model::add_node(size_t n) {
+  const LayerSpec& ls = graph_[n];
+  Node node;
+  node.layer = make_layer(ls);
+  node.io.batch = opts_.batch;
+  node.io.out_shape = ls.out;
+  node.io.label = (n < main_nodes_ ? "layers." + std::to_string(n) : ls.name) + "." + layer_type_name(ls.type);
+  node.io.index = uint32_t(n);
+  node.io.probe = opts_.probe;
+  node.io.param_grads = !frozen(n);
+  node.io.attack = attacks();
+  const uint64_t align = ctx_.info().view_alignment / 4;
+  for (int32_t i : ls.inputs) node.io.in_shapes.push_back(i < 0 ? spec_.input() : graph_[size_t(i)].out);
+  for (const ParamDecl& d : node.layer->params(node.io.in_shapes)) {
+    uint64_t count = 1;
+    for (uint32_t v : d.shape) count *= v;
+    if (!d.packed) param_floats_ = (param_floats_ + align - 1) / align * align;
+    tensors_.push_back({tensor_prefix(ls, n) + "." + d.suffix, d.init, d.shape, param_floats_, count, d.fan_in});
+    node.params.push_back(tensors_.size() - 1);
+    // Weights are every tensor of a layer with weights but its biases
+    // ("weight", spectral norm's "weight_orig", squeeze-excitation's "fc1.weight").
+    const ops::RegularizeConfig& rc = opts_.regularize;
+    const bool weighted = ls.type == LayerType::Dense || ls.type == LayerType::Conv2d ||
+                          ls.type == LayerType::ConvTranspose2d || ls.type == LayerType::SqueezeExcitation;
+    const bool bias = d.suffix == "bias" || d.suffix.ends_with(".bias");
+    if (((weighted && !bias) || rc.penalize_biases) && !frozen(n)) {
+      const PenaltyTerm t{tensors_.size() - 1, ls.l1.value_or(rc.l1), ls.l2.value_or(rc.l2)};
+      if (t.l1 != 0 || t.l2 != 0) penalty_terms_.push_back(t);
+    }
+    param_floats_ += count;
+  }
+  for (const StateDecl& d : node.layer->state(node.io.in_shapes)) {
+    uint64_t count = 1;
+    for (uint32_t v : d.shape) count *= v;
+    StateTensor st{tensor_prefix(ls, n) + "." + d.suffix, d.shape, 0, count, d.init, d.host_counter,
+                   d.unit_normal};
+    st.frozen = d.host_counter && frozen(n);
+    if (!d.host_counter) {
+      if (!d.packed) state_floats_ = (state_floats_ + align - 1) / align * align;
+      state_floats_ += d.gap_before;
+      st.offset = state_floats_;
+      state_floats_ += count;
+      node.state.push_back(state_tensors_.size());
+    }
+    state_tensors_.push_back(st);
+  }
+  node.requires_grad = !node.params.empty() && !frozen(n);
+  // A probe model, and an attack, differentiate the input too.
+  for (int32_t i : ls.inputs) node.requires_grad |= i >= 0 ? nodes_[size_t(i)].requires_grad : bool(x_grad_.valid());
+  nodes_.push_back(std::move(node));
 }
 
 void Model::build() {
@@ -245,8 +271,8 @@ void Model::build() {
   }
 
   const uint32_t C = spec_.classes;
-  const gpu::View& logits = nodes_.back().io.out;
-  const gpu::View& dlogits = nodes_.back().io.dout;
+  const gpu::View& logits = nodes_[main_nodes_ - 1].io.out;
+  const gpu::View& dlogits = nodes_[main_nodes_ - 1].io.dout;
   // Every program's scratch comes from the device arena, planned with the rest.
   auto program = [&](const char* name) {
     auto p = std::make_unique<gpu::Program>(ctx_, name);
@@ -258,6 +284,7 @@ void Model::build() {
   // With synchronised BatchNorm the step goes on in later programs (t).
   gpu::Program& loss = record_forward(*train_, true, true);
   record_loss(loss, true, opts_.augment.mixing(), true);
+  record_aux_losses(loss, opts_.augment.mixing());
   ops::record_metric_sums(loss, B, row_stats_, train_sums_, "metrics");
   gpu::Program& t = record_backward(loss, true);
   // Data-parallel: the step ends at the gradient, which goes to the host to
@@ -408,7 +435,8 @@ gpu::Program& Model::record_forward(gpu::Program& p, bool training, bool attack)
   const data::AdversarialConfig& a = training ? opts_.augment.adversarial : opts_.attack;
   if (attack && a.any()) record_attack(p, a, training);
   gpu::Program* q = &p;
-  for (size_t n = 0; n < nodes_.size(); ++n) {
+  // Aux heads only in training, after the main graph.
+  for (size_t n = 0; n < (training ? nodes_.size() : main_nodes_); ++n) {
     Node& node = nodes_[n];
     const bool train_layer = training && !frozen(n);  // a frozen layer runs as in evaluation
     node.layer->forward(*q, node.io, train_layer);
@@ -423,7 +451,8 @@ gpu::Program& Model::record_forward(gpu::Program& p, bool training, bool attack)
 // patterns; then at the parameters with the patterns frozen.
 void Model::record_probe(gpu::Program& p) {
   record_input(p, false);
-  for (Node& node : nodes_) {
+  const auto main = std::span(nodes_).first(main_nodes_);
+  for (Node& node : main) {
     Io base = node.io;
     for (size_t k = 0; k < node.params.size(); ++k) {
       const ParamTensor& pt = tensors_[node.params[k]];
@@ -436,7 +465,7 @@ void Model::record_probe(gpu::Program& p) {
     record_smoothing(p, node, node.io.out, node.io.label + ".base.smooth");
     if (node.layer->has_pattern()) node.layer->keep_pattern(p, node.io);
   }
-  for (Node& node : nodes_) {
+  for (Node& node : main) {
     if (node.layer->has_pattern())
       node.layer->forward_frozen(p, node.io);
     else
@@ -451,7 +480,7 @@ void Model::record_probe(gpu::Program& p) {
 void Model::record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v,
                              const std::string& label) {
   const size_t index = size_t(&node - nodes_.data());
-  if (!opts_.feature_smoothing || spec_.layers[index].type != LayerType::Conv2d) return;
+  if (!opts_.feature_smoothing || graph_[index].type != LayerType::Conv2d) return;
   const Shape& o = node.io.out_shape;
   ops::record_blur(p, ops::BlurShape{opts_.batch, o.c, o.h, o.w}, ops::BlurKind::Feature, 0.0, v,
                    blur_scratch_, label);
@@ -462,15 +491,20 @@ gpu::Program& Model::record_backward(gpu::Program& start, bool training, bool fr
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
     gpu::Program& p = *q;
     Node& node = *it;
-    if (!node.requires_grad) continue;
+    const size_t index = size_t(nodes_.rend() - it) - 1;
+    // Aux heads run in training only (their readers' gradient parts too).
+    if (!node.requires_grad || (!training && index >= main_nodes_)) continue;
     // dout = the sum of what every reader sent back, in a fixed order.
     const uint64_t n = uint64_t(opts_.batch) * node.io.out_shape.size();
-    const auto& parts = node.grad_parts;  // empty, or one per reader (two or more)
+    const auto parts = std::span(node.grad_parts).first(node.grad_parts.size() - (training ? 0 : node.aux_parts));
+    // empty, or one per reader (two or more; one when an aux head's part is left out)
+    if (parts.size() == 1)
+      ops::record_copy(p, n, parts[0], node.io.dout, node.io.label + ".grad_sum");
     for (size_t k = 1; k < parts.size(); ++k)
       ops::record_add(p, n, k == 1 ? parts[0] : node.io.dout, parts[k], node.io.dout,
                       node.io.label + ".grad_sum." + std::to_string(k));
     record_smoothing(p, node, node.io.dout, node.io.label + ".smooth.grad");
-    const bool train_layer = training && !this->frozen(size_t(nodes_.rend() - it) - 1);
+    const bool train_layer = training && !this->frozen(index);
     if (frozen && node.layer->has_pattern()) {
       node.layer->backward_frozen(p, node.io);
     } else if (input_only) {

@@ -5,9 +5,12 @@
 //
 //   train: decode -> augment (opts.augment; none by default) -> blur
 //          (P.blur_sigma; opts.train_blur) -> forward (graph order)
+//          -> the aux heads' layers (spec.aux; training only)
 //          -> the spec's loss (softmax-xent with its label smoothing, or MSE / BCE
-//             against one-hot labels; with mixup / cutmix: mixed targets)
-//          -> metric sums -> backward (reverse order; a
+//             against one-hot labels; with mixup / cutmix: mixed targets), then
+//             each aux head's softmax-xent, its gradient and per-row loss times
+//             its weight (the per-row loss added to the main one)
+//          -> metric sums -> backward (aux heads first, then reverse order; a
 //             tensor read by several layers gets the sum of their
 //             gradients) -> penalty gradients -> gradient clipping
 //          (opts.regularize) -> optimizer step (opts.optim); data-parallel
@@ -276,6 +279,7 @@ class Model {
   struct Node;
   void build();
   void plan_graph();
+  void add_node(size_t n);
   void plan_memory();
   void record_input(gpu::Program& p, bool training);
   // Both return the program recording ended in (a later one than p when a
@@ -293,6 +297,9 @@ class Model {
   // the probe stay unweighted).
   void record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted = false,
                    const std::string& label = "loss");
+  // Each aux head's cross-entropy (training only): weight x its gradient into
+  // the head's last node, weight x its per-row loss added to row_stats_.
+  void record_aux_losses(gpu::Program& p, bool mix);
   void record_update(gpu::Program& p);
   void plan_trained_spans();
   uint64_t place_optimizer_state();  // each run's optimizer state offset; returns the floats of all
@@ -305,7 +312,16 @@ class Model {
   ModelSpec spec_;
   ModelOptions opts_;
   std::unique_ptr<gpu::Arena> device_, upload_, readback_;
-  std::vector<Node> nodes_;
+  std::vector<Node> nodes_;       // graph_'s nodes
+  std::vector<LayerSpec> graph_;  // spec_.layers, then the aux heads' layers (inputs: node indices)
+  size_t main_nodes_ = 0;         // spec_.layers.size(): the last main node gives the logits
+  struct AuxRun {
+    size_t last = 0;  // the head's last node
+    double weight = 0;
+    gpu::View stats;  // its per-row [loss, correct]
+    std::string name;
+  };
+  std::vector<AuxRun> aux_;
   std::vector<ParamTensor> tensors_;
   std::vector<PenaltyTerm> penalty_terms_;
   uint64_t param_floats_ = 0;

@@ -17,6 +17,7 @@ struct Model::Node {
   Io io;
   bool requires_grad = false;  // its output depends on parameters
   std::vector<gpu::View> grad_parts;  // gradient contributions to sum into io.dout
+  size_t aux_parts = 0;               // how many of them (the last) come from aux heads
 };
 
 }  // namespace fovea::nn

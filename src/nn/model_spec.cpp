@@ -4,6 +4,7 @@
 // so a user can fix the file without reading our source.
 #include "nn/model_spec.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -285,6 +286,16 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
       layer.out = {uint32_t(c), in.h, in.w};
       break;
     }
+    case LayerType::ChannelShuffle:
+      layer.groups = r.integer("groups", 1, kMaxChannels, std::nullopt, "how many channel groups");
+      if (in.c % layer.groups)
+        r.error("'groups' " + std::to_string(layer.groups) + " must divide the channels (" + std::to_string(in.c) + ")");
+      break;
+    case LayerType::SqueezeExcitation:
+      layer.reduction = r.integer("reduction", 1, kMaxChannels, 16, "");
+      layer.squeeze = std::max<uint32_t>(1, in.c / layer.reduction);
+      if (in.flat()) r.error("squeeze_excitation gates the channels of a [C, H, W] input, got " + in.str());
+      break;
     case LayerType::LeakyRelu:
       layer.negative_slope = r.number("negative_slope", -1e6, 1e6, 0.01f);
       break;
@@ -297,6 +308,109 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
       break;
     default:
       break;  // the other activations: no fields, shape unchanged
+  }
+}
+
+
+// An entry's type and known fields; appends " (<type>)" to `where`. Aux
+// head layers take no "name" or "inputs".
+LayerSpec read_entry(const json& L, const std::string& path, std::string& where, bool aux) {
+  if (!L.is_object()) fail(path, where, "must be an object such as {\"type\": \"relu\"}, got " + show(L));
+  const auto t = L.find("type");
+  if (t == L.end()) fail(path, where, "missing 'type' (one of " + type_list() + ")");
+  const std::string tname = t->is_string() ? t->get<std::string>() : std::string();
+  if (aux && tname == "aux_head") fail(path, where, "an aux head cannot hold another aux_head");
+  const TypeInfo* info = nullptr;
+  for (const auto& ti : types())
+    if (tname == ti.name) info = &ti;
+  if (!info) fail(path, where, "'type' must be one of " + type_list() + ", got " + show(*t));
+  LayerSpec layer;
+  layer.type = info->type;
+  where += std::string(" (") + info->name + ")";
+  for (const auto& [key, value] : L.items()) {
+    bool known = key == "type" || (!aux && (key == "name" || key == "inputs"));
+    for (const char* f : info->fields) known |= key == f;
+    if (!known) {
+      std::string takes;
+      for (const char* f : info->fields) takes += std::string(", ") + f;
+      fail(path, where, "unknown field '" + key + "' (a " + info->name + " layer" + (aux ? " in an aux head" : "") +
+                            " takes type" + (aux ? "" : ", name, inputs") + takes + ")");
+    }
+  }
+  return layer;
+}
+
+std::string read_name(const LayerReader& r, const json& L, size_t i) {
+  const auto n = L.find("name");
+  if (n == L.end()) return "layers." + std::to_string(i);
+  if (!n->is_string() || n->get<std::string>().empty() || n->get<std::string>() == "input")
+    r.error("'name' must be a non-empty string other than \"input\", got " + show(*n));
+  return n->get<std::string>();
+}
+
+void check_unique(const ModelSpec& spec, const std::string& name, const LayerReader& r) {
+  for (const auto& other : spec.layers)
+    if (other.name == name) r.error("'name' '" + name + "' is used by an earlier layer");
+  for (const auto& other : spec.aux)
+    if (other.name == name) r.error("'name' '" + name + "' is used by an earlier aux_head");
+}
+
+// {"type": "aux_head", "from": NAME, "weight": w, "layers": [...]} at file
+// position i: its layers are parsed as a chain appended to a copy of the
+// main layers read so far (so every rule and shape applies), then moved out.
+void read_aux_head(const json& L, const std::string& where, size_t i, ModelSpec& spec) {
+  LayerReader r(L, spec.path, where);
+  for (const auto& [key, value] : L.items())
+    if (key != "type" && key != "name" && key != "from" && key != "weight" && key != "layers")
+      r.error("unknown field '" + key + "' (an aux_head takes type, name, from, weight, layers)");
+  if (spec.loss.kind != LossKind::CrossEntropy)
+    r.error(std::string("an aux head adds a cross-entropy, but the model's loss is ") + loss_name(spec.loss.kind));
+  AuxHead head;
+  head.name = read_name(r, L, i);
+  check_unique(spec, head.name, r);
+  const std::string prefix = head.name == "layers." + std::to_string(i) ? std::to_string(i) : head.name;
+  const auto from = L.find("from");
+  if (from == L.end() || !from->is_string()) r.error("'from' must name an earlier layer, got " + (from == L.end() ? std::string("nothing") : show(*from)));
+  head.from = -1;
+  for (size_t j = 0; j < spec.layers.size(); ++j)
+    if (spec.layers[j].name == from->get<std::string>()) head.from = int32_t(j);
+  if (head.from < 0) r.error("'from' names '" + from->get<std::string>() + "', which is not an earlier layer");
+  const auto w = L.find("weight");
+  if (w == L.end() || !w->is_number() || !(w->get<double>() > 0 && w->get<double>() <= 100))
+    r.error("'weight' must be a number in (0, 100], got " + (w == L.end() ? std::string("nothing") : show(*w)));
+  head.weight = w->get<double>();
+  const auto list = L.find("layers");
+  if (list == L.end() || !list->is_array() || list->empty())
+    r.error("'layers' must be a non-empty array of layer objects");
+  ModelSpec chain = spec;
+  for (size_t j = 0; j < list->size(); ++j) {
+    std::string at = where + ": layers[" + std::to_string(j) + "]";
+    LayerSpec layer = read_entry((*list)[j], spec.path, at, true);
+    layer.name = head.name + "." + std::to_string(j);
+    layer.prefix = prefix + "." + std::to_string(j);
+    layer.inputs = {j == 0 ? head.from : int32_t(chain.layers.size()) - 1};
+    read_layer(LayerReader((*list)[j], spec.path, at), (*list)[j], layer, chain);
+    chain.layers.push_back(layer);
+    head.layers.push_back(layer);
+  }
+  const Shape out = head.layers.back().out;
+  if (!(out.flat() || (out.c == 1 && out.h == 1)) || out.size() != spec.classes)
+    r.error("its last layer outputs " + out.str() + " but must output 'classes' = " + std::to_string(spec.classes) +
+            " features (end with a dense layer)");
+  spec.aux.push_back(std::move(head));
+}
+
+// An aux head's source must also feed the main graph (its gradient then has
+// a main path in every program) and cannot be the logits themselves.
+void check_aux_sources(const ModelSpec& spec) {
+  for (const AuxHead& h : spec.aux) {
+    bool read = false;
+    for (const LayerSpec& l : spec.layers)
+      for (int32_t i : l.inputs) read |= i == h.from;
+    const std::string& from = spec.layers[size_t(h.from)].name;
+    if (size_t(h.from) + 1 == spec.layers.size())
+      fail(spec.path, "aux_head '" + h.name + "'", "'from' names the last layer '" + from + "' (the logits)");
+    if (!read) fail(spec.path, "aux_head '" + h.name + "'", "'from' names '" + from + "', which no later layer reads");
   }
 }
 
@@ -329,6 +443,7 @@ const char* layer_type_name(LayerType t) {
 }
 
 std::string tensor_prefix(const LayerSpec& l, size_t index) {
+  if (!l.prefix.empty()) return l.prefix;
   return l.name == "layers." + std::to_string(index) ? std::to_string(index) : l.name;
 }
 
@@ -398,43 +513,27 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
   for (size_t i = 0; i < layers->size(); ++i) {
     const json& L = (*layers)[i];
     where = "layers[" + std::to_string(i) + "]";
-    if (!L.is_object()) {
-      fail(path, where, "must be an object such as {\"type\": \"relu\"}, got " + show(L));
+    if (L.is_object() && L.contains("type") && L["type"] == "aux_head") {
+      read_aux_head(L, where + " (aux_head)", i, spec);
+      continue;
     }
-    const auto t = L.find("type");
-    if (t == L.end()) fail(path, where, "missing 'type' (one of " + type_list() + ")");
-    const std::string tname = t->is_string() ? t->get<std::string>() : std::string();
-    const TypeInfo* info = nullptr;
-    for (const auto& ti : types())
-      if (tname == ti.name) info = &ti;
-    if (!info) fail(path, where, "'type' must be one of " + type_list() + ", got " + show(*t));
-    LayerSpec layer;
-    layer.type = info->type;
-    where += std::string(" (") + info->name + ")";
+    LayerSpec layer = read_entry(L, path, where, false);
     LayerReader r(L, path, where);
-
-    for (const auto& [key, value] : L.items()) {
-      bool known = key == "type" || key == "name" || key == "inputs";
-      for (const char* f : info->fields) known |= key == f;
-      if (!known) {
-        std::string takes;
-        for (const char* f : info->fields) takes += std::string(", ") + f;
-        fail(path, where, "unknown field '" + key + "' (a " + info->name +
-                              " layer takes type, name, inputs" + takes + ")");
-      }
-    }
-    layer.name = "layers." + std::to_string(i);
-    if (const auto n = L.find("name"); n != L.end()) {
-      if (!n->is_string() || n->get<std::string>().empty() || n->get<std::string>() == "input")
-        r.error("'name' must be a non-empty string other than \"input\", got " + show(*n));
-      layer.name = n->get<std::string>();
-    }
-    for (const auto& other : spec.layers)
-      if (other.name == layer.name) r.error("'name' '" + layer.name + "' is used by an earlier layer");
+    layer.name = read_name(r, L, i);
+    layer.prefix = layer.name == "layers." + std::to_string(i) ? std::to_string(i) : layer.name;
+    layer.position = uint32_t(i);
+    check_unique(spec, layer.name, r);
     layer.inputs = read_inputs(L, r, spec.layers);
     read_layer(r, L, layer, spec);
     spec.layers.push_back(layer);
   }
+  if (spec.layers.empty()) fail(path, "", "'layers' holds only aux_head entries; the main graph needs layers");
+  for (size_t i = layers->size(); i-- > 0;)  // `where` names the last main layer, for the messages below
+    if ((*layers)[i]["type"] != "aux_head") {
+      where = "layers[" + std::to_string(i) + "] (" + layer_type_name(spec.layers.back().type) + ")";
+      break;
+    }
+  check_aux_sources(spec);
 
   // Stochastic depth's linear decay: the l-th of the L add layers that set
   // it (1-based, in spec order) drops with p l / L.
@@ -447,7 +546,6 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
                                                      : *l.stochastic_depth;
   }
 
-  // `where` still names the last layer.
   const Shape out = spec.layers.back().out;
   if (!out.flat() && !(out.c == 1 && out.h == 1)) {
     fail(path, where, "the last layer's output has shape " + out.str() +

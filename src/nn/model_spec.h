@@ -72,6 +72,21 @@
 //     the L add layers that set stochastic_depth uses p_l = p l / L ("linear") or
 //     p_l = p ("none"); evaluation adds plainly
 //   concat                                     two or more inputs, one H x W; channels add up
+//   channel_shuffle {groups}                   ShuffleNet's (torch.nn.ChannelShuffle): groups
+//                                              divides C; y[i g + j] = x[j (C / g) + i]
+//   squeeze_excitation {reduction=16}          Hu et al.: s = sigmoid(fc2(relu(fc1(mean over
+//     H x W)))), y = x s per channel; fc1 C -> S = max(1, C / reduction), fc2 S -> C,
+//     both with bias, stored like torchvision's SqueezeExcitation (1x1 convolutions):
+//     <prefix>.fc1.weight [S, C, 1, 1], fc1.bias [S], fc2.weight [C, S, 1, 1], fc2.bias [C]
+//   aux_head {from, weight, layers}            an auxiliary classifier: not a node of the
+//     main graph (the next layer's default input is the layer before it). Its "layers"
+//     (a chain: each takes the previous, the first takes "from", the name of an earlier
+//     layer that a later layer also reads; no "name", "inputs" or nested aux_head) must
+//     end flat with K features. In training weight x its cross-entropy (with the
+//     model's label smoothing, class weights and mixing) is added to the loss (and to
+//     the reported train loss); evaluation, prediction, the sharpness probe and export
+//     ignore it. Its tensors are <prefix>.<j>.<suffix> (prefix: the aux_head entry's).
+//     Needs the cross_entropy loss; weight in (0, 100].
 // Random layers (training only; in evaluation each is the identity), p in [0, 1),
 // p = 0 the identity; masks are Philox-4x32 draws keyed by the run's seed, the
 // step, the layer's index and the element, regenerated in backward:
@@ -111,6 +126,7 @@ struct Shape {
 enum class LayerType {
   Flatten, Reshape, Dense, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Add, Concat,
   MaxPoolDropout, AvgPoolDropout, MaxDrop, FractionalMaxPool2d,
+  ChannelShuffle, SqueezeExcitation,
   BatchNorm2d, BatchNorm1d, LayerNorm, InstanceNorm2d, GroupNorm,
   Dropout, Dropout2d, GaussianDropout, AlphaDropout,
   Relu, LeakyRelu, Elu, Selu, Gelu, Tanh, Sigmoid, Softplus,
@@ -120,6 +136,8 @@ bool is_activation(LayerType t);
 struct LayerSpec {
   LayerType type = LayerType::Flatten;
   std::string name;             // unique; "layers.<i>" unless the file names it
+  std::string prefix;           // its tensors' prefix (tensor_prefix)
+  uint32_t position = 0;        // its index in the file's "layers" (main layers; aux_head entries count too)
   std::vector<int32_t> inputs;  // indices of earlier layers; -1 is the model input
   Shape out;                    // output shape per sample
   // dense
@@ -144,6 +162,7 @@ struct LayerSpec {
   std::optional<float> stochastic_depth;
   bool stochastic_depth_linear = true;
   float stochastic_depth_p = 0;
+  uint32_t reduction = 16, squeeze = 1;  // squeeze_excitation: squeeze = max(1, C / reduction)
   // normalisation
   float eps = 1e-5f, momentum = 0.1f;
   bool affine = true;
@@ -161,12 +180,22 @@ const char* loss_name(LossKind k);  // "cross_entropy", "mse", "bce_with_logits"
 // {"label_smoothing":0.1,"type":"cross_entropy"}: ONNX metadata and messages.
 std::string loss_json(const LossSpec& loss);
 
+// An auxiliary head (aux_head): a chain of layers from a main layer's output
+// to K logits whose weighted cross-entropy joins the training loss.
+struct AuxHead {
+  std::string name;     // "layers.<i>" unless named
+  int32_t from = 0;     // the main layer it reads
+  double weight = 0;
+  std::vector<LayerSpec> layers;  // each reads the previous; the first reads `from`
+};
+
 struct ModelSpec {
   std::string path;  // the file it came from, for messages
   std::string json;  // the spec itself, canonical (sorted keys, no spaces): saved with the weights
   uint32_t channels = 0, height = 0, width = 0;
   uint32_t classes = 0;
-  std::vector<LayerSpec> layers;
+  std::vector<LayerSpec> layers;  // the main graph (aux_head entries left out)
+  std::vector<AuxHead> aux;       // the aux_head entries, in file order
   LossSpec loss;
   uint32_t input_features() const { return channels * height * width; }
   Shape input() const { return {channels, height, width}; }
@@ -189,8 +218,9 @@ ModelSpec with_label_smoothing(const ModelSpec& spec, double smoothing);
 const char* layer_type_name(LayerType t);
 
 // The prefix of layer `index`'s tensors in the weights file: like
-// torch.nn.Sequential's state_dict for unnamed layers ("3" of "3.weight"),
-// the layer's own name otherwise.
+// torch.nn.Sequential's state_dict for unnamed layers ("3" of "3.weight",
+// 3 the position in the file's list), the layer's own name otherwise; an
+// aux head's layer j: "<the head's prefix>.<j>".
 std::string tensor_prefix(const LayerSpec& l, size_t index);
 
 }  // namespace fovea::nn

@@ -48,8 +48,8 @@ uint64_t Model::place_optimizer_state() {
 
 void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted, const std::string& label) {
   const uint32_t B = opts_.batch, C = spec_.classes;
-  const View& logits = nodes_.back().io.out;
-  const View& dlogits = nodes_.back().io.dout;
+  const View& logits = nodes_[main_nodes_ - 1].io.out;
+  const View& dlogits = nodes_[main_nodes_ - 1].io.dout;
   switch (spec_.loss.kind) {
     case LossKind::Mse:
     case LossKind::BceWithLogits:
@@ -80,7 +80,8 @@ void Model::record_attack(gpu::Program& p, const data::AdversarialConfig& a, boo
   ops::record_copy(p, x_.size / 4, x_, x_clean_, "attack.clean");
   for (uint32_t s = 0; s < a.steps; ++s) {
     const std::string at = "attack." + std::to_string(s + 1);
-    for (Node& node : nodes_) {
+    for (size_t n = 0; n < main_nodes_; ++n) {  // aux heads play no part in the attack
+      Node& node = nodes_[n];
       node.layer->forward(p, node.io, false);
       record_smoothing(p, node, node.io.out, node.io.label + ".smooth");
     }
@@ -93,6 +94,25 @@ void Model::record_attack(gpu::Program& p, const data::AdversarialConfig& a, boo
     step.first = s == 0;
     step.probability = training ? float(a.probability) : 1.0f;
     ops::record_adversarial_step(p, step, stats_, x_clean_, x_grad_, x_, at + ".step");
+  }
+}
+
+void Model::record_aux_losses(gpu::Program& p, bool mix) {
+  const uint32_t B = opts_.batch, C = spec_.classes;
+  for (AuxRun& a : aux_) {
+    if (!a.stats.valid()) a.stats = device_->reserve("loss.aux." + a.name + ".rows", 8ull * B);
+    const View& logits = nodes_[a.last].io.out;
+    const View& dlogits = nodes_[a.last].io.dout;
+    const std::string l = "loss.aux." + a.name;
+    const float e = float(spec_.loss.label_smoothing), w = float(a.weight);
+    if (class_weights_.valid())
+      ops::record_softmax_xent_weighted(p, B, C, logits, labels_, class_weights_, dlogits, a.stats, true, e, mix, l);
+    else if (mix)
+      ops::record_softmax_xent_mixed(p, B, C, logits, labels_, dlogits, a.stats, true, e, l);
+    else
+      ops::record_softmax_xent(p, B, C, logits, labels_, dlogits, a.stats, true, e, l);
+    ops::record_axpy(p, uint64_t(B) * C, 1, 0.0f, dlogits, w, dlogits, dlogits, l + ".weight");
+    ops::record_axpy(p, B, 2, 1.0f, row_stats_, w, a.stats, row_stats_, l + ".add");
   }
 }
 
@@ -131,7 +151,7 @@ void Model::record_update(gpu::Program& p) {
 // and a cut that ends the program being recorded after its reduce.
 void Model::plan_sync_bn() {
   size_t synced = 0;
-  for (size_t n = 0; n < nodes_.size(); ++n) {
+  for (size_t n = 0; n < main_nodes_; ++n) {
     const LayerType type = spec_.layers[n].type;
     if (type != LayerType::BatchNorm2d && type != LayerType::BatchNorm1d) continue;
     Io& io = nodes_[n].io;

@@ -94,6 +94,8 @@ const std::vector<TypeInfo>& types() {
       {"groupnorm", LayerType::GroupNorm, {"num_groups", "eps", "affine"}},
       {"add", LayerType::Add, {"stochastic_depth", "stochastic_depth_decay"}},
       {"concat", LayerType::Concat, {}},
+      {"channel_shuffle", LayerType::ChannelShuffle, {"groups"}},
+      {"squeeze_excitation", LayerType::SqueezeExcitation, {"reduction"}},
       {"relu", LayerType::Relu, {}},
       {"leaky_relu", LayerType::LeakyRelu, {"negative_slope"}},
       {"elu", LayerType::Elu, {"alpha"}},
@@ -113,7 +115,7 @@ const std::vector<TypeInfo>& types() {
 std::string type_list() {
   std::string s;
   for (const auto& t : types()) s += (s.empty() ? "" : ", ") + std::string(t.name);
-  return s;
+  return s + ", aux_head";
 }
 
 }  // namespace fovea::nn::spec_reader

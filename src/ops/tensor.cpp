@@ -32,6 +32,21 @@ void record_copy(Program& p, uint64_t count, const View& a, const View& y,
   record_add_or_copy(p, true, count, a, a, y, label);
 }
 
+void record_axpy(Program& p, uint64_t count, uint32_t stride, float beta, const View& a, float alpha,
+                 const View& b, const View& y, const std::string& label) {
+  if (count == 0 || stride == 0 || (count - 1) * stride >= 0xffffffffull) throw Error(label + ": count out of range");
+  const uint64_t span = (count - 1) * stride + 1;
+  require_floats(a, span, label);
+  require_floats(b, span, label);
+  require_floats(y, span, label);
+  struct {
+    uint32_t count, stride;
+    float alpha, beta;
+  } push{uint32_t(count), stride, alpha, beta};
+  p.dispatch(label, p.context().kernels().get("tensor/axpy"), {gpu::in(a), gpu::in(b), gpu::out(y)}, push,
+             stride_groups(count));
+}
+
 static void record_channel_copy(Program& p, bool to_y, const ChannelSlice& s, const View& src,
                                 const View& dst, const std::string& label) {
   if (!s.batch || !s.cx || !s.plane || s.offset + s.cx > s.cy || s.cx > 65535 || s.batch > 65535)

@@ -12,6 +12,12 @@ void record_add(Program& p, uint64_t count, const View& a, const View& b, const 
 void record_copy(Program& p, uint64_t count, const View& a, const View& y,
                  const std::string& label);
 
+// y[e stride] = beta a[e stride] + alpha b[e stride] for e < count (y may
+// be a or b: each value is read and written by one invocation). beta = 0
+// still reads a (0 x a NaN is NaN).
+void record_axpy(Program& p, uint64_t count, uint32_t stride, float beta, const View& a, float alpha,
+                 const View& b, const View& y, const std::string& label);
+
 // x: [batch, cx, plane] placed into y: [batch, cy, plane] at channel offset
 // `offset` (forward of concat), or taken back out of y (its gradient).
 struct ChannelSlice {

@@ -25,14 +25,17 @@ ResolutionLadder::ResolutionLadder(gpu::Context& ctx, const nn::ModelSpec& spec,
                                    const data::ImageSet& train, const nn::Model& full)
     : schedule_(schedule) {
   const std::string where = "--sharpen pyramid: " + spec.path;
-  for (size_t i = 0; i < spec.layers.size(); ++i) {
-    const nn::LayerSpec& l = spec.layers[i];
+  auto size_free = [&](const nn::LayerSpec& l, const std::string& at) {
     if (l.type == nn::LayerType::Flatten || l.type == nn::LayerType::Reshape)
-      throw Error(where + ": layers[" + std::to_string(i) + "] (" + nn::layer_type_name(l.type) +
+      throw Error(where + ": " + at + " (" + nn::layer_type_name(l.type) +
                   ") makes the model depend on the input size; pyramid training needs layers that accept any "
                   "size (convolutions, pooling, global_avgpool2d before dense), e.g. "
                   "assets/models/fashion_allconv.json");
-  }
+  };
+  for (const nn::LayerSpec& l : spec.layers) size_free(l, "layers[" + std::to_string(l.position) + "]");
+  for (const nn::AuxHead& h : spec.aux)
+    for (size_t j = 0; j < h.layers.size(); ++j)
+      size_free(h.layers[j], "aux head '" + h.name + "' layers[" + std::to_string(j) + "]");
   for (uint32_t e = 0; e < epochs; ++e) {
     const uint32_t k = schedule.downsample(e);
     if (k == 0 || (levels_.size() > k && levels_[k])) continue;

@@ -151,22 +151,23 @@ std::vector<bool> frozen_layers(const nn::ModelSpec& spec, const std::string& li
     const size_t comma = std::min(list.find(',', start), list.size());
     const std::string item = list.substr(start, comma - start);
     start = comma + 1;
+    // A layer's index is its place in the file's list (aux_head entries count, as in tensor names).
     size_t index = spec.layers.size();
     for (size_t i = 0; i < spec.layers.size(); ++i)
-      if (spec.layers[i].name == item || std::to_string(i) == item) index = i;
+      if (spec.layers[i].name == item || std::to_string(spec.layers[i].position) == item) index = i;
     if (index == spec.layers.size())
-      throw Error("--freeze: '" + item + "' is neither a layer index (0.." + std::to_string(spec.layers.size() - 1) +
+      throw Error("--freeze: '" + item + "' is neither a layer index (0.." + std::to_string(spec.layers.back().position) +
                   ") nor a layer name of the model " + spec.path);
     const nn::LayerSpec& l = spec.layers[index];
     const bool weighted = l.type == nn::LayerType::Dense || l.type == nn::LayerType::Conv2d ||
-                          l.type == nn::LayerType::ConvTranspose2d;
+                          l.type == nn::LayerType::ConvTranspose2d || l.type == nn::LayerType::SqueezeExcitation;
     const bool norm = l.type == nn::LayerType::BatchNorm2d || l.type == nn::LayerType::BatchNorm1d ||
                       (l.affine && (l.type == nn::LayerType::LayerNorm || l.type == nn::LayerType::InstanceNorm2d ||
                                     l.type == nn::LayerType::GroupNorm));
     if (!weighted && !norm)
-      throw Error("--freeze: layer " + std::to_string(index) + " (" + nn::layer_type_name(l.type) +
+      throw Error("--freeze: layer " + std::to_string(l.position) + " (" + nn::layer_type_name(l.type) +
                   ") has no parameters or running statistics to freeze");
-    if (frozen[index]) throw Error("--freeze: layer " + std::to_string(index) + " is named twice");
+    if (frozen[index]) throw Error("--freeze: layer " + std::to_string(l.position) + " is named twice");
     frozen[index] = true;
   }
   return frozen;

@@ -101,6 +101,8 @@ def run_torch(model, x):
             y = ins[0].reshape(ins[0].shape[0], -1)
         elif op == "Reshape":
             y = ins[0].reshape(*[int(v) for v in ins[1]])
+        elif op == "Transpose":
+            y = ins[0].permute(*[int(v) for v in a["perm"]])
         elif op == "BatchNormalization":
             y = F.batch_norm(ins[0], ins[3], ins[4], ins[1], ins[2], False, 0.0, a["epsilon"])
         elif op == "InstanceNormalization":

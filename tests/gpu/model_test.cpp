@@ -420,3 +420,73 @@ TEST_CASE("a data-parallel model's split step with summed shard gradients equals
   for (size_t i = 0; i < want.size(); ++i) moved = std::max(moved, double(std::fabs(want[i] - initial[i])));
   CHECK(moved > 1e-3);
 }
+
+// Squeeze-excitation (its input also read by a residual add; tanh after
+// the add, so that no relu kink sits within the finite differences), a channel
+// shuffle of 6 channels in 3 groups, and two aux heads (one with its own
+// squeeze-excitation); odd planes (7 x 5) and a squeeze of 3 channels.
+const char* kBlockGraph = R"({"input": [2, 7, 5], "classes": 3, "layers": [
+  {"type": "conv2d", "out_channels": 6, "kernel": 3, "padding": 1, "name": "a"},
+  {"type": "squeeze_excitation", "reduction": 2, "name": "se"},
+  {"type": "add", "inputs": ["a", "se"]},
+  {"type": "aux_head", "name": "aux", "from": "layers.2", "weight": 0.4, "layers": [
+    {"type": "global_avgpool2d"}, {"type": "dense", "units": 3}]},
+  {"type": "tanh", "name": "s0"},
+  {"type": "channel_shuffle", "groups": 3},
+  {"type": "conv2d", "out_channels": 4, "kernel": 3, "stride": 2},
+  {"type": "aux_head", "name": "aux2", "from": "layers.6", "weight": 0.25, "layers": [
+    {"type": "squeeze_excitation", "reduction": 1}, {"type": "flatten"}, {"type": "dense", "units": 3}]},
+  {"type": "flatten"},
+  {"type": "dense", "units": 3}]})";
+
+TEST_CASE("model gradients through squeeze-excitation, channel shuffle and aux heads match finite differences",
+          "[model][aux]") {
+  // The training program's loss: the aux heads' weighted cross-entropies included.
+  check_model_gradients(kBlockGraph, 0, true);
+}
+
+// The same graph without its aux heads.
+static std::string without_aux(const char* text) {
+  nlohmann::json j = nlohmann::json::parse(text), layers = nlohmann::json::array();
+  for (auto& L : j["layers"])
+    if (L["type"] != "aux_head") layers.push_back(L);
+  j["layers"] = layers;
+  return j.dump();
+}
+
+TEST_CASE("aux heads add their weighted loss in training and leave evaluation bit for bit alone", "[model][aux]") {
+  nn::ModelOptions o;
+  o.batch = 5;
+  o.slots = 1;
+  o.channel_mean = {0.4, 0.6};
+  o.channel_std = {0.3, 0.2};
+  gpu::StepParams sp;
+  sp.rows = 5;
+  sp.lr = 0;
+  // Per-row loss sums of the evaluation and training programs on one batch.
+  auto losses = [&](const nn::ModelSpec& spec) {
+    Harness h(spec, o);
+    h.model.init_parameters(3);  // the main tensors come first: the same values with or without aux heads
+    h.fill_batch();
+    std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
+    std::pair<float, float> out;
+    for (bool train : {false, true}) {
+      gpu::Replayer& program = train ? h.train : h.eval;
+      program.submit(program.acquire());
+      program.finish();
+      ops::MetricSums s;
+      std::memcpy(&s, (train ? h.model.train_sums() : h.model.eval_sums()).host(0), sizeof s);
+      (train ? out.second : out.first) = s.loss_sum;
+    }
+    return out;
+  };
+  const nn::ModelSpec with = nn::parse_model_spec_text(kBlockGraph, "graph.json");
+  const nn::ModelSpec plain = nn::parse_model_spec_text(without_aux(kBlockGraph), "plain.json");
+  REQUIRE(with.aux.size() == 2);
+  const auto a = losses(with), b = losses(plain);
+  CHECK(a.first == b.first);  // evaluation ignores the heads
+  // Each head adds weight x a cross-entropy near log 3 per row.
+  INFO("with aux " << a.second << ", without " << b.second);
+  CHECK(a.second > b.second + 0.3 * 5 * 0.5);
+  CHECK(a.second < b.second + 0.65 * 5 * 3.0);
+}

@@ -28,6 +28,32 @@ TEST_CASE("add and copy over counts with and without a scalar tail", "[tensor]")
   }
 }
 
+// axpy: strided (an aux head's loss column of [rows, 2] stats) and in place
+// (its gradient scaled), the values between the strided ones untouched.
+TEST_CASE("axpy over strided and in-place values matches the reference", "[tensor]") {
+  for (auto [n, stride] : {std::pair{1ull, 1u}, {5ull, 2u}, {133ull, 2u}, {70001ull, 1u}, {37ull, 3u}}) {
+    INFO("count " << n << ", stride " << stride);
+    const uint64_t span = (n - 1) * stride + 1;
+    auto av = random_floats(span, 7 + n), bv = random_floats(span, 8 + n);
+    OpRun run;
+    auto a = run.tensor("a", span), b = run.tensor("b", span), y = run.tensor("y", span);
+    run.commit();
+    run.set(a, av);
+    run.set(b, bv);
+    run.set(y, av);
+    ops::record_axpy(run.program(), n, stride, 1.0f, a, 0.3f, b, y, "axpy");   // y = a + 0.3 b (strided)
+    ops::record_axpy(run.program(), n, stride, 0.0f, b, -1.75f, b, b, "scale");  // b = -1.75 b in place
+    run.run();
+    const ref::Tensor wa = ref::widen(av), wb = ref::widen(bv);
+    check_close(run.get(y, span), ref::axpy(wa, wb, n, stride, double(0.3f), 1.0), 1e-6, 1e-6, "a + 0.3 b");
+    check_close(run.get(b, span), ref::axpy(wb, wb, n, stride, -1.75, 0.0), 1e-6, 1e-6, "-1.75 b");
+  }
+  OpRun run;
+  auto a = run.tensor("a", 8);
+  run.commit();
+  CHECK_THROWS_WITH(ops::record_axpy(run.program(), 5, 2, 1.0f, a, 1.0f, a, a, "axpy"), Catch::Contains("axpy"));
+}
+
 TEST_CASE("channel concatenation and its gradient slice", "[tensor]") {
   const uint32_t batch = 3, plane = 7 * 5;
   const std::vector<uint32_t> ch = {2, 5, 1};

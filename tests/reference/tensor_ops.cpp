@@ -2,6 +2,12 @@
 
 namespace fovea::ref {
 
+Tensor axpy(const Tensor& a, const Tensor& b, uint64_t count, uint32_t stride, double alpha, double beta) {
+  Tensor y = a;
+  for (uint64_t e = 0; e < count; ++e) y[e * stride] = beta * a[e * stride] + alpha * b[e * stride];
+  return y;
+}
+
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y(a.size());
   for (size_t i = 0; i < a.size(); ++i) y[i] = a[i] + b[i];
