@@ -460,7 +460,7 @@ TEST_CASE("aux heads add their weighted loss in training and leave evaluation bi
   o.slots = 1;
   o.channel_mean = {0.4, 0.6};
   o.channel_std = {0.3, 0.2};
-  gpu::StepParams sp;
+  nn::StepParams sp;
   sp.rows = 5;
   sp.lr = 0;
   // Per-row loss sums of the evaluation and training programs on one batch.
