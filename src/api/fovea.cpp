@@ -77,6 +77,7 @@ Result<Device> Device::create(const DeviceOptions& options) {
     o.device = options.device;
     o.validate = options.validate;
     o.fast = options.fast;
+    o.fast_name = "DeviceOptions::fast";
     o.limits = options.limits;
     o.tune = options.tune;
     auto impl = std::make_shared<Impl>();
