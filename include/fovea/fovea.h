@@ -64,6 +64,34 @@ void fovea_device_destroy(fovea_device* device);
 int fovea_trainer_create(fovea_device* device, const char* spec_path, const char* spec_json, uint32_t batch,
                          const char* optimizer, double lr, uint64_t seed, const double* mean, const double* std,
                          uint32_t channels, fovea_trainer** out, char* error, size_t error_size);
+/**
+ * @brief Every setting of fovea_trainer_create_with_options (TrainerOptions).
+ * Fill it with fovea_trainer_options_init first: fields added later are read
+ * only when @p size covers them, so a caller built against this header keeps
+ * working with later libraries.
+ */
+typedef struct fovea_trainer_options {
+  size_t size;             /**< sizeof(fovea_trainer_options), set by fovea_trainer_options_init */
+  const char* spec_path;   /**< a model spec file, or NULL to use spec_json */
+  const char* spec_json;   /**< the spec's JSON text */
+  uint32_t batch;          /**< rows per micro-batch (default 64) */
+  uint32_t accumulate;     /**< micro-batches per optimizer step, 1..64 (default 1) */
+  const char* optimizer;   /**< default "sgd" */
+  double lr;               /**< 0: the optimizer's default */
+  uint64_t seed;
+  const double* mean;      /**< per-channel means of pixels / 255, or NULL (with std) for 0 */
+  const double* std;       /**< per-channel standard deviations, or NULL for 1 */
+  uint32_t channels;       /**< entries in mean and std */
+} fovea_trainer_options;
+
+/** @brief The defaults of TrainerOptions, with @p options->size set. */
+void fovea_trainer_options_init(fovea_trainer_options* options);
+/**
+ * @brief Creates a trainer from @p options (fovea_trainer_create, with every setting).
+ * @return 0 or an error code
+ */
+int fovea_trainer_create_with_options(fovea_device* device, const fovea_trainer_options* options,
+                                      fovea_trainer** out, char* error, size_t error_size);
 /** @brief Destroys the trainer. NULL is ignored. */
 void fovea_trainer_destroy(fovea_trainer* trainer);
 /** @return the message of the trainer's last failed call ("" when none failed). */

@@ -35,68 +35,35 @@ void check_labels(std::span<const uint32_t> labels, uint64_t n, uint32_t classes
            " is not below the model's " + std::to_string(classes) + " classes");
 }
 
-// Writes rows images (u8) and labels (u32, or class 0 when null) into ring
-// slot `slot`; labels past `rows` are 0.
-void fill_host(nn::Model& m, uint32_t slot, const uint8_t* images, const uint32_t* labels, uint32_t rows,
-               uint64_t image_bytes) {
-  std::memcpy(m.images_ring().host(slot), images, size_t(rows) * image_bytes);
-  auto* l = static_cast<uint32_t*>(m.labels_ring().host(slot));
-  for (uint32_t r = 0; r < m.batch(); ++r) l[r] = labels && r < rows ? labels[r] : 0;
-}
-
-// One training step of `rows` rows: per micro-batch k, `fill(slot, first,
-// n)` puts rows first .. first + n - 1 in ring slot `slot`; then the update
-// (with accumulation).
-template <class Fill>
-Metrics train_step(Trainer::Impl& t, uint32_t rows, Fill&& fill) {
+// One training step of `rows` rows: per micro-batch, `fill(slot, first, n)`
+// puts rows first .. first + n - 1 in ring slot `slot`; then the update
+// (with accumulation). Returns the step's loss and accuracy.
+Metrics train_step(Trainer::Impl& t, uint32_t rows, const train::FillRows& fill) {
   refuse_in_flight(t, "step");
-  const uint32_t micro = micro_batches(t, rows), batch = t.model->batch();
-  uint32_t first_slot = 0;
-  for (uint32_t k = 0; k < micro; ++k) {
-    const uint32_t slot = t.train->acquire();
-    if (k == 0) first_slot = slot;
-    fill(slot, k * batch, std::min(batch, rows - k * batch));
-    write_step_params(t, slot, rows, k);
-    t.train->submit(slot);
-  }
-  t.train->finish();
-  if (t.update) {
-    // The update reads micro-batch 0's parameters (rate, optimizer scalars).
-    if (t.update->acquire() != first_slot) throw fovea::Error("internal: the update's slot is not the step's");
-    t.update->submit(first_slot);
-    t.update->finish();
-  }
-  count_step(t, micro);
-  return step_metrics(t, first_slot, micro);
+  train::Session& s = *t.session;
+  const uint32_t first = s.train_step(t.rate(), train::StepRows::whole(rows), fill);
+  s.finish_training();
+  return metrics_of(s.train_totals(first, s.parts(rows)));
 }
 
 // Runs the eval program over n images, batch by batch; labels may be null
-// (prediction); with `logits`, appends each batch's logits [rows, classes].
+// (prediction); with `logits` [n, classes], every batch's logits go there.
 Metrics eval_pass(Trainer::Impl& t, const uint8_t* images, const uint32_t* labels, uint64_t n,
                   std::vector<float>* logits) {
   refuse_in_flight(t, logits ? "predict" : "evaluate");
   nn::Model& m = *t.model;
   const uint64_t bytes = m.spec().input_features();
-  t.eval->finish();
-  train::zero_sums(m.eval_sums(), m.slots());
-  for (uint64_t first = 0; first < n; first += m.batch()) {
-    const uint32_t rows = uint32_t(std::min<uint64_t>(m.batch(), n - first));
-    const uint32_t slot = t.eval->acquire();
-    nn::StepParams p;
-    p.rows = rows;
-    p.seed = uint32_t(t.seed);
-    p.slot = slot;
-    p.first_image = uint32_t(first);
-    fill_host(m, slot, images + first * bytes, labels ? labels + first : nullptr, rows, bytes);
-    std::memcpy(m.params_ring().host(slot), &p, sizeof p);
-    t.eval->submit(slot);
-    t.eval->finish();
-    if (logits) {
-      const auto* l = static_cast<const float*>(m.logits_ring().host(slot));
-      logits->insert(logits->end(), l, l + size_t(rows) * m.spec().classes);
-    }
-  }
-  return metrics_of(train::read_sums(m.eval_sums(), m.slots()));
+  const uint32_t K = m.spec().classes;
+  nn::StepParams base;
+  base.seed = uint32_t(t.seed);
+  train::LogitsSink sink;
+  if (logits) sink = [&](size_t first, uint32_t rows, const float* l) {
+    std::copy(l, l + size_t(rows) * K, logits->begin() + int64_t(first * K));
+  };
+  const train::Totals totals = t.session->evaluate(n, [&](uint32_t slot, uint64_t first, uint32_t rows) {
+    train::fill_from_host(m, slot, images + first * bytes, labels ? labels + first : nullptr, rows);
+  }, base, sink);
+  return metrics_of(totals);
 }
 
 }  // namespace
@@ -111,6 +78,7 @@ Result<Device> Device::create(const DeviceOptions& options) {
     o.device = options.device;
     o.validate = options.validate;
     o.fast = options.fast;
+    o.fast_name = "DeviceOptions::fast";
     o.limits = options.limits;
     o.tune = options.tune;
     auto impl = std::make_shared<Impl>();
@@ -193,14 +161,16 @@ Result<Trainer> Trainer::create(const Device& device, const TrainerOptions& o) {
     t->accumulate = o.accumulate;
     mo.accumulate = o.accumulate > 1;
     mo.slots = 2 * o.accumulate;
-    t->coefficients = ops::OptimCoefficients(mo.optim);
     t->seed = o.seed;
     gpu::Context& ctx = *t->device->ctx;
     t->model = std::make_unique<nn::Model>(ctx, t->spec, mo);
     t->model->init_parameters(o.seed);
-    t->train = std::make_unique<gpu::Replayer>(t->model->train_program(), t->model->slots());
-    t->eval = std::make_unique<gpu::Replayer>(t->model->eval_program(), t->model->slots());
-    if (mo.accumulate) t->update = std::make_unique<gpu::Replayer>(t->model->update_program(), t->model->slots());
+    train::SessionOptions so;
+    so.seed = o.seed;
+    so.optim = mo.optim;
+    so.accumulate = o.accumulate;
+    so.step_sums = true;  // step() and finish_step() return a step's own metrics
+    t->session = std::make_unique<train::Session>(*t->model, so);
     return Trainer(std::move(t));
   });
 }
@@ -212,7 +182,7 @@ uint64_t Trainer::image_bytes() const { return impl_->spec.input_features(); }
 uint32_t Trainer::classes() const { return impl_->spec.classes; }
 uint32_t Trainer::batch() const { return impl_->model->batch(); }
 uint32_t Trainer::accumulate() const { return impl_->accumulate; }
-uint64_t Trainer::steps() const { return impl_->steps; }
+uint64_t Trainer::steps() const { return impl_->session->steps(); }
 double Trainer::lr() const { return impl_->lr; }
 
 Result<void> Trainer::set_lr(double lr) {
@@ -229,9 +199,8 @@ Result<Metrics> Trainer::step(std::span<const uint8_t> images, std::span<const u
       fail("step: " + std::to_string(n) + " images are more than the batch of " +
            std::to_string(batch() * accumulate()) + (accumulate() > 1 ? " (batch x accumulate)" : ""));
     check_labels(labels, n, classes(), "step");
-    return train_step(*impl_, uint32_t(n), [&](uint32_t slot, uint32_t first, uint32_t rows) {
-      fill_host(*impl_->model, slot, images.data() + first * image_bytes(), labels.data() + first, rows,
-                image_bytes());
+    return train_step(*impl_, uint32_t(n), [&](uint32_t slot, uint64_t first, uint32_t rows) {
+      train::fill_from_host(*impl_->model, slot, images.data() + first * image_bytes(), labels.data() + first, rows);
     });
   });
 }
@@ -243,19 +212,12 @@ Result<Metrics> Trainer::step_from_buffer(VkBuffer images, VkDeviceSize images_o
     const uint32_t most = batch() * accumulate();
     if (rows == 0 || rows > most)
       fail("step_from_buffer: rows must be in 1.." + std::to_string(most) + ", got " + std::to_string(rows));
-    nn::Model& m = *impl_->model;
-    return train_step(*impl_, rows, [&](uint32_t slot, uint32_t first, uint32_t n) {
-      // Labels past `n` are class 0 (host writes, visible to the submit).
-      std::memset(m.labels_ring().host(slot), 0, size_t(m.batch()) * sizeof(uint32_t));
+    train::Session& s = *impl_->session;
+    return train_step(*impl_, rows, [&](uint32_t slot, uint64_t first, uint32_t n) {
       // The copy is its own submission, waited for; it ends with a barrier
       // that makes the transfer writes visible to the step's compute reads.
       impl_->device->ctx->run_once([&](VkCommandBuffer cmd) {
-        const VkBufferCopy image_copy{images_offset + first * image_bytes(), m.images_ring().offset_of(slot),
-                                      n * image_bytes()};
-        const VkBufferCopy label_copy{labels_offset + first * sizeof(uint32_t), m.labels_ring().offset_of(slot),
-                                      n * sizeof(uint32_t)};
-        vkCmdCopyBuffer(cmd, images, m.images_ring().buffer(), 1, &image_copy);
-        vkCmdCopyBuffer(cmd, labels, m.labels_ring().buffer(), 1, &label_copy);
+        s.record_copies(cmd, slot, images, images_offset, labels, labels_offset, first, n);
       });
     });
   });
@@ -272,8 +234,7 @@ Result<Metrics> Trainer::evaluate(std::span<const uint8_t> images, std::span<con
 Result<std::vector<float>> Trainer::predict(std::span<const uint8_t> images) {
   return guarded<std::vector<float>>(ErrorCode::InvalidArgument, [&] {
     const uint64_t n = image_count(images, image_bytes(), "predict");
-    std::vector<float> logits;
-    logits.reserve(n * classes());
+    std::vector<float> logits(n * classes());
     eval_pass(*impl_, images.data(), nullptr, n, &logits);
     return logits;
   });

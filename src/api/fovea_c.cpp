@@ -4,6 +4,8 @@
 // allocations here are caught by c_call).
 #include "fovea/fovea.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <span>
 #include <string>
@@ -105,28 +107,66 @@ int fovea_device_adopt(VkInstance instance, VkPhysicalDevice physical, VkDevice 
 
 void fovea_device_destroy(fovea_device* device) { delete device; }
 
-int fovea_trainer_create(fovea_device* device, const char* spec_path, const char* spec_json, uint32_t batch,
-                         const char* optimizer, double lr, uint64_t seed, const double* mean, const double* std,
-                         uint32_t channels, fovea_trainer** out, char* error, size_t error_size) {
+void fovea_trainer_options_init(fovea_trainer_options* options) {
+  if (!options) return;
+  const fovea::api::TrainerOptions d;
+  *options = fovea_trainer_options{};
+  options->size = sizeof *options;
+  options->batch = d.batch;
+  options->accumulate = d.accumulate;
+  options->lr = d.lr;
+  options->seed = d.seed;
+}
+
+int fovea_trainer_create_with_options(fovea_device* device, const fovea_trainer_options* options,
+                                      fovea_trainer** out, char* error, size_t error_size) {
   std::string message;
   int code = c_call(
       message,
       [&]() -> Result<fovea::api::Trainer> {
-        if (!device || !out) return fovea::api::Error{fovea::api::ErrorCode::InvalidArgument, "fovea_trainer_create: a NULL device or out"};
-        fovea::api::TrainerOptions o;
-        o.spec_path = spec_path ? spec_path : "";
-        o.spec_json = spec_json ? spec_json : "";
-        o.batch = batch;
-        o.optimizer = optimizer ? optimizer : "sgd";
-        o.lr = lr;
-        o.seed = seed;
-        if (mean) o.mean.assign(mean, mean + channels);
-        if (std) o.std.assign(std, std + channels);
-        return fovea::api::Trainer::create(device->device, o);
+        using fovea::api::ErrorCode;
+        if (!device || !out || !options)
+          return fovea::api::Error{ErrorCode::InvalidArgument, "fovea_trainer_create: a NULL device, options or out"};
+        // The fields this library knows, as far as the caller's struct has them.
+        fovea_trainer_options o;
+        fovea_trainer_options_init(&o);
+        if (options->size < offsetof(fovea_trainer_options, channels) + sizeof o.channels)
+          return fovea::api::Error{ErrorCode::InvalidArgument,
+                                   "fovea_trainer_create_with_options: options->size " + std::to_string(options->size) +
+                                       " is too small (call fovea_trainer_options_init first)"};
+        std::memcpy(&o, options, std::min(options->size, sizeof o));
+        fovea::api::TrainerOptions t;
+        t.spec_path = o.spec_path ? o.spec_path : "";
+        t.spec_json = o.spec_json ? o.spec_json : "";
+        t.batch = o.batch;
+        t.accumulate = o.accumulate;
+        t.optimizer = o.optimizer ? o.optimizer : "sgd";
+        t.lr = o.lr;
+        t.seed = o.seed;
+        if (o.mean) t.mean.assign(o.mean, o.mean + o.channels);
+        if (o.std) t.std.assign(o.std, o.std + o.channels);
+        return fovea::api::Trainer::create(device->device, t);
       },
       [&](fovea::api::Trainer t) { *out = new fovea_trainer{std::move(t), {}}; });
   copy_message(message, error, error_size);
   return code;
+}
+
+int fovea_trainer_create(fovea_device* device, const char* spec_path, const char* spec_json, uint32_t batch,
+                         const char* optimizer, double lr, uint64_t seed, const double* mean, const double* std,
+                         uint32_t channels, fovea_trainer** out, char* error, size_t error_size) {
+  fovea_trainer_options o;
+  fovea_trainer_options_init(&o);
+  o.spec_path = spec_path;
+  o.spec_json = spec_json;
+  o.batch = batch;
+  o.optimizer = optimizer;
+  o.lr = lr;
+  o.seed = seed;
+  o.mean = mean;
+  o.std = std;
+  o.channels = channels;
+  return fovea_trainer_create_with_options(device, &o, out, error, error_size);
 }
 
 void fovea_trainer_destroy(fovea_trainer* trainer) { delete trainer; }

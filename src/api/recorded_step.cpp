@@ -2,7 +2,7 @@
 // parts for a frame budget (record_first_part, record_next_part), their
 // tickets (finish_step), and the timings the parts are planned from
 // (measure_step, set_part_budget). Every path writes its step parameters
-// with write_step_params(), the one that step() uses, so any mix of them
+// through the Trainer's train::Session, as step() does, so any mix of them
 // computes the same numbers as the same sequence of step() calls.
 //
 // A step is a sequence of dispatches: the train program once per
@@ -19,48 +19,6 @@
 #include "ops/metrics.h"
 
 namespace fovea::api {
-
-uint32_t micro_batches(const Trainer::Impl& t, uint32_t rows) {
-  const uint32_t b = t.model->batch();
-  return (rows + b - 1) / b;
-}
-
-void write_step_params(Trainer::Impl& t, uint32_t slot, uint32_t rows, uint32_t k) {
-  nn::Model& m = *t.model;
-  nn::StepParams p;
-  p.lr = float(t.lr);
-  const auto c = t.coefficients.at(t.steps + 1, p.lr);
-  std::copy(c.begin(), c.end(), p.optim);
-  p.step = uint32_t(t.steps);
-  p.rows = std::min(m.batch(), rows - k * m.batch());
-  p.seed = uint32_t(t.seed);
-  p.slot = slot;
-  if (t.accumulate > 1) {
-    // The loss divides by the whole step's rows, so the micro-batches'
-    // gradients sum to the step's; random draws go by the row in the step.
-    p.loss_rows = rows;
-    p.first_row = k * m.batch();
-    p.shard_rows = m.batch();
-  }
-  // The slot's sums accumulate on the GPU: zero them so they hold this step alone.
-  std::memset(m.train_sums().host(slot), 0, sizeof(ops::MetricSums));
-  std::memcpy(m.params_ring().host(slot), &p, sizeof p);
-}
-
-void count_step(Trainer::Impl& t, uint32_t micro) {
-  ++t.steps;
-  t.model->set_batches_tracked(t.model->batches_tracked() + micro);
-}
-
-Metrics step_metrics(Trainer::Impl& t, uint32_t first, uint32_t micro) {
-  train::Totals total;
-  for (uint32_t k = 0; k < micro; ++k) {
-    ops::MetricSums s;
-    std::memcpy(&s, t.model->train_sums().host(first + k), sizeof s);
-    total.add(s);
-  }
-  return metrics_of(total);
-}
 
 void refuse_in_flight(const Trainer::Impl& t, const char* what) {
   if (t.in_flight.empty()) return;
@@ -85,41 +43,14 @@ struct TicketAccess {
   }
 };
 
-size_t step_dispatches(const Trainer::Impl& t) {
-  return t.accumulate * t.train->dispatch_count() + (t.update ? t.update->dispatch_count() : 0);
-}
-
 namespace {
 
 uint64_t identity(const Trainer::Impl& t) { return uint64_t(reinterpret_cast<uintptr_t>(&t)); }
 
-// One program's run within a step: its replayer, ring slot and place in the step.
-struct Segment {
-  const gpu::Replayer* replayer;
-  uint32_t ring_slot;
-  size_t begin, end;
-};
-
-std::vector<Segment> segments(const Trainer::Impl& t, uint32_t step_slot, uint32_t micro) {
-  const size_t n = t.train->dispatch_count();
-  std::vector<Segment> out;
-  for (uint32_t k = 0; k < micro; ++k) out.push_back({t.train.get(), step_slot * t.accumulate + k, k * n, (k + 1) * n});
-  if (t.update)
-    out.push_back({t.update.get(), step_slot * t.accumulate, t.accumulate * n,
-                   t.accumulate * n + t.update->dispatch_count()});
-  return out;
-}
-
-// Records dispatches [a, b) of the step of `ticket` between the entry and
-// exit barriers; a program that starts inside the range is ordered after
-// the one before it by a full compute barrier (what each program assumes).
+// Records dispatches [a, b) of the step in step slot `slot` between the
+// entry and exit barriers (train::Session::record_range).
 void record_part(const Trainer::Impl& t, VkCommandBuffer cmd, uint32_t slot, uint32_t micro, size_t a, size_t b) {
-  for (const Segment& s : segments(t, slot, micro)) {
-    const size_t lo = std::max(a, s.begin), hi = std::min(b, s.end);
-    if (lo >= hi) continue;
-    if (lo == s.begin && lo > a) gpu::program_barrier(cmd);
-    s.replayer->record_into(cmd, s.ring_slot, lo - s.begin, hi - s.begin);
-  }
+  t.session->record_range(cmd, slot * t.accumulate, micro, a, b);
   gpu::external_exit_barrier(cmd);
 }
 
@@ -145,27 +76,20 @@ uint32_t take_slot(Trainer::Impl& t, VkCommandBuffer cmd, VkBuffer images, VkBuf
 // slot and their barrier, writes the step's parameters and counts the step:
 // what every recorded step starts with. Returns its ticket.
 StepTicket record_start(Trainer::Impl& t, VkCommandBuffer cmd, uint32_t slot, VkBuffer images,
-                               VkDeviceSize images_offset, VkBuffer labels, VkDeviceSize labels_offset,
-                               uint32_t rows, uint32_t parts) {
-  nn::Model& m = *t.model;
-  const uint64_t image_bytes = t.spec.input_features();
-  const uint32_t micro = micro_batches(t, rows);
+                        VkDeviceSize images_offset, VkBuffer labels, VkDeviceSize labels_offset, uint32_t rows,
+                        uint32_t parts) {
+  train::Session& s = *t.session;
+  const uint32_t micro = s.parts(rows), batch = t.model->batch();
+  const train::StepRows step = train::StepRows::whole(rows);
   gpu::external_entry_barrier(cmd);
   for (uint32_t k = 0; k < micro; ++k) {
-    const uint32_t ring = slot * t.accumulate + k, first = k * m.batch();
-    const uint32_t n = std::min(m.batch(), rows - first);
-    // Labels past the micro-batch's rows are class 0 (host writes, visible to the caller's submit).
-    std::memset(m.labels_ring().host(ring), 0, size_t(m.batch()) * sizeof(uint32_t));
-    const VkBufferCopy image_copy{images_offset + first * image_bytes, m.images_ring().offset_of(ring), n * image_bytes};
-    const VkBufferCopy label_copy{labels_offset + first * sizeof(uint32_t), m.labels_ring().offset_of(ring),
-                                  n * sizeof(uint32_t)};
-    vkCmdCopyBuffer(cmd, images, m.images_ring().buffer(), 1, &image_copy);
-    vkCmdCopyBuffer(cmd, labels, m.labels_ring().buffer(), 1, &label_copy);
-    write_step_params(t, ring, rows, k);
+    const uint32_t ring = slot * t.accumulate + k, first = k * batch;
+    s.record_copies(cmd, ring, images, images_offset, labels, labels_offset, first, std::min(batch, rows - first));
+    s.prepare_part(ring, t.rate(), step, k);
   }
   gpu::transfer_to_compute_barrier(cmd);
-  StepTicket ticket = TicketAccess::make(identity(t), t.steps, slot, parts, micro);
-  count_step(t, micro);
+  StepTicket ticket = TicketAccess::make(identity(t), s.steps(), slot, parts, micro);
+  s.count_step(micro);
   return ticket;
 }
 
@@ -177,7 +101,7 @@ Result<StepTicket> Trainer::record_step(VkCommandBuffer cmd, VkBuffer images, Vk
     Impl& t = *impl_;
     const uint32_t slot = take_slot(t, cmd, images, labels, rows, "record_step");
     StepTicket ticket = record_start(t, cmd, slot, images, images_offset, labels, labels_offset, rows, 1);
-    record_part(t, cmd, slot, ticket.micro_, 0, step_dispatches(t));
+    record_part(t, cmd, slot, ticket.micro_, 0, t.session->step_dispatches());
     ticket.recorded_ = 1;
     t.in_flight.push_back(ticket);
     return ticket;
@@ -197,7 +121,7 @@ Result<Metrics> Trainer::finish_step(const StepTicket& ticket) {
     if (!oldest.recorded())
       fail("finish_step: step " + std::to_string(oldest.step_) + " has " +
            std::to_string(oldest.parts_ - oldest.recorded_) + " part(s) not recorded yet");
-    const Metrics metrics = step_metrics(t, oldest.slot_ * t.accumulate, oldest.micro_);
+    const Metrics metrics = metrics_of(t.session->train_totals(oldest.slot_ * t.accumulate, oldest.micro_));
     t.in_flight.pop_front();
     return metrics;
   });
@@ -208,7 +132,7 @@ Result<StepTicket> Trainer::record_first_part(VkCommandBuffer cmd, VkBuffer imag
   return guarded<StepTicket>(ErrorCode::InvalidArgument, [&] {
     Impl& t = *impl_;
     const uint32_t slot = take_slot(t, cmd, images, labels, rows, "record_first_part");
-    const std::vector<size_t> ends = t.part_ends.empty() ? std::vector<size_t>{step_dispatches(t)} : t.part_ends;
+    const std::vector<size_t> ends = t.part_ends.empty() ? std::vector<size_t>{t.session->step_dispatches()} : t.part_ends;
     StepTicket ticket =
         record_start(t, cmd, slot, images, images_offset, labels, labels_offset, rows, uint32_t(ends.size()));
     record_part(t, cmd, slot, ticket.micro_, 0, ends[0]);

@@ -9,50 +9,6 @@
 
 namespace fovea::api {
 
-namespace {
-
-// Mean GPU time per dispatch of a timed replayer's runs, appended to `times`
-// `copies` times (a program that runs once per micro-batch).
-void add_times(StepTimes& times, const gpu::Replayer& r, uint32_t copies, const std::string& prefix) {
-  const std::vector<gpu::ProfileEntry> entries = r.profile();
-  for (uint32_t c = 0; c < copies; ++c)
-    for (const gpu::ProfileEntry& e : entries) {
-      times.dispatches.push_back((copies > 1 ? prefix + std::to_string(c) + "." : prefix) + e.label);
-      times.ms.push_back(e.total_ms / double(std::max<uint64_t>(r.profiled_steps(), 1)));
-      times.total_ms += times.ms.back();
-    }
-}
-
-// Runs `repeats` whole steps (every micro-batch, then the update) on a zero
-// batch under timestamps and returns their times per dispatch.
-StepTimes timed_steps(Trainer::Impl& t, uint32_t repeats) {
-  nn::Model& m = *t.model;
-  gpu::Replayer train(m.train_program(), m.slots(), true);
-  std::unique_ptr<gpu::Replayer> update;
-  if (t.update) update = std::make_unique<gpu::Replayer>(m.update_program(), m.slots(), true);
-  const uint32_t rows = m.batch() * t.accumulate;
-  for (uint32_t r = 0; r < repeats; ++r) {
-    for (uint32_t k = 0; k < t.accumulate; ++k) {
-      const uint32_t slot = train.acquire();
-      std::memset(m.images_ring().host(slot), 0, size_t(m.batch()) * t.spec.input_features());
-      std::memset(m.labels_ring().host(slot), 0, size_t(m.batch()) * sizeof(uint32_t));
-      write_step_params(t, slot, rows, k);
-      train.submit(slot);
-    }
-    train.finish();
-    if (update) {
-      update->submit(update->acquire());  // slot 0: micro-batch 0's parameters
-      update->finish();
-    }
-  }
-  StepTimes times;
-  add_times(times, train, t.accumulate, t.accumulate > 1 ? "micro" : "");
-  if (update) add_times(times, *update, 1, "");
-  return times;
-}
-
-}  // namespace
-
 Result<StepTimes> Trainer::measure_step(uint32_t repeats) {
   return guarded<StepTimes>(ErrorCode::InvalidArgument, [&] {
     Impl& t = *impl_;
@@ -66,7 +22,11 @@ Result<StepTimes> Trainer::measure_step(uint32_t repeats) {
     const std::vector<float> params = m.download_parameters(), state = m.download_state(),
                              optim = m.download_optimizer_state();
     const uint64_t tracked = m.batches_tracked();
-    t.times = timed_steps(t, repeats);
+    const train::Session::Timed timed = t.session->timed_steps(t.rate(), repeats);
+    t.times = StepTimes{};
+    t.times.dispatches = timed.labels;
+    t.times.ms = timed.ms;
+    for (double ms : timed.ms) t.times.total_ms += ms;
     m.upload_parameters(params);
     m.upload_state(state);
     m.upload_optimizer_state(optim);
@@ -82,7 +42,7 @@ Result<PartPlan> Trainer::set_part_budget(double budget_ms) {
       fail("set_part_budget: the budget must be 0 or a positive number of milliseconds, got " +
            std::to_string(budget_ms));
     refuse_in_flight(t, "set_part_budget");
-    const size_t n = step_dispatches(t);
+    const size_t n = t.session->step_dispatches();
     if (budget_ms > 0 && t.times.ms.size() != n) {
       auto measured = measure_step(3);
       if (!measured) throw ApiError{measured.error().code, measured.error().message};

@@ -1,7 +1,8 @@
 // The API's private state (Device::Impl, Trainer::Impl) and the helpers its
-// files share: guarded() turns every exception into an api::Error, and the
-// step helpers that step(), record_step() and the sliced parts all use, so
-// each path fills the same step parameters in the same way.
+// files share: guarded() turns every exception into an api::Error. Every
+// step path (step(), record_step() and the sliced parts) goes through the
+// Trainer's train::Session, which fills the step parameters and upload
+// slots the same way for all of them.
 #pragma once
 #include <deque>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "nn/model_spec.h"
 #include "ops/optim.h"
 #include "train/evaluate.h"
+#include "train/session.h"
 #include "util/error.h"
 
 namespace fovea::api {
@@ -31,12 +33,15 @@ struct Trainer::Impl {
   nn::ModelSpec spec;
   std::vector<double> mean, std;
   std::unique_ptr<nn::Model> model;
-  std::unique_ptr<gpu::Replayer> train, eval;
-  std::unique_ptr<gpu::Replayer> update;  // accumulate > 1: the step's update program
-  uint32_t accumulate = 1;                // micro-batches per step
-  ops::OptimCoefficients coefficients{ops::OptimConfig{}};
+  std::unique_ptr<train::Session> session;  // its programs, ring slots and step counter
+  uint32_t accumulate = 1;                  // micro-batches per step
   double lr = 0;
-  uint64_t seed = 0, steps = 0;
+  uint64_t seed = 0;
+  train::StepRate rate() const {
+    train::StepRate r;
+    r.lr = lr;
+    return r;
+  }
   // Recorded steps not finished yet, oldest first (record_step, sliced parts).
   std::deque<StepTicket> in_flight;
   uint32_t next_slot = 0;  // the step slot of the next recorded step (ring slots slot * accumulate + k)
@@ -86,20 +91,6 @@ Result<T> guarded(ErrorCode code, F&& fn) noexcept {
 
 inline Metrics metrics_of(const train::Totals& t) { return {t.mean_loss(), t.accuracy(), t.count}; }
 
-// Micro-batches of a step of `rows` rows.
-uint32_t micro_batches(const Trainer::Impl& t, uint32_t rows);
-// Writes the next step's parameters (rate, optimizer scalars, step index,
-// seed) for micro-batch k of a step of `rows` rows into ring slot `slot`
-// and zeroes the slot's metric sums.
-void write_step_params(Trainer::Impl& t, uint32_t slot, uint32_t rows, uint32_t k);
-// Counts a step of `micro` micro-batches (steps; num_batches_tracked per forward).
-void count_step(Trainer::Impl& t, uint32_t micro);
-// The loss and accuracy of a finished step whose micro-batches ran in ring
-// slots first .. first + micro - 1.
-Metrics step_metrics(Trainer::Impl& t, uint32_t first, uint32_t micro);
-// Dispatches of a whole step: the train program per micro-batch, then the
-// update program (accumulation only).
-size_t step_dispatches(const Trainer::Impl& t);
 // Refuses `what` while recorded steps are in flight.
 void refuse_in_flight(const Trainer::Impl& t, const char* what);
 

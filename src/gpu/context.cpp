@@ -320,13 +320,13 @@ void Context::init_common(const ContextOptions& opts) {
   if (!opts.fast.empty()) {
     const std::string& v = opts.fast;
     if (v != "0" && v != "1" && v != "fp16" && v != "fp32")
-      throw Error("FOVEA_FAST: '" + v +
+      throw Error(opts.fast_name + ": '" + v +
                   "' is not 0 (portable kernels only), 1 (the default), fp16 or fp32");
     if (v == "0") portable_kernels = true;
     if (v == "0" || v == "fp32") half_precision = false;
     if (v == "fp16") {
       if (!fp16_storage_ && !coop_matrix_)
-        throw Error("FOVEA_FAST=fp16: device " + info_.name +
+        throw Error(opts.fast_name + "=fp16: device " + info_.name +
                     " has neither 16-bit storage buffers nor fp16 cooperative matrices");
       half_precision = true;
     }

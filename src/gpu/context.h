@@ -90,6 +90,9 @@ struct ContextOptions {
   // "" = the device model's defaults; "0": portable kernels only, fp32;
   // "1": the defaults; "fp16": the fp16 paths on; "fp32": off (FOVEA_FAST).
   std::string fast;
+  // The name `fast` has where it came from, for its errors (the API's
+  // "DeviceOptions::fast").
+  std::string fast_name = "FOVEA_FAST";
   bool portable = false;  // portable kernels only (FOVEA_KERNELS=portable)
   std::string limits;     // clamps of the device model (apply_limits; FOVEA_LIMITS)
   bool tune = true;       // time kernel variants (tuner.h); false: variant 0 (FOVEA_TUNE=0)

@@ -12,6 +12,7 @@
 #include "gpu/recorder.h"
 #include "nn/step_params.h"
 #include "ops/roofline.h"
+#include "train/session.h"
 #include "util/error.h"
 
 namespace fovea::train {
@@ -103,36 +104,31 @@ BenchResult run_bench(gpu::Context& ctx, const BenchConfig& cfg) {
   std::vector<uint32_t> labels(uint64_t(cfg.batch) * pool);
   for (auto& v : labels) v = uint32_t(rng.below(spec.classes));
 
-  gpu::Replayer step(model.train_program(), model.slots(), true);
-  ops::OptimCoefficients coefficients(mo.optim);
-  const double lr = 0.01;
+  SessionOptions so;
+  so.seed = cfg.seed;
+  so.optim = mo.optim;
+  so.profile = true;
+  Session session(model, so);
+  StepRate rate;
+  rate.lr = 0.01;
   Clock::time_point t0;
   for (uint32_t s = 0; s < cfg.warmup + cfg.steps; ++s) {
     if (s == cfg.warmup) {
-      step.finish();
-      step.reset_profile();
+      session.finish_training();
+      session.reset_profile();
       t0 = Clock::now();
     }
-    const uint32_t slot = step.acquire();
-    nn::StepParams p;
-    p.lr = float(lr);
-    const auto k = coefficients.at(uint64_t(s) + 1, lr);
-    std::copy(k.begin(), k.end(), p.optim);
-    p.step = s;
-    p.rows = cfg.batch;
-    p.seed = uint32_t(cfg.seed);
-    p.slot = slot;
-    std::memcpy(model.images_ring().host(slot), pixels.data() + (s % pool) * image_bytes, image_bytes);
-    std::memcpy(model.labels_ring().host(slot), labels.data() + uint64_t(s % pool) * cfg.batch, 4ull * cfg.batch);
-    std::memcpy(model.params_ring().host(slot), &p, sizeof p);
-    step.submit(slot);
+    session.train_step(rate, StepRows::whole(cfg.batch), [&](uint32_t slot, uint64_t, uint32_t rows) {
+      fill_from_host(model, slot, pixels.data() + (s % pool) * image_bytes, labels.data() + uint64_t(s % pool) * cfg.batch,
+                     rows);
+    });
   }
-  step.finish();
+  session.finish_training();
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   r.images_per_second = double(cfg.steps) * cfg.batch / r.seconds;
 
   const auto& ds = model.train_program().dispatches();
-  const auto prof = step.profile();
+  const auto prof = session.profile();
   for (size_t i = 0; i < ds.size(); ++i) {
     const gpu::DispatchCost c = gpu::cost_of(ds[i]);
     r.kernels.push_back({ds[i].label, ds[i].kernel->name, i < prof.size() ? prof[i].total_ms / cfg.steps : 0.0,

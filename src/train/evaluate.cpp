@@ -15,6 +15,7 @@
 #include "gpu/context.h"
 #include "io/safetensors.h"
 #include "nn/model.h"
+#include "train/session.h"
 #include "train/weights.h"
 #include "util/error.h"
 
@@ -23,8 +24,7 @@ namespace fovea::train {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows,
-               uint32_t slot, const nn::StepParams& params) {
+void fill_from_set(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows, uint32_t slot) {
   const size_t bytes = set.image_bytes();
   auto* images = static_cast<uint8_t*>(m.images_ring().host(slot));
   auto* labels = static_cast<uint32_t*>(m.labels_ring().host(slot));
@@ -33,6 +33,17 @@ void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uin
     labels[r] = set.labels[idx[r]];
   }
   for (uint32_t r = rows; r < m.batch(); ++r) labels[r] = 0;
+}
+
+void fill_from_host(nn::Model& m, uint32_t slot, const uint8_t* images, const uint32_t* labels, uint32_t rows) {
+  std::memcpy(m.images_ring().host(slot), images, size_t(rows) * m.spec().input_features());
+  auto* l = static_cast<uint32_t*>(m.labels_ring().host(slot));
+  for (uint32_t r = 0; r < m.batch(); ++r) l[r] = labels && r < rows ? labels[r] : 0;
+}
+
+void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows,
+               uint32_t slot, const nn::StepParams& params) {
+  fill_from_set(m, set, idx, rows, slot);
   std::memcpy(m.params_ring().host(slot), &params, sizeof params);
 }
 
@@ -52,8 +63,15 @@ Totals read_sums(const gpu::View& v, uint32_t slots) {
 
 Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
                 const std::vector<uint32_t>& indices, const nn::StepParams& base, const LogitsSink& sink) {
+  return evaluate(m, r, indices.size(), [&](uint32_t slot, uint64_t first, uint32_t rows) {
+    fill_from_set(m, set, indices.data() + first, rows, slot);
+  }, base, sink);
+}
+
+Totals evaluate(nn::Model& m, gpu::Replayer& r, uint64_t n, const FillRows& fill, const nn::StepParams& base,
+                const LogitsSink& sink) {
   Totals t;
-  if (indices.empty()) return t;
+  if (n == 0) return t;
   if (sink && !m.logits_ring().valid()) throw Error("internal: logits requested from a model that does not read them");
   r.finish();
   zero_sums(m.eval_sums(), m.slots());
@@ -64,15 +82,16 @@ Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
     sink(pending[slot].first, pending[slot].second, static_cast<const float*>(m.logits_ring().host(slot)));
     pending[slot].second = 0;
   };
-  for (size_t first = 0; first < indices.size(); first += m.batch()) {
-    uint32_t rows = uint32_t(std::min<size_t>(m.batch(), indices.size() - first));
+  for (uint64_t first = 0; first < n; first += m.batch()) {
+    uint32_t rows = uint32_t(std::min<uint64_t>(m.batch(), n - first));
     uint32_t slot = r.acquire();  // waits for the slot's previous batch
     drain(slot);
     nn::StepParams p = base;
     p.rows = rows;
     p.slot = slot;
     p.first_image = base.first_image + uint32_t(first);
-    fill_slot(m, set, indices.data() + first, rows, slot, p);
+    fill(slot, first, rows);
+    std::memcpy(m.params_ring().host(slot), &p, sizeof p);
     r.submit(slot);
     pending[slot] = {first, rows};
   }
@@ -272,12 +291,14 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
   nn::StepParams base;
   const std::unique_ptr<nn::Model> loaded = load_run_model(ctx, run, mo, base);
   nn::Model& model = *loaded;
-  gpu::Replayer step(model.eval_program(), model.slots());
+  SessionOptions so;
+  so.training = false;
+  Session session(model, so);
   base.blur_sigma = float(opts.blur_sigma);
   base.noise_std = float(opts.noise_std);
   const uint32_t K = r.classes;
   r.logits.assign(indices.size() * K, 0.0f);
-  const Totals t = evaluate(model, step, set, indices, base, [&](size_t first, uint32_t rows, const float* l) {
+  const Totals t = session.evaluate(set, indices, base, [&](size_t first, uint32_t rows, const float* l) {
     std::copy(l, l + size_t(rows) * K, r.logits.begin() + int64_t(first * K));
   });
   r.images = t.count;
@@ -301,7 +322,7 @@ EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions
   clean.blur_sigma = clean.noise_std = 0;
   for (const data::Corruption& c : corruptions) {
     const Totals ct = evaluate_corrupted(c, set, indices, clean, [&](const data::ImageSet& s, const nn::StepParams& p) {
-      return evaluate(model, step, s, indices, p);
+      return session.evaluate(s, indices, p);
     });
     r.corrupted.push_back({c.name, c.value, ct.mean_loss(), ct.accuracy()});
   }

@@ -38,9 +38,19 @@ struct Totals {
   double accuracy() const { return count ? double(correct) / double(count) : 0; }
 };
 
-// Copies the images and labels of one batch into ring slot `slot` and writes
-// the step's parameters. Rows past `rows` keep stale bytes; the decode kernel
-// zeroes them on the GPU.
+// Writes rows [first, first + rows) (positions in what the caller hands a
+// step or pass) into ring slot `slot` of the model's images and labels; the
+// slot is free when it is called (its previous run has finished).
+using FillRows = std::function<void(uint32_t slot, uint64_t first, uint32_t rows)>;
+
+// Copies the images and labels of `set` at idx[0 .. rows) into ring slot
+// `slot`; labels past `rows` are 0. Rows past `rows` keep stale bytes; the
+// decode kernel zeroes them on the GPU.
+void fill_from_set(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows, uint32_t slot);
+// Copies `rows` images (u8) and labels (u32, or class 0 when null) from
+// host memory into ring slot `slot`; labels past `rows` are 0.
+void fill_from_host(nn::Model& m, uint32_t slot, const uint8_t* images, const uint32_t* labels, uint32_t rows);
+// fill_from_set, then the step's parameters (the sharpness probe's programs).
 void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows,
                uint32_t slot, const nn::StepParams& params);
 void zero_sums(const gpu::View& v, uint32_t slots);
@@ -58,6 +68,9 @@ using LogitsSink = std::function<void(size_t first, uint32_t rows, const float* 
 // logits go to it once the batch has run.
 Totals evaluate(nn::Model& m, gpu::Replayer& r, const data::ImageSet& set,
                 const std::vector<uint32_t>& indices, const nn::StepParams& base,
+                const LogitsSink& sink = {});
+// The same over `n` rows that `fill` writes (train::Session::evaluate).
+Totals evaluate(nn::Model& m, gpu::Replayer& r, uint64_t n, const FillRows& fill, const nn::StepParams& base,
                 const LogitsSink& sink = {});
 
 // The images under one test corruption (data/corrupt.h): blur and noise

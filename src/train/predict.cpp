@@ -7,7 +7,7 @@
 
 #include "data/decode_set.h"
 #include "gpu/context.h"
-#include "nn/step_params.h"
+#include "train/session.h"
 #include "util/error.h"
 
 namespace fovea::train {
@@ -55,8 +55,10 @@ std::vector<Prediction> predict_files(gpu::Context& ctx, const RunInfo& run, con
   mo.read_logits = true;
   nn::StepParams base;
   const std::unique_ptr<nn::Model> model = load_run_model(ctx, run, mo, base);
-  gpu::Replayer step(model->eval_program(), model->slots());
-  evaluate(*model, step, set, good, base, [&](size_t first, uint32_t rows, const float* logits) {
+  SessionOptions so;
+  so.training = false;
+  Session session(*model, so);
+  session.evaluate(set, good, base, [&](size_t first, uint32_t rows, const float* logits) {
     for (uint32_t r = 0; r < rows; ++r) {
       const std::vector<double> p = softmax(logits + size_t(r) * K, K);
       std::vector<uint32_t> order(K);

@@ -22,7 +22,7 @@ nn::ModelSpec resized(const nn::ModelSpec& spec, uint32_t h, uint32_t w) {
 
 ResolutionLadder::ResolutionLadder(gpu::Context& ctx, const nn::ModelSpec& spec, const nn::ModelOptions& mo,
                                    const data::SharpenSchedule& schedule, uint32_t epochs,
-                                   const data::ImageSet& train, const nn::Model& full)
+                                   const data::ImageSet& train, const nn::Model& full, const SessionOptions& so)
     : schedule_(schedule) {
   const std::string where = "--sharpen pyramid: " + spec.path;
   auto size_free = [&](const nn::LayerSpec& l, const std::string& at) {
@@ -56,7 +56,9 @@ ResolutionLadder::ResolutionLadder(gpu::Context& ctx, const nn::ModelSpec& spec,
                   std::to_string(level->model->parameter_count()) + " parameters, at " +
                   size_text(spec.height, spec.width) + " " + std::to_string(full.parameter_count()) +
                   "; pyramid training needs parameters that do not depend on the input size");
-    level->step = std::make_unique<gpu::Replayer>(level->model->train_program(), level->model->slots());
+    SessionOptions lo = so;
+    lo.profile = false;  // --profile times the full-size model's step
+    level->session = std::make_unique<Session>(*level->model, lo);
     level->images = data::downsample_set(train, k);
     levels_[k] = std::move(level);
   }

@@ -14,9 +14,9 @@
 
 #include "data/idx.h"
 #include "data/sharpening.h"
-#include "gpu/recorder.h"
 #include "nn/model.h"
 #include "nn/model_spec.h"
+#include "train/session.h"
 
 namespace fovea::gpu { class Context; }
 
@@ -28,7 +28,7 @@ class ResolutionLadder {
     uint32_t k = 0;  // downsampled by 2^k
     nn::ModelSpec spec;
     std::unique_ptr<nn::Model> model;
-    std::unique_ptr<gpu::Replayer> step;
+    std::unique_ptr<Session> session;  // its training steps (the run's session options)
     data::ImageSet images;
   };
   // Builds a level for every k > 0 the schedule uses in `epochs` epochs.
@@ -37,7 +37,7 @@ class ResolutionLadder {
   // between sizes) or the model cannot take a level's size.
   ResolutionLadder(gpu::Context& ctx, const nn::ModelSpec& spec, const nn::ModelOptions& mo,
                    const data::SharpenSchedule& schedule, uint32_t epochs, const data::ImageSet& train,
-                   const nn::Model& full);
+                   const nn::Model& full, const SessionOptions& so);
 
   // The level of epoch `epoch` (0-based), given the full model's weights
   // and optimizer state; null at full resolution.

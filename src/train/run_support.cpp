@@ -103,17 +103,6 @@ void check_accumulate(const TrainConfig& cfg, const data::AugmentConfig& augment
     throw Error("--accumulate " + std::to_string(cfg.accumulate) + " cannot be used with mixup or cutmix in --augment");
 }
 
-// The optimizer step after the accumulated micro-batches: the update program
-// in the slot the micro-batches left free, with the last one's parameters.
-void run_update(nn::Model& model, gpu::Replayer& train_step, gpu::Replayer& update_step, nn::StepParams p) {
-  train_step.finish();
-  const uint32_t slot = update_step.acquire();
-  p.slot = slot;
-  std::memcpy(model.params_ring().host(slot), &p, sizeof p);
-  update_step.submit(slot);
-  update_step.finish();
-}
-
 // The options train() checks before it reads anything: one line naming the
 // option and the value.
 void check_train_options(const TrainConfig& cfg) {

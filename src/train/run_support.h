@@ -1,7 +1,7 @@
 // The pieces of `fovea train`'s loop (src/train/trainer.cpp) that are not
 // the loop: the progress bar, snapshots of the weights, metrics.jsonl lines
-// and a resumed run's cut, the ranks of a data-parallel run, and gradient
-// accumulation's checks and update.
+// and a resumed run's cut, the ranks of a data-parallel run, and the
+// options' checks.
 #pragma once
 #include <chrono>
 #include <cmath>
@@ -118,10 +118,6 @@ struct Ranks {
 // --accumulate: at least 1; micro-batches are one process's, and a mixing
 // augmentation draws per batch, which the micro-batches would each redo.
 void check_accumulate(const TrainConfig& cfg, const data::AugmentConfig& augment, uint32_t ranks);
-
-// The optimizer step after the accumulated micro-batches: the update program
-// in the slot the micro-batches left free, with the last one's parameters.
-void run_update(nn::Model& model, gpu::Replayer& train_step, gpu::Replayer& update_step, nn::StepParams p);
 
 // The scalar options of a run (epochs, batch, rates, stopping rules, test
 // corruptions' ranges, checkpoint interval): one line per bad value.

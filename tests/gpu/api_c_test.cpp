@@ -4,6 +4,7 @@
 #include <fovea/fovea.h>
 
 #include <catch2/catch.hpp>
+#include <cstddef>
 #include <cstring>
 #include <fovea/fovea.hpp>
 #include <random>
@@ -71,6 +72,42 @@ TEST_CASE("c api: status codes, per-handle messages, the C++ API's numbers", "[a
   REQUIRE(fovea_trainer_evaluate(t, images.data(), labels.data(), 11, &e) == 0);
   CHECK(e.images == 11);
   CHECK(e.loss == cpp.value().evaluate(images, labels).value().loss);
+  fovea_trainer_destroy(t);
+
+  // With options: accumulation, as the C++ API's; a struct too small is refused.
+  fovea_trainer_options opts;
+  fovea_trainer_options_init(&opts);
+  CHECK(opts.size == sizeof opts);
+  CHECK(opts.accumulate == 1);
+  opts.spec_json = spec;
+  opts.batch = 4;
+  opts.accumulate = 3;
+  opts.lr = 0.1;
+  opts.seed = 5;
+  opts.mean = &mean;
+  opts.std = &std;
+  opts.channels = 1;
+  fovea_device* device2 = nullptr;
+  REQUIRE(fovea_device_adopt(c.instance(), c.physical(), c.device(), c.queue_family(), 0, &device2, error,
+                             sizeof error) == 0);
+  fovea_trainer_options small = opts;
+  small.size = offsetof(fovea_trainer_options, channels);
+  CHECK(fovea_trainer_create_with_options(device2, &small, &t, error, sizeof error) == 1);
+  CHECK(std::string(error).find("options->size") != std::string::npos);
+  REQUIRE(fovea_trainer_create_with_options(device2, &opts, &t, error, sizeof error) == 0);
+  fovea_device_destroy(device2);
+  CHECK(fovea_trainer_step(t, images.data(), labels.data(), 11, &m) == 0);  // 3 micro-batches: 4 + 4 + 3
+  CHECK(m.images == 11);
+  o.batch = 4;
+  o.accumulate = 3;
+  auto acc = api::Trainer::create(d.value(), o);
+  REQUIRE(acc.ok());
+  auto am = acc.value().step(images, labels);
+  REQUIRE(am.ok());
+  CHECK(am.value().loss == m.loss);
+  CHECK(logits != acc.value().predict(images).value());  // it trained other weights than the batch of 8
+  REQUIRE(fovea_trainer_predict(t, images.data(), 11, logits.data()) == 0);
+  CHECK(logits == acc.value().predict(images).value());
   fovea_trainer_destroy(t);
 }
 

@@ -112,6 +112,11 @@ TEST_CASE("api: bad input comes back as an error value naming it", "[api]") {
   o = options();
   o.batch = 0;
   check_error(api::Trainer::create(d, o), api::ErrorCode::InvalidArgument, "batch");
+  // A bad DeviceOptions::fast is named as the caller named it (fovea names FOVEA_FAST).
+  api::DeviceOptions bad_fast;
+  bad_fast.fast = "2";
+  check_error(api::Device::create(bad_fast), api::ErrorCode::InvalidArgument,
+              "DeviceOptions::fast: '2' is not 0 (portable kernels only), 1 (the default), fp16 or fp32");
   check_error(api::Device::adopt(test::context().instance(), test::context().physical(),
                                  test::context().device(), 99),
               api::ErrorCode::InvalidArgument, "queue family 99");
