@@ -29,20 +29,10 @@ const char* kSpec = R"({"input": [2, 9, 11], "classes": 5, "layers": [
 constexpr uint64_t kImageBytes = 2 * 9 * 11;
 constexpr uint32_t kClasses = 5;
 
-struct Batch {
-  std::vector<uint8_t> images;
-  std::vector<uint32_t> labels;
-};
+using Batch = test::HostBatch;
 
 // n images of seeded random bytes (1..255) and random labels.
-Batch random_batch(uint32_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Batch b;
-  b.images.resize(n * kImageBytes);
-  for (auto& p : b.images) p = uint8_t(1 + rng() % 255);
-  for (uint32_t i = 0; i < n; ++i) b.labels.push_back(rng() % kClasses);
-  return b;
-}
+Batch random_batch(uint32_t n, uint32_t seed) { return test::random_host_batch(n, kImageBytes, kClasses, seed); }
 
 api::Device adopted() {
   gpu::Context& c = test::context();

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <sstream>
 
 #include "cli/environment.h"
@@ -101,6 +102,15 @@ void check_close(const std::vector<float>& got, const std::vector<double>& want,
     }
   }
   SUCCEED(what + ": " + std::to_string(got.size()) + " values match");
+}
+
+HostBatch random_host_batch(uint32_t n, uint64_t image_bytes, uint32_t classes, uint32_t seed) {
+  std::mt19937 rng(seed);
+  HostBatch b;
+  b.images.resize(n * image_bytes);
+  for (auto& p : b.images) p = uint8_t(1 + rng() % 255);
+  for (uint32_t i = 0; i < n; ++i) b.labels.push_back(rng() % classes);
+  return b;
 }
 
 }  // namespace fovea::test

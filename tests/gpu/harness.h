@@ -52,4 +52,12 @@ std::vector<float> random_floats(uint64_t n, uint64_t seed, float lo = -1.0f, fl
 void check_close(const std::vector<float>& got, const std::vector<double>& want, double atol,
                  double rtol, const std::string& what);
 
+// A batch in host memory: images of image_bytes bytes each, one label each.
+struct HostBatch {
+  std::vector<uint8_t> images;
+  std::vector<uint32_t> labels;
+};
+// n images of seeded random bytes (1..255, never zero) and random labels in [0, classes).
+HostBatch random_host_batch(uint32_t n, uint64_t image_bytes, uint32_t classes, uint32_t seed);
+
 }  // namespace fovea::test

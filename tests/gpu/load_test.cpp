@@ -33,19 +33,10 @@ const char* kTiny = R"({"input": [1, 5, 3], "classes": 3, "layers": [
   {"type": "flatten"}, {"type": "dense", "units": 7}, {"type": "relu"}, {"type": "dense", "units": 3}]})";
 constexpr uint64_t kImageBytes = 15;
 
-struct Batch {
-  std::vector<uint8_t> images;
-  std::vector<uint32_t> labels;
-};
+using Batch = test::HostBatch;
 
-Batch random_batch(uint32_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Batch b;
-  b.images.resize(n * kImageBytes);
-  for (auto& p : b.images) p = uint8_t(1 + rng() % 255);
-  for (uint32_t i = 0; i < n; ++i) b.labels.push_back(rng() % 3);
-  return b;
-}
+// n images of seeded random bytes (1..255) and random labels.
+Batch random_batch(uint32_t n, uint32_t seed) { return test::random_host_batch(n, kImageBytes, 3, seed); }
 
 api::Device adopted() {
   gpu::Context& c = test::context();

@@ -230,6 +230,25 @@ double eval_loss(const char* text, uint32_t step, uint32_t seed) {
   return double(s.loss_sum);
 }
 
+// The loss sums of the evaluation and training programs (first, second) on
+// one batch of a fresh model of `spec` (parameters seeded 3).
+std::pair<float, float> loss_sums(const nn::ModelSpec& spec, const nn::ModelOptions& o, const nn::StepParams& sp) {
+  Harness h(spec, o);
+  h.model.init_parameters(3);
+  h.fill_batch();
+  std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
+  std::pair<float, float> out;
+  for (bool train : {false, true}) {
+    gpu::Replayer& program = train ? h.train : h.eval;
+    program.submit(program.acquire());
+    program.finish();
+    ops::MetricSums s;
+    std::memcpy(&s, (train ? h.model.train_sums() : h.model.eval_sums()).host(0), sizeof s);
+    (train ? out.second : out.first) = s.loss_sum;
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("random pooling layers evaluate as their deterministic forms, bit for bit", "[model]") {
@@ -314,24 +333,7 @@ TEST_CASE("dropout layers are the identity in evaluation and active in training"
   sp.rows = 5;
   sp.step = 9;
   sp.seed = 17;
-  // Loss sums of the training and evaluation programs on one batch.
-  auto losses = [&](const nn::ModelSpec& spec) {
-    Harness h(spec, o);
-    h.model.init_parameters(3);
-    h.fill_batch();
-    std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
-    std::pair<float, float> out;
-    for (bool train : {false, true}) {
-      gpu::Replayer& program = train ? h.train : h.eval;
-      program.submit(program.acquire());
-      program.finish();
-      ops::MetricSums s;
-      std::memcpy(&s, (train ? h.model.train_sums() : h.model.eval_sums()).host(0), sizeof s);
-      (train ? out.second : out.first) = s.loss_sum;
-    }
-    return out;
-  };
-  const auto a = losses(with), b = losses(plain);
+  const auto a = loss_sums(with, o, sp), b = loss_sums(plain, o, sp);
   CHECK(a.first == b.first);    // evaluation: bit for bit
   CHECK(a.second != b.second);  // training: the masks change the loss
 }
@@ -463,27 +465,11 @@ TEST_CASE("aux heads add their weighted loss in training and leave evaluation bi
   nn::StepParams sp;
   sp.rows = 5;
   sp.lr = 0;
-  // Per-row loss sums of the evaluation and training programs on one batch.
-  auto losses = [&](const nn::ModelSpec& spec) {
-    Harness h(spec, o);
-    h.model.init_parameters(3);  // the main tensors come first: the same values with or without aux heads
-    h.fill_batch();
-    std::memcpy(h.model.params_ring().host(0), &sp, sizeof sp);
-    std::pair<float, float> out;
-    for (bool train : {false, true}) {
-      gpu::Replayer& program = train ? h.train : h.eval;
-      program.submit(program.acquire());
-      program.finish();
-      ops::MetricSums s;
-      std::memcpy(&s, (train ? h.model.train_sums() : h.model.eval_sums()).host(0), sizeof s);
-      (train ? out.second : out.first) = s.loss_sum;
-    }
-    return out;
-  };
   const nn::ModelSpec with = nn::parse_model_spec_text(kBlockGraph, "graph.json");
   const nn::ModelSpec plain = nn::parse_model_spec_text(without_aux(kBlockGraph), "plain.json");
   REQUIRE(with.aux.size() == 2);
-  const auto a = losses(with), b = losses(plain);
+  // init_parameters(3): the main tensors come first, the same values with or without aux heads.
+  const auto a = loss_sums(with, o, sp), b = loss_sums(plain, o, sp);
   CHECK(a.first == b.first);  // evaluation ignores the heads
   // Each head adds weight x a cross-entropy near log 3 per row.
   INFO("with aux " << a.second << ", without " << b.second);
