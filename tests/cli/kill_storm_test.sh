@@ -42,6 +42,10 @@ storm() {
       if kill -9 "$pid" 2>/dev/null; then
         wait "$pid" 2>/dev/null
         killed=$((killed + 1))
+        # Killed after its last file was in place (summary.json, then
+        # report.html, each written atomically): the run is complete, and a
+        # --resume rightly calls it finished.
+        [ -f "$run/summary.json" ] && [ -f "$run/report.html" ] && break
         continue
       fi
     fi
