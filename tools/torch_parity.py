@@ -443,7 +443,7 @@ def exported64(model):
     return {k: v.detach().double().numpy() for k, v in model.exported().items()}
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="\n".join(__doc__.splitlines()[2:]))
@@ -477,7 +477,12 @@ def main():
                         "(default 4); 0: within --tol of one PyTorch run")
     p.add_argument("--keep", action="store_true", help="keep the work directory and print its path")
     p.add_argument("--write-fixture", metavar="PATH", help="write the safetensors test fixture and exit")
-    a = p.parse_args()
+    p.add_argument("--cases", metavar="FILE",
+                   help="one comparison per line of FILE, each line's options added to the others given "
+                        "(# starts a comment); torch is imported once; exit 1 when any case fails")
+    a = p.parse_args(argv)
+    if a.cases:
+        return run_cases(a.cases, [x for x in (sys.argv[1:] if argv is None else argv)])
     if a.write_fixture:
         write_fixture(a.write_fixture)
         return 0
@@ -525,6 +530,33 @@ def main():
             print(f"work directory kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def run_cases(path, argv):
+    """Every line of `path` as its own comparison, with the rest of argv."""
+    base = []
+    skip = False
+    for x in argv:  # argv less --cases FILE
+        if skip:
+            skip = False
+        elif x == "--cases":
+            skip = True
+        elif not x.startswith("--cases="):
+            base.append(x)
+    with open(path) as f:
+        cases = [line.split("#")[0].split() for line in f]
+    failed = []
+    for case in (c for c in cases if c):
+        print("== " + " ".join(case), flush=True)
+        try:
+            code = main(base + case)
+        except SystemExit as e:  # argparse's error on a bad line
+            code = e.code
+        if code != 0:
+            print(f"FAIL: torch parity for {' '.join(case)} (exit {code})", flush=True)
+            failed.append(" ".join(case))
+    print(f"torch parity: {sum(1 for c in cases if c) - len(failed)} cases passed, {len(failed)} failed", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -236,8 +236,8 @@ data::Source open_run_data(const RunInfo& run, const std::string& data, bool pro
 }
 
 std::unique_ptr<nn::Model> load_run_model(gpu::Context& ctx, const RunInfo& run, nn::ModelOptions mo,
-                                          nn::StepParams& base) {
-  mo.batch = run.batch;
+                                          nn::StepParams& base, uint32_t max_batch) {
+  mo.batch = max_batch ? std::min(run.batch, max_batch) : run.batch;
   mo.channel_mean = run.mean;
   mo.channel_std = run.std;
   mo.feature_smoothing = run.feature_sigma > 0;

@@ -118,11 +118,12 @@ RunInfo load_run(const std::string& dir);
 // model's input, --resize, --skip-bad-images; the run's class names.
 data::Source open_run_data(const RunInfo& run, const std::string& data, bool progress = true);
 
-// The model of a run with its final weights loaded (the run's batch,
-// standardisation and feature smoothing; `mo` gives the rest), and the
-// evaluation step parameters of the run (its seed and final feature sigma).
+// The model of a run with its final weights loaded (the run's batch, or
+// max_batch when that is smaller and not 0; the run's standardisation and
+// feature smoothing; `mo` gives the rest), and the evaluation step
+// parameters of the run (its seed and final feature sigma).
 std::unique_ptr<nn::Model> load_run_model(gpu::Context& ctx, const RunInfo& run, nn::ModelOptions mo,
-                                          nn::StepParams& base);
+                                          nn::StepParams& base, uint32_t max_batch = 0);
 
 struct EvalOptions {
   std::string data_dir;  // "" = the run's

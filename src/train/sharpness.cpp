@@ -161,7 +161,9 @@ SharpnessResult sharpness_of_run(gpu::Context& ctx, const RunInfo& run, const st
   mo.slots = 1;
   mo.probe = true;
   nn::StepParams base;
-  const std::unique_ptr<nn::Model> model = load_run_model(ctx, run, mo, base);
+  // No larger than the probe's images: a model at the run's batch would
+  // compute every padding row of a smaller probe set for nothing.
+  const std::unique_ptr<nn::Model> model = load_run_model(ctx, run, mo, base, o.images);
   return probe_sharpness(*model, ds.train, base, o);
 }
 

@@ -117,107 +117,88 @@ for layer in '{"type": "dropout"}' '{"type": "dense", "units": 10, "drop_connect
     fails=$((fails + 1))
   fi
 done
-for model in "$src/assets/models/mlp.json" "$src/assets/models/fashion_cnn.json" "$tmp/cnn.json" "$tmp/zoo.json" "$tmp/norms.json" \
-             "$tmp/dropout0.json"; do
-  echo "== $model"
-  "$py" "$src/tools/torch_parity.py" --fovea "$fovea" --model "$model" --steps 10
-  code=$?
-  if [ "$code" -ne 0 ]; then
-    echo "FAIL: torch parity for $model (exit $code)"
-    fails=$((fails + 1))
-  fi
-done
-# fashion_resnet amplifies rounding: its BatchNorm gradients are sums with
-# heavy cancellation, and float32 PyTorch itself ends 10 steps up to 1.75e-2
-# (relative, on BatchNorm biases) away from float64 PyTorch, so there the
-# spread, not the 1e-4 floor, sets the bound. Measured: Fovea's errors match PyTorch's (e.g. 1.3e-2
-# vs 1.25e-2 on 1.bias, 1.1e-3 vs 1.08e-3 on 13.weight; losses <= 4.4e-5).
-echo "== $src/assets/models/fashion_resnet.json (against float64)"
-"$py" "$src/tools/torch_parity.py" --fovea "$fovea" --model "$src/assets/models/fashion_resnet.json" --steps 10 \
-  --lr 0.01 --spread 4
-code=$?
-if [ "$code" -ne 0 ]; then
-  echo "FAIL: torch parity for fashion_resnet (exit $code)"
-  fails=$((fails + 1))
-fi
-
-# Every optimizer on the MLP for 20 steps against torch.optim (against
-# float64, within max(1e-4, 4 x float32 PyTorch's own error); rmsprop
-# centred and nadam below came to 1.03e-4 and 1.04e-4 from float32 PyTorch
-# on another CPU, over the fixed 1e-4 this used to be). Rates: torch's defaults where they train this one
-# repeated batch smoothly, else lower. The normalised steps (rmsprop, the
-# Adam family) move a weight by about lr whatever its gradient's size, so a
-# weight whose gradient is a near-total cancellation (|g| ~ 1e-7 where most
-# are ~1e-3) moves by about lr in a direction float rounding decides, in
-# PyTorch as in Fovea: at adam's default 1e-3 float32 PyTorch is itself
-# 6e-5 from float64 PyTorch (Fovea 5e-5) and the two float32 runs 1.1e-4
-# apart. At the rates below such weights stay within 5e-5, while a wrong
-# term still moves weights by 1e-3 relative or more. rmsprop's default 0.01
-# diverges on this batch (its first step moves every weight by about 10 lr).
-while read -r name args; do
-  echo "== optimizer $name $args"
-  # shellcheck disable=SC2086
-  "$py" "$src/tools/torch_parity.py" --fovea "$fovea" --model "$src/assets/models/mlp.json" --steps 20 \
-    --optimizer "$name" $args
-  code=$?
-  if [ "$code" -ne 0 ]; then
-    echo "FAIL: torch parity for --optimizer $name $args (exit $code)"
-    fails=$((fails + 1))
-  fi
-done <<'EOF'
-sgd
-sgd --momentum 0 --weight-decay 0.01
-nesterov --weight-decay 0.01
-adagrad
-adagrad --weight-decay 0.01
-rmsprop --lr 1e-4
-rmsprop --lr 1e-5 --centered --momentum 0.9 --weight-decay 0.01
-adadelta
-adadelta --rho 0.5 --weight-decay 0.01
-adam --lr 5e-4
-adam --lr 5e-4 --weight-decay 0.01 --beta1 0.8 --eps 1e-6
-adamw --lr 5e-4
-adamw --lr 5e-4 --weight-decay 0.5
-amsgrad --lr 5e-4
-adamax --lr 1e-3
-nadam --lr 1e-3
-nadam --lr 1e-3 --momentum-decay 0.1 --weight-decay 0.01
-EOF
-# Weight penalties and gradient clipping, 20 steps, the same bound: the
-# penalty is added to the torch loss on the same tensors, clip_grad_value_ /
-# clip_grad_norm_ run before opt.step(); the losses compared are the data
-# loss, and the reported penalty of the final weights is compared too. The
-# per-layer spec overrides the global l2 on both layers and sets an l1 on the
-# hidden one only. (Adam with L1 is left out: weights L1 pins near 0 flip
-# sign on rounding, and Adam moves them by about lr either way: 2e-3.)
-# Last, class weights (--class-weights): CrossEntropyLoss(weight=w), balanced
-# from the batch's own class counts, and explicit weights with one class at 0.
+# Every comparison below runs in one PyTorch process (torch_parity.py
+# --cases: one line per comparison, its options added to --fovea), so torch
+# is imported once, not 34 times.
+m=$src/assets/models
 layer_spec="$tmp/mlp_penalties.json"
 cat >"$layer_spec" <<'JSON'
 {"input": [1, 28, 28], "classes": 10,
  "layers": [{"type": "flatten"}, {"type": "dense", "units": 256, "l1": 2e-3, "l2": 0},
             {"type": "relu"}, {"type": "dense", "units": 10, "l2": 0.05}]}
 JSON
-while read -r model args; do
-  echo "== penalties $model $args"
-  # shellcheck disable=SC2086
-  "$py" "$src/tools/torch_parity.py" --fovea "$fovea" --model "$model" --steps 20 $args
-  code=$?
-  if [ "$code" -ne 0 ]; then
-    echo "FAIL: torch parity for $model $args (exit $code)"
-    fails=$((fails + 1))
-  fi
-done <<CASES
-$src/assets/models/mlp.json --l1 1e-3
-$src/assets/models/mlp.json --l2 0.01
-$src/assets/models/mlp.json --l1 1e-3 --l2 0.01
-$src/assets/models/mlp.json --l1 1e-3 --l2 0.01 --penalize-biases
-$layer_spec --l2 0.01
-$src/assets/models/mlp.json --clip-norm 0.5
-$src/assets/models/mlp.json --clip-value 0.01
-$src/assets/models/mlp.json --optimizer adam --lr 5e-4 --l2 0.01 --clip-norm 0.5
-$src/assets/models/mlp.json --class-weights balanced
-$src/assets/models/mlp.json --class-weights 1,2,0.5,1,3,1,0,1,2,1
+cat >"$tmp/cases" <<CASES
+# Models, 10 SGD steps.
+--model $m/mlp.json --steps 10
+--model $m/fashion_cnn.json --steps 10
+--model $tmp/cnn.json --steps 10
+--model $tmp/zoo.json --steps 10
+--model $tmp/norms.json --steps 10
+--model $tmp/dropout0.json --steps 10
+# fashion_resnet amplifies rounding: its BatchNorm gradients are sums with
+# heavy cancellation, and float32 PyTorch itself ends 10 steps up to 1.75e-2
+# (relative, on BatchNorm biases) away from float64 PyTorch, so there the
+# spread, not the 1e-4 floor, sets the bound. Measured: Fovea's errors match
+# PyTorch's (e.g. 1.3e-2 vs 1.25e-2 on 1.bias, 1.1e-3 vs 1.08e-3 on
+# 13.weight; losses <= 4.4e-5).
+--model $m/fashion_resnet.json --steps 10 --lr 0.01 --spread 4
+# Every optimizer on the MLP for 20 steps against torch.optim (against
+# float64, within max(1e-4, 4 x float32 PyTorch's own error); rmsprop
+# centred and nadam below came to 1.03e-4 and 1.04e-4 from float32 PyTorch
+# on another CPU, over the fixed 1e-4 this used to be). Rates: torch's
+# defaults where they train this one repeated batch smoothly, else lower.
+# The normalised steps (rmsprop, the Adam family) move a weight by about lr
+# whatever its gradient's size, so a weight whose gradient is a near-total
+# cancellation (|g| ~ 1e-7 where most are ~1e-3) moves by about lr in a
+# direction float rounding decides, in PyTorch as in Fovea: at adam's
+# default 1e-3 float32 PyTorch is itself 6e-5 from float64 PyTorch (Fovea
+# 5e-5) and the two float32 runs 1.1e-4 apart. At the rates below such
+# weights stay within 5e-5, while a wrong term still moves weights by 1e-3
+# relative or more. rmsprop's default 0.01 diverges on this batch (its
+# first step moves every weight by about 10 lr).
+--model $m/mlp.json --steps 20 --optimizer sgd
+--model $m/mlp.json --steps 20 --optimizer sgd --momentum 0 --weight-decay 0.01
+--model $m/mlp.json --steps 20 --optimizer nesterov --weight-decay 0.01
+--model $m/mlp.json --steps 20 --optimizer adagrad
+--model $m/mlp.json --steps 20 --optimizer adagrad --weight-decay 0.01
+--model $m/mlp.json --steps 20 --optimizer rmsprop --lr 1e-4
+--model $m/mlp.json --steps 20 --optimizer rmsprop --lr 1e-5 --centered --momentum 0.9 --weight-decay 0.01
+--model $m/mlp.json --steps 20 --optimizer adadelta
+--model $m/mlp.json --steps 20 --optimizer adadelta --rho 0.5 --weight-decay 0.01
+--model $m/mlp.json --steps 20 --optimizer adam --lr 5e-4
+--model $m/mlp.json --steps 20 --optimizer adam --lr 5e-4 --weight-decay 0.01 --beta1 0.8 --eps 1e-6
+--model $m/mlp.json --steps 20 --optimizer adamw --lr 5e-4
+--model $m/mlp.json --steps 20 --optimizer adamw --lr 5e-4 --weight-decay 0.5
+--model $m/mlp.json --steps 20 --optimizer amsgrad --lr 5e-4
+--model $m/mlp.json --steps 20 --optimizer adamax --lr 1e-3
+--model $m/mlp.json --steps 20 --optimizer nadam --lr 1e-3
+--model $m/mlp.json --steps 20 --optimizer nadam --lr 1e-3 --momentum-decay 0.1 --weight-decay 0.01
+# Weight penalties and gradient clipping, 20 steps, the same bound: the
+# penalty is added to the torch loss on the same tensors, clip_grad_value_ /
+# clip_grad_norm_ run before opt.step(); the losses compared are the data
+# loss, and the reported penalty of the final weights is compared too. The
+# per-layer spec overrides the global l2 on both layers and sets an l1 on
+# the hidden one only. (Adam with L1 is left out: weights L1 pins near 0
+# flip sign on rounding, and Adam moves them by about lr either way: 2e-3.)
+# Last, class weights (--class-weights): CrossEntropyLoss(weight=w),
+# balanced from the batch's own class counts, and explicit weights with one
+# class at 0.
+--model $m/mlp.json --steps 20 --l1 1e-3
+--model $m/mlp.json --steps 20 --l2 0.01
+--model $m/mlp.json --steps 20 --l1 1e-3 --l2 0.01
+--model $m/mlp.json --steps 20 --l1 1e-3 --l2 0.01 --penalize-biases
+--model $layer_spec --steps 20 --l2 0.01
+--model $m/mlp.json --steps 20 --clip-norm 0.5
+--model $m/mlp.json --steps 20 --clip-value 0.01
+--model $m/mlp.json --steps 20 --optimizer adam --lr 5e-4 --l2 0.01 --clip-norm 0.5
+--model $m/mlp.json --steps 20 --class-weights balanced
+--model $m/mlp.json --steps 20 --class-weights 1,2,0.5,1,3,1,0,1,2,1
 CASES
+"$py" "$src/tools/torch_parity.py" --fovea "$fovea" --cases "$tmp/cases"
+code=$?
+if [ "$code" -ne 0 ]; then
+  echo "FAIL: torch parity: a case above failed (exit $code)"
+  fails=$((fails + 1))
+fi
 [ "$fails" -eq 0 ] && echo "torch parity: all models and optimizers passed"
 [ "$fails" -eq 0 ]
