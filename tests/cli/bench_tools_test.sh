@@ -2,7 +2,8 @@
 # tools/bench and tools/bench_torch.py: alternated pairs, PyTorch at every
 # thread count from 1 to the cores with the fastest used (or the one forced
 # by --threads), per-pair ratios whose median is the one printed, the load
-# recorded, --to-accuracy's wall times, and the option errors.
+# recorded, --to-accuracy's wall times, tools/bench_scaling's JSON and charts,
+# and the option errors.
 # Usage: bench_tools_test.sh FOVEA_BINARY SOURCE_DIR
 source "$(dirname "$0")/common.sh" "$@"
 "$py" -c 'import torch' 2>/dev/null || skip_test dep "$py cannot import torch (python3-torch)"
@@ -55,6 +56,32 @@ if a["torch"]["wall_seconds"] < a["torch"]["seconds"]: bad.append("torch wall ti
 print("\n".join(bad) if bad else "ok")
 sys.exit(1 if bad else 0)
 PY
+# tools/bench_scaling: two batches and two widths, tiny; the JSON holds
+# every point with its load, both charts are SVG, --report-only redraws.
+"$py" "$src/tools/bench_scaling" --build "$build" --batches 3,5 --widths 1,2 --width-batch 3 --images 6 \
+  --warmup 1 --out "$tmp/scaling" >"$tmp/scaling.txt" 2>&1 || fail "tools/bench_scaling: $(tail -5 "$tmp/scaling.txt")"
+"$py" - "$tmp/scaling" <<'PY' || fail "tools/bench_scaling figures"
+import json, sys, xml.dom.minidom
+d = sys.argv[1]
+r = json.load(open(f"{d}/scaling.json"))
+assert [p["batch"] for p in r["batch"]] == [3, 5], r["batch"]
+assert [(p["width"], p["batch"]) for p in r["width"]] == [(1, 3), (2, 3)], r["width"]
+for p in r["batch"] + r["width"]:
+    assert p["images_per_second"] > 0 and p["device_bytes"] > 0 and p["others_busy"] >= 0, p
+    assert p["under_load"] == (p["others_busy"] > 0.25), p
+# Twice the channels: more memory at the same batch; a larger batch: more too.
+assert r["width"][1]["device_bytes"] > r["width"][0]["device_bytes"], r["width"]
+assert r["batch"][1]["device_bytes"] > r["batch"][0]["device_bytes"], r["batch"]
+assert r["width"][0]["device_bytes"] == r["batch"][0]["device_bytes"], "x1 at batch 3 is the batch-3 point"
+for name in ("scaling-batch.svg", "scaling-width.svg"):
+    svg = xml.dom.minidom.parse(f"{d}/{name}").documentElement
+    assert svg.tagName == "svg" and len(svg.getElementsByTagName("circle")) == 4, name
+print("bench_scaling ok")
+PY
+"$py" "$src/tools/bench_scaling" --report-only --out "$tmp/scaling" >"$tmp/redraw.txt" 2>&1 &&
+  grep -q "^| width | x2 (batch 3) |" "$tmp/redraw.txt" || fail "bench_scaling --report-only: $(cat "$tmp/redraw.txt")"
+"$py" "$src/tools/bench_scaling" --report-only --out "$tmp/none" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "cannot read $tmp/none/scaling.json" "$tmp/err" || fail "--report-only without data: $(cat "$tmp/err")"
 grep -q "^ratio Fovea/PyTorch (per pair)" "$tmp/pairs.txt" || fail "no ratio line: $(cat "$tmp/pairs.txt")"
 grep -q "^to validation accuracy 0.3: Fovea" "$tmp/acc.txt" || fail "no to-accuracy line: $(cat "$tmp/acc.txt")"
 echo "$fails failure(s)"
