@@ -76,6 +76,8 @@ assert r["width"][0]["device_bytes"] == r["batch"][0]["device_bytes"], "x1 at ba
 for name in ("scaling-batch.svg", "scaling-width.svg"):
     svg = xml.dom.minidom.parse(f"{d}/{name}").documentElement
     assert svg.tagName == "svg" and len(svg.getElementsByTagName("circle")) == 4, name
+md = open(f"{d}/scaling.md").read()
+assert md.startswith("<!-- written by tools/bench_scaling") and "| batch | 5 |" in md and r["commit"] in md, md
 print("bench_scaling ok")
 PY
 "$py" "$src/tools/bench_scaling" --report-only --out "$tmp/scaling" >"$tmp/redraw.txt" 2>&1 &&
