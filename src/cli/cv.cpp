@@ -50,7 +50,7 @@ class Cv final : public Command {
       throw Error("fovea cv does not run data-parallel; start it without mpirun (fovea train does)");
     resolve_train_options(opts_, args, "cv-");
     c.train = opts_.cfg;
-    auto ctx = open_device(opts_);
+    auto ctx = open_device(opts_, true);
     train::cross_validate(*ctx, c);
     return finish_validation(*ctx);
   }

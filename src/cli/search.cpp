@@ -110,7 +110,7 @@ class Search final : public Command {
                   (unsigned long long)train::grid_size(c.space), trials_);
     c.identity = identity(c);
     train::check_search(c);
-    auto ctx = open_device(opts_);
+    auto ctx = open_device(opts_, true);
     train::run_search(*ctx, c);
     return finish_validation(*ctx);
   }

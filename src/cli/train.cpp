@@ -36,7 +36,7 @@ class Train final : public Command {
     try {
       resolve_train_options(opts_, args, "");
       join_ranks(opts_, comm);
-      auto ctx = open_device(opts_);
+      auto ctx = open_device(opts_, false);
       train::train(*ctx, opts_.cfg);
       return finish_validation(*ctx);
     } catch (const Error& e) {

@@ -83,7 +83,10 @@ void resolve_train_options(TrainOptions& o, const std::vector<std::string>& argv
 // draw no progress bar, and an unnamed device is chosen by local rank.
 void join_ranks(TrainOptions& o, fovea::dist::Comm& comm);
 
-// The device the options name, reported on stdout with the run directory.
-std::unique_ptr<fovea::gpu::Context> open_device(const TrainOptions& o);
+// The device the options name, reported on stdout, after the options are
+// checked. The run directory's line: printed here with print_run (fovea cv,
+// whose directory the cross-validation makes at once), else by the run once
+// the directory exists (TrainConfig::on_run_dir; fovea train).
+std::unique_ptr<fovea::gpu::Context> open_device(TrainOptions& o, bool print_run);
 
 }  // namespace fovea::cli

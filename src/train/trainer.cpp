@@ -125,6 +125,7 @@ void Run::open_run() {
     if (ec) throw Error("cannot create output directory " + out_.string() + ": " + ec.message());
     metrics_.open(out_ / "metrics.jsonl", cfg_.resume ? std::ios::app : std::ios::trunc);
     if (!metrics_) throw Error("cannot write " + (out_ / "metrics.jsonl").string());
+    if (cfg_.on_run_dir) cfg_.on_run_dir(out_.string());
   }
   session_ = std::make_unique<Session>(*model_, session_options());
   // The optimizer's step count is steps() + 1: its state starts at zeros in

@@ -79,6 +79,10 @@ struct TrainConfig {
   // stopped the run; false ends the run there, stop_reason "abandoned", with
   // that epoch's weights (fovea search --prune-trials).
   std::function<bool(const EpochResult&)> on_epoch;
+  // Called with the run directory once it exists (rank 0 only; `fovea
+  // train` prints it), so no message names a directory a bad option or
+  // input kept from being made.
+  std::function<void(const std::string& dir)> on_run_dir;
   // The sharpness probe (train/sharpness.h) after epochs E, 2E, ... (0 = off):
   // lambda_max on the first sharpness_images training images, Lanczos, top 1.
   uint32_t sharpness_every = 0;

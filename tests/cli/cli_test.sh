@@ -45,6 +45,13 @@ if [ -d "$data" ]; then
   expect 1 "epochs" -- train --model "$model" --epochs 0 --out "$tmp/r6"
   expect 1 "val-split.*1.5" -- train --model "$model" --val-split 1.5 --out "$tmp/r7"
   expect 1 "--lr" -- train --model "$model" --lr -1 --out "$tmp/r8"
+  # A value error comes first: no device or run line names a directory never made.
+  if grep -q "^run: \|^device: " "$tmp/out"; then
+    echo "FAIL: --lr -1 printed before its error: $(cat "$tmp/out")"; fails=$((fails + 1))
+  fi
+  # A bad input found after the device opened: still no run line.
+  expect 1 "nope.json" -- train --model "$tmp/nope.json" --out "$tmp/r8b"
+  if grep -q "^run: " "$tmp/out" || [ -e "$tmp/r8b" ]; then echo "FAIL: a missing model printed a run line or made $tmp/r8b"; fails=$((fails + 1)); fi
   expect 1 "device 99" -- train --model "$model" --device 99 --out "$tmp/r9"
   expect 1 "limit|70000" -- train --model "$model" --limit 70000 --out "$tmp/r10"
   # A real run under the validation layer: exit 0, no validation message.
