@@ -7,13 +7,13 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "data/split.h"
 #include "gpu/context.h"
 #include "gpu/recorder.h"
 #include "nn/step_params.h"
 #include "ops/roofline.h"
 #include "train/session.h"
 #include "util/error.h"
+#include "util/rng.h"
 
 namespace fovea::train {
 

@@ -19,7 +19,7 @@
 #include "data/idx.h"
 #include "gpu/recorder.h"
 #include "nn/model.h"
-#include "ops/optim.h"
+#include "optim/optimizer.h"
 #include "train/evaluate.h"
 
 namespace fovea::train {

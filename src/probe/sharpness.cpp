@@ -1,4 +1,4 @@
-#include "train/sharpness.h"
+#include "probe/sharpness.h"
 
 #include <chrono>
 #include <cmath>

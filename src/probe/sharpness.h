@@ -21,7 +21,7 @@
 // other layers (elu/selu's derivative at 0, fractional max pooling's
 // winners) are not frozen.
 // All vector arithmetic (Lanczos, reorthogonalisation) is in double on the
-// host: src/train/spectrum.h.
+// host: src/probe/spectrum.h.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -31,7 +31,7 @@
 #include "data/idx.h"
 #include "gpu/kernel.h"
 #include "nn/step_params.h"
-#include "train/spectrum.h"
+#include "probe/spectrum.h"
 
 namespace fovea::nn { class Model; }
 namespace fovea::gpu { class Context; class Replayer; }
