@@ -6,10 +6,10 @@
 #include "data/sharpening.h"
 #include "gpu/context.h"
 #include "gpu/recorder.h"
-#include "nn/step_params.h"
 #include "ops/blur.h"
 #include "ops/decode.h"
 #include "ops/tensor.h"
+#include "train/program_params.h"
 #include "util/error.h"
 
 namespace fovea::train {
@@ -48,7 +48,7 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
   gpu::Arena work(ctx, gpu::MemoryKind::Device, "pyramid.work");
   gpu::Arena upload(ctx, gpu::MemoryKind::Upload, "pyramid.upload");
   auto images = upload.reserve("images", (uint64_t(chunk) * D + 3) / 4 * 4);
-  auto params = upload.reserve("params", sizeof(nn::StepParams));
+  ProgramParams params(upload, "params");
   auto stats = work.reserve("stats", 8ull * C);
   auto x = work.reserve("x", 4ull * chunk * D), blurred = work.reserve("blurred", 4ull * chunk * D);
   auto scratch = work.reserve("scratch", 4ull * chunk * D);
@@ -67,11 +67,9 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
     const uint32_t n = std::min(chunk, count - begin);
     std::memcpy(images.host(), set.pixels.data() + (uint64_t(first) + begin) * D, uint64_t(n) * D);
     gpu::Program decode(ctx, "pyramid.decode");
-    decode.set_params(params);
+    decode.set_params(params.view());
     ops::record_decode(decode, {chunk, C, H, W}, images, stats, x, "decode");
-    nn::StepParams p;
-    p.rows = n;
-    std::memcpy(params.host(), &p, sizeof p);
+    params.write({.rows = n});
     {
       gpu::Replayer r(decode, 1);
       r.submit(r.acquire());
@@ -80,7 +78,7 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
     for (uint32_t l = 0; l < levels(); ++l) {
       // The training step's blur, sigma from the step parameters.
       gpu::Program prog(ctx, "pyramid.level");
-      prog.set_params(params);
+      prog.set_params(params.view());
       ops::record_copy(prog, uint64_t(n) * D, x, blurred, "copy");
       ops::record_blur(prog, {n, C, H, W}, ops::BlurKind::Image, 0.0, blurred, scratch, "blur");
       gpu::View cur = blurred;
@@ -95,8 +93,7 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
       const uint64_t floats = uint64_t(n) * C * ch * cw;
       const gpu::View dst = views_[l].sub(4ull * begin * C * ch * cw, 4 * floats, "level.chunk");
       ops::record_copy(prog, floats, cur, dst, "store");
-      p.blur_sigma = float(cfg.sigmas[l]);
-      std::memcpy(params.host(), &p, sizeof p);
+      params.write({.rows = n, .blur_sigma = cfg.sigmas[l]});
       gpu::Replayer r(prog, 1);
       r.submit(r.acquire());
       r.finish();
