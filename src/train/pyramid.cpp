@@ -13,10 +13,10 @@
 #include "util/error.h"
 
 namespace fovea::train {
+namespace {
 
-BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t first, uint32_t count,
-                         const PyramidConfig& cfg)
-    : ctx_(ctx), count_(count) {
+// Throws fovea::Error on a bad sigma, range, chunk or standardisation.
+void check_config(const data::ImageSet& set, uint32_t first, uint32_t count, const PyramidConfig& cfg) {
   if (cfg.sigmas.empty()) throw Error("blur pyramid: no sigma given");
   for (double s : cfg.sigmas)
     if (!(s >= 0 && s <= data::kMaxSharpenSigma))
@@ -25,9 +25,18 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
     throw Error(set.images_path + " holds " + std::to_string(set.count) + " images; images " +
                 std::to_string(first) + ".." + std::to_string(uint64_t(first) + count - 1) + " asked for");
   if (cfg.chunk == 0 || cfg.chunk % 64 != 0) throw Error("blur pyramid: chunk must be a multiple of 64");
-  const uint32_t C = set.channels, H = set.height, W = set.width;
+  const uint32_t C = set.channels;
   if ((!cfg.mean.empty() && cfg.mean.size() != C) || (!cfg.std.empty() && cfg.std.size() != C))
     throw Error("blur pyramid: mean/std need one value per channel");
+}
+
+}  // namespace
+
+BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t first, uint32_t count,
+                         const PyramidConfig& cfg)
+    : ctx_(ctx), count_(count) {
+  check_config(set, first, count, cfg);
+  const uint32_t C = set.channels, H = set.height, W = set.width;
   const uint64_t D = set.image_bytes();
   const uint32_t chunk = std::min<uint32_t>(cfg.chunk, (count + 63) / 64 * 64);
 
