@@ -8,7 +8,6 @@
 #include "cli/train_options.h"
 #include "data/split.h"
 #include "io/atomic_file.h"
-#include "nn/step_params.h"
 #include "train/audit.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -108,18 +107,13 @@ class Audit final : public Command {
                   s.split.val.size());
       std::fflush(stdout);
       train::train(ctx, cfg);
-      const train::RunInfo fold = train::load_run(cfg.out_dir);
-      nn::ModelOptions mo;
-      mo.read_logits = true;
-      nn::StepParams base;
-      const auto model = train::load_run_model(ctx, fold, mo, base);
-      gpu::Replayer step(model->eval_program(), model->slots());
       const std::vector<uint32_t>& held = s.split.val;
-      train::evaluate(*model, step, ds.train, held, base, [&](size_t first, uint32_t rows, const float* logits) {
+      const auto add_rows = [&](size_t first, uint32_t rows, const float* logits) {
         for (uint32_t i = 0; i < rows; ++i)
           r.images.push_back(
               train::audit_row(held[first + i], ds.train.labels[held[first + i]], logits + size_t(i) * K, K));
-      });
+      };
+      train::run_logits(ctx, train::load_run(cfg.out_dir), ds.train, held, add_rows);
     }
   }
 

@@ -16,6 +16,7 @@ Environment read_environment() {
   if (const char* l = std::getenv("FOVEA_LIMITS"); l && *l) env.limits = l;
   const char* t = std::getenv("FOVEA_TUNE");
   env.tune = !(t && std::strcmp(t, "0") == 0);
+  if (const char* n = std::getenv("FOVEA_TEST_DEVICE_LOST")) env.lose_device_at_submit = std::strtoull(n, nullptr, 10);
   return env;
 }
 
@@ -27,6 +28,7 @@ gpu::ContextOptions context_options(const Environment& env, const std::string& d
   o.portable = env.portable;
   o.limits = env.limits;
   o.tune = env.tune;
+  o.lose_device_at_submit = env.lose_device_at_submit;
   return o;
 }
 

@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "probe/sharpness.h"
 #include "train/evaluate.h"
-#include "train/sharpness.h"
 
 namespace fovea::cli {
 

@@ -11,7 +11,7 @@
 #include "data/split.h"
 #include "dist/comm.h"
 #include "gpu/context.h"
-#include "ops/optim.h"
+#include "optim/optimizer.h"
 #include "train/trainer.h"
 
 namespace fovea::cli {

@@ -50,7 +50,7 @@
 #include <cstdint>
 #include <string>
 
-#include "data/split.h"
+#include "util/rng.h"
 
 namespace fovea::data {
 

@@ -7,6 +7,7 @@
 #include "data/image.h"
 #include "data/sharpening.h"
 #include "util/error.h"
+#include "util/rng.h"
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
@@ -38,13 +39,6 @@ constexpr Range kRanges[] = {
     {"translate", 0, 1024, true, "the shift in pixels"},
     {"jpeg", 1, 100, true, "the quality"},
 };
-
-uint64_t splitmix(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 uint8_t clip_round(double v) { return uint8_t(std::clamp(std::nearbyint(v), 0.0, 255.0)); }
 
@@ -142,7 +136,7 @@ std::vector<Corruption> parse_corruptions(const std::vector<std::string>& items,
 }
 
 uint64_t corruption_bits(uint32_t seed, uint32_t image, uint64_t counter) {
-  return splitmix(splitmix(splitmix(seed) ^ image) ^ counter);
+  return mix64(mix64(mix64(seed) ^ image) ^ counter);
 }
 
 void corrupt_image(const Corruption& c, uint32_t image, uint32_t channels, uint32_t height, uint32_t width,

@@ -23,19 +23,6 @@ constexpr uint64_t kStrataStream = 0x7374726174610000ull;  // "strata"
 constexpr uint64_t kFoldStream = 0x666f6c6400000000ull;    // "fold"
 constexpr uint64_t kSubsetStream = 0x7375627365740000ull;  // "subset"
 
-constexpr uint64_t kGamma = 0x9E3779B97F4A7C15ull;  // 2^64 / golden ratio, odd
-
-// SplitMix64's output function (a variant of MurmurHash3's fmix64): a
-// bijection on 64 bits with good avalanche.
-uint64_t finalize(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-// One SplitMix64 step as a pure function, used to mix seeds.
-uint64_t mix64(uint64_t z) { return finalize(z + kGamma); }
-
 // Seed for (user seed, stream, index): mixing twice means nearby seeds and
 // nearby indices (epoch 3 vs 4, seed 1 vs 2) start far-apart generators.
 uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index) {
@@ -49,31 +36,6 @@ uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t index) {
 }
 
 }  // namespace
-
-uint64_t Rng::next() {
-  state_ += kGamma;
-  return finalize(state_);
-}
-
-uint64_t Rng::below(uint64_t n) {
-  if (n == 0) throw Error("Rng::below: the range must be non-empty (n > 0)");
-  // 2^64 mod n, computed in 64 bits as (2^64 - n) mod n. Draws below it are
-  // rejected so the accepted range [t, 2^64) holds a whole number of copies
-  // of [0, n), and r % n is exactly uniform. t < 2^63 (t < n, and
-  // t = 2^64 - n when n > 2^63), so fewer than half the draws are rejected;
-  // for n below 2^32 almost none are.
-  const uint64_t t = (0 - n) % n;
-  for (;;) {
-    const uint64_t r = next();
-    if (r >= t) return r % n;
-  }
-}
-
-float Rng::uniform01() {
-  // The top 24 bits: every value k / 2^24 is exactly representable in float,
-  // so the result is uniform on that grid and never reaches 1.
-  return float(next() >> 40) * (1.0f / 16777216.0f);
-}
 
 void shuffle(std::vector<uint32_t>& v, Rng& rng) {
   // Fisher-Yates from the back: position i takes a uniform pick of [0, i].

@@ -7,21 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "util/rng.h"
+
 namespace fovea::data {
-
-// SplitMix64: small, fast, portable, seeded generator.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next();
-  // Uniform integer in [0, n), n > 0, without modulo bias.
-  uint64_t below(uint64_t n);
-  // Uniform float in [0, 1) with 24 bits.
-  float uniform01();
-
- private:
-  uint64_t state_;
-};
 
 // In-place Fisher-Yates shuffle driven by rng.below().
 void shuffle(std::vector<uint32_t>& v, Rng& rng);

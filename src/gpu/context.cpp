@@ -315,6 +315,7 @@ void Context::init_common(const ContextOptions& opts) {
   portable_kernels = opts.portable;
   tune = opts.tune;
   fast_ = opts.fast;
+  lose_device_at_submit_ = opts.lose_device_at_submit;
   half_precision = info_.type != VK_PHYSICAL_DEVICE_TYPE_CPU;
   occupancy_split_k = info_.type != VK_PHYSICAL_DEVICE_TYPE_CPU;
   if (!opts.fast.empty()) {
@@ -417,6 +418,11 @@ uint64_t Context::memory_in_use(uint32_t heap) const {
 VkResult Context::submit(const VkSubmitInfo& si, VkFence fence) {
   std::lock_guard<std::mutex> lock(queue_mutex_);
   return vkQueueSubmit(queue_, 1, &si, fence);
+}
+
+VkResult Context::submit_program(const VkSubmitInfo& si, VkFence fence) {
+  if (lose_device_at_submit_ != 0 && ++program_submits_ == lose_device_at_submit_) return VK_ERROR_DEVICE_LOST;
+  return submit(si, fence);
 }
 
 VkCommandBuffer Context::begin_once() {

@@ -96,6 +96,10 @@ struct ContextOptions {
   bool portable = false;  // portable kernels only (FOVEA_KERNELS=portable)
   std::string limits;     // clamps of the device model (apply_limits; FOVEA_LIMITS)
   bool tune = true;       // time kernel variants (tuner.h); false: variant 0 (FOVEA_TUNE=0)
+  // Test-only fault injection: the Nth (1-based) replayed program's
+  // submission fails with VK_ERROR_DEVICE_LOST, as a driver reset would
+  // (the command sets it from FOVEA_TEST_DEVICE_LOST; 0 = never).
+  uint64_t lose_device_at_submit = 0;
 };
 
 // What ops::KernelPolicy reads besides the device model: the options as
@@ -180,6 +184,9 @@ class Context {
   // vkQueueSubmit to queue(): a queue must be externally synchronised, and
   // Trainers sharing this context may submit from their own threads.
   VkResult submit(const VkSubmitInfo& si, VkFence fence);
+  // A replayed program's submission (Replayer::submit): submit(), or
+  // VK_ERROR_DEVICE_LOST without submitting at ContextOptions::lose_device_at_submit.
+  VkResult submit_program(const VkSubmitInfo& si, VkFence fence);
 
   // One-off work outside the training loop (uploads, readbacks): records
   // through `fn`, submits, waits. Ends with a barrier that makes transfer and
@@ -234,6 +241,8 @@ class Context {
   VkFence once_fence_ = VK_NULL_HANDLE;
   bool fp16_storage_ = false, coop_matrix_ = false;  // enabled at device creation
   std::string fast_;  // ContextOptions::fast
+  uint64_t lose_device_at_submit_ = 0;           // ContextOptions::lose_device_at_submit
+  std::atomic<uint64_t> program_submits_{0};     // submit_program's calls
   std::unique_ptr<KernelTable> kernels_;
   LiveObjects live_;
   std::mutex once_mutex_, queue_mutex_;

@@ -1,29 +1,10 @@
 #include "gpu/recorder.h"
 
-#include <atomic>
-#include <cstdlib>
 #include <cstring>
 
 #include "util/error.h"
 
 namespace fovea::gpu {
-namespace {
-
-// Test-only fault injection: FOVEA_TEST_DEVICE_LOST=N makes the process's
-// Nth training-program submission (1-based) fail with VK_ERROR_DEVICE_LOST,
-// as a driver reset would; the run must stop with one line and its last
-// checkpoint intact (tests/cli/device_lost_test.sh). Unset: no effect.
-VkResult submit_or_lose(Context& ctx, const VkSubmitInfo& si, VkFence fence) {
-  static const unsigned long long lose_at = [] {
-    const char* v = std::getenv("FOVEA_TEST_DEVICE_LOST");
-    return v ? std::strtoull(v, nullptr, 10) : 0ull;
-  }();
-  static std::atomic<unsigned long long> submits{0};
-  if (lose_at != 0 && ++submits == lose_at) return VK_ERROR_DEVICE_LOST;
-  return ctx.submit(si, fence);
-}
-
-}  // namespace
 
 void Program::set_params(const View& params) {
   if (params.size > kMaxParamBytes)
@@ -366,7 +347,7 @@ void Replayer::submit(uint32_t slot) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmds_[slot];
-  VkResult r = submit_or_lose(ctx_, si, fences_[slot]);
+  VkResult r = ctx_.submit_program(si, fences_[slot]);
   if (r == VK_ERROR_DEVICE_LOST) throw Error("the Vulkan device was lost (driver reset or crash)");
   check(r, "vkQueueSubmit");
   pending_[slot] = true;

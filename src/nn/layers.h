@@ -90,7 +90,7 @@ class Layer {
   // (the sharpness probe differentiates the evaluation-mode loss).
   virtual void backward(gpu::Program& p, const Io& io, bool training) = 0;
 
-  // The sharpness probe (src/train/sharpness.h) takes finite differences of
+  // The sharpness probe (src/probe/sharpness.h) takes finite differences of
   // evaluation-mode gradients between nearby weights. Across a kink (relu's
   // 0, a max-pooling tie) those see jumps that the Hessian does not have, so
   // a probe step first runs the evaluation forward at the base weights and

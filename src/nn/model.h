@@ -33,7 +33,7 @@
 //          (-> a copy of the logits for the host, with opts.read_logits);
 //          with opts.attack, the same attack as training's (the plain loss)
 //          after the noise
-//   probe (ModelOptions::probe only; the sharpness probe, src/train/sharpness.h):
+//   probe (ModelOptions::probe only; the sharpness probe, src/probe/sharpness.h):
 //          decode -> blur -> noise -> forward at the base parameters
 //          (evaluation: BatchNorm on its running statistics, random layers
 //          the identity), keeping the patterns of relu and max pooling (see

@@ -8,9 +8,9 @@
 #include "io/png.h"
 #include "gpu/context.h"
 #include "gpu/recorder.h"
-#include "nn/step_params.h"
 #include "ops/augment.h"
 #include "ops/decode.h"
+#include "train/program_params.h"
 #include "train/pyramid.h"
 #include "util/error.h"
 
@@ -88,7 +88,7 @@ Image augment_grid(gpu::Context& ctx, const data::ImageSet& set, const AugmentGr
   gpu::Arena upload(ctx, gpu::MemoryKind::Upload, "augment.grid.upload");
   auto images = upload.reserve("images", (uint64_t(N) * D + 3) / 4 * 4);
   auto labels = upload.reserve("labels", 4ull * (N + data::kMixWords));
-  auto params = upload.reserve("params", sizeof(nn::StepParams));
+  train::ProgramParams params(upload, "params");
   auto stats = device.reserve("stats", 8ull * C);
   auto x = device.reserve("x", 4ull * N * D), scratch = device.reserve("scratch", 4ull * N * D);
   device.commit();
@@ -105,7 +105,7 @@ Image augment_grid(gpu::Context& ctx, const data::ImageSet& set, const AugmentGr
   const ops::AugmentShape shape{N, C, H, W};
   gpu::Program original(ctx, "augment.original"), augmented(ctx, "augment.grid");
   for (gpu::Program* prog : {&original, &augmented}) {
-    prog->set_params(params);
+    prog->set_params(params.view());
     ops::record_decode(*prog, shape, images, stats, x, "decode");
   }
   ops::record_augment(augmented, shape, cfg.augment, x, scratch, stats, labels, "augment");
@@ -113,12 +113,9 @@ Image augment_grid(gpu::Context& ctx, const data::ImageSet& set, const AugmentGr
   Image grid = empty_grid(1 + cfg.rows, N, C, H, W, cfg.gap);
   std::vector<float> v(uint64_t(N) * D);
   for (uint32_t row = 0; row <= cfg.rows; ++row) {
-    nn::StepParams p;
-    p.rows = N;
-    p.seed = uint32_t(cfg.seed);
-    p.step = row == 0 ? 0 : row - 1;
-    std::memcpy(params.host(), &p, sizeof p);
-    const data::MixDraw mix = data::draw_mix(cfg.augment, cfg.seed, p.step, N, H, W);
+    const uint32_t step = row == 0 ? 0 : row - 1;
+    params.write({.rows = N, .seed = cfg.seed, .step = step});
+    const data::MixDraw mix = data::draw_mix(cfg.augment, cfg.seed, step, N, H, W);
     std::memcpy(static_cast<uint32_t*>(labels.host()) + N, &mix, sizeof mix);
     {
       gpu::Replayer r(row == 0 ? original : augmented, 1);

@@ -7,13 +7,13 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "data/split.h"
 #include "gpu/context.h"
 #include "gpu/recorder.h"
-#include "nn/step_params.h"
 #include "ops/roofline.h"
+#include "train/program_params.h"
 #include "train/session.h"
 #include "util/error.h"
+#include "util/rng.h"
 
 namespace fovea::train {
 
@@ -55,12 +55,12 @@ void measure_peaks(gpu::Context& ctx, double& gflops, double& gbps) {
   gpu::Arena device(ctx, gpu::MemoryKind::Device, "roofline");
   gpu::Arena upload(ctx, gpu::MemoryKind::Upload, "roofline.upload");
   gpu::View a = device.reserve("copy.in", n * 4), b = device.reserve("copy.out", n * 4);
-  gpu::View params = upload.reserve("step.params", sizeof(nn::StepParams));
+  ProgramParams params(upload, "step.params");
   device.commit();
   upload.commit();
-  std::memset(params.host(), 0, sizeof(nn::StepParams));
+  params.write({});
   gpu::Program p(ctx, "roofline");
-  p.set_params(params);
+  p.set_params(params.view());
   ops::record_stream_copy(p, n / 4, a, b, "peak.copy");
   ops::record_fma_loop(p, f, a, b, "peak.fma");
   const std::vector<double> ms = best_times(p, 5);

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "train/lr_schedule.h"
+#include "optim/lr_schedule.h"
 
 namespace fovea::nn { class Model; }
 

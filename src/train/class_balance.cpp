@@ -4,8 +4,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "data/split.h"
 #include "util/error.h"
+#include "util/rng.h"
 
 namespace fovea::train {
 

@@ -41,10 +41,12 @@ void fill_from_host(nn::Model& m, uint32_t slot, const uint8_t* images, const ui
   for (uint32_t r = 0; r < m.batch(); ++r) l[r] = labels && r < rows ? labels[r] : 0;
 }
 
-void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows,
-               uint32_t slot, const nn::StepParams& params) {
-  fill_from_set(m, set, idx, rows, slot);
-  std::memcpy(m.params_ring().host(slot), &params, sizeof params);
+void write_pass_params(nn::Model& m, uint32_t slot, const nn::StepParams& base, uint32_t rows, uint64_t first) {
+  nn::StepParams p = base;
+  p.rows = rows;
+  p.slot = slot;
+  p.first_image = base.first_image + uint32_t(first);
+  std::memcpy(m.params_ring().host(slot), &p, sizeof p);
 }
 
 void zero_sums(const gpu::View& v, uint32_t slots) {
@@ -86,12 +88,8 @@ Totals evaluate(nn::Model& m, gpu::Replayer& r, uint64_t n, const FillRows& fill
     uint32_t rows = uint32_t(std::min<uint64_t>(m.batch(), n - first));
     uint32_t slot = r.acquire();  // waits for the slot's previous batch
     drain(slot);
-    nn::StepParams p = base;
-    p.rows = rows;
-    p.slot = slot;
-    p.first_image = base.first_image + uint32_t(first);
     fill(slot, first, rows);
-    std::memcpy(m.params_ring().host(slot), &p, sizeof p);
+    write_pass_params(m, slot, base, rows, first);
     r.submit(slot);
     pending[slot] = {first, rows};
   }
@@ -247,6 +245,18 @@ std::unique_ptr<nn::Model> load_run_model(gpu::Context& ctx, const RunInfo& run,
   base.seed = uint32_t(run.seed);  // the noise of fovea train --test-noise
   base.feature_sigma = float(run.feature_sigma);
   return model;
+}
+
+void run_logits(gpu::Context& ctx, const RunInfo& run, const data::ImageSet& set,
+                const std::vector<uint32_t>& indices, const LogitsSink& sink) {
+  nn::ModelOptions mo;
+  mo.read_logits = true;
+  nn::StepParams base;
+  const std::unique_ptr<nn::Model> model = load_run_model(ctx, run, mo, base);
+  SessionOptions so;
+  so.training = false;
+  Session session(*model, so);
+  session.evaluate(set, indices, base, sink);
 }
 
 EvalResult evaluate_run(gpu::Context& ctx, const RunInfo& run, const EvalOptions& opts) {

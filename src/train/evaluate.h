@@ -50,9 +50,11 @@ void fill_from_set(nn::Model& m, const data::ImageSet& set, const uint32_t* idx,
 // Copies `rows` images (u8) and labels (u32, or class 0 when null) from
 // host memory into ring slot `slot`; labels past `rows` are 0.
 void fill_from_host(nn::Model& m, uint32_t slot, const uint8_t* images, const uint32_t* labels, uint32_t rows);
-// fill_from_set, then the step's parameters (the sharpness probe's programs).
-void fill_slot(nn::Model& m, const data::ImageSet& set, const uint32_t* idx, uint32_t rows,
-               uint32_t slot, const nn::StepParams& params);
+// The session layer's (evaluate below, Session::probe): writes `base` with
+// the batch's rows and slot and first_image base.first_image + `first` (the
+// batch's position in its pass) into ring slot `slot` of the model's step
+// parameters.
+void write_pass_params(nn::Model& m, uint32_t slot, const nn::StepParams& base, uint32_t rows, uint64_t first);
 void zero_sums(const gpu::View& v, uint32_t slots);
 Totals read_sums(const gpu::View& v, uint32_t slots);
 
@@ -124,6 +126,12 @@ data::Source open_run_data(const RunInfo& run, const std::string& data, bool pro
 // parameters of the run (its seed and final feature sigma).
 std::unique_ptr<nn::Model> load_run_model(gpu::Context& ctx, const RunInfo& run, nn::ModelOptions mo,
                                           nn::StepParams& base, uint32_t max_batch = 0);
+
+// The logits of the run's final weights on `indices` of `set`, batch by
+// batch to `sink`, as `fovea eval` computes them (load_run_model's
+// evaluation parameters): `fovea predict`, `fovea audit --folds`.
+void run_logits(gpu::Context& ctx, const RunInfo& run, const data::ImageSet& set,
+                const std::vector<uint32_t>& indices, const LogitsSink& sink);
 
 struct EvalOptions {
   std::string data_dir;  // "" = the run's

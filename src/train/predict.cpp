@@ -7,7 +7,6 @@
 
 #include "data/decode_set.h"
 #include "gpu/context.h"
-#include "train/session.h"
 #include "util/error.h"
 
 namespace fovea::train {
@@ -51,14 +50,7 @@ std::vector<Prediction> predict_files(gpu::Context& ctx, const RunInfo& run, con
       out[i].error = dec.errors[i];
   }
   if (good.empty()) return out;
-  nn::ModelOptions mo;
-  mo.read_logits = true;
-  nn::StepParams base;
-  const std::unique_ptr<nn::Model> model = load_run_model(ctx, run, mo, base);
-  SessionOptions so;
-  so.training = false;
-  Session session(*model, so);
-  session.evaluate(set, good, base, [&](size_t first, uint32_t rows, const float* logits) {
+  run_logits(ctx, run, set, good, [&](size_t first, uint32_t rows, const float* logits) {
     for (uint32_t r = 0; r < rows; ++r) {
       const std::vector<double> p = softmax(logits + size_t(r) * K, K);
       std::vector<uint32_t> order(K);

@@ -6,17 +6,17 @@
 #include "data/sharpening.h"
 #include "gpu/context.h"
 #include "gpu/recorder.h"
-#include "nn/step_params.h"
 #include "ops/blur.h"
 #include "ops/decode.h"
 #include "ops/tensor.h"
+#include "train/program_params.h"
 #include "util/error.h"
 
 namespace fovea::train {
+namespace {
 
-BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t first, uint32_t count,
-                         const PyramidConfig& cfg)
-    : ctx_(ctx), count_(count) {
+// Throws fovea::Error on a bad sigma, range, chunk or standardisation.
+void check_config(const data::ImageSet& set, uint32_t first, uint32_t count, const PyramidConfig& cfg) {
   if (cfg.sigmas.empty()) throw Error("blur pyramid: no sigma given");
   for (double s : cfg.sigmas)
     if (!(s >= 0 && s <= data::kMaxSharpenSigma))
@@ -25,9 +25,18 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
     throw Error(set.images_path + " holds " + std::to_string(set.count) + " images; images " +
                 std::to_string(first) + ".." + std::to_string(uint64_t(first) + count - 1) + " asked for");
   if (cfg.chunk == 0 || cfg.chunk % 64 != 0) throw Error("blur pyramid: chunk must be a multiple of 64");
-  const uint32_t C = set.channels, H = set.height, W = set.width;
+  const uint32_t C = set.channels;
   if ((!cfg.mean.empty() && cfg.mean.size() != C) || (!cfg.std.empty() && cfg.std.size() != C))
     throw Error("blur pyramid: mean/std need one value per channel");
+}
+
+}  // namespace
+
+BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t first, uint32_t count,
+                         const PyramidConfig& cfg)
+    : ctx_(ctx), count_(count) {
+  check_config(set, first, count, cfg);
+  const uint32_t C = set.channels, H = set.height, W = set.width;
   const uint64_t D = set.image_bytes();
   const uint32_t chunk = std::min<uint32_t>(cfg.chunk, (count + 63) / 64 * 64);
 
@@ -48,7 +57,7 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
   gpu::Arena work(ctx, gpu::MemoryKind::Device, "pyramid.work");
   gpu::Arena upload(ctx, gpu::MemoryKind::Upload, "pyramid.upload");
   auto images = upload.reserve("images", (uint64_t(chunk) * D + 3) / 4 * 4);
-  auto params = upload.reserve("params", sizeof(nn::StepParams));
+  ProgramParams params(upload, "params");
   auto stats = work.reserve("stats", 8ull * C);
   auto x = work.reserve("x", 4ull * chunk * D), blurred = work.reserve("blurred", 4ull * chunk * D);
   auto scratch = work.reserve("scratch", 4ull * chunk * D);
@@ -67,11 +76,9 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
     const uint32_t n = std::min(chunk, count - begin);
     std::memcpy(images.host(), set.pixels.data() + (uint64_t(first) + begin) * D, uint64_t(n) * D);
     gpu::Program decode(ctx, "pyramid.decode");
-    decode.set_params(params);
+    decode.set_params(params.view());
     ops::record_decode(decode, {chunk, C, H, W}, images, stats, x, "decode");
-    nn::StepParams p;
-    p.rows = n;
-    std::memcpy(params.host(), &p, sizeof p);
+    params.write({.rows = n});
     {
       gpu::Replayer r(decode, 1);
       r.submit(r.acquire());
@@ -80,7 +87,7 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
     for (uint32_t l = 0; l < levels(); ++l) {
       // The training step's blur, sigma from the step parameters.
       gpu::Program prog(ctx, "pyramid.level");
-      prog.set_params(params);
+      prog.set_params(params.view());
       ops::record_copy(prog, uint64_t(n) * D, x, blurred, "copy");
       ops::record_blur(prog, {n, C, H, W}, ops::BlurKind::Image, 0.0, blurred, scratch, "blur");
       gpu::View cur = blurred;
@@ -95,8 +102,7 @@ BlurPyramid::BlurPyramid(gpu::Context& ctx, const data::ImageSet& set, uint32_t 
       const uint64_t floats = uint64_t(n) * C * ch * cw;
       const gpu::View dst = views_[l].sub(4ull * begin * C * ch * cw, 4 * floats, "level.chunk");
       ops::record_copy(prog, floats, cur, dst, "store");
-      p.blur_sigma = float(cfg.sigmas[l]);
-      std::memcpy(params.host(), &p, sizeof p);
+      params.write({.rows = n, .blur_sigma = cfg.sigmas[l]});
       gpu::Replayer r(prog, 1);
       r.submit(r.acquire());
       r.finish();

@@ -11,7 +11,7 @@
 
 #include "data/sharpening.h"
 #include "nn/step_params.h"
-#include "ops/optim.h"
+#include "optim/optimizer.h"
 #include "util/error.h"
 #include "util/file.h"
 

@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/split.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/rng.h"
 
 namespace fovea::train {
 

@@ -204,6 +204,18 @@ Totals Session::evaluate(const data::ImageSet& set, const std::vector<uint32_t>&
   return train::evaluate(model_, eval(), set, indices, base, sink);
 }
 
+void Session::probe(Probe which, const nn::StepParams& base, uint64_t first, uint32_t rows, const FillRows& fill) {
+  const bool gradient = which == Probe::gradient;
+  std::unique_ptr<gpu::Replayer>& r = gradient ? probe_ : jacobian_;
+  if (!r)
+    r = std::make_unique<gpu::Replayer>(gradient ? model_.probe_program() : model_.jacobian_program(), model_.slots());
+  const uint32_t slot = r->acquire();
+  fill(slot, first, rows);
+  write_pass_params(model_, slot, base, rows, first);
+  r->submit(slot);
+  r->finish();
+}
+
 std::vector<gpu::ProfileEntry> Session::profile() const {
   std::vector<gpu::ProfileEntry> prof = train_->profile();
   for (const auto& r : sync_)

@@ -1,10 +1,12 @@
 // The session layer: one model's recorded programs (the training step, its
-// update and --sync-bn parts, evaluation) with their ring slots, and "one
-// step on this batch at this rate -> metric sums". Every caller that trains
-// or evaluates goes through it (`fovea train` and so `fovea cv`, `fovea
-// eval`, `fovea predict`, `fovea bench`, the API's Trainer, record_step and
-// its parts): none fills step parameters or upload slots itself, so every
-// path computes the same numbers for the same step.
+// update and --sync-bn parts, evaluation, the sharpness probe's) with their
+// ring slots, and "one step on this batch at this rate -> metric sums".
+// Every caller that trains or evaluates goes through it (`fovea train` and
+// so `fovea cv`, `fovea eval`, `fovea predict`, `fovea audit`, `fovea bench`,
+// `fovea sharpness`, the API's Trainer, record_step and its parts): none
+// fills step parameters or upload slots itself, so every path computes the
+// same numbers for the same step. Programs outside any model (sample grids,
+// the blur pyramid) write theirs through train/program_params.h.
 //
 // A step of `step_rows` rows: this process trains rows [first, first + rows)
 // of it (all of them with one process; a data-parallel rank its shard), in
@@ -19,7 +21,7 @@
 #include "data/idx.h"
 #include "gpu/recorder.h"
 #include "nn/model.h"
-#include "ops/optim.h"
+#include "optim/optimizer.h"
 #include "train/evaluate.h"
 
 namespace fovea::train {
@@ -123,6 +125,14 @@ class Session {
   Totals evaluate(const data::ImageSet& set, const std::vector<uint32_t>& indices, const nn::StepParams& base,
                   const LogitsSink& sink = {});
 
+  // ---- the sharpness probe's programs (nn::ModelOptions::probe)
+  enum class Probe { gradient, jacobian };  // the model's probe_program(), jacobian_program()
+  // Runs `which` once on `rows` rows that `fill` writes into a free ring
+  // slot (the jacobian's probe vectors too), with `base`'s sigmas and the
+  // batch's position `first` in the pass, and waits for it. The program is
+  // recorded on first use.
+  void probe(Probe which, const nn::StepParams& base, uint64_t first, uint32_t rows, const FillRows& fill);
+
   // ---- profiling (SessionOptions::profile)
   std::vector<gpu::ProfileEntry> profile() const;
   uint64_t profiled_steps() const { return train_->profiled_steps(); }
@@ -140,6 +150,7 @@ class Session {
   uint64_t steps_ = 0;
   std::unique_ptr<gpu::Replayer> train_, update_, eval_;
   std::vector<std::unique_ptr<gpu::Replayer>> sync_;  // --sync-bn: train_programs() after the first
+  std::unique_ptr<gpu::Replayer> probe_, jacobian_;     // Probe::gradient, Probe::jacobian
 };
 
 }  // namespace fovea::train

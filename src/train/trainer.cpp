@@ -8,11 +8,11 @@
 
 #include "data/idx.h"
 #include "gpu/context.h"
+#include "probe/sharpness.h"
 #include "train/class_balance.h"
 #include "train/resume.h"
 #include "train/run.h"
 #include "train/run_data.h"
-#include "train/sharpness.h"
 #include "train/weights.h"
 #include "util/error.h"
 

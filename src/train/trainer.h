@@ -12,8 +12,9 @@
 #include "data/image.h"
 #include "data/sharpening.h"
 #include "data/split.h"
-#include "ops/optim.h"
-#include "train/lr_schedule.h"
+#include "optim/lr_schedule.h"
+#include "optim/optimizer.h"
+#include "optim/penalty.h"
 
 namespace fovea::gpu { class Context; }
 namespace fovea::dist { class Comm; }
@@ -83,7 +84,7 @@ struct TrainConfig {
   // train` prints it), so no message names a directory a bad option or
   // input kept from being made.
   std::function<void(const std::string& dir)> on_run_dir;
-  // The sharpness probe (train/sharpness.h) after epochs E, 2E, ... (0 = off):
+  // The sharpness probe (probe/sharpness.h) after epochs E, 2E, ... (0 = off):
   // lambda_max on the first sharpness_images training images, Lanczos, top 1.
   uint32_t sharpness_every = 0;
   uint32_t sharpness_images = 256;

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "train/lr_schedule.h"
+#include "optim/lr_schedule.h"
 #include "util/error.h"
 
 namespace fovea::train {

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "data/split.h"
-#include "train/spectrum.h"
+#include "probe/spectrum.h"
 
 using namespace fovea;
 using train::Vec;

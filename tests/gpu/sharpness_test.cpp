@@ -16,6 +16,7 @@
 #include "data/split.h"
 #include "gpu/harness.h"
 #include "nn/model.h"
+#include "probe/sharpness.h"
 #include "reference/activation.h"
 #include "reference/conv2d.h"
 #include "reference/decode.h"
@@ -23,7 +24,6 @@
 #include "reference/loss.h"
 #include "reference/norm.h"
 #include "reference/pool.h"
-#include "train/sharpness.h"
 
 using namespace fovea;
 

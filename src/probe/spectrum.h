@@ -1,5 +1,5 @@
 // Spectrum estimates of a symmetric operator known only through products
-// A v (the loss Hessian of the sharpness probe, src/train/sharpness.h), all
+// A v (the loss Hessian of the sharpness probe, src/probe/sharpness.h), all
 // in double on the host: Lanczos with full reorthogonalisation, power
 // iteration, Hutchinson's trace estimate, and the cyclic Jacobi eigensolver
 // they use for the small tridiagonal (and the tests for whole matrices).

@@ -1,4 +1,4 @@
-#include "train/sharpness.h"
+#include "probe/sharpness.h"
 
 #include <chrono>
 #include <cmath>
@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "data/idx.h"
-#include "gpu/recorder.h"
 #include "nn/model.h"
 #include "train/evaluate.h"
+#include "train/session.h"
 #include "util/error.h"
 
 namespace fovea::train {
@@ -21,6 +21,13 @@ HessianProbe::HessianProbe(nn::Model& model, const data::ImageSet& set, std::vec
   model_.upload_base_parameters(theta_float_);  // the patterns of relu and max pooling: at theta
   theta_.assign(theta_float_.begin(), theta_float_.end());
   theta_norm_ = std::sqrt(dot(theta_, theta_));
+  SessionOptions so;
+  so.training = false;
+  session_ = std::make_unique<Session>(model_, so);
+}
+
+void HessianProbe::fill_batch(uint32_t slot, uint64_t first, uint32_t rows) {
+  fill_from_set(model_, set_, indices_.data() + first, rows, slot);
 }
 
 HessianProbe::~HessianProbe() = default;
@@ -31,19 +38,13 @@ Vec HessianProbe::gradient(const Vec& delta) {
     for (size_t i = 0; i < shifted.size(); ++i) shifted[i] = float(theta_[i] + delta[i]);
     model_.upload_parameters(shifted);
   }
-  if (!probe_step_) probe_step_ = std::make_unique<gpu::Replayer>(model_.probe_program(), model_.slots());
-  gpu::Replayer& step = *probe_step_;
   zero_sums(model_.probe_sums(), model_.slots());
   Vec g(theta_.size(), 0.0);
   const double n = double(indices_.size());
+  const FillRows fill = [this](uint32_t slot, uint64_t first, uint32_t rows) { fill_batch(slot, first, rows); };
   for (size_t first = 0; first < indices_.size(); first += model_.batch()) {
     const uint32_t rows = uint32_t(std::min<size_t>(model_.batch(), indices_.size() - first));
-    const uint32_t slot = step.acquire();
-    nn::StepParams p = base_;
-    p.rows = rows, p.slot = slot, p.first_image = uint32_t(first);
-    fill_slot(model_, set_, indices_.data() + first, rows, slot, p);
-    step.submit(slot);
-    step.finish();
+    session_->probe(Session::Probe::gradient, base_, first, rows, fill);
     // The batch's gradient is of its mean loss: weight it by rows / N.
     const std::vector<float> part = model_.download_gradients();
     const double w = rows / n;
@@ -72,25 +73,19 @@ std::vector<double> HessianProbe::jacobian_sq_norms(uint32_t probes, uint64_t se
   const uint32_t C = model_.spec().classes;
   const size_t D = model_.spec().input_features();
   std::vector<double> sq(indices_.size(), 0.0);
-  if (!jacobian_step_)
-    jacobian_step_ = std::make_unique<gpu::Replayer>(model_.jacobian_program(), model_.slots());
-  gpu::Replayer& step = *jacobian_step_;
   for (size_t first = 0; first < indices_.size(); first += model_.batch()) {
     const uint32_t rows = uint32_t(std::min<size_t>(model_.batch(), indices_.size() - first));
     for (uint32_t k = 0; k < probes; ++k) {
-      const uint32_t slot = step.acquire();
-      nn::StepParams p = base_;
-      p.rows = rows, p.slot = slot, p.first_image = uint32_t(first);
-      fill_slot(model_, set_, indices_.data() + first, rows, slot, p);
-      // u: +-1 per logit of the valid rows (image i, probe k: its own stream).
-      auto* u = static_cast<float*>(model_.probe_vectors_ring().host(slot));
-      std::memset(u, 0, size_t(model_.batch()) * C * 4);
-      for (uint32_t r = 0; r < rows; ++r) {
-        const Vec z = rademacher(C, seed + (uint64_t(first) + r) * probes + k);
-        for (uint32_t c = 0; c < C; ++c) u[size_t(r) * C + c] = float(z[c]);
-      }
-      step.submit(slot);
-      step.finish();
+      session_->probe(Session::Probe::jacobian, base_, first, rows, [&](uint32_t slot, uint64_t, uint32_t) {
+        fill_batch(slot, first, rows);
+        // u: +-1 per logit of the valid rows (image i, probe k: its own stream).
+        auto* u = static_cast<float*>(model_.probe_vectors_ring().host(slot));
+        std::memset(u, 0, size_t(model_.batch()) * C * 4);
+        for (uint32_t r = 0; r < rows; ++r) {
+          const Vec z = rademacher(C, seed + (uint64_t(first) + r) * probes + k);
+          for (uint32_t c = 0; c < C; ++c) u[size_t(r) * C + c] = float(z[c]);
+        }
+      });
       const std::vector<float> dx = model_.download_input_gradient();
       for (uint32_t r = 0; r < rows; ++r) {
         double s = 0;

@@ -1,10 +1,10 @@
-#include "train/spectrum.h"
+#include "probe/spectrum.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "data/split.h"
 #include "util/error.h"
+#include "util/rng.h"
 
 namespace fovea::train {
 

@@ -21,7 +21,7 @@
 // other layers (elu/selu's derivative at 0, fractional max pooling's
 // winners) are not frozen.
 // All vector arithmetic (Lanczos, reorthogonalisation) is in double on the
-// host: src/train/spectrum.h.
+// host: src/probe/spectrum.h.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -31,14 +31,15 @@
 #include "data/idx.h"
 #include "gpu/kernel.h"
 #include "nn/step_params.h"
-#include "train/spectrum.h"
+#include "probe/spectrum.h"
 
 namespace fovea::nn { class Model; }
-namespace fovea::gpu { class Context; class Replayer; }
+namespace fovea::gpu { class Context; }
 
 namespace fovea::train {
 
 struct RunInfo;
+class Session;
 
 // Relative size of the finite-difference step (see above).
 constexpr double kProbeStep = 1e-3;
@@ -98,7 +99,8 @@ class HessianProbe {
   Vec theta_;
   double theta_norm_ = 0, loss_ = 0, step_ = kProbeStep;
   uint64_t products_ = 0;
-  std::unique_ptr<gpu::Replayer> probe_step_, jacobian_step_;  // recorded on first use
+  std::unique_ptr<Session> session_;  // runs the probe programs
+  void fill_batch(uint32_t slot, uint64_t first, uint32_t rows);  // indices_[first, first + rows) of set_
 };
 
 // Every estimate of the options at the model's current weights.
