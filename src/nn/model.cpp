@@ -283,8 +283,10 @@ void Model::build() {
   train_ = program("train");
   // With synchronised BatchNorm the step goes on in later programs (t).
   gpu::Program& loss = record_forward(*train_, true, true);
+  loss_ = {&loss, loss.dispatches().size(), 0};
   record_loss(loss, true, opts_.augment.mixing(), true);
   record_aux_losses(loss, opts_.augment.mixing());
+  loss_.end = loss.dispatches().size();
   ops::record_metric_sums(loss, B, row_stats_, train_sums_, "metrics");
   gpu::Program& t = record_backward(loss, true);
   // Data-parallel: the step ends at the gradient, which goes to the host to
@@ -578,11 +580,10 @@ MemoryFigures Model::memory_figures() const {
     if (p) m.scratch += p->scratch_bytes();
   for (const auto& p : train_segments_) m.scratch += p->scratch_bytes();
   // Forward: the dispatches before the loss; backward: those after it (of
-  // the first program only when synchronised BatchNorm cut the step).
-  const auto& ds = train_->dispatches();
-  auto is_loss = [](const gpu::Dispatch& d) { return d.label.rfind("loss", 0) == 0; };
-  const size_t first = size_t(std::find_if(ds.begin(), ds.end(), is_loss) - ds.begin());
-  const size_t last = ds.size() - size_t(std::find_if(ds.rbegin(), ds.rend(), is_loss) - ds.rbegin());
+  // the first program only when synchronised BatchNorm cut the step: with
+  // the loss in a later one, every dispatch of the first counts as both).
+  size_t first = train_->dispatches().size(), last = 0;
+  if (loss_.program == train_.get()) first = loss_.first, last = loss_.end;
   m.saved_activations = carried_bytes(*train_, *device_, first, last, {params_, grads_, optim_state_, state_});
   return m;
 }

@@ -348,6 +348,13 @@ class Model {
   std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several
   std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_, update_;
   std::vector<ViewLife> lives_;  // of device_'s views, as planned
+  // The training loss's dispatches (the spec's loss and the aux heads'):
+  // [first, end) of the program they were recorded in (memory_figures()).
+  struct DispatchRange {
+    const gpu::Program* program = nullptr;
+    size_t first = 0, end = 0;
+  };
+  DispatchRange loss_;
   std::vector<std::unique_ptr<gpu::Program>> train_segments_;  // sync_bn: after train_
   std::vector<SyncExchange> sync_exchanges_;
 };
