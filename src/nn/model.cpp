@@ -282,13 +282,13 @@ void Model::build() {
   };
   train_ = program("train");
   // With synchronised BatchNorm the step goes on in later programs (t).
-  gpu::Program& loss = record_forward(*train_, true, true);
+  gpu::Program& loss = record_forward(*train_, Pass::Train);
   loss_ = {&loss, loss.dispatches().size(), 0};
-  record_loss(loss, true, opts_.augment.mixing(), true);
-  record_aux_losses(loss, opts_.augment.mixing());
+  record_loss(loss, Pass::Train);
+  record_aux_losses(loss);
   loss_.end = loss.dispatches().size();
   ops::record_metric_sums(loss, B, row_stats_, train_sums_, "metrics");
-  gpu::Program& t = record_backward(loss, true);
+  gpu::Program& t = record_backward(loss, Pass::Train);
   // Data-parallel: the step ends at the gradient, which goes to the host to
   // be summed over the ranks; the update program brings the sum back and
   // goes on from here.
@@ -317,8 +317,8 @@ void Model::build() {
   loss.host_reads(train_sums_);
 
   eval_ = program("eval");
-  record_forward(*eval_, false, true);
-  record_loss(*eval_, false, false);
+  record_forward(*eval_, Pass::Eval);
+  record_loss(*eval_, Pass::Eval);
   ops::record_metric_sums(*eval_, B, row_stats_, eval_sums_, "metrics");
   eval_->host_reads(eval_sums_);
   if (opts_.read_logits) {
@@ -328,14 +328,14 @@ void Model::build() {
   if (opts_.probe) {
     probe_ = program("probe");
     record_probe(*probe_);
-    record_loss(*probe_, true, false);
+    record_loss(*probe_, Pass::Probe);
     ops::record_metric_sums(*probe_, B, row_stats_, probe_sums_, "metrics");
-    record_backward(*probe_, false, true);
+    record_backward(*probe_, Pass::Probe);
     probe_->host_reads(probe_sums_);
     jacobian_ = program("jacobian");
-    record_forward(*jacobian_, false);
+    record_forward(*jacobian_, Pass::Jacobian);
     ops::record_copy(*jacobian_, uint64_t(B) * C, probe_vectors_, dlogits, "probe.vectors");
-    record_backward(*jacobian_, false);
+    record_backward(*jacobian_, Pass::Jacobian);
   }
   plan_memory();
   device_->commit();
@@ -419,7 +419,8 @@ gpu::Program& Model::jacobian_program() {
   return *jacobian_;
 }
 
-void Model::record_input(gpu::Program& p, bool training) {
+void Model::record_input(gpu::Program& p, Pass pass) {
+  const bool training = pass == Pass::Train;
   const uint32_t B = opts_.batch;
   ops::DecodeShape ds{B, spec_.channels, spec_.height, spec_.width};
   ops::record_decode(p, ds, images_, stats_, x_, "input.decode");
@@ -432,10 +433,11 @@ void Model::record_input(gpu::Program& p, bool training) {
   if (!training) ops::record_gaussian_noise(p, bs, opts_.noise_seed, x_, stats_, "input.noise");
 }
 
-gpu::Program& Model::record_forward(gpu::Program& p, bool training, bool attack) {
-  record_input(p, training);
+gpu::Program& Model::record_forward(gpu::Program& p, Pass pass) {
+  record_input(p, pass);
+  const bool training = pass == Pass::Train;
   const data::AdversarialConfig& a = training ? opts_.augment.adversarial : opts_.attack;
-  if (attack && a.any()) record_attack(p, a, training);
+  if ((training || pass == Pass::Eval) && a.any()) record_attack(p, a, pass);
   gpu::Program* q = &p;
   // Aux heads only in training, after the main graph.
   for (size_t n = 0; n < (training ? nodes_.size() : main_nodes_); ++n) {
@@ -452,7 +454,7 @@ gpu::Program& Model::record_forward(gpu::Program& p, bool training, bool attack)
 // its parameter views moved to the base block, same offsets), keeping the
 // patterns; then at the parameters with the patterns frozen.
 void Model::record_probe(gpu::Program& p) {
-  record_input(p, false);
+  record_input(p, Pass::Probe);
   const auto main = std::span(nodes_).first(main_nodes_);
   for (Node& node : main) {
     Io base = node.io;
@@ -488,7 +490,8 @@ void Model::record_smoothing(gpu::Program& p, const Node& node, const gpu::View&
                    blur_scratch_, label);
 }
 
-gpu::Program& Model::record_backward(gpu::Program& start, bool training, bool frozen, bool input_only) {
+gpu::Program& Model::record_backward(gpu::Program& start, Pass pass) {
+  const bool training = pass == Pass::Train;
   gpu::Program* q = &start;
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
     gpu::Program& p = *q;
@@ -506,10 +509,10 @@ gpu::Program& Model::record_backward(gpu::Program& start, bool training, bool fr
       ops::record_add(p, n, k == 1 ? parts[0] : node.io.dout, parts[k], node.io.dout,
                       node.io.label + ".grad_sum." + std::to_string(k));
     record_smoothing(p, node, node.io.dout, node.io.label + ".smooth.grad");
-    const bool train_layer = training && !this->frozen(index);
-    if (frozen && node.layer->has_pattern()) {
+    const bool train_layer = training && !frozen(index);
+    if (pass == Pass::Probe && node.layer->has_pattern()) {
       node.layer->backward_frozen(p, node.io);
-    } else if (input_only) {
+    } else if (pass == Pass::Attack) {
       Io io = node.io;
       io.param_grads = false;
       node.layer->backward(p, io, false);

@@ -281,25 +281,35 @@ class Model {
   void plan_graph();
   void add_node(size_t n);
   void plan_memory();
-  void record_input(gpu::Program& p, bool training);
+  // What a recording is for; each program builder passes its own.
+  //   Train:    training mode (frozen layers in evaluation mode), the aux
+  //             heads, the training loss (class weights, mixed targets),
+  //             parameter gradients
+  //   Eval:     evaluation mode, the plain loss, no gradient
+  //   Attack:   evaluation mode, the plain loss, backward down to the input
+  //             only (no parameter gradient)
+  //   Probe:    evaluation mode, the plain loss, backward with the kept
+  //             patterns (Layer::has_pattern)
+  //   Jacobian: evaluation mode, no loss (dlogits from the host), backward
+  enum class Pass { Train, Eval, Attack, Probe, Jacobian };
+  void record_input(gpu::Program& p, Pass pass);
   // Both return the program recording ended in (a later one than p when a
-  // synchronised BatchNorm cut the training step).
-  // attack: the program's attack (training's or evaluation's), if any.
-  gpu::Program& record_forward(gpu::Program& p, bool training, bool attack = false);
-  void record_attack(gpu::Program& p, const data::AdversarialConfig& a, bool training);
+  // synchronised BatchNorm cut the training step). Train and Eval run the
+  // program's attack first, if any.
+  gpu::Program& record_forward(gpu::Program& p, Pass pass);
+  // program: Train or Eval (whose loss, and whose attack settings).
+  void record_attack(gpu::Program& p, const data::AdversarialConfig& a, Pass program);
   bool attacks() const { return opts_.augment.adversarial.any() || opts_.attack.any(); }
   void record_probe(gpu::Program& p);
-  // input_only: evaluation mode, no parameter gradient (the attack's).
-  gpu::Program& record_backward(gpu::Program& p, bool training, bool frozen = false, bool input_only = false);
+  gpu::Program& record_backward(gpu::Program& p, Pass pass);
   // The spec's loss (model_spec.h) of the logits against the labels into
-  // row_stats_, with dlogits when `gradient`; `mix`: mixed targets.
-  // weighted: the training loss, which --class-weights weights (evaluation and
-  // the probe stay unweighted).
-  void record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted = false,
-                   const std::string& label = "loss");
+  // row_stats_, with dlogits unless pass is Eval; Train's is the training
+  // loss: --class-weights weight it and mixup / cutmix mix its targets
+  // (the other passes' stay unweighted and plain).
+  void record_loss(gpu::Program& p, Pass pass, const std::string& label = "loss");
   // Each aux head's cross-entropy (training only): weight x its gradient into
   // the head's last node, weight x its per-row loss added to row_stats_.
-  void record_aux_losses(gpu::Program& p, bool mix);
+  void record_aux_losses(gpu::Program& p);
   void record_update(gpu::Program& p);
   void plan_trained_spans();
   uint64_t place_optimizer_state();  // each run's optimizer state offset; returns the floats of all

@@ -46,8 +46,10 @@ uint64_t Model::place_optimizer_state() {
   return floats;
 }
 
-void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted, const std::string& label) {
+void Model::record_loss(gpu::Program& p, Pass pass, const std::string& label) {
   const uint32_t B = opts_.batch, C = spec_.classes;
+  const bool gradient = pass != Pass::Eval, weighted = pass == Pass::Train;
+  const bool mix = weighted && opts_.augment.mixing();
   const View& logits = nodes_[main_nodes_ - 1].io.out;
   const View& dlogits = nodes_[main_nodes_ - 1].io.dout;
   switch (spec_.loss.kind) {
@@ -75,7 +77,8 @@ void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted,
 // backward in evaluation mode down to the input and the adversarial step.
 // Training differentiates its own loss (class weights, mixed targets);
 // evaluation the plain one.
-void Model::record_attack(gpu::Program& p, const data::AdversarialConfig& a, bool training) {
+void Model::record_attack(gpu::Program& p, const data::AdversarialConfig& a, Pass program) {
+  const bool training = program == Pass::Train;
   const ops::BatchShape shape{opts_.batch, spec_.channels, spec_.height, spec_.width};
   ops::record_copy(p, x_.size / 4, x_, x_clean_, "attack.clean");
   for (uint32_t s = 0; s < a.steps; ++s) {
@@ -85,8 +88,8 @@ void Model::record_attack(gpu::Program& p, const data::AdversarialConfig& a, boo
       node.layer->forward(p, node.io, false);
       record_smoothing(p, node, node.io.out, node.io.label + ".smooth");
     }
-    record_loss(p, true, training && opts_.augment.mixing(), training, at + ".loss");
-    record_backward(p, false, false, true);
+    record_loss(p, training ? Pass::Train : Pass::Attack, at + ".loss");
+    record_backward(p, Pass::Attack);
     ops::AdversarialStep step;
     step.shape = shape;
     step.eps = float(a.eps);
@@ -97,8 +100,9 @@ void Model::record_attack(gpu::Program& p, const data::AdversarialConfig& a, boo
   }
 }
 
-void Model::record_aux_losses(gpu::Program& p, bool mix) {
+void Model::record_aux_losses(gpu::Program& p) {
   const uint32_t B = opts_.batch, C = spec_.classes;
+  const bool mix = opts_.augment.mixing();
   for (AuxRun& a : aux_) {
     if (!a.stats.valid()) a.stats = device_->reserve("loss.aux." + a.name + ".rows", 8ull * B);
     const View& logits = nodes_[a.last].io.out;
