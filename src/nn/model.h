@@ -277,10 +277,27 @@ class Model {
 
  private:
   struct Node;
+  // model.cpp: the whole build, in order.
   void build();
+  // model_graph.cpp: the layer graph.
   void plan_graph();
   void add_node(size_t n);
+  void wire_node(size_t n, const std::vector<size_t>& readers, size_t input_readers);
+  void plan_trained_spans();
+  uint64_t place_optimizer_state();  // each run's optimizer state offset; returns the floats of all
+  // model_memory.cpp: the blocks, rings and views, the constants, the plan.
+  void reserve_blocks();
+  void plan_pruning();
+  void reserve_rings();
+  void bind_parameters();
+  void upload_constants();
   void plan_memory();
+  // model_programs.cpp: the program builders and the passes they record.
+  std::unique_ptr<gpu::Program> new_program(const std::string& name);
+  void record_programs();
+  void record_train_step();
+  void record_eval();
+  void record_probe_programs();
   // What a recording is for; each program builder passes its own.
   //   Train:    training mode (frozen layers in evaluation mode), the aux
   //             heads, the training loss (class weights, mixed targets),
@@ -311,8 +328,6 @@ class Model {
   // the head's last node, weight x its per-row loss added to row_stats_.
   void record_aux_losses(gpu::Program& p);
   void record_update(gpu::Program& p);
-  void plan_trained_spans();
-  uint64_t place_optimizer_state();  // each run's optimizer state offset; returns the floats of all
   bool frozen(size_t layer) const { return layer < opts_.frozen.size() && opts_.frozen[layer]; }
   void plan_sync_bn();
   std::vector<const gpu::Program*> all_programs() const;

@@ -1,5 +1,5 @@
-// Model (nn/model.h), continued: the loss and the update step it records,
-// synchronised BatchNorm's cuts, and the seeded initialisation.
+// Model (nn/model.h), continued: the loss, the attack, the aux heads' losses
+// and the update step it records, and synchronised BatchNorm's cuts.
 #include <cmath>
 
 #include "data/split.h"
@@ -15,36 +15,6 @@
 namespace fovea::nn {
 
 using gpu::View;
-
-// The optimizer's runs of unfrozen tensors (laid out in layer order);
-// layers without parameters do not break a run.
-void Model::plan_trained_spans() {
-  bool extend = false;
-  for (size_t n = 0; n < nodes_.size(); ++n)
-    for (size_t t : nodes_[n].params) {
-      const ParamTensor& pt = tensors_[t];
-      if (frozen(n)) {
-        extend = false;
-      } else if (extend) {
-        trained_.back().count = pt.offset + pt.count - trained_.back().offset;
-      } else {
-        trained_.push_back({pt.offset, pt.count, 0});
-        extend = true;
-      }
-    }
-}
-
-// Places each run's optimizer state (aligned) and returns the floats of all.
-uint64_t Model::place_optimizer_state() {
-  const uint64_t align = ctx_.info().view_alignment / 4;
-  uint64_t floats = 0;
-  for (TrainedSpan& t : trained_) {
-    floats = (floats + align - 1) / align * align;
-    t.state_offset = floats;
-    floats += ops::optimizer_state_floats(opts_.optim, t.count);
-  }
-  return floats;
-}
 
 void Model::record_loss(gpu::Program& p, Pass pass, const std::string& label) {
   const uint32_t B = opts_.batch, C = spec_.classes;
