@@ -69,19 +69,12 @@ void Model::build() {
   upload_constants();
 }
 
-// Every recorded program, in the order a training step runs them: train (and
-// its synchronised-BatchNorm segments), eval, probe, jacobian, update.
+// Every recorded program, in the order a training step runs them: train
+// (with its synchronised-BatchNorm parts), eval, probe, jacobian, update.
 std::vector<const gpu::Program*> Model::all_programs() const {
   std::vector<const gpu::Program*> out{train_.get()};
-  for (const auto& p : train_segments_) out.push_back(p.get());
   for (const gpu::Program* p : {eval_.get(), probe_.get(), jacobian_.get(), update_.get()})
     if (p) out.push_back(p);
-  return out;
-}
-
-std::vector<gpu::Program*> Model::train_programs() {
-  std::vector<gpu::Program*> out{train_.get()};
-  for (const auto& p : train_segments_) out.push_back(p.get());
   return out;
 }
 
@@ -103,16 +96,20 @@ gpu::Program& Model::jacobian_program() {
 std::string Model::plan_text() const {
   std::ostringstream s;
   s.precision(3);
-  for (const gpu::Program* p : all_programs()) {
-    s << "program " << p->name() << " (batch " << opts_.batch << ", recorded once per slot, "
-      << opts_.slots << " slots):\n";
-    for (const auto& d : p->dispatches()) {
-      s << "  " << d.label << "  [" << d.kernel->name << "]\n";
-      for (const auto& b : d.bindings)
-        s << "      " << (b.access == gpu::Access::Read ? "reads  " : b.access == gpu::Access::Write ? "writes " : "updates")
-          << " " << b.view.name << " (" << bytes_text(b.view.size) << ")\n";
+  for (const gpu::Program* p : all_programs())
+    for (size_t k = 0; k < p->part_count(); ++k) {
+      const gpu::Program::Part part = p->part(k);
+      s << "program " << part.name << " (batch " << opts_.batch << ", recorded once per slot, " << opts_.slots
+        << " slots):\n";
+      for (size_t i = part.first; i < part.end; ++i) {
+        const gpu::Dispatch& d = p->dispatches()[i];
+        s << "  " << d.label << "  [" << d.kernel->name << "]\n";
+        for (const auto& b : d.bindings)
+          s << "      "
+            << (b.access == gpu::Access::Read ? "reads  " : b.access == gpu::Access::Write ? "writes " : "updates")
+            << " " << b.view.name << " (" << bytes_text(b.view.size) << ")\n";
+      }
     }
-  }
   // Each op family's kernel choice and why (ops/kernel_policy.h).
   s << ops::KernelPolicy::of(ctx_).plan_text(ops::kernel_families(all_programs()));
   // Everything in the device arena that is not a parameter block is an

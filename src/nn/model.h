@@ -17,8 +17,9 @@
 //          (opts.data_parallel): split after the backward into train (...
 //          -> backward -> gradients to the host) and update (the summed
 //          gradients back -> penalties -> clipping -> optimizer step); with
-//          opts.sync_bn the train part is also cut after each BatchNorm
-//          reduce (train_programs(), sync_exchanges()); frozen layers
+//          opts.sync_bn the train part also has a host exchange mark
+//          after each BatchNorm reduce (gpu::Program::part,
+//          sync_exchanges()); frozen layers
 //          (opts.frozen) run in evaluation mode, write no weight gradient
 //          and the optimizer steps only the other layers' parameters
 //          With an attack (opts.augment.adversarial, fgsm / pgd) the
@@ -111,8 +112,9 @@ struct ModelOptions {
   bool share_memory = true;
   // Synchronised BatchNorm (--sync-bn; with data_parallel only): the
   // training step's BatchNorm statistics and backward sums span every
-  // rank's rows. The step is then recorded as train_programs(), split at a
-  // host exchange after each BatchNorm reduce (sync_exchanges()).
+  // rank's rows. The training program then has a host exchange mark after
+  // each BatchNorm reduce, which splits it into parts (gpu::Program::part;
+  // sync_exchanges()).
   bool sync_bn = false;
   // Gradient accumulation (--accumulate N, TrainerOptions::accumulate): the
   // training step is recorded as two programs like data_parallel's, but the
@@ -130,10 +132,10 @@ struct ModelOptions {
 };
 
 // One host exchange of a synchronised BatchNorm step (ModelOptions::sync_bn):
-// after train_programs()[i] (i = the exchange's index) the host reads this
-// rank's partials [channels, chunks, 3] from `partials`, sums them over the
-// ranks (src/dist/sync_bn.h) and writes the sums to `summed`, which
-// train_programs()[i + 1] reads. Forward exchanges come in layer order, then
+// after part i of train_program() (i = the exchange's index) the host reads
+// this rank's partials [channels, chunks, 3] from `partials`, sums them over
+// the ranks (src/dist/sync_bn.h) and writes the sums to `summed`, which part
+// i + 1 reads. Forward exchanges come in layer order, then
 // the backward ones in reverse.
 struct SyncExchange {
   gpu::View partials, summed;  // readback and upload rings
@@ -237,10 +239,10 @@ class Model {
   uint32_t batch() const { return opts_.batch; }
   uint32_t slots() const { return opts_.slots; }
 
+  // The training step. With synchronised BatchNorm it has a host exchange
+  // mark (gpu::Program::Mark) after each BatchNorm reduce: part i + 1 runs
+  // after the host did sync_exchanges()[i].
   gpu::Program& train_program() { return *train_; }
-  // The training step's programs in order: train_program(), then, with
-  // synchronised BatchNorm, one more after each of sync_exchanges().
-  std::vector<gpu::Program*> train_programs();
   const std::vector<SyncExchange>& sync_exchanges() const { return sync_exchanges_; }
   gpu::Program& eval_program() { return *eval_; }
   gpu::Program& update_program();  // ModelOptions::data_parallel or accumulate only
@@ -310,15 +312,13 @@ class Model {
   //   Jacobian: evaluation mode, no loss (dlogits from the host), backward
   enum class Pass { Train, Eval, Attack, Probe, Jacobian };
   void record_input(gpu::Program& p, Pass pass);
-  // Both return the program recording ended in (a later one than p when a
-  // synchronised BatchNorm cut the training step). Train and Eval run the
-  // program's attack first, if any.
-  gpu::Program& record_forward(gpu::Program& p, Pass pass);
+  // Train and Eval run the program's attack first, if any.
+  void record_forward(gpu::Program& p, Pass pass);
   // program: Train or Eval (whose loss, and whose attack settings).
   void record_attack(gpu::Program& p, const data::AdversarialConfig& a, Pass program);
   bool attacks() const { return opts_.augment.adversarial.any() || opts_.attack.any(); }
   void record_probe(gpu::Program& p);
-  gpu::Program& record_backward(gpu::Program& p, Pass pass);
+  void record_backward(gpu::Program& p, Pass pass);
   // The spec's loss (model_spec.h) of the logits against the labels into
   // row_stats_, with dlogits unless pass is Eval; Train's is the training
   // loss: --class-weights weight it and mixup / cutmix mix its targets
@@ -330,6 +330,7 @@ class Model {
   void record_update(gpu::Program& p);
   bool frozen(size_t layer) const { return layer < opts_.frozen.size() && opts_.frozen[layer]; }
   void plan_sync_bn();
+  void find_sync_exchanges();
   std::vector<const gpu::Program*> all_programs() const;
   void record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v, const std::string& label);
 
@@ -374,13 +375,8 @@ class Model {
   std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_, update_;
   std::vector<ViewLife> lives_;  // of device_'s views, as planned
   // The training loss's dispatches (the spec's loss and the aux heads'):
-  // [first, end) of the program they were recorded in (memory_figures()).
-  struct DispatchRange {
-    const gpu::Program* program = nullptr;
-    size_t first = 0, end = 0;
-  };
-  DispatchRange loss_;
-  std::vector<std::unique_ptr<gpu::Program>> train_segments_;  // sync_bn: after train_
+  // [loss_first_, loss_end_) of train_ (memory_figures()).
+  size_t loss_first_ = 0, loss_end_ = 0;
   std::vector<SyncExchange> sync_exchanges_;
 };
 

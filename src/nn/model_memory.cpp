@@ -190,13 +190,9 @@ MemoryFigures Model::memory_figures() const {
   m.readback = readback_->size();
   for (const gpu::Program* p : {train_.get(), eval_.get(), probe_.get(), jacobian_.get()})
     if (p) m.scratch += p->scratch_bytes();
-  for (const auto& p : train_segments_) m.scratch += p->scratch_bytes();
-  // Forward: the dispatches before the loss; backward: those after it (of
-  // the first program only when synchronised BatchNorm cut the step: with
-  // the loss in a later one, every dispatch of the first counts as both).
-  size_t first = train_->dispatches().size(), last = 0;
-  if (loss_.program == train_.get()) first = loss_.first, last = loss_.end;
-  m.saved_activations = carried_bytes(*train_, *device_, first, last, {params_, grads_, optim_state_, state_});
+  // Forward: the dispatches before the loss; backward: those after it.
+  m.saved_activations =
+      carried_bytes(*train_, *device_, loss_first_, loss_end_, {params_, grads_, optim_state_, state_});
   return m;
 }
 

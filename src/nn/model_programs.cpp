@@ -38,14 +38,16 @@ void Model::record_programs() {
 // (data_parallel, accumulate) in the update program, the update.
 void Model::record_train_step() {
   train_ = new_program("train");
-  // With synchronised BatchNorm the step goes on in later programs (t).
-  gpu::Program& loss = record_forward(*train_, Pass::Train);
-  loss_ = {&loss, loss.dispatches().size(), 0};
-  record_loss(loss, Pass::Train);
-  record_aux_losses(loss);
-  loss_.end = loss.dispatches().size();
-  ops::record_metric_sums(loss, opts_.batch, row_stats_, train_sums_, "metrics");
-  gpu::Program& t = record_backward(loss, Pass::Train);
+  gpu::Program& t = *train_;
+  // With synchronised BatchNorm the program has a host exchange after each
+  // BatchNorm reduce (Program::mark_host_exchange; sync_exchanges()).
+  record_forward(t, Pass::Train);
+  loss_first_ = t.dispatches().size();
+  record_loss(t, Pass::Train);
+  record_aux_losses(t);
+  loss_end_ = t.dispatches().size();
+  ops::record_metric_sums(t, opts_.batch, row_stats_, train_sums_, "metrics");
+  record_backward(t, Pass::Train);
   // Data-parallel: the step ends at the gradient, which goes to the host to
   // be summed over the ranks; the update program brings the sum back and
   // goes on from here.
@@ -71,7 +73,8 @@ void Model::record_train_step() {
     ops::record_prune_mask(*update, {pruned_.size(), param_floats_, arrays, ops::optimizer_state_stride(param_floats_)},
                            pruned_indices_, params_, arrays ? optim_state_ : gpu::View{}, "prune");
   }
-  loss.host_reads(train_sums_);
+  t.host_reads(train_sums_);
+  if (opts_.sync_bn) find_sync_exchanges();
 }
 
 // Evaluation: forward (after the attack, if any), the plain loss, metric
@@ -120,21 +123,18 @@ void Model::record_input(gpu::Program& p, Pass pass) {
   if (!training) ops::record_gaussian_noise(p, bs, opts_.noise_seed, x_, stats_, "input.noise");
 }
 
-gpu::Program& Model::record_forward(gpu::Program& p, Pass pass) {
+void Model::record_forward(gpu::Program& p, Pass pass) {
   record_input(p, pass);
   const bool training = pass == Pass::Train;
   const data::AdversarialConfig& a = training ? opts_.augment.adversarial : opts_.attack;
   if ((training || pass == Pass::Eval) && a.any()) record_attack(p, a, pass);
-  gpu::Program* q = &p;
   // Aux heads only in training, after the main graph.
   for (size_t n = 0; n < (training ? nodes_.size() : main_nodes_); ++n) {
     Node& node = nodes_[n];
     const bool train_layer = training && !frozen(n);  // a frozen layer runs as in evaluation
-    node.layer->forward(*q, node.io, train_layer);
-    if (train_layer && node.io.cut) q = train_segments_.back().get();  // the layer cut the step
-    record_smoothing(*q, node, node.io.out, node.io.label + ".smooth");
+    node.layer->forward(p, node.io, train_layer);
+    record_smoothing(p, node, node.io.out, node.io.label + ".smooth");
   }
-  return *q;
 }
 
 // The probe's two forwards: at the base parameters (each layer's Io with
@@ -177,11 +177,9 @@ void Model::record_smoothing(gpu::Program& p, const Node& node, const gpu::View&
                    blur_scratch_, label);
 }
 
-gpu::Program& Model::record_backward(gpu::Program& start, Pass pass) {
+void Model::record_backward(gpu::Program& p, Pass pass) {
   const bool training = pass == Pass::Train;
-  gpu::Program* q = &start;
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
-    gpu::Program& p = *q;
     Node& node = *it;
     const size_t index = size_t(nodes_.rend() - it) - 1;
     // Aux heads run in training only (their readers' gradient parts too).
@@ -205,14 +203,11 @@ gpu::Program& Model::record_backward(gpu::Program& start, Pass pass) {
       node.layer->backward(p, io, false);
     } else
       node.layer->backward(p, node.io, train_layer);
-    if (train_layer && node.io.cut) q = train_segments_.back().get();  // the layer cut the step
   }
-  gpu::Program& p = *q;
   // The input's gradient: the sum of its readers' (probe models and attacks only).
   for (size_t k = 1; k < x_grad_parts_.size(); ++k)
     ops::record_add(p, x_grad_.size / 4, k == 1 ? x_grad_parts_[0] : x_grad_, x_grad_parts_[k], x_grad_,
                     "input.grad_sum." + std::to_string(k));
-  return p;
 }
 
 }  // namespace fovea::nn

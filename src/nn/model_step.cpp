@@ -1,5 +1,6 @@
 // Model (nn/model.h), continued: the loss, the attack, the aux heads' losses
 // and the update step it records, and synchronised BatchNorm's cuts.
+#include <algorithm>
 #include <cmath>
 
 #include "data/split.h"
@@ -121,10 +122,9 @@ void Model::record_update(gpu::Program& p) {
 }
 
 // Synchronised BatchNorm: each training-mode BatchNorm layer gets a readback
-// ring for its partials and an upload ring for their sums over the ranks,
-// and a cut that ends the program being recorded after its reduce.
+// ring for its partials and an upload ring for their sums over the ranks;
+// its training forward and backward mark a host exchange after its reduce.
 void Model::plan_sync_bn() {
-  size_t synced = 0;
   for (size_t n = 0; n < main_nodes_; ++n) {
     const LayerType type = spec_.layers[n].type;
     if (type != LayerType::BatchNorm2d && type != LayerType::BatchNorm1d) continue;
@@ -133,24 +133,26 @@ void Model::plan_sync_bn() {
     const uint64_t bytes = 4 * ops::batchnorm_sync_floats(ops::NormShape{opts_.batch, in.c, in.h, in.w});
     io.sync_partials = readback_->reserve(io.label + ".sync.partials", bytes, opts_.slots);
     io.sync_summed = upload_->reserve(io.label + ".sync.summed", bytes, opts_.slots);
-    io.cut = [this, n, layer = synced++](gpu::Program& p, uint32_t chunks) -> gpu::Program& {
-      const Io& io = nodes_[n].io;
-      SyncExchange e;
-      e.partials = io.sync_partials;
-      e.summed = io.sync_summed;
-      e.channels = io.in_shapes[0].c;
-      e.chunks = chunks;
-      e.plane = io.in_shapes[0].h * io.in_shapes[0].w;
-      e.layer = layer;
-      for (const SyncExchange& f : sync_exchanges_) e.backward = e.backward || f.layer == layer;
-      sync_exchanges_.push_back(e);
-      p.host_reads(io.sync_partials);
-      train_segments_.push_back(
-          std::make_unique<gpu::Program>(ctx_, "train." + std::to_string(train_segments_.size() + 1)));
-      train_segments_.back()->set_params(step_params_);
-      train_segments_.back()->scratch_from(*device_);
-      return *train_segments_.back();
-    };
+  }
+}
+
+// The training program's host exchange marks, as the host does them: each
+// mark's tag is the BatchNorm layer's node, its value the partials' chunks.
+void Model::find_sync_exchanges() {
+  std::vector<size_t> synced;  // the nodes of the synchronised layers, in graph order
+  for (size_t n = 0; n < main_nodes_; ++n)
+    if (nodes_[n].io.sync_partials.valid()) synced.push_back(n);
+  for (const gpu::Program::Mark& m : train_->marks()) {
+    const Io& io = nodes_[m.tag].io;
+    SyncExchange e;
+    e.partials = io.sync_partials;
+    e.summed = io.sync_summed;
+    e.channels = io.in_shapes[0].c;
+    e.chunks = m.value;
+    e.plane = io.in_shapes[0].h * io.in_shapes[0].w;
+    e.layer = size_t(std::find(synced.begin(), synced.end(), size_t(m.tag)) - synced.begin());
+    for (const SyncExchange& f : sync_exchanges_) e.backward = e.backward || f.layer == e.layer;
+    sync_exchanges_.push_back(e);
   }
 }
 
