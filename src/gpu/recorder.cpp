@@ -80,8 +80,27 @@ static std::vector<Use> uses_of(const Dispatch& d, uint32_t slot) {
   return uses;
 }
 
+void Program::mark_host_exchange(const View& reads, uint32_t tag, uint32_t value) {
+  marks_.push_back({dispatches_.size(), reads, tag, value});
+}
+
+Program::Part Program::part(size_t k) const {
+  if (k >= part_count()) throw Error("internal: program " + name_ + " has no part " + std::to_string(k + 1));
+  Part p;
+  p.first = k == 0 ? 0 : marks_[k - 1].at;
+  p.end = k < marks_.size() ? marks_[k].at : dispatches_.size();
+  p.name = k == 0 ? name_ : name_ + "." + std::to_string(k);
+  return p;
+}
+
+std::vector<View> Program::part_host_reads(size_t k) const {
+  if (k < marks_.size()) return {marks_[k].reads};
+  return host_reads_;
+}
+
 View Program::scratch(const std::string& name, uint64_t bytes) {
-  if (shared_scratch_) return shared_scratch_->reserve(name_ + ":" + name, bytes);
+  // Named after the part being recorded (the part that uses it).
+  if (shared_scratch_) return shared_scratch_->reserve(part(marks_.size()).name + ":" + name, bytes);
   if (!scratch_) scratch_ = std::make_unique<Arena>(ctx_, MemoryKind::Device, name_ + ".scratch");
   return scratch_->reserve(name, bytes);
 }
@@ -103,15 +122,21 @@ std::vector<BarrierPlan> Program::barrier_plans(uint32_t slot) {
   commit_scratch();  // ranges need the scratch buffer's handle
   HazardTracker t;
   std::vector<BarrierPlan> plans;
-  for (const Dispatch& d : dispatches_) {
-    std::vector<Use> uses = uses_of(d, slot);
-    plans.push_back(t.add(uses));
+  size_t mark = 0;
+  for (size_t i = 0; i < dispatches_.size(); ++i) {
+    // A part starts after a full barrier, like a program.
+    for (; mark < marks_.size() && marks_[mark].at == i; ++mark) t.reset();
+    plans.push_back(t.add(uses_of(dispatches_[i], slot)));
   }
   return plans;
 }
 
-Replayer::Replayer(Program& program, uint32_t slots, bool profile)
-    : program_(program), ctx_(program.context()), profile_(profile && program.context().info().timestamps) {
+Replayer::Replayer(Program& program, uint32_t slots, bool profile, size_t part)
+    : program_(program),
+      part_(program.part(part)),
+      part_index_(part),
+      ctx_(program.context()),
+      profile_(profile && program.context().info().timestamps) {
   program_.commit_scratch();
   if (!program_.params().valid()) throw Error("program " + program_.name() + " has no parameter ring");
   if (program_.params().slots < slots) throw Error("program " + program_.name() + ": parameter ring has too few slots");
@@ -121,7 +146,7 @@ Replayer::Replayer(Program& program, uint32_t slots, bool profile)
   check(vkCreateCommandPool(dev, &pci, nullptr, &pool_), "vkCreateCommandPool");
   Context::LiveObjects& live = ctx_.live_objects();
   ++live.command_pools;
-  uint32_t sets = std::max<uint32_t>(1, uint32_t(program_.dispatches().size()) * slots);
+  uint32_t sets = std::max<uint32_t>(1, uint32_t(dispatch_count()) * slots);
   VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, sets},
                                   {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * kMaxStorageBindings},
                                   {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, sets * kMaxTexelBindings}};
@@ -149,11 +174,11 @@ Replayer::Replayer(Program& program, uint32_t slots, bool profile)
     for (auto& q : queries_) {
       VkQueryPoolCreateInfo qci{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
       qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
-      qci.queryCount = uint32_t(program_.dispatches().size()) + 1;
+      qci.queryCount = uint32_t(dispatch_count()) + 1;
       check(vkCreateQueryPool(dev, &qci, nullptr, &q), "vkCreateQueryPool");
       ++live.query_pools;
     }
-    op_ms_.assign(program_.dispatches().size(), 0.0);
+    op_ms_.assign(dispatch_count(), 0.0);
   }
   sets_.resize(slots);
   plans_.resize(slots);
@@ -181,11 +206,10 @@ Replayer::~Replayer() {
 // afterwards, so any command buffer recorded for the slot may bind them.
 void Replayer::prepare(uint32_t slot) {
   VkDevice dev = ctx_.device();
-  const auto& ds = program_.dispatches();
   const View& params = program_.params();
-  sets_[slot].resize(ds.size());
-  for (size_t i = 0; i < ds.size(); ++i) {
-    const Dispatch& d = ds[i];
+  sets_[slot].resize(dispatch_count());
+  for (size_t i = 0; i < dispatch_count(); ++i) {
+    const Dispatch& d = program_.dispatches()[part_.first + i];
     VkDescriptorSetAllocateInfo dai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
     dai.descriptorPool = descriptors_;
     dai.descriptorSetCount = 1;
@@ -238,8 +262,8 @@ void Replayer::record_range(VkCommandBuffer cmd, uint32_t slot, size_t first, si
   const std::vector<BarrierPlan>& plans = plans_[slot];
   VkPipeline bound = VK_NULL_HANDLE;
   for (size_t i = first; i < last; ++i) {
-    const Dispatch& d = ds[i];
-    const BarrierPlan& plan = plans[i];
+    const Dispatch& d = ds[part_.first + i];
+    const BarrierPlan& plan = plans[part_.first + i];
     if (plan.execution && !program_.omit_barriers_for_test) {
       std::vector<VkBufferMemoryBarrier> bufs;
       for (const MemoryBarrier& m : plan.memory) {
@@ -273,18 +297,18 @@ void Replayer::record_range(VkCommandBuffer cmd, uint32_t slot, size_t first, si
 }
 
 void Replayer::record_into(VkCommandBuffer cmd, uint32_t slot, size_t first, size_t last) const {
-  if (slot >= slots() || first > last || last > program_.dispatches().size())
-    throw Error("program " + program_.name() + ": no dispatches " + std::to_string(first) + ".." +
+  if (slot >= slots() || first > last || last > dispatch_count())
+    throw Error("program " + part_.name + ": no dispatches " + std::to_string(first) + ".." +
                 std::to_string(last) + " in slot " + std::to_string(slot));
   record_range(cmd, slot, first, last, false);
 }
 
 void Replayer::record(uint32_t slot) {
   VkCommandBuffer cmd = cmds_[slot];
-  const auto& ds = program_.dispatches();
+  const size_t n = dispatch_count();
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   check(vkBeginCommandBuffer(cmd, &bi), "vkBeginCommandBuffer");
-  if (profile_) vkCmdResetQueryPool(cmd, queries_[slot], 0, uint32_t(ds.size()) + 1);
+  if (profile_) vkCmdResetQueryPool(cmd, queries_[slot], 0, uint32_t(n) + 1);
 
   // The step follows the previous one on the queue: its writes (weights,
   // gradients, activations) become visible, and its reads finish before we
@@ -297,10 +321,11 @@ void Replayer::record(uint32_t slot) {
                          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &entry, 0, nullptr, 0, nullptr);
   if (profile_)
     vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries_[slot], 0);
-  record_range(cmd, slot, 0, ds.size(), profile_);
-  if (!program_.host_read_views().empty() && !program_.omit_barriers_for_test) {
+  record_range(cmd, slot, 0, n, profile_);
+  const std::vector<View> host_reads = program_.part_host_reads(part_index_);
+  if (!host_reads.empty() && !program_.omit_barriers_for_test) {
     std::vector<VkBufferMemoryBarrier> bufs;
-    for (const View& v : program_.host_read_views()) {
+    for (const View& v : host_reads) {
       VkBufferMemoryBarrier b{VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER};
       b.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
       b.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
@@ -325,7 +350,7 @@ void Replayer::wait(uint32_t slot) {
   check(vkResetFences(dev, 1, &fences_[slot]), "vkResetFences");
   pending_[slot] = false;
   if (profile_) {
-    size_t n = program_.dispatches().size() + 1;
+    size_t n = dispatch_count() + 1;
     std::vector<uint64_t> t(n);
     check(vkGetQueryPoolResults(dev, queries_[slot], 0, uint32_t(n), n * sizeof(uint64_t), t.data(),
                                 sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
@@ -366,7 +391,7 @@ void Replayer::reset_profile() {
 std::vector<ProfileEntry> Replayer::profile() const {
   std::vector<ProfileEntry> out;
   const auto& ds = program_.dispatches();
-  for (size_t i = 0; i < op_ms_.size(); ++i) out.push_back({ds[i].label, op_ms_[i]});
+  for (size_t i = 0; i < op_ms_.size(); ++i) out.push_back({ds[part_.first + i].label, op_ms_[i]});
   return out;
 }
 

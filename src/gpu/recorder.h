@@ -98,14 +98,41 @@ class Program {
   // ends with a barrier that makes their writes visible to the host.
   void host_reads(const View& v) { host_reads_.push_back(v); }
 
+  // A host exchange in the middle of the program (synchronised BatchNorm's
+  // sums over the ranks): the dispatches recorded so far run as one part,
+  // ending with the barrier that lets the host read `reads`; the host does
+  // its work (writing what the next part reads from an upload ring) and the
+  // next part runs as a submission of its own, starting with the full
+  // barrier every program starts with. tag and value are the caller's (the
+  // model: the layer's node and the chunks of its partials).
+  struct Mark {
+    size_t at = 0;  // the dispatches before it
+    View reads;
+    uint32_t tag = 0, value = 0;
+  };
+  void mark_host_exchange(const View& reads, uint32_t tag, uint32_t value);
+  const std::vector<Mark>& marks() const { return marks_; }
+  // The runs between marks, in order; part 0 is the whole program when
+  // there is no mark. Names: the program's, then "<name>.1", "<name>.2", ...
+  struct Part {
+    size_t first = 0, end = 0;  // dispatches [first, end)
+    std::string name;
+  };
+  size_t part_count() const { return marks_.size() + 1; }
+  Part part(size_t k) const;
+  // What the host reads after part k: its mark's view, or (the last part)
+  // host_read_views().
+  std::vector<View> part_host_reads(size_t k) const;
+
   const std::vector<Dispatch>& dispatches() const { return dispatches_; }
   const std::vector<View>& host_read_views() const { return host_reads_; }
   const std::string& name() const { return name_; }
   Context& context() const { return ctx_; }
 
   // The barrier in front of each dispatch when recorded for `slot`. Each
-  // step starts with one full compute barrier (ordering it after the previous
-  // step on the queue), so the analysis starts from a clean state.
+  // step (each part) starts with one full compute barrier (ordering it after
+  // the previous submission on the queue), so the analysis starts from a
+  // clean state there.
   std::vector<BarrierPlan> barrier_plans(uint32_t slot);
 
   // Testing only: record no barriers, so validation must complain.
@@ -117,6 +144,7 @@ class Program {
   View params_;
   std::vector<Dispatch> dispatches_;
   std::vector<View> host_reads_;
+  std::vector<Mark> marks_;
   std::unique_ptr<Arena> scratch_;
   Arena* shared_scratch_ = nullptr;
 };
@@ -129,9 +157,11 @@ struct ProfileEntry {
 
 class Replayer {
  public:
-  // Records `program` once into `slots` command buffers (slot k binds ring
-  // slot k of every ring view). With profile, timestamps bracket each dispatch.
-  Replayer(Program& program, uint32_t slots, bool profile = false);
+  // Records part `part` of `program` (Program::part; the whole program when
+  // it has no mark) once into `slots` command buffers (slot k binds ring
+  // slot k of every ring view). With profile, timestamps bracket each
+  // dispatch. Dispatch indices below count from the part's first.
+  Replayer(Program& program, uint32_t slots, bool profile = false, size_t part = 0);
   ~Replayer();
   Replayer(const Replayer&) = delete;
   Replayer& operator=(const Replayer&) = delete;
@@ -156,7 +186,7 @@ class Replayer {
   // external_exit_barrier). The slot's ring views must not be in use by
   // another submission while it runs.
   void record_into(VkCommandBuffer cmd, uint32_t slot, size_t first, size_t last) const;
-  size_t dispatch_count() const { return program_.dispatches().size(); }
+  size_t dispatch_count() const { return part_.end - part_.first; }
 
   std::vector<ProfileEntry> profile() const;
   uint64_t profiled_steps() const { return profiled_steps_; }
@@ -170,6 +200,8 @@ class Replayer {
   void wait(uint32_t slot);
 
   Program& program_;
+  Program::Part part_;
+  size_t part_index_ = 0;
   Context& ctx_;
   bool profile_ = false;
   VkCommandPool pool_ = VK_NULL_HANDLE;

@@ -358,9 +358,10 @@ class Norm final : public Layer {
     switch (spec_.type) {
       case LayerType::BatchNorm2d:
       case LayerType::BatchNorm1d:
-        if (training && io.cut) {
+        if (training && io.sync_partials.valid()) {
           const uint32_t K = ops::record_batchnorm_partials(p, s, false, io.in[0], io.in[0], io.sync_partials, l);
-          ops::record_batchnorm_forward_synced(io.cut(p, K), s, spec_.eps, spec_.momentum, io.in[0],
+          p.mark_host_exchange(io.sync_partials, io.index, K);
+          ops::record_batchnorm_forward_synced(p, s, spec_.eps, spec_.momentum, io.in[0],
                                                io.param_span, io.out, saved_, io.state_span, io.sync_summed, l);
         } else if (training) {
           ops::record_batchnorm_forward_train(p, s, spec_.eps, spec_.momentum, io.in[0], io.param_span,
@@ -389,9 +390,10 @@ class Norm final : public Layer {
     switch (spec_.type) {
       case LayerType::BatchNorm2d:
       case LayerType::BatchNorm1d:
-        if (training && io.cut) {
+        if (training && io.sync_partials.valid()) {
           const uint32_t K = ops::record_batchnorm_partials(p, s, true, io.in[0], io.dout, io.sync_partials, l);
-          ops::record_batchnorm_backward_synced(io.cut(p, K), s, io.in[0], io.dout, io.param_span, saved_, dx,
+          p.mark_host_exchange(io.sync_partials, io.index, K);
+          ops::record_batchnorm_backward_synced(p, s, io.in[0], io.dout, io.param_span, saved_, dx,
                                                 dparams, io.sync_summed, K, l);
         } else if (training) {
           ops::record_batchnorm_backward(p, s, io.in[0], io.dout, io.param_span, saved_, dx, dparams, l);

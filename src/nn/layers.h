@@ -3,7 +3,6 @@
 // inputs, output, gradients and parameters through Io.
 #pragma once
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,11 +63,11 @@ struct Io {
   bool attack = false;
   // Synchronised BatchNorm (ModelOptions::sync_bn; the training step only):
   // the layer's training forward and backward record its partial sums into
-  // sync_partials, then call cut(p, chunks), which ends p there (the host
-  // sums the partials over the ranks into sync_summed) and returns the
-  // program the step goes on in. Unset otherwise.
+  // sync_partials, then mark a host exchange in the program
+  // (gpu::Program::mark_host_exchange: tag = index, value = the partials'
+  // chunks; the host sums the partials over the ranks into sync_summed),
+  // then record what reads the sums. Invalid otherwise.
   gpu::View sync_partials, sync_summed;
-  std::function<gpu::Program&(gpu::Program&, uint32_t chunks)> cut;
 };
 
 class Layer {

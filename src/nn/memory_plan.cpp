@@ -61,6 +61,19 @@ void remove_range(std::vector<Range>& set, Range r) {
   set = std::move(out);
 }
 
+// Every part of every program (gpu::Program::part), in order: each runs as
+// a submission of its own, so each is a program to the planner.
+struct PartOf {
+  const gpu::Program* program;
+  gpu::Program::Part part;
+};
+std::vector<PartOf> parts_of(const std::vector<const gpu::Program*>& programs) {
+  std::vector<PartOf> out;
+  for (const gpu::Program* p : programs)
+    for (size_t k = 0; k < p->part_count(); ++k) out.push_back({p, p->part(k)});
+  return out;
+}
+
 bool conflict(const ViewLife& a, const ViewLife& b) {
   if (a.pinned || b.pinned) return true;
   for (size_t p = 0; p < a.spans.size(); ++p) {
@@ -92,9 +105,10 @@ std::vector<ViewLife> view_lives(const gpu::Arena& arena, const std::vector<cons
   for (size_t k = 1; k < vs.size(); ++k)
     if (vs[k].offset < vs[k - 1].offset + span_of(vs[k - 1]))
       throw Error("internal: arena " + arena.name() + " is planned once, before any relayout");
+  const std::vector<PartOf> parts = parts_of(programs);
   std::vector<ViewLife> lives(vs.size());
   for (size_t k = 0; k < vs.size(); ++k) {
-    lives[k].spans.assign(programs.size(), {1, 0});
+    lives[k].spans.assign(parts.size(), {1, 0});
     lives[k].pinned = vs[k].slots > 1;
   }
   auto pin = [&](const gpu::View& v) {
@@ -102,11 +116,12 @@ std::vector<ViewLife> view_lives(const gpu::Arena& arena, const std::vector<cons
       for (size_t k : views_touched(vs, v.offset, v.offset + v.size)) lives[k].pinned = true;
   };
   for (const gpu::View& v : pinned) pin(v);
-  for (size_t p = 0; p < programs.size(); ++p) {
-    for (const gpu::View& v : programs[p]->host_read_views()) pin(v);
+  for (const gpu::Program* p : programs)
+    for (const gpu::View& v : p->host_read_views()) pin(v);
+  for (size_t p = 0; p < parts.size(); ++p) {
     std::vector<std::vector<Range>> written(vs.size());
-    const auto& ds = programs[p]->dispatches();
-    for (size_t t = 0; t < ds.size(); ++t) {
+    const auto& ds = parts[p].program->dispatches();
+    for (size_t t = parts[p].part.first; t < parts[p].part.end; ++t) {
       // A dispatch reads before it writes: check every read, then add the writes.
       for (int pass = 0; pass < 2; ++pass)
         for (const gpu::Binding& b : ds[t].bindings) {
@@ -223,14 +238,15 @@ std::string arena_listing(const gpu::Arena& arena, const std::vector<const gpu::
   // The most bytes live at once: no layout of these lives can be smaller.
   uint64_t best = 0;
   std::string where = "-";
-  for (size_t p = 0; p < programs.size(); ++p)
-    for (size_t t = 0; t < programs[p]->dispatches().size(); ++t) {
+  const std::vector<PartOf> parts = parts_of(programs);
+  for (size_t p = 0; p < parts.size(); ++p)
+    for (size_t t = parts[p].part.first; t < parts[p].part.end; ++t) {
       uint64_t live = 0;
       for (size_t k = 0; k < vs.size(); ++k) {
         const auto& sp = lives[k].spans[p];
         if (lives[k].pinned || (used(sp) && sp.first <= t && t <= sp.second)) live += span_of(vs[k]);
       }
-      if (live > best) best = live, where = programs[p]->name() + ", " + programs[p]->dispatches()[t].label;
+      if (live > best) best = live, where = parts[p].part.name + ", " + parts[p].program->dispatches()[t].label;
     }
   s << "  most bytes live at once: " << bytes_text(best) << " (" << where << "); the layout takes " << bytes_text(arena.size())
     << "\n";

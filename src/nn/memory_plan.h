@@ -5,7 +5,9 @@
 // dispatches read and write the same values); the recorder's hazard tracker
 // sees the shared bytes and orders a write after the earlier reads of them.
 //
-// A view's life in a program is [first dispatch that touches it, last one].
+// A view's life in a program is [first dispatch that touches it, last one];
+// a program's parts between host exchange marks (gpu::Program::part) are
+// submitted one by one, so each counts as a program here.
 // Programs never run concurrently (one queue, every step starts with a full
 // barrier), so two views conflict when their lives overlap in some program.
 // A view is pinned (kept to itself for the whole run) when the caller says
@@ -27,8 +29,10 @@ std::string bytes_text(uint64_t bytes);
 
 struct ViewLife {
   bool pinned = false;
-  // Per program (in the order given): first and last dispatch index that
-  // touches the view; first > last when the program does not use it.
+  // Per program part (gpu::Program::part; the programs' parts in the order
+  // given, each a submission of its own): first and last dispatch index (in
+  // its program) that touches the view; first > last when the part does not
+  // use it.
   std::vector<std::pair<size_t, size_t>> spans;
 };
 

@@ -17,8 +17,9 @@
 //          (opts.data_parallel): split after the backward into train (...
 //          -> backward -> gradients to the host) and update (the summed
 //          gradients back -> penalties -> clipping -> optimizer step); with
-//          opts.sync_bn the train part is also cut after each BatchNorm
-//          reduce (train_programs(), sync_exchanges()); frozen layers
+//          opts.sync_bn the train part also has a host exchange mark
+//          after each BatchNorm reduce (gpu::Program::part,
+//          sync_exchanges()); frozen layers
 //          (opts.frozen) run in evaluation mode, write no weight gradient
 //          and the optimizer steps only the other layers' parameters
 //          With an attack (opts.augment.adversarial, fgsm / pgd) the
@@ -111,8 +112,9 @@ struct ModelOptions {
   bool share_memory = true;
   // Synchronised BatchNorm (--sync-bn; with data_parallel only): the
   // training step's BatchNorm statistics and backward sums span every
-  // rank's rows. The step is then recorded as train_programs(), split at a
-  // host exchange after each BatchNorm reduce (sync_exchanges()).
+  // rank's rows. The training program then has a host exchange mark after
+  // each BatchNorm reduce, which splits it into parts (gpu::Program::part;
+  // sync_exchanges()).
   bool sync_bn = false;
   // Gradient accumulation (--accumulate N, TrainerOptions::accumulate): the
   // training step is recorded as two programs like data_parallel's, but the
@@ -130,10 +132,10 @@ struct ModelOptions {
 };
 
 // One host exchange of a synchronised BatchNorm step (ModelOptions::sync_bn):
-// after train_programs()[i] (i = the exchange's index) the host reads this
-// rank's partials [channels, chunks, 3] from `partials`, sums them over the
-// ranks (src/dist/sync_bn.h) and writes the sums to `summed`, which
-// train_programs()[i + 1] reads. Forward exchanges come in layer order, then
+// after part i of train_program() (i = the exchange's index) the host reads
+// this rank's partials [channels, chunks, 3] from `partials`, sums them over
+// the ranks (src/dist/sync_bn.h) and writes the sums to `summed`, which part
+// i + 1 reads. Forward exchanges come in layer order, then
 // the backward ones in reverse.
 struct SyncExchange {
   gpu::View partials, summed;  // readback and upload rings
@@ -237,10 +239,10 @@ class Model {
   uint32_t batch() const { return opts_.batch; }
   uint32_t slots() const { return opts_.slots; }
 
+  // The training step. With synchronised BatchNorm it has a host exchange
+  // mark (gpu::Program::Mark) after each BatchNorm reduce: part i + 1 runs
+  // after the host did sync_exchanges()[i].
   gpu::Program& train_program() { return *train_; }
-  // The training step's programs in order: train_program(), then, with
-  // synchronised BatchNorm, one more after each of sync_exchanges().
-  std::vector<gpu::Program*> train_programs();
   const std::vector<SyncExchange>& sync_exchanges() const { return sync_exchanges_; }
   gpu::Program& eval_program() { return *eval_; }
   gpu::Program& update_program();  // ModelOptions::data_parallel or accumulate only
@@ -277,34 +279,58 @@ class Model {
 
  private:
   struct Node;
+  // model.cpp: the whole build, in order.
   void build();
+  // model_graph.cpp: the layer graph.
   void plan_graph();
   void add_node(size_t n);
-  void plan_memory();
-  void record_input(gpu::Program& p, bool training);
-  // Both return the program recording ended in (a later one than p when a
-  // synchronised BatchNorm cut the training step).
-  // attack: the program's attack (training's or evaluation's), if any.
-  gpu::Program& record_forward(gpu::Program& p, bool training, bool attack = false);
-  void record_attack(gpu::Program& p, const data::AdversarialConfig& a, bool training);
-  bool attacks() const { return opts_.augment.adversarial.any() || opts_.attack.any(); }
-  void record_probe(gpu::Program& p);
-  // input_only: evaluation mode, no parameter gradient (the attack's).
-  gpu::Program& record_backward(gpu::Program& p, bool training, bool frozen = false, bool input_only = false);
-  // The spec's loss (model_spec.h) of the logits against the labels into
-  // row_stats_, with dlogits when `gradient`; `mix`: mixed targets.
-  // weighted: the training loss, which --class-weights weights (evaluation and
-  // the probe stay unweighted).
-  void record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted = false,
-                   const std::string& label = "loss");
-  // Each aux head's cross-entropy (training only): weight x its gradient into
-  // the head's last node, weight x its per-row loss added to row_stats_.
-  void record_aux_losses(gpu::Program& p, bool mix);
-  void record_update(gpu::Program& p);
+  void wire_node(size_t n, const std::vector<size_t>& readers, size_t input_readers);
   void plan_trained_spans();
   uint64_t place_optimizer_state();  // each run's optimizer state offset; returns the floats of all
+  // model_memory.cpp: the blocks, rings and views, the constants, the plan.
+  void reserve_blocks();
+  void plan_pruning();
+  void reserve_rings();
+  void bind_parameters();
+  void upload_constants();
+  void plan_memory();
+  // model_programs.cpp: the program builders and the passes they record.
+  std::unique_ptr<gpu::Program> new_program(const std::string& name);
+  void record_programs();
+  void record_train_step();
+  void record_eval();
+  void record_probe_programs();
+  // What a recording is for; each program builder passes its own.
+  //   Train:    training mode (frozen layers in evaluation mode), the aux
+  //             heads, the training loss (class weights, mixed targets),
+  //             parameter gradients
+  //   Eval:     evaluation mode, the plain loss, no gradient
+  //   Attack:   evaluation mode, the plain loss, backward down to the input
+  //             only (no parameter gradient)
+  //   Probe:    evaluation mode, the plain loss, backward with the kept
+  //             patterns (Layer::has_pattern)
+  //   Jacobian: evaluation mode, no loss (dlogits from the host), backward
+  enum class Pass { Train, Eval, Attack, Probe, Jacobian };
+  void record_input(gpu::Program& p, Pass pass);
+  // Train and Eval run the program's attack first, if any.
+  void record_forward(gpu::Program& p, Pass pass);
+  // program: Train or Eval (whose loss, and whose attack settings).
+  void record_attack(gpu::Program& p, const data::AdversarialConfig& a, Pass program);
+  bool attacks() const { return opts_.augment.adversarial.any() || opts_.attack.any(); }
+  void record_probe(gpu::Program& p);
+  void record_backward(gpu::Program& p, Pass pass);
+  // The spec's loss (model_spec.h) of the logits against the labels into
+  // row_stats_, with dlogits unless pass is Eval; Train's is the training
+  // loss: --class-weights weight it and mixup / cutmix mix its targets
+  // (the other passes' stay unweighted and plain).
+  void record_loss(gpu::Program& p, Pass pass, const std::string& label = "loss");
+  // Each aux head's cross-entropy (training only): weight x its gradient into
+  // the head's last node, weight x its per-row loss added to row_stats_.
+  void record_aux_losses(gpu::Program& p);
+  void record_update(gpu::Program& p);
   bool frozen(size_t layer) const { return layer < opts_.frozen.size() && opts_.frozen[layer]; }
   void plan_sync_bn();
+  void find_sync_exchanges();
   std::vector<const gpu::Program*> all_programs() const;
   void record_smoothing(gpu::Program& p, const Node& node, const gpu::View& v, const std::string& label);
 
@@ -348,7 +374,9 @@ class Model {
   std::vector<gpu::View> x_grad_parts_;            // one per reader of the input, when several
   std::unique_ptr<gpu::Program> train_, eval_, probe_, jacobian_, update_;
   std::vector<ViewLife> lives_;  // of device_'s views, as planned
-  std::vector<std::unique_ptr<gpu::Program>> train_segments_;  // sync_bn: after train_
+  // The training loss's dispatches (the spec's loss and the aux heads'):
+  // [loss_first_, loss_end_) of train_ (memory_figures()).
+  size_t loss_first_ = 0, loss_end_ = 0;
   std::vector<SyncExchange> sync_exchanges_;
 };
 

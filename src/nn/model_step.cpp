@@ -1,5 +1,6 @@
-// Model (nn/model.h), continued: the loss and the update step it records,
-// synchronised BatchNorm's cuts, and the seeded initialisation.
+// Model (nn/model.h), continued: the loss, the attack, the aux heads' losses
+// and the update step it records, and synchronised BatchNorm's cuts.
+#include <algorithm>
 #include <cmath>
 
 #include "data/split.h"
@@ -16,38 +17,10 @@ namespace fovea::nn {
 
 using gpu::View;
 
-// The optimizer's runs of unfrozen tensors (laid out in layer order);
-// layers without parameters do not break a run.
-void Model::plan_trained_spans() {
-  bool extend = false;
-  for (size_t n = 0; n < nodes_.size(); ++n)
-    for (size_t t : nodes_[n].params) {
-      const ParamTensor& pt = tensors_[t];
-      if (frozen(n)) {
-        extend = false;
-      } else if (extend) {
-        trained_.back().count = pt.offset + pt.count - trained_.back().offset;
-      } else {
-        trained_.push_back({pt.offset, pt.count, 0});
-        extend = true;
-      }
-    }
-}
-
-// Places each run's optimizer state (aligned) and returns the floats of all.
-uint64_t Model::place_optimizer_state() {
-  const uint64_t align = ctx_.info().view_alignment / 4;
-  uint64_t floats = 0;
-  for (TrainedSpan& t : trained_) {
-    floats = (floats + align - 1) / align * align;
-    t.state_offset = floats;
-    floats += ops::optimizer_state_floats(opts_.optim, t.count);
-  }
-  return floats;
-}
-
-void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted, const std::string& label) {
+void Model::record_loss(gpu::Program& p, Pass pass, const std::string& label) {
   const uint32_t B = opts_.batch, C = spec_.classes;
+  const bool gradient = pass != Pass::Eval, weighted = pass == Pass::Train;
+  const bool mix = weighted && opts_.augment.mixing();
   const View& logits = nodes_[main_nodes_ - 1].io.out;
   const View& dlogits = nodes_[main_nodes_ - 1].io.dout;
   switch (spec_.loss.kind) {
@@ -75,7 +48,8 @@ void Model::record_loss(gpu::Program& p, bool gradient, bool mix, bool weighted,
 // backward in evaluation mode down to the input and the adversarial step.
 // Training differentiates its own loss (class weights, mixed targets);
 // evaluation the plain one.
-void Model::record_attack(gpu::Program& p, const data::AdversarialConfig& a, bool training) {
+void Model::record_attack(gpu::Program& p, const data::AdversarialConfig& a, Pass program) {
+  const bool training = program == Pass::Train;
   const ops::BatchShape shape{opts_.batch, spec_.channels, spec_.height, spec_.width};
   ops::record_copy(p, x_.size / 4, x_, x_clean_, "attack.clean");
   for (uint32_t s = 0; s < a.steps; ++s) {
@@ -85,8 +59,8 @@ void Model::record_attack(gpu::Program& p, const data::AdversarialConfig& a, boo
       node.layer->forward(p, node.io, false);
       record_smoothing(p, node, node.io.out, node.io.label + ".smooth");
     }
-    record_loss(p, true, training && opts_.augment.mixing(), training, at + ".loss");
-    record_backward(p, false, false, true);
+    record_loss(p, training ? Pass::Train : Pass::Attack, at + ".loss");
+    record_backward(p, Pass::Attack);
     ops::AdversarialStep step;
     step.shape = shape;
     step.eps = float(a.eps);
@@ -97,8 +71,9 @@ void Model::record_attack(gpu::Program& p, const data::AdversarialConfig& a, boo
   }
 }
 
-void Model::record_aux_losses(gpu::Program& p, bool mix) {
+void Model::record_aux_losses(gpu::Program& p) {
   const uint32_t B = opts_.batch, C = spec_.classes;
+  const bool mix = opts_.augment.mixing();
   for (AuxRun& a : aux_) {
     if (!a.stats.valid()) a.stats = device_->reserve("loss.aux." + a.name + ".rows", 8ull * B);
     const View& logits = nodes_[a.last].io.out;
@@ -147,10 +122,9 @@ void Model::record_update(gpu::Program& p) {
 }
 
 // Synchronised BatchNorm: each training-mode BatchNorm layer gets a readback
-// ring for its partials and an upload ring for their sums over the ranks,
-// and a cut that ends the program being recorded after its reduce.
+// ring for its partials and an upload ring for their sums over the ranks;
+// its training forward and backward mark a host exchange after its reduce.
 void Model::plan_sync_bn() {
-  size_t synced = 0;
   for (size_t n = 0; n < main_nodes_; ++n) {
     const LayerType type = spec_.layers[n].type;
     if (type != LayerType::BatchNorm2d && type != LayerType::BatchNorm1d) continue;
@@ -159,24 +133,26 @@ void Model::plan_sync_bn() {
     const uint64_t bytes = 4 * ops::batchnorm_sync_floats(ops::NormShape{opts_.batch, in.c, in.h, in.w});
     io.sync_partials = readback_->reserve(io.label + ".sync.partials", bytes, opts_.slots);
     io.sync_summed = upload_->reserve(io.label + ".sync.summed", bytes, opts_.slots);
-    io.cut = [this, n, layer = synced++](gpu::Program& p, uint32_t chunks) -> gpu::Program& {
-      const Io& io = nodes_[n].io;
-      SyncExchange e;
-      e.partials = io.sync_partials;
-      e.summed = io.sync_summed;
-      e.channels = io.in_shapes[0].c;
-      e.chunks = chunks;
-      e.plane = io.in_shapes[0].h * io.in_shapes[0].w;
-      e.layer = layer;
-      for (const SyncExchange& f : sync_exchanges_) e.backward = e.backward || f.layer == layer;
-      sync_exchanges_.push_back(e);
-      p.host_reads(io.sync_partials);
-      train_segments_.push_back(
-          std::make_unique<gpu::Program>(ctx_, "train." + std::to_string(train_segments_.size() + 1)));
-      train_segments_.back()->set_params(step_params_);
-      train_segments_.back()->scratch_from(*device_);
-      return *train_segments_.back();
-    };
+  }
+}
+
+// The training program's host exchange marks, as the host does them: each
+// mark's tag is the BatchNorm layer's node, its value the partials' chunks.
+void Model::find_sync_exchanges() {
+  std::vector<size_t> synced;  // the nodes of the synchronised layers, in graph order
+  for (size_t n = 0; n < main_nodes_; ++n)
+    if (nodes_[n].io.sync_partials.valid()) synced.push_back(n);
+  for (const gpu::Program::Mark& m : train_->marks()) {
+    const Io& io = nodes_[m.tag].io;
+    SyncExchange e;
+    e.partials = io.sync_partials;
+    e.summed = io.sync_summed;
+    e.channels = io.in_shapes[0].c;
+    e.chunks = m.value;
+    e.plane = io.in_shapes[0].h * io.in_shapes[0].w;
+    e.layer = size_t(std::find(synced.begin(), synced.end(), size_t(m.tag)) - synced.begin());
+    for (const SyncExchange& f : sync_exchanges_) e.backward = e.backward || f.layer == e.layer;
+    sync_exchanges_.push_back(e);
   }
 }
 

@@ -15,10 +15,12 @@ Session::Session(nn::Model& model, const SessionOptions& o)
   train_ = std::make_unique<gpu::Replayer>(model.train_program(), model.slots(), o.profile);
   if (o.accumulate > 1 || o.ranks > 1)
     update_ = std::make_unique<gpu::Replayer>(model.update_program(), model.slots(), o.profile);
-  // Synchronised BatchNorm: the training step's later programs, each run
-  // after the host summed the partials the one before left.
-  for (gpu::Program* p : model.train_programs())
-    if (p != &model.train_program()) sync_.push_back(std::make_unique<gpu::Replayer>(*p, model.slots(), o.profile));
+  // Synchronised BatchNorm: the training program's later parts (after each
+  // host exchange mark), each run after the host summed the partials the
+  // part before left.
+  gpu::Program& t = model.train_program();
+  for (size_t k = 1; k < t.part_count(); ++k)
+    sync_.push_back(std::make_unique<gpu::Replayer>(t, model.slots(), o.profile, k));
 }
 
 Session::~Session() = default;

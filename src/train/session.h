@@ -42,7 +42,8 @@ struct StepRows {
 };
 
 // A data-parallel step's host work between its programs (train/exchange.h):
-// the --sync-bn sums after train_programs()[i], then the gradient sum.
+// the --sync-bn sums after part i of the training program (its host
+// exchange marks, Model::sync_exchanges()), then the gradient sum.
 class Exchange {
  public:
   virtual ~Exchange() = default;
@@ -149,7 +150,7 @@ class Session {
   ops::OptimCoefficients coefficients_;
   uint64_t steps_ = 0;
   std::unique_ptr<gpu::Replayer> train_, update_, eval_;
-  std::vector<std::unique_ptr<gpu::Replayer>> sync_;  // --sync-bn: train_programs() after the first
+  std::vector<std::unique_ptr<gpu::Replayer>> sync_;  // --sync-bn: the training program's parts after the first
   std::unique_ptr<gpu::Replayer> probe_, jacobian_;     // Probe::gradient, Probe::jacobian
 };
 

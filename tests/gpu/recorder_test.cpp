@@ -63,3 +63,40 @@ TEST_CASE("synchronisation validation reports a step recorded without barriers",
   // The provoked messages are this test's expected outcome, not a failure.
   ctx.validation().reset();
 }
+
+TEST_CASE("a host exchange mark splits a program into parts, each replayed as a step of its own", "[recorder]") {
+  test::OpRun run;
+  auto x = run.tensor("x", 1000), y = run.tensor("y", 1000), z = run.tensor("z", 1000);
+  run.commit();
+  run.set(x, test::random_floats(1000, 4));
+  gpu::Program& p = run.program();
+  ops::record_relu_forward(p, 1000, x, y, "y=relu(x)");
+  p.mark_host_exchange(y, 7, 3);
+  ops::record_relu_forward(p, 1000, y, z, "z=relu(y)");  // RAW on y, across the mark
+  REQUIRE(p.part_count() == 2);
+  REQUIRE(p.marks().size() == 1);
+  CHECK(p.marks()[0].tag == 7);
+  CHECK(p.marks()[0].value == 3);
+  const gpu::Program::Part a = p.part(0), b = p.part(1);
+  CHECK((a.first == 0 && a.end == 1 && b.first == 1 && b.end == 2));
+  CHECK(a.name == p.name());
+  CHECK(b.name == p.name() + ".1");
+  // Part 1 starts after a full barrier: no barrier of its own for y.
+  const auto plans = p.barrier_plans(0);
+  REQUIRE(plans.size() == 2);
+  CHECK(plans[1].empty());
+  REQUIRE(p.part_host_reads(0).size() == 1);
+  CHECK(p.part_host_reads(0)[0].range(0) == y.range(0));
+  {
+    gpu::Replayer first(p, 1, false, 0), second(p, 1, false, 1);
+    CHECK(first.dispatch_count() == 1);
+    CHECK(second.dispatch_count() == 1);
+    first.submit(first.acquire());
+    first.finish();
+    second.submit(second.acquire());
+    second.finish();
+  }
+  CHECK(test::validation_messages() == 0);
+  const auto xv = run.get(x, 1000), zv = run.get(z, 1000);
+  for (size_t i = 0; i < xv.size(); ++i) CHECK(zv[i] == std::max(xv[i], 0.0f));
+}
