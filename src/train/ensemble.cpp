@@ -15,7 +15,11 @@ namespace fovea::train {
 namespace {
 
 std::string shape_text(const nn::ModelSpec& s) {
-  return "[" + std::to_string(s.channels) + ", " + std::to_string(s.height) + ", " + std::to_string(s.width) + "]";
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on
+  // the one-expression form once inlined.
+  std::string out = "[";
+  out.append(std::to_string(s.channels)).append(", ").append(std::to_string(s.height));
+  return out.append(", ").append(std::to_string(s.width)).append("]");
 }
 
 std::string joined(const std::vector<std::string>& names) {
