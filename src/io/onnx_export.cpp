@@ -247,6 +247,75 @@ class Exporter {
     return {add("Mul", {x4.name, add("Sigmoid", {z}, {})}, {}, scope_), false, x4.shape};
   }
 
+  Value dense(const LayerSpec& l, const Value& x) {
+    const Value x2 = rank2(x);
+    const uint32_t cols = uint32_t(x.shape.size());
+    const std::string w = constant(scope_ + "/weight", {l.units, cols}, effective_weight(l, l.units, cols));
+    std::vector<std::string> inputs = {x2.name, w};
+    if (l.bias) inputs.push_back(stored_constant("bias", {l.units}));
+    return {add("Gemm", inputs, {Attribute::of_int("transB", 1)}, scope_), true, x.shape};
+  }
+
+  Value conv2d(const LayerSpec& l, const Value& x) {
+    const Value x4 = rank4(x);
+    const uint32_t cg = x.shape.c / l.groups, cols = cg * l.kernel[0] * l.kernel[1];
+    const std::string w = constant(scope_ + "/weight", {l.out_channels, cg, l.kernel[0], l.kernel[1]},
+                                   effective_weight(l, l.out_channels, cols));
+    std::vector<std::string> inputs = {x4.name, w};
+    if (l.bias) inputs.push_back(stored_constant("bias", {l.out_channels}));
+    return {add("Conv", inputs,
+                {Attribute::of_ints("kernel_shape", pair(l.kernel)), Attribute::of_ints("strides", pair(l.stride)),
+                 Attribute::of_ints("pads", pads(l.padding)), Attribute::of_ints("dilations", pair(l.dilation)),
+                 Attribute::of_int("group", l.groups)},
+                scope_),
+            false, x.shape};
+  }
+
+  Value conv_transpose2d(const LayerSpec& l, const Value& x) {
+    const Value x4 = rank4(x);
+    std::vector<std::string> inputs = {
+        x4.name, stored_constant("weight", {x.shape.c, l.out_channels / l.groups, l.kernel[0], l.kernel[1]})};
+    if (l.bias) inputs.push_back(stored_constant("bias", {l.out_channels}));
+    std::vector<Attribute> attrs = {
+        Attribute::of_ints("kernel_shape", pair(l.kernel)), Attribute::of_ints("strides", pair(l.stride)),
+        Attribute::of_ints("pads", pads(l.padding)), Attribute::of_ints("output_padding", pair(l.output_padding)),
+        Attribute::of_int("group", l.groups)};
+    if (l.dilation[0] != 1 || l.dilation[1] != 1) attrs.push_back(Attribute::of_ints("dilations", pair(l.dilation)));
+    return {add("ConvTranspose", inputs, attrs, scope_), false, x.shape};
+  }
+
+  // Explicit zero padding for an average that counts it: the same
+  // windows and divisor, and OpenCV 4.6 ignores count_include_pad.
+  Value pool(const LayerSpec& l, const Value& x) {
+    const bool max = l.type == LayerType::MaxPool2d;
+    std::string x4 = rank4(x).name;
+    std::vector<Attribute> attrs = {Attribute::of_ints("kernel_shape", pair(l.kernel)),
+                                    Attribute::of_ints("strides", pair(l.stride))};
+    const bool padded = l.padding[0] != 0 || l.padding[1] != 0;
+    if (!max && l.count_include_pad && padded) {
+      // Zeros padded explicitly, then an unpadded average: the same
+      // windows and divisor, and OpenCV 4.6 ignores count_include_pad.
+      const int64_t ph = l.padding[0], pw = l.padding[1];
+      x4 = add("Pad", {x4, shape_constant({0, 0, ph, pw, 0, 0, ph, pw})}, {});
+    } else {
+      attrs.push_back(Attribute::of_ints("pads", pads(l.padding)));
+      if (!max) attrs.push_back(Attribute::of_int("count_include_pad", l.count_include_pad ? 1 : 0));
+    }
+    if (max && (l.dilation[0] != 1 || l.dilation[1] != 1))
+      attrs.push_back(Attribute::of_ints("dilations", pair(l.dilation)));
+    return {add(max ? "MaxPool" : "AveragePool", {x4}, attrs, scope_), false, x.shape};
+  }
+
+  Value instance_norm(const LayerSpec& l, const Value& x) {
+    // The affine part as Mul/Add: OpenCV 4.6 applies InstanceNormalization's
+    // own scale and bias wrongly to every sample after the first.
+    const uint32_t c = x.shape.c;
+    const auto [ones, zeros] = channel_affine(false, c);
+    const std::string y = add("InstanceNormalization", {rank4(x).name, ones, zeros},
+                              {Attribute::of_float("epsilon", l.eps)});
+    return {l.affine ? scale_shift(y, channel_dims(c, false)) : y, false, x.shape};
+  }
+
   Value layer(const LayerSpec& l, const std::vector<Value>& ins) {
     const Value& x = ins[0];
     switch (l.type) {
@@ -254,60 +323,15 @@ class Exporter {
         return {add("Flatten", {x.name}, {Attribute::of_int("axis", 1)}, scope_), true, x.shape};
       case LayerType::Reshape:
         return {add("Reshape", {x.name, shape_constant(dims_of(l.out, false))}, {}, scope_), false, x.shape};
-      case LayerType::Dense: {
-        const Value x2 = rank2(x);
-        const uint32_t cols = uint32_t(x.shape.size());
-        const std::string w = constant(scope_ + "/weight", {l.units, cols}, effective_weight(l, l.units, cols));
-        std::vector<std::string> inputs = {x2.name, w};
-        if (l.bias) inputs.push_back(stored_constant("bias", {l.units}));
-        return {add("Gemm", inputs, {Attribute::of_int("transB", 1)}, scope_), true, x.shape};
-      }
-      case LayerType::Conv2d: {
-        const Value x4 = rank4(x);
-        const uint32_t cg = x.shape.c / l.groups, cols = cg * l.kernel[0] * l.kernel[1];
-        const std::string w = constant(scope_ + "/weight", {l.out_channels, cg, l.kernel[0], l.kernel[1]},
-                                       effective_weight(l, l.out_channels, cols));
-        std::vector<std::string> inputs = {x4.name, w};
-        if (l.bias) inputs.push_back(stored_constant("bias", {l.out_channels}));
-        return {add("Conv", inputs,
-                    {Attribute::of_ints("kernel_shape", pair(l.kernel)), Attribute::of_ints("strides", pair(l.stride)),
-                     Attribute::of_ints("pads", pads(l.padding)), Attribute::of_ints("dilations", pair(l.dilation)),
-                     Attribute::of_int("group", l.groups)},
-                    scope_),
-                false, x.shape};
-      }
-      case LayerType::ConvTranspose2d: {
-        const Value x4 = rank4(x);
-        std::vector<std::string> inputs = {
-            x4.name, stored_constant("weight", {x.shape.c, l.out_channels / l.groups, l.kernel[0], l.kernel[1]})};
-        if (l.bias) inputs.push_back(stored_constant("bias", {l.out_channels}));
-        std::vector<Attribute> attrs = {
-            Attribute::of_ints("kernel_shape", pair(l.kernel)), Attribute::of_ints("strides", pair(l.stride)),
-            Attribute::of_ints("pads", pads(l.padding)), Attribute::of_ints("output_padding", pair(l.output_padding)),
-            Attribute::of_int("group", l.groups)};
-        if (l.dilation[0] != 1 || l.dilation[1] != 1) attrs.push_back(Attribute::of_ints("dilations", pair(l.dilation)));
-        return {add("ConvTranspose", inputs, attrs, scope_), false, x.shape};
-      }
+      case LayerType::Dense:
+        return dense(l, x);
+      case LayerType::Conv2d:
+        return conv2d(l, x);
+      case LayerType::ConvTranspose2d:
+        return conv_transpose2d(l, x);
       case LayerType::MaxPool2d:
-      case LayerType::AvgPool2d: {
-        const bool max = l.type == LayerType::MaxPool2d;
-        std::string x4 = rank4(x).name;
-        std::vector<Attribute> attrs = {Attribute::of_ints("kernel_shape", pair(l.kernel)),
-                                        Attribute::of_ints("strides", pair(l.stride))};
-        const bool padded = l.padding[0] != 0 || l.padding[1] != 0;
-        if (!max && l.count_include_pad && padded) {
-          // Zeros padded explicitly, then an unpadded average: the same
-          // windows and divisor, and OpenCV 4.6 ignores count_include_pad.
-          const int64_t ph = l.padding[0], pw = l.padding[1];
-          x4 = add("Pad", {x4, shape_constant({0, 0, ph, pw, 0, 0, ph, pw})}, {});
-        } else {
-          attrs.push_back(Attribute::of_ints("pads", pads(l.padding)));
-          if (!max) attrs.push_back(Attribute::of_int("count_include_pad", l.count_include_pad ? 1 : 0));
-        }
-        if (max && (l.dilation[0] != 1 || l.dilation[1] != 1))
-          attrs.push_back(Attribute::of_ints("dilations", pair(l.dilation)));
-        return {add(max ? "MaxPool" : "AveragePool", {x4}, attrs, scope_), false, x.shape};
-      }
+      case LayerType::AvgPool2d:
+        return pool(l, x);
       case LayerType::GlobalAvgPool2d: {
         const std::string g = add("GlobalAveragePool", {rank4(x).name}, {});
         return {add("Flatten", {g}, {Attribute::of_int("axis", 1)}, scope_), true, x.shape};
@@ -342,15 +366,8 @@ class Exporter {
                     {Attribute::of_float("epsilon", l.eps)}, scope_),
                 x.flat, x.shape};
       }
-      case LayerType::InstanceNorm2d: {
-        // The affine part as Mul/Add: OpenCV 4.6 applies InstanceNormalization's
-        // own scale and bias wrongly to every sample after the first.
-        const uint32_t c = x.shape.c;
-        const auto [ones, zeros] = channel_affine(false, c);
-        const std::string y = add("InstanceNormalization", {rank4(x).name, ones, zeros},
-                                  {Attribute::of_float("epsilon", l.eps)});
-        return {l.affine ? scale_shift(y, channel_dims(c, false)) : y, false, x.shape};
-      }
+      case LayerType::InstanceNorm2d:
+        return instance_norm(l, x);
       case LayerType::GroupNorm:
         return grouped_norm(x, l.num_groups, l.eps, l.affine, channel_dims(x.shape.c, x.flat));
       case LayerType::LayerNorm:

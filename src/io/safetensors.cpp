@@ -176,91 +176,53 @@ struct Entry {
   uint64_t begin = 0, end = 0;
 };
 
-}  // namespace
-
-SafetensorsFile read_safetensors(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) fail(path, "is a directory, expected a safetensors file");
-  errno = 0;
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail(path, "cannot open file (" + (errno ? errno_text(errno) : std::string("unknown reason")) + ")");
-  f.seekg(0, std::ios::end);
-  const std::streamoff end_pos = f.tellg();
-  if (end_pos < 0) fail(path, "cannot determine the file size");
-  const uint64_t size = uint64_t(end_pos);
-  f.seekg(0, std::ios::beg);
-  if (size < 8) fail(path, "truncated: " + std::to_string(size) + " bytes, fewer than the 8-byte header length");
-  uint8_t len_bytes[8];
-  if (!f.read(reinterpret_cast<char*>(len_bytes), 8)) fail(path, "read error in the header length");
-  uint64_t n = 0;
-  for (int b = 0; b < 8; ++b) n |= uint64_t(len_bytes[b]) << (8 * b);
-  if (n > size - 8)
-    fail(path, "header length " + std::to_string(n) + " runs past the end of the file (" +
-                   std::to_string(size) + " bytes; truncated or not a safetensors file)");
-  if (n > kMaxHeaderBytes)
-    fail(path, "header length " + std::to_string(n) + " exceeds the limit of " + std::to_string(kMaxHeaderBytes));
-  if (n < 2) fail(path, "header length " + std::to_string(n) + " is too short for a JSON object");
-  std::string text(size_t(n), '\0');
-  if (!f.read(text.data(), std::streamsize(n))) fail(path, "read error in the header");
-  if (text[0] != '{') fail(path, "header does not start with '{' (not a safetensors file?)");
-
-  const json header = parse_header(text, path);
-  if (!header.is_object()) fail(path, "header must be a JSON object, got " + show(header));
-  const uint64_t data_size = size - 8 - n;
-
-  SafetensorsFile out;
-  std::vector<Entry> entries;
-  for (const auto& [name, value] : header.items()) {
-    if (name == "__metadata__") {
-      if (!value.is_object()) fail(path, "'__metadata__' must be an object of strings, got " + show(value));
-      for (const auto& [k, v] : value.items()) {
-        if (!v.is_string()) fail(path, "'__metadata__': value of '" + k + "' must be a string, got " + show(v));
-        out.metadata[k] = v.get<std::string>();
-      }
-      continue;
-    }
-    const std::string where = "tensor '" + name + "'";
-    if (name.empty()) fail(path, "a tensor has an empty name");
-    if (!value.is_object()) fail(path, where + ": entry must be an object, got " + show(value));
-    for (const auto& [k, v] : value.items())
-      if (k != "dtype" && k != "shape" && k != "data_offsets")
-        fail(path, where + ": unknown field '" + k + "' (expected dtype, shape, data_offsets)");
-    const auto dt = value.find("dtype");
-    if (dt == value.end()) fail(path, where + ": missing 'dtype'");
-    if (!dt->is_string()) fail(path, where + ": 'dtype' must be a string, got " + show(*dt));
-    if (*dt != "F32")
-      fail(path, where + ": dtype " + dt->get<std::string>() + " is not supported (Fovea reads only F32)");
-    Entry e;
-    e.name = name;
-    const auto sh = value.find("shape");
-    if (sh == value.end()) fail(path, where + ": missing 'shape'");
-    if (!sh->is_array()) fail(path, where + ": 'shape' must be a list of integers >= 0, got " + show(*sh));
-    for (const json& d : *sh) {
-      uint64_t v = 0;
-      if (!as_u64(d, v)) fail(path, where + ": 'shape' must be a list of integers >= 0, got " + show(*sh));
-      e.shape.push_back(v);
-    }
-    const auto off = value.find("data_offsets");
-    if (off == value.end()) fail(path, where + ": missing 'data_offsets'");
-    if (!off->is_array() || off->size() != 2 || !as_u64((*off)[0], e.begin) || !as_u64((*off)[1], e.end))
-      fail(path, where + ": 'data_offsets' must be [begin, end] of integers >= 0, got " + show(*off));
-    if (e.begin > e.end)
-      fail(path, where + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                     "] end before they begin");
-    if (e.end > data_size)
-      fail(path, where + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                     "] run past the data section (" + std::to_string(data_size) + " bytes)");
-    uint64_t bytes = 0;
-    if (!byte_count(e.shape, bytes))
-      fail(path, where + ": shape " + shape_text(e.shape) + " is too large");
-    if (bytes != e.end - e.begin)
-      fail(path, where + ": shape " + shape_text(e.shape) + " needs " + std::to_string(bytes) +
-                     " bytes but data_offsets span " + std::to_string(e.end - e.begin));
-    entries.push_back(std::move(e));
+// One tensor's header entry: its fields, and its byte range against its
+// shape and the data section's size.
+Entry read_entry(const std::string& path, const std::string& name, const json& value, uint64_t data_size) {
+  const std::string where = "tensor '" + name + "'";
+  if (name.empty()) fail(path, "a tensor has an empty name");
+  if (!value.is_object()) fail(path, where + ": entry must be an object, got " + show(value));
+  for (const auto& [k, v] : value.items())
+    if (k != "dtype" && k != "shape" && k != "data_offsets")
+      fail(path, where + ": unknown field '" + k + "' (expected dtype, shape, data_offsets)");
+  const auto dt = value.find("dtype");
+  if (dt == value.end()) fail(path, where + ": missing 'dtype'");
+  if (!dt->is_string()) fail(path, where + ": 'dtype' must be a string, got " + show(*dt));
+  if (*dt != "F32")
+    fail(path, where + ": dtype " + dt->get<std::string>() + " is not supported (Fovea reads only F32)");
+  Entry e;
+  e.name = name;
+  const auto sh = value.find("shape");
+  if (sh == value.end()) fail(path, where + ": missing 'shape'");
+  if (!sh->is_array()) fail(path, where + ": 'shape' must be a list of integers >= 0, got " + show(*sh));
+  for (const json& d : *sh) {
+    uint64_t v = 0;
+    if (!as_u64(d, v)) fail(path, where + ": 'shape' must be a list of integers >= 0, got " + show(*sh));
+    e.shape.push_back(v);
   }
+  const auto off = value.find("data_offsets");
+  if (off == value.end()) fail(path, where + ": missing 'data_offsets'");
+  if (!off->is_array() || off->size() != 2 || !as_u64((*off)[0], e.begin) || !as_u64((*off)[1], e.end))
+    fail(path, where + ": 'data_offsets' must be [begin, end] of integers >= 0, got " + show(*off));
+  if (e.begin > e.end)
+    fail(path, where + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                   "] end before they begin");
+  if (e.end > data_size)
+    fail(path, where + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                   "] run past the data section (" + std::to_string(data_size) + " bytes)");
+  uint64_t bytes = 0;
+  if (!byte_count(e.shape, bytes))
+    fail(path, where + ": shape " + shape_text(e.shape) + " is too large");
+  if (bytes != e.end - e.begin)
+    fail(path, where + ": shape " + shape_text(e.shape) + " needs " + std::to_string(bytes) +
+                   " bytes but data_offsets span " + std::to_string(e.end - e.begin));
+  return e;
+}
 
-  // The ranges, in offset order, must tile the data section exactly: no
-  // overlap (two tensors sharing bytes), no gap (bytes nobody owns).
+// The ranges, in offset order, must tile the data section exactly: no
+// overlap (two tensors sharing bytes), no gap (bytes nobody owns). Sorts
+// `entries` by offset.
+void check_tiling(const std::string& path, std::vector<Entry>& entries, uint64_t data_size) {
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     return std::tie(a.begin, a.end, a.name) < std::tie(b.begin, b.end, b.name);
   });
@@ -280,6 +242,64 @@ SafetensorsFile read_safetensors(const std::string& path) {
   if (expect != data_size)
     fail(path, "the data section holds " + std::to_string(data_size) + " bytes but the tensors cover " +
                    std::to_string(expect) + " (trailing bytes or a torn file)");
+}
+
+// Opens the file, checks its 8-byte header length against its size and
+// limits, and returns the header's text; `f` is left at the data section.
+std::string read_header_text(const std::string& path, std::ifstream& f, uint64_t& size) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) fail(path, "is a directory, expected a safetensors file");
+  errno = 0;
+  f.open(path, std::ios::binary);
+  if (!f) fail(path, "cannot open file (" + (errno ? errno_text(errno) : std::string("unknown reason")) + ")");
+  f.seekg(0, std::ios::end);
+  const std::streamoff end_pos = f.tellg();
+  if (end_pos < 0) fail(path, "cannot determine the file size");
+  size = uint64_t(end_pos);
+  f.seekg(0, std::ios::beg);
+  if (size < 8) fail(path, "truncated: " + std::to_string(size) + " bytes, fewer than the 8-byte header length");
+  uint8_t len_bytes[8];
+  if (!f.read(reinterpret_cast<char*>(len_bytes), 8)) fail(path, "read error in the header length");
+  uint64_t n = 0;
+  for (int b = 0; b < 8; ++b) n |= uint64_t(len_bytes[b]) << (8 * b);
+  if (n > size - 8)
+    fail(path, "header length " + std::to_string(n) + " runs past the end of the file (" +
+                   std::to_string(size) + " bytes; truncated or not a safetensors file)");
+  if (n > kMaxHeaderBytes)
+    fail(path, "header length " + std::to_string(n) + " exceeds the limit of " + std::to_string(kMaxHeaderBytes));
+  if (n < 2) fail(path, "header length " + std::to_string(n) + " is too short for a JSON object");
+  std::string text(size_t(n), '\0');
+  if (!f.read(text.data(), std::streamsize(n))) fail(path, "read error in the header");
+  if (text[0] != '{') fail(path, "header does not start with '{' (not a safetensors file?)");
+  return text;
+}
+
+}  // namespace
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  std::ifstream f;
+  uint64_t size = 0;
+  const std::string text = read_header_text(path, f, size);
+  const uint64_t n = text.size();
+  const json header = parse_header(text, path);
+  if (!header.is_object()) fail(path, "header must be a JSON object, got " + show(header));
+  const uint64_t data_size = size - 8 - n;
+
+  SafetensorsFile out;
+  std::vector<Entry> entries;
+  for (const auto& [name, value] : header.items()) {
+    if (name == "__metadata__") {
+      if (!value.is_object()) fail(path, "'__metadata__' must be an object of strings, got " + show(value));
+      for (const auto& [k, v] : value.items()) {
+        if (!v.is_string()) fail(path, "'__metadata__': value of '" + k + "' must be a string, got " + show(v));
+        out.metadata[k] = v.get<std::string>();
+      }
+      continue;
+    }
+    entries.push_back(read_entry(path, name, value, data_size));
+  }
+
+  check_tiling(path, entries, data_size);
 
   // The ranges are contiguous and in order: read each tensor straight into
   // its values, with no second copy of the data section.

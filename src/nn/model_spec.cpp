@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nn/layer_fields.h"
 #include "nn/loss_spec.h"
 #include "nn/spec_reader.h"
 #include "util/error.h"
@@ -28,17 +29,9 @@ namespace {
 using json = nlohmann::json;
 using namespace spec_reader;
 
-constexpr int64_t kMaxSide = 4096;
+using layer_fields::kMaxSide;
 constexpr uint64_t kMaxInputFeatures = uint64_t(1) << 26;
 constexpr int64_t kMinClasses = 2, kMaxClasses = 16384;  // = ops::kMaxClasses (the loss kernel's loop budget)
-constexpr int64_t kMaxUnits = 65536;
-constexpr int64_t kMaxChannels = 65535;
-
-// floor((in + 2 pad - dil (k - 1) - 1) / stride) + 1, or 0 when it does not fit.
-uint32_t conv_out(uint32_t in, uint32_t k, uint32_t stride, uint32_t pad, uint32_t dil) {
-  const int64_t span = int64_t(in) + 2 * int64_t(pad) - int64_t(dil) * (int64_t(k) - 1) - 1;
-  return span < 0 ? 0 : uint32_t(span / stride + 1);
-}
 
 // Resolves "inputs" (or the default) to node indices; -1 is the model input.
 std::vector<int32_t> read_inputs(const json& L, const LayerReader& r, const std::vector<LayerSpec>& done) {
@@ -64,59 +57,6 @@ std::vector<int32_t> read_inputs(const json& L, const LayerReader& r, const std:
   return out;
 }
 
-void read_spectral_fields(const LayerReader& r, LayerSpec& layer) {
-  layer.spectral_norm = r.boolean("spectral_norm", false);
-  layer.power_iterations = r.integer("power_iterations", 1, 100, 1, "");
-  if (r.has("power_iterations") && !layer.spectral_norm)
-    r.error("'power_iterations' needs \"spectral_norm\": true");
-}
-
-// The fields conv2d and conv_transpose2d share, and the groups rule.
-void read_conv_fields(const LayerReader& r, LayerSpec& layer, const Shape& in) {
-  layer.out_channels = r.integer("out_channels", 1, kMaxChannels, std::nullopt, "the number of filters");
-  r.pair("kernel", 1, kMaxSide, std::nullopt, layer.kernel, "the filter size");
-  r.pair("stride", 1, kMaxSide, 1, layer.stride, "");
-  r.pair("padding", 0, kMaxSide, 0, layer.padding, "");
-  if (layer.type == LayerType::ConvTranspose2d) r.pair("output_padding", 0, kMaxSide, 0, layer.output_padding, "");
-  r.pair("dilation", 1, kMaxSide, 1, layer.dilation, "");
-  layer.groups = r.integer("groups", 1, kMaxChannels, 1, "");
-  layer.bias = r.boolean("bias", true);
-  layer.l1 = r.coefficient("l1");
-  layer.l2 = r.coefficient("l2");
-  if (in.c % layer.groups || layer.out_channels % layer.groups)
-    r.error("'groups' " + std::to_string(layer.groups) + " must divide the input channels (" +
-            std::to_string(in.c) + ") and 'out_channels' (" + std::to_string(layer.out_channels) + ")");
-}
-
-// fractional_maxpool2d: exactly one of output_ratio and output_size, the
-// output in `layer.out`, each side's ratio input / output in (1, 2].
-void read_fractional_fields(const LayerReader& r, const json& L, LayerSpec& layer, const Shape& in) {
-  const bool ratio = r.has("output_ratio"), size = r.has("output_size");
-  if (ratio == size) r.error("needs exactly one of 'output_ratio' and 'output_size'");
-  uint32_t out[2];
-  if (size) {
-    r.pair("output_size", 1, kMaxSide, std::nullopt, out, "");
-  } else {
-    const json& j = L["output_ratio"];
-    const bool pair = j.is_array() && j.size() == 2;
-    const uint32_t sides[2] = {in.h, in.w};
-    for (int a = 0; a < 2; ++a) {
-      const json& v = pair ? j[size_t(a)] : j;
-      if (!v.is_number() || !(v.get<double>() >= 0.5 && v.get<double>() < 1))
-        r.error("'output_ratio' must be a number in [0.5, 1) or a pair [h, w] of them, got " + show(j));
-      out[a] = uint32_t(std::floor(double(sides[a]) * v.get<double>()));  // PyTorch: int(side * ratio)
-    }
-  }
-  for (auto [side, o, axis] : {std::tuple{in.h, out[0], "height"}, std::tuple{in.w, out[1], "width"}})
-    if (!(o >= 1 && o < side && side <= 2 * o))
-      r.error(std::string("the output ") + axis + " " + std::to_string(o) + " from the input " + axis + " " +
-              std::to_string(side) + " makes the ratio alpha = " + std::to_string(side) + "/" + std::to_string(o) +
-              ", outside (1, 2]");
-  layer.pseudo_random = r.boolean("pseudo_random", false);
-  layer.overlapping = r.boolean("overlapping", false);
-  layer.out = {in.c, out[0], out[1]};
-}
-
 // Fills the type-specific fields of `layer` and its output shape.
 void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const ModelSpec& spec) {
   const Shape in = spec.shape_of(layer.inputs[0]);
@@ -125,190 +65,11 @@ void read_layer(const LayerReader& r, const json& L, LayerSpec& layer, const Mod
   if (!multi && layer.inputs.size() != 1)
     r.error("takes exactly one input, got " + std::to_string(layer.inputs.size()));
   layer.out = in;
-  switch (layer.type) {
-    case LayerType::Flatten:
-      layer.out = {uint32_t(in.size()), 1, 1};
-      break;
-    case LayerType::Reshape: {
-      const auto it = L.find("shape");
-      if (it == L.end() || !it->is_array() || it->empty() || it->size() > 3)
-        r.error("'shape' must be [C, H, W], [C, H] or [C] of positive integers");
-      uint32_t d[3] = {1, 1, 1};
-      for (size_t a = 0; a < it->size(); ++a) {
-        const auto v = as_int((*it)[a]);
-        if (!v || *v < 1 || *v > (int64_t(1) << 26)) r.error("'shape' must hold positive integers, got " + show(*it));
-        d[a] = uint32_t(*v);
-      }
-      layer.out = {d[0], d[1], d[2]};
-      if (layer.out.size() != in.size())
-        r.error("'shape' " + layer.out.str() + " holds " + std::to_string(layer.out.size()) +
-                " values but its input " + in.str() + " holds " + std::to_string(in.size()));
-      break;
-    }
-    case LayerType::Dense:
-      layer.units = r.integer("units", 1, kMaxUnits, std::nullopt, "the number of output features");
-      layer.bias = r.boolean("bias", true);
-      layer.l1 = r.coefficient("l1");
-      layer.l2 = r.coefficient("l2");
-      read_spectral_fields(r, layer);
-      layer.drop_connect = r.probability("drop_connect", 0);
-      if (!in.flat() && !(in.c == 1 && in.h == 1))
-        r.error("its input has shape " + in.str() +
-                ", but a dense layer needs a flat input; put a {\"type\": \"flatten\"} layer before it");
-      layer.out = {layer.units, 1, 1};
-      break;
-    case LayerType::Conv2d: {
-      read_conv_fields(r, layer, in);
-      layer.weight_standardization = r.boolean("weight_standardization", false);
-      read_spectral_fields(r, layer);
-      if (layer.weight_standardization && layer.spectral_norm)
-        r.error("'weight_standardization' and 'spectral_norm' cannot be combined");
-      layer.drop_connect = r.probability("drop_connect", 0);
-      const uint32_t oh = conv_out(in.h, layer.kernel[0], layer.stride[0], layer.padding[0], layer.dilation[0]);
-      const uint32_t ow = conv_out(in.w, layer.kernel[1], layer.stride[1], layer.padding[1], layer.dilation[1]);
-      if (oh == 0 || ow == 0)
-        r.error("the kernel does not fit its input " + in.str() + " with this padding and dilation");
-      if (uint64_t(in.c) * layer.kernel[0] * layer.kernel[1] > uint64_t(kMaxChannels))
-        r.error("input channels x kernel taps must be at most " + std::to_string(kMaxChannels));
-      layer.out = {layer.out_channels, oh, ow};
-      break;
-    }
-    case LayerType::ConvTranspose2d: {
-      read_conv_fields(r, layer, in);
-      for (int a = 0; a < 2; ++a)
-        if (layer.output_padding[a] >= layer.stride[a] && layer.output_padding[a] >= layer.dilation[a])
-          r.error("'output_padding' must be smaller than either 'stride' or 'dilation' (as in PyTorch)");
-      int64_t o[2];
-      const uint32_t insz[2] = {in.h, in.w};
-      for (int a = 0; a < 2; ++a) {
-        o[a] = (int64_t(insz[a]) - 1) * layer.stride[a] - 2 * int64_t(layer.padding[a]) +
-               int64_t(layer.dilation[a]) * (layer.kernel[a] - 1) + layer.output_padding[a] + 1;
-        if (o[a] < 1 || o[a] > kMaxSide) r.error("the output size would be " + std::to_string(o[a]) + ", outside 1.." + std::to_string(kMaxSide));
-      }
-      layer.out = {layer.out_channels, uint32_t(o[0]), uint32_t(o[1])};
-      break;
-    }
-    case LayerType::MaxPoolDropout:
-    case LayerType::AvgPoolDropout:
-      layer.p = r.number("p", 0, 1, 0.5f);
-      if (layer.p >= 1) r.error("'p' must be below 1 (every input dropped), got " + show(L["p"]));
-      [[fallthrough]];
-    case LayerType::MaxPool2d:
-    case LayerType::AvgPool2d: {
-      r.pair("kernel", 1, kMaxSide, std::nullopt, layer.kernel, "the window size");
-      if (r.has("stride")) {
-        r.pair("stride", 1, kMaxSide, std::nullopt, layer.stride, "");
-      } else {  // PyTorch's stride=None: the kernel size
-        layer.stride[0] = layer.kernel[0];
-        layer.stride[1] = layer.kernel[1];
-      }
-      r.pair("padding", 0, kMaxSide, 0, layer.padding, "");
-      if (layer.type == LayerType::MaxPool2d) r.pair("dilation", 1, kMaxSide, 1, layer.dilation, "");
-      layer.count_include_pad = r.boolean("count_include_pad", true);
-      if (2 * layer.padding[0] > layer.kernel[0] || 2 * layer.padding[1] > layer.kernel[1])
-        r.error("'padding' must be at most half the kernel (as in PyTorch)");
-      if (uint64_t(layer.kernel[0]) * layer.kernel[1] > 3600)
-        r.error("windows larger than 3600 values (60 x 60) exceed the GPU kernels' loop budget");
-      const uint32_t oh = conv_out(in.h, layer.kernel[0], layer.stride[0], layer.padding[0], layer.dilation[0]);
-      const uint32_t ow = conv_out(in.w, layer.kernel[1], layer.stride[1], layer.padding[1], layer.dilation[1]);
-      if (oh == 0 || ow == 0) r.error("the window does not fit its input " + in.str());
-      layer.out = {in.c, oh, ow};
-      break;
-    }
-    case LayerType::GlobalAvgPool2d:
-      layer.out = {in.c, 1, 1};
-      break;
-    case LayerType::MaxDrop:
-      layer.p = r.number("p", 0, 1, 0.5f);
-      if (const auto m = L.find("mode"); m != L.end()) {
-        if (!m->is_string() || (*m != "map" && *m != "channel"))
-          r.error("'mode' must be \"map\" or \"channel\", got " + show(*m));
-        layer.max_drop_channel = *m == "channel";
-      }
-      break;
-    case LayerType::FractionalMaxPool2d:
-      read_fractional_fields(r, L, layer, in);
-      break;
-    case LayerType::BatchNorm2d:
-    case LayerType::BatchNorm1d:
-      layer.eps = r.number("eps", 1e-12, 1, 1e-5f);
-      layer.momentum = r.number("momentum", 0, 1, 0.1f);
-      layer.affine = r.boolean("affine", true);
-      if (layer.type == LayerType::BatchNorm1d && !in.flat())
-        r.error("batchnorm1d takes a flat input, got " + in.str() + " (use batchnorm2d)");
-      break;
-    case LayerType::LayerNorm:
-      layer.eps = r.number("eps", 1e-12, 1, 1e-5f);
-      layer.affine = r.boolean("elementwise_affine", true);
-      break;
-    case LayerType::InstanceNorm2d:
-      layer.eps = r.number("eps", 1e-12, 1, 1e-5f);
-      layer.affine = r.boolean("affine", false);
-      if (in.h * in.w < 2) r.error("instance normalisation needs more than one value per channel, got " + in.str());
-      break;
-    case LayerType::GroupNorm:
-      layer.num_groups = r.integer("num_groups", 1, kMaxChannels, std::nullopt, "how many channel groups");
-      layer.eps = r.number("eps", 1e-12, 1, 1e-5f);
-      layer.affine = r.boolean("affine", true);
-      if (in.c % layer.num_groups)
-        r.error("'num_groups' " + std::to_string(layer.num_groups) + " must divide the channels (" +
-                std::to_string(in.c) + ")");
-      break;
-    case LayerType::Add: {
-      for (int32_t i : layer.inputs)
-        if (!(spec.shape_of(i) == in))
-          r.error("adds inputs of different shapes, " + in.str() + " and " + spec.shape_of(i).str());
-      if (r.has("stochastic_depth")) layer.stochastic_depth = r.probability("stochastic_depth", 0);
-      const auto decay = L.find("stochastic_depth_decay");
-      if (decay != L.end()) {
-        if (!layer.stochastic_depth) r.error("'stochastic_depth_decay' needs 'stochastic_depth'");
-        if (!decay->is_string() || (*decay != "linear" && *decay != "none"))
-          r.error("'stochastic_depth_decay' must be \"linear\" or \"none\", got " + show(*decay));
-        layer.stochastic_depth_linear = *decay == "linear";
-      }
-      break;
-    }
-    case LayerType::Dropout:
-    case LayerType::Dropout2d:
-    case LayerType::GaussianDropout:
-    case LayerType::AlphaDropout:
-      layer.p = r.probability("p", 0.5f);
-      break;
-    case LayerType::Concat: {
-      uint64_t c = 0;
-      for (int32_t i : layer.inputs) {
-        const Shape s = spec.shape_of(i);
-        if (s.h != in.h || s.w != in.w)
-          r.error("concatenates channels of inputs with different planes, " + in.str() + " and " + s.str());
-        c += s.c;
-      }
-      if (c > uint64_t(kMaxChannels)) r.error("concatenates more than " + std::to_string(kMaxChannels) + " channels");
-      layer.out = {uint32_t(c), in.h, in.w};
-      break;
-    }
-    case LayerType::ChannelShuffle:
-      layer.groups = r.integer("groups", 1, kMaxChannels, std::nullopt, "how many channel groups");
-      if (in.c % layer.groups)
-        r.error("'groups' " + std::to_string(layer.groups) + " must divide the channels (" + std::to_string(in.c) + ")");
-      break;
-    case LayerType::SqueezeExcitation:
-      layer.reduction = r.integer("reduction", 1, kMaxChannels, 16, "");
-      layer.squeeze = std::max<uint32_t>(1, in.c / layer.reduction);
-      if (in.flat()) r.error("squeeze_excitation gates the channels of a [C, H, W] input, got " + in.str());
-      break;
-    case LayerType::LeakyRelu:
-      layer.negative_slope = r.number("negative_slope", -1e6, 1e6, 0.01f);
-      break;
-    case LayerType::Elu:
-      layer.alpha = r.number("alpha", -1e6, 1e6, 1.0f);
-      break;
-    case LayerType::Softplus:
-      layer.beta = r.number("beta", 1e-6, 1e6, 1.0f);
-      layer.threshold = r.number("threshold", 0, 1e6, 20.0f);
-      break;
-    default:
-      break;  // the other activations: no fields, shape unchanged
-  }
+  layer_fields::read_geometry(r, L, layer, in);
+  layer_fields::read_pooling(r, L, layer, in);
+  layer_fields::read_normalisation(r, layer, in);
+  layer_fields::read_merge(r, L, layer, spec, in);
+  layer_fields::read_other(r, layer, in);
 }
 
 
@@ -447,25 +208,10 @@ std::string tensor_prefix(const LayerSpec& l, size_t index) {
   return l.name == "layers." + std::to_string(index) ? std::to_string(index) : l.name;
 }
 
-ModelSpec parse_model_spec_text(const std::string& text, const std::string& path) {
-  const json root = parse_json(text, path);
-  if (!root.is_object()) {
-    fail(path, "", "the top level must be an object with 'input', 'classes' and 'layers', got " +
-                       show(root));
-  }
-  // Unknown keys first: a misspelt "clases" should be reported as such, not
-  // as a missing "classes".
-  for (const auto& [key, value] : root.items()) {
-    if (key != "input" && key != "classes" && key != "layers" && key != "loss") {
-      fail(path, "", "unknown key '" + key + "' (expected input, classes, layers, loss)");
-    }
-  }
+namespace {
 
-  ModelSpec spec;
-  spec.path = path;
-  spec.json = root.dump();
-
-  // "input": [C, H, W]
+// "input": [C, H, W], each side in 1..kMaxSide, their product bounded.
+void read_input_shape(const json& root, const std::string& path, ModelSpec& spec) {
   const auto in = root.find("input");
   if (in == root.end()) fail(path, "", "missing 'input' (the image shape [C, H, W])");
   if (!in->is_array() || in->size() != 3) {
@@ -490,8 +236,10 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
   spec.channels = chw[0];
   spec.height = chw[1];
   spec.width = chw[2];
+}
 
-  // "classes": K
+// "classes": K.
+void read_classes(const json& root, const std::string& path, ModelSpec& spec) {
   const auto cls = root.find("classes");
   if (cls == root.end()) fail(path, "", "missing 'classes' (the number of output classes)");
   const auto k = as_int(*cls);
@@ -500,18 +248,14 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
                        std::to_string(kMaxClasses) + ", got " + show(*cls));
   }
   spec.classes = uint32_t(*k);
-  if (const auto loss = root.find("loss"); loss != root.end()) spec.loss = parse_loss_spec(*loss, path);
+}
 
-  // "layers": [...]
-  const auto layers = root.find("layers");
-  if (layers == root.end()) fail(path, "", "missing 'layers' (the list of layers)");
-  if (!layers->is_array() || layers->empty()) {
-    fail(path, "", "'layers' must be a non-empty array of layer objects, got " + show(*layers));
-  }
-
+// "layers": the main graph's entries and the aux heads; returns the last
+// main layer's place ("layers[i] (type)") for the messages that follow.
+std::string read_layers(const json& layers, const std::string& path, ModelSpec& spec) {
   std::string where;
-  for (size_t i = 0; i < layers->size(); ++i) {
-    const json& L = (*layers)[i];
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const json& L = layers[i];
     where = "layers[" + std::to_string(i) + "]";
     if (L.is_object() && L.contains("type") && L["type"] == "aux_head") {
       read_aux_head(L, where + " (aux_head)", i, spec);
@@ -528,15 +272,17 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
     spec.layers.push_back(layer);
   }
   if (spec.layers.empty()) fail(path, "", "'layers' holds only aux_head entries; the main graph needs layers");
-  for (size_t i = layers->size(); i-- > 0;)  // `where` names the last main layer, for the messages below
-    if ((*layers)[i]["type"] != "aux_head") {
+  for (size_t i = layers.size(); i-- > 0;)  // `where` names the last main layer, for the messages below
+    if (layers[i]["type"] != "aux_head") {
       where = "layers[" + std::to_string(i) + "] (" + layer_type_name(spec.layers.back().type) + ")";
       break;
     }
-  check_aux_sources(spec);
+  return where;
+}
 
-  // Stochastic depth's linear decay: the l-th of the L add layers that set
-  // it (1-based, in spec order) drops with p l / L.
+// Stochastic depth's linear decay: the l-th of the L add layers that set
+// it (1-based, in spec order) drops with p l / L.
+void apply_depth_decay(ModelSpec& spec) {
   uint32_t depth_layers = 0, depth = 0;
   for (const LayerSpec& l : spec.layers) depth_layers += l.stochastic_depth.has_value();
   for (LayerSpec& l : spec.layers) {
@@ -545,7 +291,10 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
     l.stochastic_depth_p = l.stochastic_depth_linear ? float(double(*l.stochastic_depth) * depth / depth_layers)
                                                      : *l.stochastic_depth;
   }
+}
 
+// The last layer gives 'classes' flat features.
+void check_output(const ModelSpec& spec, const std::string& path, const std::string& where) {
   const Shape out = spec.layers.back().out;
   if (!out.flat() && !(out.c == 1 && out.h == 1)) {
     fail(path, where, "the last layer's output has shape " + out.str() +
@@ -557,6 +306,44 @@ ModelSpec parse_model_spec_text(const std::string& text, const std::string& path
     fail(path, where, "the last layer outputs " + std::to_string(out.size()) +
                           " features but 'classes' is " + std::to_string(spec.classes));
   }
+}
+
+}  // namespace
+
+ModelSpec parse_model_spec_text(const std::string& text, const std::string& path) {
+  const json root = parse_json(text, path);
+  if (!root.is_object()) {
+    fail(path, "", "the top level must be an object with 'input', 'classes' and 'layers', got " +
+                       show(root));
+  }
+  // Unknown keys first: a misspelt "clases" should be reported as such, not
+  // as a missing "classes".
+  for (const auto& [key, value] : root.items()) {
+    if (key != "input" && key != "classes" && key != "layers" && key != "loss") {
+      fail(path, "", "unknown key '" + key + "' (expected input, classes, layers, loss)");
+    }
+  }
+
+  ModelSpec spec;
+  spec.path = path;
+  spec.json = root.dump();
+
+  read_input_shape(root, path, spec);
+  read_classes(root, path, spec);
+  if (const auto loss = root.find("loss"); loss != root.end()) spec.loss = parse_loss_spec(*loss, path);
+
+  // "layers": [...]
+  const auto layers = root.find("layers");
+  if (layers == root.end()) fail(path, "", "missing 'layers' (the list of layers)");
+  if (!layers->is_array() || layers->empty()) {
+    fail(path, "", "'layers' must be a non-empty array of layer objects, got " + show(*layers));
+  }
+
+  const std::string where = read_layers(*layers, path, spec);
+  check_aux_sources(spec);
+
+  apply_depth_decay(spec);
+  check_output(spec, path, where);
   return spec;
 }
 

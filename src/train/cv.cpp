@@ -88,6 +88,67 @@ MeanStd mean_std(const std::vector<double>& values) {
   return m;
 }
 
+namespace {
+
+// One split's figures from its run: the kept epoch's validation (the best
+// with early stopping, else the last) and the test pass.
+CvSplitResult split_result(const data::CvSplit& s, uint32_t index, const RunResult& run,
+                           std::chrono::steady_clock::time_point t0) {
+  CvSplitResult r;
+  r.index = index;
+  r.repeat = s.repeat;
+  r.fold = s.fold;
+  r.train_images = s.split.train.size();
+  r.val_images = s.split.val.size();
+  const EpochResult& kept_epoch = run.epochs.at(run.best_epoch > 0 ? run.best_epoch - 1 : run.epochs.size() - 1);
+  r.val_loss = kept_epoch.val_loss;
+  r.val_acc = kept_epoch.val_acc;
+  r.test_loss = run.test_loss;
+  r.test_acc = run.test_acc;
+  r.epochs_run = uint32_t(run.epochs.size());
+  r.stop_reason = run.stop_reason;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+// cv.jsonl's line of one split.
+nlohmann::json split_line(const CvSplitResult& r, uint32_t best_epoch) {
+  return {{"split", r.index},           {"repeat", r.repeat},
+          {"fold", r.fold},             {"dir", "split-" + std::to_string(r.index)},
+          {"train_images", r.train_images}, {"val_images", r.val_images},
+          {"val_loss", r.val_loss},     {"val_acc", r.val_acc},
+          {"test_loss", r.test_loss},   {"test_acc", r.test_acc},
+          {"epochs_run", r.epochs_run}, {"best_epoch", best_epoch},
+          {"stop_reason", r.stop_reason}, {"seconds", r.seconds}};
+}
+
+// The mean and sample std of every column over the splits (into `result`),
+// and cv.jsonl's summary line.
+nlohmann::json summarise(CvResult& result, const data::CvSettings& settings, const TrainConfig& base, uint32_t n) {
+  auto column = [&](double CvSplitResult::*field) {
+    std::vector<double> v;
+    for (const auto& s : result.splits) v.push_back(s.*field);
+    return mean_std(v);
+  };
+  result.val_acc = column(&CvSplitResult::val_acc);
+  result.val_loss = column(&CvSplitResult::val_loss);
+  result.test_acc = column(&CvSplitResult::test_acc);
+  result.test_loss = column(&CvSplitResult::test_loss);
+  nlohmann::json summary = {{"splits", result.splits.size()},
+                            {"std", "sample (divisor n-1; null for one split)"},
+                            {"val_acc", stat_json(result.val_acc)},
+                            {"val_loss", stat_json(result.val_loss)},
+                            {"test_acc", stat_json(result.test_acc)},
+                            {"test_loss", stat_json(result.test_loss)},
+                            {"images", n},
+                            {"seed", base.seed},
+                            {"command", base.command_line}};
+  summary.update(protocol_json(settings, base.val_split));
+  return summary;
+}
+
+}  // namespace
+
 CvResult cross_validate(gpu::Context& ctx, const CvConfig& cfg) {
   const TrainConfig& base = cfg.train;
   if (base.out_dir.empty()) throw Error("no output directory given");
@@ -140,57 +201,18 @@ CvResult cross_validate(gpu::Context& ctx, const CvConfig& cfg) {
     } catch (const Error& e) {
       throw Error("cross-validation split " + std::to_string(i) + " (" + t.out_dir + "): " + e.what());
     }
-    CvSplitResult r;
-    r.index = uint32_t(i);
-    r.repeat = s.repeat;
-    r.fold = s.fold;
-    r.train_images = s.split.train.size();
-    r.val_images = s.split.val.size();
-    const EpochResult& kept_epoch = run.epochs.at(run.best_epoch > 0 ? run.best_epoch - 1 : run.epochs.size() - 1);
-    r.val_loss = kept_epoch.val_loss;
-    r.val_acc = kept_epoch.val_acc;
-    r.test_loss = run.test_loss;
-    r.test_acc = run.test_acc;
-    r.epochs_run = uint32_t(run.epochs.size());
-    r.stop_reason = run.stop_reason;
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const CvSplitResult r = split_result(s, uint32_t(i), run, t0);
     result.splits.push_back(r);
     if (!jsonl.is_open()) {
       jsonl.open(out / "cv.jsonl");
       if (!jsonl) throw Error("cannot write " + (out / "cv.jsonl").string());
     }
-    jsonl << nlohmann::json{{"split", r.index},           {"repeat", r.repeat},
-                            {"fold", r.fold},             {"dir", "split-" + std::to_string(i)},
-                            {"train_images", r.train_images}, {"val_images", r.val_images},
-                            {"val_loss", r.val_loss},     {"val_acc", r.val_acc},
-                            {"test_loss", r.test_loss},   {"test_acc", r.test_acc},
-                            {"epochs_run", r.epochs_run}, {"best_epoch", run.best_epoch},
-                            {"stop_reason", r.stop_reason}, {"seconds", r.seconds}}
-                 .dump()
-          << "\n";
+    jsonl << split_line(r, run.best_epoch).dump() << "\n";
     jsonl.flush();
     if (run.stop_reason == "abandoned") break;  // fovea search --prune-trials gave up on this cross-validation
   }
 
-  auto column = [&](double CvSplitResult::*field) {
-    std::vector<double> v;
-    for (const auto& s : result.splits) v.push_back(s.*field);
-    return mean_std(v);
-  };
-  result.val_acc = column(&CvSplitResult::val_acc);
-  result.val_loss = column(&CvSplitResult::val_loss);
-  result.test_acc = column(&CvSplitResult::test_acc);
-  result.test_loss = column(&CvSplitResult::test_loss);
-  nlohmann::json summary = {{"splits", result.splits.size()},
-                            {"std", "sample (divisor n-1; null for one split)"},
-                            {"val_acc", stat_json(result.val_acc)},
-                            {"val_loss", stat_json(result.val_loss)},
-                            {"test_acc", stat_json(result.test_acc)},
-                            {"test_loss", stat_json(result.test_loss)},
-                            {"images", n},
-                            {"seed", base.seed},
-                            {"command", base.command_line}};
-  summary.update(protocol_json(settings, base.val_split));
+  const nlohmann::json summary = summarise(result, settings, base, n);
   jsonl << nlohmann::json{{"summary", summary}}.dump() << "\n";
   jsonl.flush();
   if (!jsonl) throw Error("cannot write " + (out / "cv.jsonl").string());

@@ -127,7 +127,11 @@ TEST_CASE("onnx: fields of each wire type and a nested message", "[onnx]") {
   CHECK_THROWS_WITH(big.varint(0, 1), Contains("field number 0"));
 }
 
-TEST_CASE("onnx: a model read back by an independent decoder", "[onnx]") {
+namespace {
+
+// A model with one node of three attribute kinds, a float and an int64
+// initializer, and named input and output dimensions.
+onnx::Model sample_model() {
   onnx::Model m;
   m.doc_string = "doc";
   m.metadata = {{"mean", "[0.25]"}};
@@ -148,7 +152,13 @@ TEST_CASE("onnx: a model read back by an independent decoder", "[onnx]") {
   m.graph.initializers.push_back(shape);
   m.graph.inputs.push_back({"input", {{0, "batch"}, {5, ""}}});
   m.graph.outputs.push_back({"y", {{0, "batch"}, {2, ""}}});
+  return m;
+}
 
+}  // namespace
+
+TEST_CASE("onnx: a model read back by an independent decoder", "[onnx]") {
+  onnx::Model m = sample_model();
   const Message model = decode(onnx::encode(m));
   CHECK(one(model, 1).number == 7);  // ir_version
   CHECK(one(model, 2).data == "fovea");
@@ -207,7 +217,7 @@ TEST_CASE("onnx: a model read back by an independent decoder", "[onnx]") {
   CHECK(one(decode(dims[1].data), 1).number == 5);
   CHECK(one(decode(one(graph, 12).data), 1).data == "y");
 
-  onnx::Tensor bad = w;
+  onnx::Tensor bad = m.graph.initializers[0];  // "w"
   bad.floats.pop_back();
   m.graph.initializers = {bad};
   CHECK_THROWS_WITH(onnx::encode(m), Contains("'w'") && Contains("1 values"));

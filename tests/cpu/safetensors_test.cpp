@@ -229,6 +229,13 @@ TEST_CASE("safetensors: malformed files are rejected naming the path and the fie
     CHECK_THAT(read_error(d, "{} x", ""), Contains("not valid JSON"));
     CHECK_THAT(read_error(d, "{", ""), Contains("too short"));
   }
+}
+
+TEST_CASE("safetensors: malformed tensor entries are rejected naming the path and the field", "[safetensors]") {
+  TempDir d;
+  const std::string f4(4, '\x01'), f8(8, '\x01');  // data for one and two F32 values
+  const std::string p = d.file("bad.safetensors");
+
   SECTION("dtype other than F32") {
     CHECK_THAT(read_error(d, R"({"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", f4),
                Contains("bad.safetensors") && Contains("tensor 'w'") && Contains("F16") &&

@@ -19,9 +19,20 @@ VkBool32 VKAPI_PTR count_message(VkDebugUtilsMessageSeverityFlagBitsEXT, VkDebug
   UNSCOPED_INFO("validation: " << d->pMessage);
   return VK_FALSE;
 }
-}  // namespace
 
-TEST_CASE("a context adopts a caller's device and never destroys it", "[adopt]") {
+// What a host application makes before it hands Fovea its device: an
+// instance with validation (synchronisation included) and a messenger that
+// counts messages, its first physical device, and a device with one compute
+// queue.
+struct Host {
+  VkInstance instance = VK_NULL_HANDLE;
+  VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+  VkPhysicalDevice pd = VK_NULL_HANDLE;
+  VkDevice device = VK_NULL_HANDLE;
+  uint32_t family = 0, families = 0;
+};
+
+void create_instance(Host& h) {
   const bool validate = true;  // the host application enables validation, as every test does
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.apiVersion = VK_API_VERSION_1_1;
@@ -40,40 +51,49 @@ TEST_CASE("a context adopts a caller's device and never destroys it", "[adopt]")
     ici.ppEnabledExtensionNames = &ext;
     ici.pNext = &features;
   }
-  VkInstance instance;
-  REQUIRE(vkCreateInstance(&ici, nullptr, &instance) == VK_SUCCESS);
-  VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+  REQUIRE(vkCreateInstance(&ici, nullptr, &h.instance) == VK_SUCCESS);
   if (validate) {
     VkDebugUtilsMessengerCreateInfoEXT mci{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
     mci.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
     mci.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT;
     mci.pfnUserCallback = count_message;
     auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
-        vkGetInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT"));
-    REQUIRE(create(instance, &mci, nullptr, &messenger) == VK_SUCCESS);
+        vkGetInstanceProcAddr(h.instance, "vkCreateDebugUtilsMessengerEXT"));
+    REQUIRE(create(h.instance, &mci, nullptr, &h.messenger) == VK_SUCCESS);
   }
+}
+
+void create_device(Host& h) {
   uint32_t n = 1;
-  VkPhysicalDevice pd;
-  REQUIRE(vkEnumeratePhysicalDevices(instance, &n, &pd) >= 0);
+  REQUIRE(vkEnumeratePhysicalDevices(h.instance, &n, &h.pd) >= 0);
   REQUIRE(n == 1);
-  uint32_t nq = 0;
-  vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
-  std::vector<VkQueueFamilyProperties> qf(nq);
-  vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, qf.data());
-  uint32_t family = 0;
-  while (family < nq && !(qf[family].queueFlags & VK_QUEUE_COMPUTE_BIT)) ++family;
-  REQUIRE(family < nq);
+  vkGetPhysicalDeviceQueueFamilyProperties(h.pd, &h.families, nullptr);
+  std::vector<VkQueueFamilyProperties> qf(h.families);
+  vkGetPhysicalDeviceQueueFamilyProperties(h.pd, &h.families, qf.data());
+  while (h.family < h.families && !(qf[h.family].queueFlags & VK_QUEUE_COMPUTE_BIT)) ++h.family;
+  REQUIRE(h.family < h.families);
   float prio = 1;
   VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
-  qci.queueFamilyIndex = family;
+  qci.queueFamilyIndex = h.family;
   qci.queueCount = 1;
   qci.pQueuePriorities = &prio;
   VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   dci.queueCreateInfoCount = 1;
   dci.pQueueCreateInfos = &qci;
-  VkDevice device;
-  REQUIRE(vkCreateDevice(pd, &dci, nullptr, &device) == VK_SUCCESS);
+  REQUIRE(vkCreateDevice(h.pd, &dci, nullptr, &h.device) == VK_SUCCESS);
+}
 
+}  // namespace
+
+TEST_CASE("a context adopts a caller's device and never destroys it", "[adopt]") {
+  Host h;
+  create_instance(h);
+  create_device(h);
+  VkInstance instance = h.instance;
+  VkPhysicalDevice pd = h.pd;
+  VkDevice device = h.device;
+  const uint32_t family = h.family, nq = h.families;
+  VkDebugUtilsMessengerEXT messenger = h.messenger;
   CHECK_THROWS(gpu::Context::adopt(instance, pd, device, nq + 3));
   {
     auto ctx = gpu::Context::adopt(instance, pd, device, family);

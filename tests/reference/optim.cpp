@@ -7,6 +7,71 @@ namespace fovea::ref {
 
 using ops::Optimizer;
 
+namespace {
+
+// The coefficients as the GPU reads them (float), in double.
+struct Coef {
+  double momentum, wd, b1, b2, eps, alpha, rho, psi, t;
+};
+
+void rmsprop_step(const ops::OptimConfig& c, const Coef& k, double lr, Tensor& p, const Tensor& g,
+                  std::vector<Tensor>& a) {
+  const double alpha = k.alpha, eps = k.eps, momentum = k.momentum;
+  const std::size_t n = p.size();
+  const std::size_t buf = c.centered ? 2 : 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    a[0][i] = alpha * a[0][i] + (1 - alpha) * g[i] * g[i];
+    double avg;
+    if (c.centered) {
+      a[1][i] = alpha * a[1][i] + (1 - alpha) * g[i];
+      avg = std::sqrt(a[0][i] - a[1][i] * a[1][i]) + eps;
+    } else {
+      avg = std::sqrt(a[0][i]) + eps;
+    }
+    if (momentum > 0) {
+      a[buf][i] = momentum * a[buf][i] + g[i] / avg;
+      p[i] -= lr * a[buf][i];
+    } else {
+      p[i] -= lr * g[i] / avg;
+    }
+  }
+}
+
+// Adam, AdamW (decoupled decay) and AMSGrad.
+void adam_step(const ops::OptimConfig& c, const Coef& k, double lr, Tensor& p, const Tensor& g, std::vector<Tensor>& a) {
+  const double b1 = k.b1, b2 = k.b2, eps = k.eps, wd = k.wd, t = k.t;
+  const std::size_t n = p.size();
+  const double bc1 = 1 - std::pow(b1, t), bc2 = 1 - std::pow(b2, t);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (c.kind == Optimizer::AdamW) p[i] *= 1 - lr * wd;
+    a[0][i] = b1 * a[0][i] + (1 - b1) * g[i];
+    a[1][i] = b2 * a[1][i] + (1 - b2) * g[i] * g[i];
+    double v = a[1][i];
+    if (c.kind == Optimizer::AmsGrad) v = a[2][i] = std::max(a[2][i], v);
+    p[i] -= lr / bc1 * a[0][i] / (std::sqrt(v) / std::sqrt(bc2) + eps);
+  }
+}
+
+void nadam_step(const Coef& k, double lr, Tensor& p, const Tensor& g, std::vector<Tensor>& a, OptimState& s) {
+  const double b1 = k.b1, b2 = k.b2, eps = k.eps, psi = k.psi, t = k.t;
+  const std::size_t n = p.size();
+  const double bc2 = 1 - std::pow(b2, t);
+  const double mu = b1 * (1 - 0.5 * std::pow(0.96, t * psi));
+  const double mu_next = b1 * (1 - 0.5 * std::pow(0.96, (t + 1) * psi));
+  s.mu_product *= mu;
+  // PyTorch 1.13's single-tensor NAdam: mu_product_next = mu_product * mu * mu_next.
+  const double mu_product_next = s.mu_product * mu * mu_next;
+  for (std::size_t i = 0; i < n; ++i) {
+    a[0][i] = b1 * a[0][i] + (1 - b1) * g[i];
+    a[1][i] = b2 * a[1][i] + (1 - b2) * g[i] * g[i];
+    const double denom = std::sqrt(a[1][i] / bc2) + eps;
+    p[i] -= lr * (1 - mu) / (1 - s.mu_product) * g[i] / denom;
+    p[i] -= lr * mu_next / (1 - mu_product_next) * a[0][i] / denom;
+  }
+}
+
+}  // namespace
+
 void optimizer_step(const ops::OptimConfig& c, double lr, Tensor& p, const Tensor& grad, OptimState& s) {
   const std::size_t n = p.size();
   auto f = [](double v) { return double(float(v)); };
@@ -14,6 +79,7 @@ void optimizer_step(const ops::OptimConfig& c, double lr, Tensor& p, const Tenso
                eps = f(c.eps), alpha = f(c.alpha), rho = f(c.rho), psi = f(c.momentum_decay);
   if (s.arrays.empty()) s.arrays.assign(ops::optimizer_state_arrays(c), Tensor(n, 0.0));
   const double t = double(++s.step);
+  const Coef k{momentum, wd, b1, b2, eps, alpha, rho, psi, t};
   // g' = g + wd p (L2), except AdamW, which decays the weights instead.
   Tensor g = grad;
   if (c.kind != Optimizer::AdamW && wd != 0)
@@ -34,26 +100,9 @@ void optimizer_step(const ops::OptimConfig& c, double lr, Tensor& p, const Tenso
         p[i] -= lr * g[i] / (std::sqrt(a[0][i]) + eps);
       }
       break;
-    case Optimizer::RmsProp: {
-      const std::size_t buf = c.centered ? 2 : 1;
-      for (std::size_t i = 0; i < n; ++i) {
-        a[0][i] = alpha * a[0][i] + (1 - alpha) * g[i] * g[i];
-        double avg;
-        if (c.centered) {
-          a[1][i] = alpha * a[1][i] + (1 - alpha) * g[i];
-          avg = std::sqrt(a[0][i] - a[1][i] * a[1][i]) + eps;
-        } else {
-          avg = std::sqrt(a[0][i]) + eps;
-        }
-        if (momentum > 0) {
-          a[buf][i] = momentum * a[buf][i] + g[i] / avg;
-          p[i] -= lr * a[buf][i];
-        } else {
-          p[i] -= lr * g[i] / avg;
-        }
-      }
+    case Optimizer::RmsProp:
+      rmsprop_step(c, k, lr, p, g, a);
       break;
-    }
     case Optimizer::Adadelta:
       for (std::size_t i = 0; i < n; ++i) {
         a[0][i] = rho * a[0][i] + (1 - rho) * g[i] * g[i];
@@ -64,18 +113,9 @@ void optimizer_step(const ops::OptimConfig& c, double lr, Tensor& p, const Tenso
       break;
     case Optimizer::Adam:
     case Optimizer::AdamW:
-    case Optimizer::AmsGrad: {
-      const double bc1 = 1 - std::pow(b1, t), bc2 = 1 - std::pow(b2, t);
-      for (std::size_t i = 0; i < n; ++i) {
-        if (c.kind == Optimizer::AdamW) p[i] *= 1 - lr * wd;
-        a[0][i] = b1 * a[0][i] + (1 - b1) * g[i];
-        a[1][i] = b2 * a[1][i] + (1 - b2) * g[i] * g[i];
-        double v = a[1][i];
-        if (c.kind == Optimizer::AmsGrad) v = a[2][i] = std::max(a[2][i], v);
-        p[i] -= lr / bc1 * a[0][i] / (std::sqrt(v) / std::sqrt(bc2) + eps);
-      }
+    case Optimizer::AmsGrad:
+      adam_step(c, k, lr, p, g, a);
       break;
-    }
     case Optimizer::Adamax: {
       const double bc1 = 1 - std::pow(b1, t);
       for (std::size_t i = 0; i < n; ++i) {
@@ -85,22 +125,9 @@ void optimizer_step(const ops::OptimConfig& c, double lr, Tensor& p, const Tenso
       }
       break;
     }
-    case Optimizer::NAdam: {
-      const double bc2 = 1 - std::pow(b2, t);
-      const double mu = b1 * (1 - 0.5 * std::pow(0.96, t * psi));
-      const double mu_next = b1 * (1 - 0.5 * std::pow(0.96, (t + 1) * psi));
-      s.mu_product *= mu;
-      // PyTorch 1.13's single-tensor NAdam: mu_product_next = mu_product * mu * mu_next.
-      const double mu_product_next = s.mu_product * mu * mu_next;
-      for (std::size_t i = 0; i < n; ++i) {
-        a[0][i] = b1 * a[0][i] + (1 - b1) * g[i];
-        a[1][i] = b2 * a[1][i] + (1 - b2) * g[i] * g[i];
-        const double denom = std::sqrt(a[1][i] / bc2) + eps;
-        p[i] -= lr * (1 - mu) / (1 - s.mu_product) * g[i] / denom;
-        p[i] -= lr * mu_next / (1 - mu_product_next) * a[0][i] / denom;
-      }
+    case Optimizer::NAdam:
+      nadam_step(k, lr, p, g, a, s);
       break;
-    }
   }
 }
 
