@@ -482,7 +482,7 @@ def main(argv=None):
                         "(# starts a comment); torch is imported once; exit 1 when any case fails")
     a = p.parse_args(argv)
     if a.cases:
-        return run_cases(a.cases, [x for x in (sys.argv[1:] if argv is None else argv)])
+        return run_cases(a.cases, sys.argv[1:] if argv is None else argv)
     if a.write_fixture:
         write_fixture(a.write_fixture)
         return 0

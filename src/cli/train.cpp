@@ -36,6 +36,7 @@ class Train final : public Command {
     try {
       resolve_train_options(opts_, args, "");
       join_ranks(opts_, comm);
+      if (!opts_.cfg.print_plan) opts_.cfg.on_run_dir = print_run_line;
       auto ctx = open_device(opts_, false);
       train::train(*ctx, opts_.cfg);
       return finish_validation(*ctx);

@@ -422,18 +422,18 @@ void join_ranks(TrainOptions& o, fovea::dist::Comm& comm) {
   if (o.dev.device.empty() && read_environment().device.empty()) o.dev.device = rank_device(comm.local_rank());
 }
 
-std::unique_ptr<fovea::gpu::Context> open_device(TrainOptions& o, bool print_run) {
+void print_run_line(const std::string& dir) {
+  std::printf("run: %s\n", dir.c_str());
+  std::fflush(stdout);
+}
+
+std::unique_ptr<fovea::gpu::Context> open_device(const TrainOptions& o, bool print_run) {
   // The options first: a bad value is one line before any device or run line.
   fovea::train::check_train_options(o.cfg);
   auto ctx = open_context(o.dev);
   std::printf("device: %s (%s)\n", ctx->info().name.c_str(), fovea::gpu::device_type_name(ctx->info().type));
-  if (!o.cfg.print_plan && print_run) std::printf("run: %s\n", o.cfg.out_dir.c_str());
-  if (!o.cfg.print_plan && !print_run)
-    o.cfg.on_run_dir = [](const std::string& dir) {
-      std::printf("run: %s\n", dir.c_str());
-      std::fflush(stdout);
-    };
   std::fflush(stdout);
+  if (!o.cfg.print_plan && print_run) print_run_line(o.cfg.out_dir);
   return ctx;
 }
 

@@ -84,9 +84,11 @@ void resolve_train_options(TrainOptions& o, const std::vector<std::string>& argv
 void join_ranks(TrainOptions& o, fovea::dist::Comm& comm);
 
 // The device the options name, reported on stdout, after the options are
-// checked. The run directory's line: printed here with print_run (fovea cv,
-// whose directory the cross-validation makes at once), else by the run once
-// the directory exists (TrainConfig::on_run_dir; fovea train).
-std::unique_ptr<fovea::gpu::Context> open_device(TrainOptions& o, bool print_run);
+// checked; with print_run also the run directory's line (fovea cv and
+// search, whose directory is made at once). fovea train prints it once the
+// run has made its directory instead (TrainConfig::on_run_dir =
+// print_run_line).
+std::unique_ptr<fovea::gpu::Context> open_device(const TrainOptions& o, bool print_run);
+void print_run_line(const std::string& dir);  // "run: DIR" on stdout
 
 }  // namespace fovea::cli

@@ -320,15 +320,22 @@ static std::string without_dropout(const char* text) {
   return j.dump();
 }
 
-TEST_CASE("dropout layers are the identity in evaluation and active in training", "[model]") {
-  const nn::ModelSpec with = nn::parse_model_spec_text(kDropoutGraph, "graph.json");
-  const nn::ModelSpec plain = nn::parse_model_spec_text(without_dropout(kDropoutGraph), "plain.json");
-  REQUIRE(plain.layers.size() + 4 == with.layers.size());
+// Five rows of the test graphs' two-channel input, one slot: the with/without
+// comparisons below.
+static nn::ModelOptions five_rows() {
   nn::ModelOptions o;
   o.batch = 5;
   o.slots = 1;
   o.channel_mean = {0.4, 0.6};
   o.channel_std = {0.3, 0.2};
+  return o;
+}
+
+TEST_CASE("dropout layers are the identity in evaluation and active in training", "[model]") {
+  const nn::ModelSpec with = nn::parse_model_spec_text(kDropoutGraph, "graph.json");
+  const nn::ModelSpec plain = nn::parse_model_spec_text(without_dropout(kDropoutGraph), "plain.json");
+  REQUIRE(plain.layers.size() + 4 == with.layers.size());
+  const nn::ModelOptions o = five_rows();
   nn::StepParams sp;
   sp.rows = 5;
   sp.step = 9;
@@ -457,11 +464,7 @@ static std::string without_aux(const char* text) {
 }
 
 TEST_CASE("aux heads add their weighted loss in training and leave evaluation bit for bit alone", "[model][aux]") {
-  nn::ModelOptions o;
-  o.batch = 5;
-  o.slots = 1;
-  o.channel_mean = {0.4, 0.6};
-  o.channel_std = {0.3, 0.2};
+  const nn::ModelOptions o = five_rows();
   nn::StepParams sp;
   sp.rows = 5;
   sp.lr = 0;
