@@ -49,6 +49,7 @@ grep -q "Command: \`tools/study_sharpening --budget small --seeds 2 --arms none,
   fail "the page does not state the command"
 grep -q "<polyline" "$tmp/study-small.svg" || fail "no curves in the plot"
 grep -q "2(1+β)/η" "$tmp/study-small-sharpness.svg" || fail "no edge-of-stability line in the sharpness plot"
+grep -q "^\[2/6\] small step2 seed 0: running" "$tmp/log1" || fail "the runs did not go seed by seed"
 [ "$(grep -c '"arm"' "$tmp/data/small/study-log.jsonl")" -eq 6 ] || fail "study-log.jsonl does not hold the 6 runs"
 cp "$tmp/study.md" "$tmp/first.md"
 # Resume: nothing to run, the same page; --report-only alone writes it too.
