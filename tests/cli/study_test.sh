@@ -51,6 +51,8 @@ grep -q "<polyline" "$tmp/study-small.svg" || fail "no curves in the plot"
 grep -q "2(1+β)/η" "$tmp/study-small-sharpness.svg" || fail "no edge-of-stability line in the sharpness plot"
 grep -q "^\[2/6\] small step2 seed 0: running" "$tmp/log1" || fail "the runs did not go seed by seed"
 [ "$(grep -c '"arm"' "$tmp/data/small/study-log.jsonl")" -eq 6 ] || fail "study-log.jsonl does not hold the 6 runs"
+grep -q "^- Kept: 4 of the 4 training runs (2 arms x 2 seeds) and 2 of the 2 probe runs\.$" "$tmp/study.md" ||
+  fail "the page does not say that every run is kept"
 cp "$tmp/study.md" "$tmp/first.md"
 # Resume: nothing to run, the same page; --report-only alone writes it too.
 "$py" "$src/tools/study_sharpening" "${args[@]}" >"$tmp/log2" 2>&1 || { cat "$tmp/log2"; exit 1; }
@@ -63,6 +65,10 @@ cmp -s "$tmp/first.md" "$tmp/study.md" || fail "--report-only wrote another page
 # A run interrupted after its last checkpoint (no summary.json yet, not
 # kept) resumes from it.
 rm -r "$tmp/data/small/step2/seed-1"
+"$py" "$src/tools/study_sharpening" --report-only --study-data "$tmp/data" --doc "$tmp/partial.md" >/dev/null 2>&1 ||
+  fail "--report-only failed on a study stopped part way"
+grep -q "^- Kept: 3 of the 4 training runs .*; the study is not finished, and \`tools/study_sharpening --budget small" \
+  "$tmp/partial.md" || fail "a page made part way does not say so"
 d=$tmp/runs/small/step2/seed-1
 rm "$d/summary.json"
 "$py" "$src/tools/study_sharpening" "${args[@]}" >"$tmp/log3" 2>&1 || { cat "$tmp/log3"; exit 1; }
