@@ -160,6 +160,24 @@ def reach_text(runs, target):
     return ep, sec
 
 
+def paired_time(runs, base):
+    """Mean ± std of the seconds ratio arm / baseline over the seeds both hold, and their count.
+
+    Seeds run one after another, arm by arm, so a seed's runs mostly share one
+    sitting on one machine; the ratio cancels a machine that is slower as a whole."""
+    by_seed = {r["summary"]["seed"]: run_seconds(r) for r in base}
+    ratios = [run_seconds(r) / by_seed[r["summary"]["seed"]] for r in runs if r["summary"]["seed"] in by_seed]
+    m, sd = mean_std(ratios)
+    return m, sd, len(ratios)
+
+
+def paired_text(runs, base):
+    m, sd, n = paired_time(runs, base)
+    if not n:
+        return "no seed in common"
+    return f"same seed: x{m:.2f} ± {sd:.2f} over {n} seed{'s' if n > 1 else ''}"
+
+
 def results_section(b, table_runs, corruptions, target):
     """The main table, the corruption table and the Welch verdicts of one budget."""
     goal = f"{target:.0%}"
@@ -182,7 +200,8 @@ def results_section(b, table_runs, corruptions, target):
     lines += table(["arm"] + [label(k, v) for k, v in corruptions], crows)
     lines += ["", "Mean ± standard deviation over seeds; the mean corrupted accuracy averages the "
               f"{len(corruptions)} corrupted test sets of each run; seconds are wall-clock time on the machine "
-              "as it was (other work beside the study inflates them).", ""]
+              "as it was (other work beside the study inflates them, and the machine can change between "
+              "invocations of the script; the verdicts' same-seed ratios compare runs of one sitting).", ""]
     lines += ["### Verdict", ""]
     said_any = False
     for arm in b["arms"]:
@@ -197,7 +216,7 @@ def results_section(b, table_runs, corruptions, target):
         lines.append(f"- **{arm['name']}** ({arm['desc']}) against {arm['baseline']} ({len(runs)} and {len(base)} "
                      f"seeds): clean test accuracy {verdict(*clean)}; mean corrupted accuracy {verdict(*mean)}; "
                      f"training and validation time {secs[0]:.0f} s against {secs[1]:.0f} s "
-                     f"({(secs[0] / secs[1] - 1) * 100:+.0f} %).")
+                     f"({(secs[0] / secs[1] - 1) * 100:+.0f} %; {paired_text(runs, base)}).")
         each = []
         for k, v in corruptions:
             d = welch([corrupted(r, k, v) for r in base], [corrupted(r, k, v) for r in runs])

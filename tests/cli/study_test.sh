@@ -45,6 +45,14 @@ done
 grep -q "JPEG q8 |" "$tmp/study.md" || fail "the corruption table lacks JPEG"
 grep -q "salt-and-pepper 0.08" "$tmp/study.md" || fail "the corruption table lacks salt-and-pepper"
 grep -q "^- \*\*step2\*\* .* against none (2 and 2 seeds): clean test accuracy" "$tmp/study.md" || fail "no verdict"
+# The verdict's time ratio pairs each step2 run with the none run of its seed.
+ratio=$("$py" -c '
+import json, statistics, sys
+def secs(arm, s):
+    return sum(json.loads(l)["seconds"] for l in open(f"{sys.argv[1]}/{arm}/seed-{s}/metrics.jsonl") if l.strip())
+print(f"{statistics.mean(secs(sys.argv[2], s) / secs(sys.argv[3], s) for s in (0, 1)):.2f}")' \
+  "$tmp/data/small" step2 none)
+grep -q "same seed: x$ratio ± [0-9.]* over 2 seeds)" "$tmp/study.md" || fail "no same-seed time ratio x$ratio"
 grep -q "Command: \`tools/study_sharpening --budget small --seeds 2 --arms none,step2 --model mlp" "$tmp/study.md" ||
   fail "the page does not state the command"
 grep -q "<polyline" "$tmp/study-small.svg" || fail "no curves in the plot"
@@ -69,6 +77,7 @@ rm -r "$tmp/data/small/step2/seed-1"
   fail "--report-only failed on a study stopped part way"
 grep -q "^- Kept: 3 of the 4 training runs .*; the study is not finished, and \`tools/study_sharpening --budget small" \
   "$tmp/partial.md" || fail "a page made part way does not say so"
+grep -q "same seed: x[0-9.]* ± 0.00 over 1 seed)" "$tmp/partial.md" || fail "the time ratio did not drop the unpaired seed"
 d=$tmp/runs/small/step2/seed-1
 rm "$d/summary.json"
 "$py" "$src/tools/study_sharpening" "${args[@]}" >"$tmp/log3" 2>&1 || { cat "$tmp/log3"; exit 1; }
