@@ -201,7 +201,8 @@ def results_section(b, table_runs, corruptions, target):
     lines += ["", "Mean ± standard deviation over seeds; the mean corrupted accuracy averages the "
               f"{len(corruptions)} corrupted test sets of each run; seconds are wall-clock time on the machine "
               "as it was (other work beside the study inflates them, and the machine can change between "
-              "invocations of the script; the verdicts' same-seed ratios compare runs of one sitting).", ""]
+              "invocations of the script; the verdicts' same-seed ratios divide each run's seconds by those of "
+              "the baseline run of its seed, which mostly ran in the same sitting).", ""]
     lines += ["### Verdict", ""]
     said_any = False
     for arm in b["arms"]:
